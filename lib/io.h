@@ -1,0 +1,67 @@
+/* io.h - byte streams: files or pipes, transparent zstd, atomic outputs.
+ *
+ * A reader detects a zstd frame by its magic number (never by name) and
+ * decompresses in streaming mode, concatenated frames included; a stream that
+ * ends inside a frame is an error. A writer compresses when asked (name ends
+ * in ".zst" or RS_W_ZSTD) and, for a regular file, writes "NAME.tmp.XXXXXX"
+ * and renames it into place on rs_writer_close(): a failed or killed run
+ * never leaves a half-written output. Non-regular targets (/dev/null, a
+ * FIFO, "-" for stdout) are written directly.
+ */
+#ifndef RS_IO_H
+#define RS_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct rs_reader;
+
+/* Opens path ("-" or NULL: stdin). Returns 0 or RS_ERR_IO with a message. */
+int rs_reader_open(struct rs_reader **r, const char *path);
+/* Reads up to n bytes; returns the count (0 at end of input) or < 0. */
+ssize_t rs_reader_read(struct rs_reader *r, void *buf, size_t n);
+/* Reads exactly n bytes: 0, RS_ERR_EOF if the input ended before the first
+ * byte, RS_ERR_CORRUPT ("truncated") if it ended in between, or < 0. */
+int rs_reader_read_exact(struct rs_reader *r, void *buf, size_t n);
+/* Makes up to n bytes available without consuming them; *avail is set to
+ * what is there (less than n only at end of input). */
+int rs_reader_peek(struct rs_reader *r, size_t n, const unsigned char **p, size_t *avail);
+/* Next line without its '\n' (and '\r' before it), NUL-terminated, valid
+ * until the next call. Returns 0, RS_ERR_EOF at end, or < 0. */
+int rs_reader_getline(struct rs_reader *r, char **line, size_t *len);
+/* The name used in messages: the path, or "<stdin>". */
+const char *rs_reader_name(const struct rs_reader *r);
+/* 1 if the input is zstd-compressed. */
+int rs_reader_is_zstd(const struct rs_reader *r);
+void rs_reader_close(struct rs_reader *r);
+
+enum rs_writer_flags {
+    RS_W_ZSTD = 1 << 0, /* compress even if the name does not end in .zst */
+};
+
+struct rs_writer;
+
+/* Opens path ("-" or NULL: stdout) for writing; level is the zstd level
+ * (0: default 3). Returns 0 or RS_ERR_IO. */
+int rs_writer_open(struct rs_writer **w, const char *path, int flags, int level);
+int rs_writer_write(struct rs_writer *w, const void *buf, size_t n);
+int rs_writer_printf(struct rs_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rs_writer_putc(struct rs_writer *w, char c);
+/* Writes s as one TSV field: tab, newline, CR and backslash escaped. */
+int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n);
+/* Writes a float with %.9g (round-trips f32) in the C locale. */
+int rs_writer_put_float(struct rs_writer *w, double x);
+const char *rs_writer_name(const struct rs_writer *w);
+/* Flushes, finishes the zstd frame, checks for write errors (ENOSPC),
+ * renames the temporary file into place. Frees w in all cases. On error
+ * the temporary file is removed and the previous output is left as it was. */
+int rs_writer_close(struct rs_writer *w);
+/* Discards the output: removes the temporary file. NULL is a no-op. */
+void rs_writer_abort(struct rs_writer *w);
+
+/* Removes every temporary output still open; installed by rs_cli_init()
+ * for exit() and fatal signals, so an interrupted run leaves nothing. */
+void rs_io_cleanup(void);
+
+#endif

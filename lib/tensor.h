@@ -1,0 +1,25 @@
+/* tensor.h - dense linear algebra on OpenBLAS. The only file that calls
+ * cblas_* is tensor.c: a future backend (CUDA) replaces these functions.
+ * All matrices are row-major f32. */
+#ifndef RS_TENSOR_H
+#define RS_TENSOR_H
+
+#include <stddef.h>
+
+/* C[m×n] = alpha · op(A) · op(B) + beta · C, with op(A) m×k and op(B) k×n;
+ * ta/tb nonzero transpose A/B. lda/ldb/ldc are row strides. */
+void rs_sgemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+              const float *b, size_t ldb, float beta, float *c, size_t ldc);
+/* y[m] = alpha · op(A) · x + beta · y, A m×n (op(A) n×m when ta). */
+void rs_sgemv(int ta, size_t m, size_t n, float alpha, const float *a, size_t lda, const float *x,
+              float beta, float *y);
+float rs_sdot(size_t n, const float *x, const float *y);
+/* y += alpha · x */
+void rs_saxpy(size_t n, float alpha, const float *x, float *y);
+void rs_sscal(size_t n, float alpha, float *x);
+float rs_snrm2(size_t n, const float *x);
+/* Threads OpenBLAS may use; 1 inside the tools' own worker threads (see
+ * STYLE.md, determinism). */
+void rs_blas_set_threads(int n);
+
+#endif

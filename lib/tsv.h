@@ -1,0 +1,63 @@
+/* tsv.h - header-addressed tables: TSV, and CSV through libcsv.
+ *
+ * The first line names the columns; tools look columns up by name and never
+ * by position. A file whose name ends in ".csv" or ".csv.zst" (or any file
+ * opened with RS_TSV_CSV) is parsed as CSV with quoting honoured. Fields are
+ * returned raw (TSV escapes \t \n \\ are not undone; see rs_tsv_unescape).
+ * Every error names the file, the line and the column:
+ *   'train.tsv' line 1234: column 'click': expected 0 or 1, got 'x'
+ */
+#ifndef RS_TSV_H
+#define RS_TSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rs_reader;
+
+enum rs_tsv_flags {
+    RS_TSV_CSV = 1 << 0, /* parse as CSV whatever the name */
+};
+
+struct rs_tsv;
+
+/* Opens path ("-": stdin) and reads the header. An empty input opens
+ * with no columns and no rows. */
+int rs_tsv_open(struct rs_tsv **t, const char *path, int flags);
+/* Same on a reader already open (bytes peeked from it are not lost); takes
+ * ownership of in. CSV only with RS_TSV_CSV here. */
+int rs_tsv_open_reader(struct rs_tsv **t, struct rs_reader *in, int flags);
+void rs_tsv_close(struct rs_tsv *t);
+
+const char *rs_tsv_name(const struct rs_tsv *t);
+size_t rs_tsv_ncols(const struct rs_tsv *t);
+const char *rs_tsv_colname(const struct rs_tsv *t, size_t i);
+/* Index of the column named name, or -1. */
+int rs_tsv_col(const struct rs_tsv *t, const char *name);
+/* Like rs_tsv_col, but a missing column is an error naming it. */
+int rs_tsv_require(const struct rs_tsv *t, const char *name, int *idx);
+
+/* Reads the next row: 0, RS_ERR_EOF after the last row, or < 0 (a row with
+ * the wrong number of fields, a CSV syntax error, an I/O error). */
+int rs_tsv_next(struct rs_tsv *t);
+/* Line number of the current row (the header is line 1). */
+uint64_t rs_tsv_line(const struct rs_tsv *t);
+/* Field i of the current row, NUL-terminated, valid until the next row. */
+const char *rs_tsv_get(const struct rs_tsv *t, int i);
+size_t rs_tsv_len(const struct rs_tsv *t, int i);
+
+/* Typed access; an empty or malformed field is an error naming the column. */
+int rs_tsv_get_i64(const struct rs_tsv *t, int i, int64_t *v);
+int rs_tsv_get_f64(const struct rs_tsv *t, int i, double *v);
+/* A finite float (NaN and Inf are rejected). */
+int rs_tsv_get_f32(const struct rs_tsv *t, int i, float *v);
+/* Unix seconds or ISO 8601 (see timeparse.h). */
+int rs_tsv_get_time(const struct rs_tsv *t, int i, int64_t *v);
+/* Formats an error about field i of the current row ("'f' line N: column
+ * 'x': ..."); returns RS_ERR_FORMAT. */
+int rs_tsv_errf(const struct rs_tsv *t, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Undoes the TSV escapes \t \n \r \\ in place; returns the new length. */
+size_t rs_tsv_unescape(char *s, size_t n);
+
+#endif

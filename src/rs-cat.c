@@ -1,0 +1,402 @@
+/* rs-cat - print any stream (TSV, CSV, RSB; zstd or not) as TSV, inspect its
+ * schema, convert TSV vectors to RSB. */
+#include "cli.h"
+#include "err.h"
+#include "io.h"
+#include "rsb.h"
+#include "timeparse.h"
+#include "tsv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SYNOPSIS "rs-cat [OPTIONS] [FILE...]"
+
+static struct {
+    const char *output;
+    long long head; /* -1: all rows */
+    int schema, to_rsb, csv, zstd, level, dtype;
+    const char *id_col;
+    char *meta;
+} opt = { NULL, -1, 0, 0, 0, 0, 0, RS_F32, "id", NULL };
+
+static void help(void)
+{
+    printf("Usage: " SYNOPSIS "\n"
+           "Print TSV, CSV or RSB streams (zstd-compressed or not, detected by magic) as TSV,\n"
+           "show their schema, or convert a TSV of vectors to RSB. No FILE or '-': stdin.\n"
+           "\n"
+           "Options:\n"
+           "  -n, --head N        only the first N rows (default: all)\n"
+           "      --schema        describe the input instead of printing it: TSV columns with\n"
+           "                      inferred types, or the RSB header, metadata and row count\n"
+           "      --to FORMAT     output format: tsv (default) or rsb\n"
+           "      --id-col NAME   with --to rsb: the id column (default 'id'); every other\n"
+           "                      column is a vector dimension\n"
+           "      --dtype T       with --to rsb: f32 (default), f16 or i8\n"
+           "      --meta K=V      with --to rsb: add a metadata entry (repeatable)\n"
+           "      --csv           parse TSV-like input as CSV (default: by .csv/.csv.zst name)\n"
+           "  -o, --output FILE   write to FILE, atomically (default: stdout)\n"
+           "  -z, --zstd          compress the output (default when FILE ends in .zst)\n"
+           "      --level N       zstd level 1..19 (default 3)\n"
+           RS_COMMON_HELP
+           "\n"
+           "RSB prints as TSV with columns id, v1..vN (schemas/rsb.md).\n"
+           "\n"
+           "Examples:\n"
+           "  rs-cat events.tsv.zst | head\n"
+           "  rs-cat --schema item_emb.rsb\n"
+           "  rs-cat item_emb.rsb > emb.tsv && rs-cat --to rsb --dtype f16 -o emb16.rsb emb.tsv\n");
+}
+
+static void add_meta(const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv || strpbrk(kv, "\t\n"))
+        rs_usage_error(SYNOPSIS, "invalid --meta '%s': expected KEY=VALUE", kv);
+    size_t old = opt.meta ? strlen(opt.meta) : 0, n = strlen(kv);
+    opt.meta = xrealloc(opt.meta, old + n + 2);
+    memcpy(opt.meta + old, kv, n);
+    opt.meta[old + (size_t)(eq - kv)] = '\t';
+    opt.meta[old + n] = '\n';
+    opt.meta[old + n + 1] = '\0';
+}
+
+/* ---- RSB input ---- */
+
+static int rsb_to_tsv(struct rs_rsb_reader *r, struct rs_writer *w, int header)
+{
+    uint32_t dims = rs_rsb_dims(r);
+    float *v = xmalloc(dims * sizeof *v);
+    int rc = 0;
+    if (header) {
+        rc |= rs_writer_printf(w, "id");
+        for (uint32_t j = 0; j < dims; j++)
+            rc |= rs_writer_printf(w, "\tv%u", j + 1);
+        rc |= rs_writer_putc(w, '\n');
+    }
+    const char *id;
+    size_t idlen;
+    for (long long row = 0; rc == 0 && (opt.head < 0 || row < opt.head); row++) {
+        if ((rc = rs_rsb_next(r, &id, &idlen, v)) < 0)
+            break;
+        rc |= rs_writer_put_field(w, id, idlen);
+        for (uint32_t j = 0; j < dims; j++)
+            rc |= rs_writer_putc(w, '\t') | rs_writer_put_float(w, v[j]);
+        rc |= rs_writer_putc(w, '\n');
+    }
+    free(v);
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+static int rsb_schema(struct rs_rsb_reader *r, struct rs_writer *w, const char *name, int zstd)
+{
+    uint32_t dims = rs_rsb_dims(r);
+    float *v = xmalloc(dims * sizeof *v);
+    const char *id;
+    size_t idlen;
+    unsigned long long rows = 0;
+    int rc;
+    while ((rc = rs_rsb_next(r, &id, &idlen, v)) == 0)
+        rows++;
+    free(v);
+    if (rc != RS_ERR_EOF)
+        return rc;
+    rs_writer_printf(w, "file\t%s\nformat\tRSB 1.%d\ncompressed\t%s\ndtype\t%s\ndims\t%u\nrows\t%llu\n",
+                     name, rs_rsb_version_minor(r), zstd ? "zstd" : "no", rs_dtype_name(rs_rsb_dtype(r)),
+                     dims, rows);
+    const char *meta = rs_rsb_meta_text(r);
+    return *meta ? rs_writer_printf(w, "%s", meta) : 0;
+}
+
+/* ---- TSV input ---- */
+
+enum { T_EMPTY, T_INT, T_FLOAT, T_TIME, T_STRING };
+static const char *type_name[] = { "empty", "int", "float", "time", "string" };
+
+static int infer(const char *s, size_t n)
+{
+    if (n == 0)
+        return T_EMPTY;
+    char *end;
+    strtoll(s, &end, 10);
+    if ((size_t)(end - s) == n)
+        return T_INT;
+    strtod(s, &end);
+    if ((size_t)(end - s) == n)
+        return T_FLOAT;
+    int64_t t;
+    if (n >= 10 && s[4] == '-' && rs_time_parse(s, n, &t) == 0)
+        return T_TIME;
+    return T_STRING;
+}
+
+/* Widens the type seen so far with a new field's type. */
+static int widen(int have, int got)
+{
+    if (have == T_EMPTY || got == T_EMPTY)
+        return have == T_EMPTY ? got : have;
+    if (have == got)
+        return have;
+    if ((have == T_INT && got == T_FLOAT) || (have == T_FLOAT && got == T_INT))
+        return T_FLOAT;
+    return T_STRING;
+}
+
+static int tsv_schema(struct rs_tsv *t, struct rs_writer *w)
+{
+    size_t nc = rs_tsv_ncols(t);
+    int *type = xcalloc(nc, sizeof *type);
+    unsigned long long *filled = xcalloc(nc, sizeof *filled), rows = 0;
+    int rc;
+    while ((opt.head < 0 || (long long)rows < opt.head) && (rc = rs_tsv_next(t)) == 0) {
+        rows++;
+        for (size_t i = 0; i < nc; i++) {
+            size_t n = rs_tsv_len(t, (int)i);
+            filled[i] += n > 0;
+            type[i] = widen(type[i], infer(rs_tsv_get(t, (int)i), n));
+        }
+    }
+    if (opt.head >= 0 && (long long)rows == opt.head)
+        rc = RS_ERR_EOF;
+    if (rc == RS_ERR_EOF) {
+        rc = rs_writer_printf(w, "column\ttype\tfilled\trows\n");
+        for (size_t i = 0; i < nc && rc == 0; i++) {
+            rc |= rs_writer_put_field(w, rs_tsv_colname(t, i), strlen(rs_tsv_colname(t, i)));
+            rc |= rs_writer_printf(w, "\t%s\t%llu\t%llu\n", type_name[type[i]], filled[i], rows);
+        }
+    }
+    free(type);
+    free(filled);
+    return rc;
+}
+
+static int write_row(struct rs_tsv *t, struct rs_writer *w, int csv)
+{
+    int rc = 0;
+    for (size_t i = 0; i < rs_tsv_ncols(t); i++) {
+        const char *f = rs_tsv_get(t, (int)i);
+        size_t n = rs_tsv_len(t, (int)i);
+        if (i)
+            rc |= rs_writer_putc(w, '\t');
+        /* CSV fields may hold tabs or newlines; TSV fields are already escaped. */
+        rc |= csv ? rs_writer_put_field(w, f, n) : rs_writer_write(w, f, n);
+    }
+    return rc | rs_writer_putc(w, '\n');
+}
+
+static int tsv_header(struct rs_tsv *t, struct rs_writer *w)
+{
+    int rc = 0;
+    for (size_t i = 0; i < rs_tsv_ncols(t); i++) {
+        const char *name = rs_tsv_colname(t, i);
+        rc |= (i ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_field(w, name, strlen(name));
+    }
+    return rc | rs_writer_putc(w, '\n');
+}
+
+/* Checks that a later input has the header of the first one. */
+static int same_header(struct rs_tsv *t, char **first, size_t nfirst)
+{
+    int same = rs_tsv_ncols(t) == nfirst;
+    for (size_t i = 0; same && i < nfirst; i++)
+        same = strcmp(first[i], rs_tsv_colname(t, i)) == 0;
+    return same ? 0 : rs_err_set(RS_ERR_FORMAT, "'%s' line 1: header differs from the first input's",
+                                 rs_tsv_name(t));
+}
+
+static int tsv_to_rsb(struct rs_tsv *t, struct rs_writer *w, struct rs_rsb_writer **rw)
+{
+    int id_col, rc = rs_tsv_require(t, opt.id_col, &id_col);
+    if (rc < 0)
+        return rc;
+    size_t nc = rs_tsv_ncols(t);
+    if (nc < 2)
+        return rs_err_set(RS_ERR_FORMAT, "'%s' line 1: no vector columns besides '%s'", rs_tsv_name(t),
+                          opt.id_col);
+    uint32_t dims = (uint32_t)(nc - 1);
+    if (!*rw && (rc = rs_rsb_writer_init(rw, w, dims, opt.dtype, opt.meta)) < 0)
+        return rc;
+    float *v = xmalloc(dims * sizeof *v);
+    for (long long row = 0; opt.head < 0 || row < opt.head; row++) {
+        if ((rc = rs_tsv_next(t)) < 0)
+            break;
+        uint32_t j = 0;
+        for (size_t i = 0; i < nc && rc == 0; i++)
+            if ((int)i != id_col)
+                rc = rs_tsv_get_f32(t, (int)i, &v[j++]);
+        if (rc == 0)
+            rc = rs_rsb_write(*rw, rs_tsv_get(t, id_col), rs_tsv_len(t, id_col), v);
+        if (rc < 0) {
+            if (rs_tsv_len(t, id_col) == 0)
+                rc = rs_tsv_errf(t, id_col, "empty id");
+            break;
+        }
+    }
+    free(v);
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+/* ---- driver ---- */
+
+struct state {
+    struct rs_writer *w;
+    struct rs_rsb_writer *rsb_out;
+    char **first_header;
+    size_t first_ncols;
+    int inputs;
+};
+
+static int cat_rsb(struct state *s, struct rs_reader *in)
+{
+    int zstd = rs_reader_is_zstd(in);
+    struct rs_rsb_reader *r;
+    int rc = rs_rsb_open_reader(&r, in);
+    if (rc < 0)
+        return rc;
+    if (opt.to_rsb)
+        rc = rs_err_set(RS_ERR_USAGE, "'%s' is already RSB", rs_reader_name(in));
+    else
+        rc = opt.schema ? rsb_schema(r, s->w, rs_reader_name(in), zstd)
+                        : rsb_to_tsv(r, s->w, s->inputs == 0);
+    rs_rsb_close(r);
+    return rc;
+}
+
+static int cat_table(struct state *s, struct rs_reader *in, int csv)
+{
+    struct rs_tsv *t;
+    int rc = rs_tsv_open_reader(&t, in, csv ? RS_TSV_CSV : 0);
+    if (rc < 0)
+        return rc;
+    if (opt.schema) {
+        rc = tsv_schema(t, s->w);
+    } else if (opt.to_rsb) {
+        rc = tsv_to_rsb(t, s->w, &s->rsb_out);
+    } else {
+        if (s->inputs == 0) {
+            s->first_ncols = rs_tsv_ncols(t);
+            s->first_header = xmalloc((s->first_ncols + 1) * sizeof(char *));
+            for (size_t i = 0; i < s->first_ncols; i++)
+                s->first_header[i] = xstrdup(rs_tsv_colname(t, i));
+            rc = s->first_ncols ? tsv_header(t, s->w) : 0;
+        } else {
+            rc = same_header(t, s->first_header, s->first_ncols);
+        }
+        for (long long row = 0; rc == 0 && (opt.head < 0 || row < opt.head); row++) {
+            if ((rc = rs_tsv_next(t)) < 0)
+                break;
+            rc = write_row(t, s->w, csv);
+        }
+        if (rc == RS_ERR_EOF)
+            rc = 0;
+    }
+    rs_tsv_close(t);
+    return rc;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Prints one input, RSB or table, detected by its first bytes. */
+static int cat_one(struct state *s, const char *path)
+{
+    struct rs_reader *in;
+    int rc = rs_reader_open(&in, path);
+    if (rc < 0)
+        return rc;
+    const unsigned char *p;
+    size_t avail;
+    if ((rc = rs_reader_peek(in, 8, &p, &avail)) < 0) {
+        rs_reader_close(in);
+        return rc;
+    }
+    int csv = opt.csv || ends_with(path, ".csv") || ends_with(path, ".csv.zst");
+    rc = rs_rsb_sniff(p, avail) ? cat_rsb(s, in) : cat_table(s, in, csv);
+    s->inputs++;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    rs_cli_init(argv[0]);
+    static const struct option longopts[] = {
+        RS_COMMON_LONGOPTS,
+        { "head", required_argument, 0, 'n' },
+        { "schema", no_argument, 0, 'S' },
+        { "to", required_argument, 0, 'T' },
+        { "id-col", required_argument, 0, 'I' },
+        { "dtype", required_argument, 0, 'D' },
+        { "meta", required_argument, 0, 'M' },
+        { "csv", no_argument, 0, 'C' },
+        { "output", required_argument, 0, 'o' },
+        { "zstd", no_argument, 0, 'z' },
+        { "level", required_argument, 0, 'L' },
+        { 0, 0, 0, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "n:o:z", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help))
+            continue;
+        switch (c) {
+        case 'n': opt.head = rs_opt_int("--head", optarg, 0, INT64_MAX); break;
+        case 'S': opt.schema = 1; break;
+        case 'T':
+            if (strcmp(optarg, "rsb") != 0 && strcmp(optarg, "tsv") != 0)
+                rs_usage_error(SYNOPSIS, "invalid --to '%s': expected tsv or rsb", optarg);
+            opt.to_rsb = strcmp(optarg, "rsb") == 0;
+            break;
+        case 'I': opt.id_col = optarg; break;
+        case 'D':
+            if ((opt.dtype = rs_dtype_parse(optarg)) < 0)
+                rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
+            break;
+        case 'M': add_meta(optarg); break;
+        case 'C': opt.csv = 1; break;
+        case 'o': opt.output = optarg; break;
+        case 'z': opt.zstd = 1; break;
+        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
+        default: rs_usage_bad_option(SYNOPSIS, argv);
+        }
+    }
+    if (opt.schema && opt.to_rsb)
+        rs_usage_error(SYNOPSIS, "--schema and --to rsb exclude each other");
+    if (opt.to_rsb && !opt.output && isatty(1))
+        rs_usage_error(SYNOPSIS, "refusing to write binary RSB to a terminal; use -o FILE");
+
+    struct state s = { 0 };
+    int rc = rs_writer_open(&s.w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+    if (rc < 0)
+        rs_die(rc);
+    int nin = argc - optind;
+    int stdin_used = 0;
+    for (int i = 0; rc == 0 && i < (nin ? nin : 1); i++) {
+        const char *path = nin ? argv[optind + i] : "-";
+        if (strcmp(path, "-") == 0 && stdin_used++)
+            rc = rs_err_set(RS_ERR_USAGE, "stdin named twice");
+        else
+            rc = cat_one(&s, path);
+    }
+    if (rc == 0 && s.rsb_out)
+        rc = rs_rsb_writer_finish(s.rsb_out);
+    else
+        rs_rsb_writer_free(s.rsb_out);
+    if (s.first_header) {
+        for (size_t i = 0; i < s.first_ncols; i++)
+            free(s.first_header[i]);
+        free(s.first_header);
+    }
+    free(opt.meta);
+    if (rc < 0) {
+        rs_writer_abort(s.w);
+        rs_die(rc);
+    }
+    if ((rc = rs_writer_close(s.w)) < 0)
+        rs_die(rc);
+    return 0;
+}

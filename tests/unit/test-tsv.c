@@ -1,0 +1,106 @@
+/* test-tsv.c - header-addressed columns, positioned errors, CSV quoting. */
+#include "err.h"
+#include "tap.h"
+#include "tsv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/rs-test-tsv-XXXXXX";
+
+static const char *make(const char *name, const char *text)
+{
+    static char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir))
+        return 1;
+    struct rs_tsv *t;
+    is_int(rs_tsv_open(&t, make("a.tsv", "user_id\titem_id\tclick\nu1\ti1\t1\nu2\ti2\tx\n"), 0), 0, "open");
+    int u, c, miss;
+    is_int(rs_tsv_ncols(t), 3, "three columns");
+    is_int(rs_tsv_require(t, "click", &c), 0, "require present column");
+    is_int(c, 2, "column by name");
+    rs_tsv_require(t, "user_id", &u);
+    is_int(rs_tsv_require(t, "booking", &miss), RS_ERR_FORMAT, "missing column is an error");
+    ok(strstr(rs_err_msg(), "no column 'booking'") && strstr(rs_err_msg(), "a.tsv' line 1"),
+       "message names file, line and column: %s", rs_err_msg());
+    is_int(rs_tsv_next(t), 0, "row 1");
+    is_str(rs_tsv_get(t, u), "u1", "field by column");
+    int64_t v;
+    is_int(rs_tsv_get_i64(t, c, &v), 0, "integer field");
+    is_int(v, 1, "integer value");
+    is_int(rs_tsv_next(t), 0, "row 2");
+    is_int(rs_tsv_get_i64(t, c, &v), RS_ERR_FORMAT, "bad integer is an error");
+    ok(strstr(rs_err_msg(), "line 3: column 'click': expected an integer, got 'x'"), "message: %s",
+       rs_err_msg());
+    is_int(rs_tsv_next(t), RS_ERR_EOF, "end");
+    rs_tsv_close(t);
+
+    rs_tsv_open(&t, make("b.tsv", "a\tb\n1\t2\n3\n"), 0);
+    rs_tsv_next(t);
+    is_int(rs_tsv_next(t), RS_ERR_FORMAT, "short row is an error");
+    ok(strstr(rs_err_msg(), "line 3: expected 2 fields, got 1"), "message: %s", rs_err_msg());
+    rs_tsv_close(t);
+
+    rs_tsv_open(&t, make("c.tsv", "x\n1e400\nnan\n2.5\n"), 0);
+    float f;
+    rs_tsv_next(t);
+    is_int(rs_tsv_get_f32(t, 0, &f), RS_ERR_FORMAT, "overflowing float rejected");
+    rs_tsv_next(t);
+    is_int(rs_tsv_get_f32(t, 0, &f), RS_ERR_FORMAT, "NaN rejected");
+    rs_tsv_next(t);
+    ok(rs_tsv_get_f32(t, 0, &f) == 0 && f == 2.5f, "2.5 parsed");
+    rs_tsv_close(t);
+
+    is_int(rs_tsv_open(&t, make("empty.tsv", ""), 0), 0, "empty input opens");
+    is_int(rs_tsv_ncols(t), 0, "no columns");
+    is_int(rs_tsv_next(t), RS_ERR_EOF, "no rows");
+    ok(rs_tsv_require(t, "x", &miss) < 0 && strstr(rs_err_msg(), "empty input"), "require on empty: %s",
+       rs_err_msg());
+    rs_tsv_close(t);
+
+    rs_tsv_open(&t, make("h.tsv", "only\theader\n"), 0);
+    is_int(rs_tsv_next(t), RS_ERR_EOF, "header-only input has no rows");
+    rs_tsv_close(t);
+
+    const char *csv = "\xEF\xBB\xBFid,title,price\n"
+                      "1,\"Hello, world\",3.5\n"
+                      "2,\"say \"\"hi\"\"\",4\n"
+                      "3,\"two\nlines\",5\n";
+    is_int(rs_tsv_open(&t, make("q.csv", csv), 0), 0, "CSV by name");
+    int ti;
+    is_int(rs_tsv_require(t, "id", &ti), 0, "BOM stripped from the first column name");
+    rs_tsv_require(t, "title", &ti);
+    rs_tsv_next(t);
+    is_str(rs_tsv_get(t, ti), "Hello, world", "quoted comma");
+    rs_tsv_next(t);
+    is_str(rs_tsv_get(t, ti), "say \"hi\"", "doubled quotes");
+    rs_tsv_next(t);
+    is_str(rs_tsv_get(t, ti), "two\nlines", "quoted newline");
+    is_int(rs_tsv_next(t), RS_ERR_EOF, "CSV end");
+    rs_tsv_close(t);
+
+    rs_tsv_open(&t, make("bad.csv", "a,b\n1,\"unterminated\n"), 0);
+    ok(rs_tsv_next(t) < 0, "unterminated quote is an error: %s", rs_err_msg());
+    rs_tsv_close(t);
+
+    char esc[] = "a\\tb\\\\c\\n";
+    size_t n = rs_tsv_unescape(esc, strlen(esc));
+    ok(n == 6 && memcmp(esc, "a\tb\\c\n", 6) == 0, "unescape");
+
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return 1;
+    return done_testing();
+}
