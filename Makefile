@@ -1,5 +1,6 @@
 # recsys-pipes: `make help` lists the targets.
 
+SHELL    = /bin/bash
 PREFIX  ?= /usr/local
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
@@ -26,6 +27,11 @@ TOOLS     := $(TOOL_SRC:src/%.c=$(BIN)/%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test-*.c))
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIBRS     := $(BUILD)/librs.a
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz-%.c=%)
+REPLAYS   := $(FUZZ_NAMES:%=$(BUILD)/tests/replay-%)
+FUZZ_SECONDS ?= 60
+FUZZ_CC   ?= clang
 
 # Libraries some tools need beyond the common ones.
 LDLIBS_rs-serve = -lmicrohttpd
@@ -34,7 +40,8 @@ LDLIBS_rs-serve = -lmicrohttpd
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox
 
-.PHONY: all deps test test-unit test-cli bench install clean help golden-update
+.SECONDARY:
+.PHONY: all deps test test-unit test-cli bench install clean help fuzz fuzz-deps
 
 all: $(TOOLS)
 
@@ -46,6 +53,7 @@ help:
 	@echo "  test-unit      C unit tests only"
 	@echo "  test-cli       bats CLI tests only"
 	@echo "  bench          benchmarks (bench/; see bench/README.md)"
+	@echo "  fuzz           libFuzzer pass over every parser (FUZZ_SECONDS=$(FUZZ_SECONDS) each; clang)"
 	@echo "  install        copy tools to \$$(PREFIX)/bin (PREFIX=$(PREFIX))"
 	@echo "  clean          remove bin/ and build/"
 	@echo "variables: SANITIZE=1 (ASan+UBSan build in build/asan), CFLAGS, PREFIX, PYTHON"
@@ -78,11 +86,47 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c tests/unit/tap.h $(LIBRS) lib/*.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBRS) $(LDLIBS)
 
+# The fuzz targets double as tests: replay-* feeds them the seed corpus and
+# the regression inputs, built with the normal compiler (and sanitizers).
+$(BUILD)/tests/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIBRS) lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBRS) $(LDLIBS)
+
+FUZZ_BUILD = build/fuzz
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -g -O1
+
+$(FUZZ_BUILD)/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -pthread $(FUZZ_FLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(LIB_SRC:lib/%.c=$(FUZZ_BUILD)/lib/%.o)
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -pthread $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(LIB_SRC:lib/%.c=$(FUZZ_BUILD)/lib/%.o) $(LDLIBS)
+
+fuzz-deps:
+	@dpkg-query -W -f='$${Status}\n' clang libclang-rt-14-dev 2>/dev/null | grep -c 'install ok installed' | \
+	    grep -q 2 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq clang libclang-rt-14-dev >/dev/null || \
+	    { echo "run: sudo apt-get install -y clang libclang-rt-14-dev"; exit 1; }; }
+
+# Each target runs FUZZ_SECONDS on a scratch copy of its corpus; a crash is
+# left in build/fuzz/crashes/ (add it to tests/fuzz/regress/<target>/).
+fuzz: deps fuzz-deps $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
+	@mkdir -p $(FUZZ_BUILD)/crashes
+	@for t in $(FUZZ_NAMES); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus/$$t/ 2>/dev/null; \
+	    echo "fuzz-$$t: $(FUZZ_SECONDS)s"; \
+	    $(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	        -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- -print_final_stats=1 \
+	        $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | \
+	        grep -E '^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' ; \
+	    [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz-$$t found a crash: see $(FUZZ_BUILD)/crashes/"; exit 1; }; \
+	done
+
 test: deps
-	@$(MAKE) --no-print-directory all $(UNITS)
+	@$(MAKE) --no-print-directory all $(UNITS) $(REPLAYS)
 	@BIN=$(BIN) BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run
 
-test-unit: $(UNITS)
+test-unit: $(UNITS) $(REPLAYS)
 	@BUILD=$(BUILD) tests/run unit
 
 test-cli: all

@@ -93,8 +93,12 @@ static int csv_fill(struct rs_tsv *t)
 
 static void set_fields(struct rs_tsv *t, size_t n)
 {
-    grow((void **)&t->field, &t->cap_field, n, sizeof *t->field);
-    t->flen = xrealloc(t->flen, t->cap_field * sizeof *t->flen);
+    if (n > t->cap_field) {
+        size_t cap = t->cap_field;
+        grow((void **)&t->field, &cap, n, sizeof *t->field);
+        t->flen = xrealloc(t->flen, cap * sizeof *t->flen);
+        t->cap_field = cap;
+    }
     t->nfield = n;
 }
 
@@ -126,18 +130,24 @@ static int read_row(struct rs_tsv *t)
     if (rc < 0)
         return rc;
     t->line++;
-    size_t n = 1;
-    for (char *p = line; (p = memchr(p, '\t', (size_t)(line + len - p))); p++)
-        n++;
-    set_fields(t, n);
-    char *p = line;
-    for (size_t i = 0; i < n; i++) {
-        char *tab = i + 1 < n ? memchr(p, '\t', (size_t)(line + len - p)) : line + len;
-        *tab = '\0';
-        t->field[i] = p;
-        t->flen[i] = (size_t)(tab - p);
-        p = tab + 1;
+    /* Split in place: each tab becomes the NUL that ends its field. Fields
+     * are short, so a byte loop beats one memchr call per field. */
+    size_t n = 0;
+    char *start = line, *end = line + len;
+    set_fields(t, t->ncols ? t->ncols : 1);
+    for (char *p = line;; p++) {
+        if (p < end && *p != '\t')
+            continue;
+        if (n == t->cap_field)
+            set_fields(t, n + 1);
+        t->field[n] = start;
+        t->flen[n++] = (size_t)(p - start);
+        if (p == end)
+            break;
+        *p = '\0';
+        start = p + 1;
     }
+    t->nfield = n;
     return 0;
 }
 
@@ -310,6 +320,29 @@ int rs_tsv_get_time(const struct rs_tsv *t, int i, int64_t *v)
     if (rs_time_parse(t->field[i], t->flen[i], v) < 0)
         return rs_tsv_errf(t, i, "expected Unix seconds or an ISO 8601 time, got '%s'", shown(t, i, buf));
     return 0;
+}
+
+int rs_tsv_write_row(struct rs_tsv *t, struct rs_writer *w)
+{
+    size_t n = t->nfield;
+    if (n == 0)
+        return rs_writer_putc(w, '\n');
+    if (t->csv) {
+        int rc = 0;
+        for (size_t i = 0; i < n; i++)
+            rc |= (i ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_field(w, t->field[i], t->flen[i]);
+        return rc | rs_writer_putc(w, '\n');
+    }
+    /* TSV fields lie back to back in the line buffer: put the tabs back and
+     * write the line in one call. */
+    for (size_t i = 0; i + 1 < n; i++)
+        t->field[i][t->flen[i]] = '\t';
+    char *last = t->field[n - 1];
+    last[t->flen[n - 1]] = '\n';
+    int rc = rs_writer_write(w, t->field[0], (size_t)(last + t->flen[n - 1] + 1 - t->field[0]));
+    for (size_t i = 0; i < n; i++)
+        t->field[i][t->flen[i]] = '\0';
+    return rc;
 }
 
 size_t rs_tsv_unescape(char *s, size_t n)

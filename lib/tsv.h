@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct rs_reader;
+struct rs_writer;
 
 enum rs_tsv_flags {
     RS_TSV_CSV = 1 << 0, /* parse as CSV whatever the name */
@@ -56,6 +57,10 @@ int rs_tsv_get_time(const struct rs_tsv *t, int i, int64_t *v);
 /* Formats an error about field i of the current row ("'f' line N: column
  * 'x': ..."); returns RS_ERR_FORMAT. */
 int rs_tsv_errf(const struct rs_tsv *t, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes the current row as one TSV line: TSV input verbatim, CSV fields
+ * escaped (rs_writer_put_field). */
+int rs_tsv_write_row(struct rs_tsv *t, struct rs_writer *w);
 
 /* Undoes the TSV escapes \t \n \r \\ in place; returns the new length. */
 size_t rs_tsv_unescape(char *s, size_t n);

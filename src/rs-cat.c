@@ -4,6 +4,7 @@
 #include "err.h"
 #include "io.h"
 #include "rsb.h"
+#include "rsm.h"
 #include "timeparse.h"
 #include "tsv.h"
 
@@ -31,7 +32,8 @@ static void help(void)
            "Options:\n"
            "  -n, --head N        only the first N rows (default: all)\n"
            "      --schema        describe the input instead of printing it: TSV columns with\n"
-           "                      inferred types, or the RSB header, metadata and row count\n"
+           "                      inferred types, the RSB header, metadata and row count, or an\n"
+           "                      RSM model's sections and tensor directory (schemas/rsm.md)\n"
            "      --to FORMAT     output format: tsv (default) or rsb\n"
            "      --id-col NAME   with --to rsb: the id column (default 'id'); every other\n"
            "                      column is a vector dimension\n"
@@ -111,6 +113,46 @@ static int rsb_schema(struct rs_rsb_reader *r, struct rs_writer *w, const char *
     return *meta ? rs_writer_printf(w, "%s", meta) : 0;
 }
 
+/* ---- RSM input (model files: schema only) ---- */
+
+/* Prints the header fields, the JSON sections and the tensor directory. */
+static int cat_rsm(struct rs_writer *w, struct rs_reader *in)
+{
+    int zstd = rs_reader_is_zstd(in);
+    char *name = xstrdup(rs_reader_name(in));
+    struct rs_rsm *m;
+    int rc = rs_rsm_load_reader(&m, in);
+    if (rc < 0) {
+        free(name);
+        return rc;
+    }
+    if (!opt.schema || opt.to_rsb) {
+        rc = rs_err_set(RS_ERR_USAGE, "'%s' is an RSM model file: use --schema", name);
+    } else {
+        rc = rs_writer_printf(w, "file\t%s\nformat\tRSM 1.%d\ncompressed\t%s\ntensors\t%zu\n", name,
+                              rs_rsm_version_minor(m), zstd ? "zstd" : "no", rs_rsm_ntensors(m));
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(rs_rsm_header(m), "sections"), key, v) {
+            char *text = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+            rc |= rs_writer_printf(w, "section.%s\t%s\n", key, text ? text : "");
+            free(text);
+        }
+        rc |= rs_writer_printf(w, "tensor\tdtype\tshape\toffset\tnbytes\n");
+        for (size_t i = 0; i < rs_rsm_ntensors(m) && rc == 0; i++) {
+            const struct rs_rsm_tensor *t = rs_rsm_tensor_at(m, i);
+            rc |= rs_writer_printf(w, "%s\t%s\t", t->name, rs_rsm_dtype_name(t->dtype));
+            for (int d = 0; d < t->ndim; d++)
+                rc |= rs_writer_printf(w, "%s%llu", d ? "x" : "", (unsigned long long)t->shape[d]);
+            rc |= rs_writer_printf(w, "\t%llu\t%llu\n", (unsigned long long)t->offset,
+                                   (unsigned long long)t->nbytes);
+        }
+    }
+    rs_rsm_free(m);
+    free(name);
+    return rc;
+}
+
 /* ---- TSV input ---- */
 
 enum { T_EMPTY, T_INT, T_FLOAT, T_TIME, T_STRING };
@@ -171,20 +213,6 @@ static int tsv_schema(struct rs_tsv *t, struct rs_writer *w)
     free(type);
     free(filled);
     return rc;
-}
-
-static int write_row(struct rs_tsv *t, struct rs_writer *w, int csv)
-{
-    int rc = 0;
-    for (size_t i = 0; i < rs_tsv_ncols(t); i++) {
-        const char *f = rs_tsv_get(t, (int)i);
-        size_t n = rs_tsv_len(t, (int)i);
-        if (i)
-            rc |= rs_writer_putc(w, '\t');
-        /* CSV fields may hold tabs or newlines; TSV fields are already escaped. */
-        rc |= csv ? rs_writer_put_field(w, f, n) : rs_writer_write(w, f, n);
-    }
-    return rc | rs_writer_putc(w, '\n');
 }
 
 static int tsv_header(struct rs_tsv *t, struct rs_writer *w)
@@ -288,7 +316,7 @@ static int cat_table(struct state *s, struct rs_reader *in, int csv)
         for (long long row = 0; rc == 0 && (opt.head < 0 || row < opt.head); row++) {
             if ((rc = rs_tsv_next(t)) < 0)
                 break;
-            rc = write_row(t, s->w, csv);
+            rc = rs_tsv_write_row(t, s->w);
         }
         if (rc == RS_ERR_EOF)
             rc = 0;
@@ -317,7 +345,9 @@ static int cat_one(struct state *s, const char *path)
         return rc;
     }
     int csv = opt.csv || ends_with(path, ".csv") || ends_with(path, ".csv.zst");
-    rc = rs_rsb_sniff(p, avail) ? cat_rsb(s, in) : cat_table(s, in, csv);
+    rc = rs_rsb_sniff(p, avail)   ? cat_rsb(s, in)
+         : rs_rsm_sniff(p, avail) ? cat_rsm(s->w, in)
+                                  : cat_table(s, in, csv);
     s->inputs++;
     return rc;
 }

@@ -1,0 +1,25 @@
+/* fuzz-tsv.c - the TSV reader (and the zstd layer under it) on arbitrary bytes. */
+#include "err.h"
+#include "fuzz.h"
+#include "tsv.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *p = fuzz_path(data, size);
+    struct rs_tsv *t;
+    if (!p || rs_tsv_open(&t, p, 0) < 0)
+        return 0;
+    int col;
+    rs_tsv_require(t, "x", &col);
+    while (rs_tsv_next(t) == 0) {
+        double d;
+        int64_t v;
+        for (size_t i = 0; i < rs_tsv_ncols(t); i++) {
+            rs_tsv_get_f64(t, (int)i, &d);
+            rs_tsv_get_i64(t, (int)i, &v);
+            rs_tsv_get_time(t, (int)i, &v);
+        }
+    }
+    rs_tsv_close(t);
+    return 0;
+}
