@@ -38,7 +38,7 @@ LDLIBS_rs-serve = -lmicrohttpd
 
 # Debian packages the product needs (build and test); `make deps` installs them.
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
-           libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox
+           libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
 
 .SECONDARY:
 .PHONY: all deps test test-unit test-cli bench install clean help fuzz fuzz-deps
