@@ -41,7 +41,7 @@ DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
 
 .SECONDARY:
-.PHONY: all deps test test-unit test-cli bench install clean help fuzz fuzz-deps
+.PHONY: all deps bench-deps test test-unit test-cli bench install clean help fuzz fuzz-deps
 
 all: $(TOOLS)
 
@@ -49,6 +49,7 @@ help:
 	@echo "recsys-pipes targets:"
 	@echo "  all            build every tool into $(BIN)/ (default)"
 	@echo "  deps           install the Debian packages the project needs (apt-get as root)"
+	@echo "  bench-deps     the peers benchmarks compare with (Debian python3-torch/faiss/...; PyPI in .venv)"
 	@echo "  test           C unit tests + bats CLI tests (SANITIZE=1: under ASan+UBSan)"
 	@echo "  test-unit      C unit tests only"
 	@echo "  test-cli       bats CLI tests only"
@@ -69,6 +70,21 @@ deps:
 	    echo "missing Debian packages; run:"; \
 	    echo "  sudo apt-get install -y $$missing"; exit 1; \
 	fi
+
+# Peers for the benchmarks only: never needed to build or test the product.
+BENCH_DEB = python3-torch python3-faiss python3-xgboost python3-sklearn python3-scipy \
+            python3-xxhash python3-venv wrk hyperfine
+BENCH_PYPI = implicit lightgbm tensorflow-recommenders scann recommenders
+
+bench-deps: deps
+	@missing=$$(for p in $(BENCH_DEB); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	    else echo "run: sudo apt-get install -y $$missing"; exit 1; fi; fi
+	@[ -x .venv/bin/pip ] || $(PYTHON) -m venv --system-site-packages .venv
+	@for p in $(BENCH_PYPI); do .venv/bin/pip install -q $$p >/dev/null 2>&1 || \
+	    echo "bench-deps: PyPI package $$p did not install (benchmarks that need it say so)"; done
 
 $(BUILD)/lib/%.o: lib/%.c lib/*.h
 	@mkdir -p $(@D)

@@ -409,6 +409,21 @@ int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n)
     return 0;
 }
 
+int rs_writer_put_json_string(struct rs_writer *w, const char *s, size_t n)
+{
+    int rc = rs_writer_putc(w, '"');
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            rc = rs_writer_putc(w, '\\') | rs_writer_putc(w, (char)c);
+        else if (c < 0x20)
+            rc = rs_writer_printf(w, "\\u%04x", c);
+        else
+            rc = rs_writer_putc(w, (char)c);
+    }
+    return rc | rs_writer_putc(w, '"');
+}
+
 int rs_writer_put_float(struct rs_writer *w, double x)
 {
     return rs_writer_printf(w, "%.9g", x);

@@ -50,6 +50,9 @@ int rs_writer_printf(struct rs_writer *w, const char *fmt, ...) __attribute__((f
 int rs_writer_putc(struct rs_writer *w, char c);
 /* Writes s as one TSV field: tab, newline, CR and backslash escaped. */
 int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n);
+/* Writes s as a JSON string literal (quotes, escapes; bytes >= 0x80 pass
+ * through, so valid UTF-8 stays valid). */
+int rs_writer_put_json_string(struct rs_writer *w, const char *s, size_t n);
 /* Writes a float with %.9g (round-trips f32) in the C locale. */
 int rs_writer_put_float(struct rs_writer *w, double x);
 const char *rs_writer_name(const struct rs_writer *w);

@@ -70,7 +70,16 @@ static int csv_fill(struct rs_tsv *t)
 {
     struct csv_queue *q = t->csv;
     char chunk[1 << 16];
-    q->nbytes = q->nfields = q->nrows = q->next_row = 0;
+    /* Drop the rows already taken, but keep the fields of a row that the
+     * last chunk ended inside: libcsv has handed them over already. */
+    size_t f0 = q->nrows ? q->row_first[q->nrows] : 0;
+    size_t b0 = f0 < q->nfields ? q->field_off[f0] : q->nbytes;
+    memmove(q->bytes, q->bytes + b0, q->nbytes - b0);
+    q->nbytes -= b0;
+    for (size_t i = f0; i < q->nfields; i++)
+        q->field_off[i - f0] = q->field_off[i] - b0;
+    q->nfields -= f0;
+    q->nrows = q->next_row = 0;
     grow((void **)&q->row_first, &q->cap_rows, 2, sizeof(size_t));
     q->row_first[0] = 0;
     while (q->nrows == 0 && !q->done) {

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "io.h"
 #include "rsb.h"
+#include "strmap.h"
 #include "rsm.h"
 #include "timeparse.h"
 #include "tsv.h"
@@ -18,10 +19,10 @@
 static struct {
     const char *output;
     long long head; /* -1: all rows */
-    int schema, to_rsb, csv, zstd, level, dtype;
-    const char *id_col;
+    int schema, to_rsb, to_json, csv, zstd, level, dtype;
+    const char *id_col, *group_col;
     char *meta;
-} opt = { NULL, -1, 0, 0, 0, 0, 0, RS_F32, "id", NULL };
+} opt = { NULL, -1, 0, 0, 0, 0, 0, 0, RS_F32, "id", "user_id", NULL };
 
 static void help(void)
 {
@@ -34,7 +35,12 @@ static void help(void)
            "      --schema        describe the input instead of printing it: TSV columns with\n"
            "                      inferred types, the RSB header, metadata and row count, or an\n"
            "                      RSM model's sections and tensor directory (schemas/rsm.md)\n"
-           "      --to FORMAT     output format: tsv (default) or rsb\n"
+           "      --to FORMAT     output format: tsv (default), rsb, or json: a ranked stream\n"
+           "                      as one object {user: [{item_id, score, ...}, ...]} in input\n"
+           "                      order (recommendations.json); rows of a user contiguous\n"
+           "      --group-col C   with --to json: the key column (default user_id); the rank\n"
+           "                      column is dropped (the array order is the rank); id columns\n"
+           "                      (id, *_id) are strings, numbers stay numbers\n"
            "      --id-col NAME   with --to rsb: the id column (default 'id'); every other\n"
            "                      column is a vector dimension\n"
            "      --dtype T       with --to rsb: f32 (default), f16 or i8\n"
@@ -50,7 +56,8 @@ static void help(void)
            "Examples:\n"
            "  rs-cat events.tsv.zst | head\n"
            "  rs-cat --schema item_emb.rsb\n"
-           "  rs-cat item_emb.rsb > emb.tsv && rs-cat --to rsb --dtype f16 -o emb16.rsb emb.tsv\n");
+           "  rs-cat item_emb.rsb > emb.tsv && rs-cat --to rsb --dtype f16 -o emb16.rsb emb.tsv\n"
+           "  rs-cat --to json -o recommendations.json final.tsv.zst\n");
 }
 
 static void add_meta(const char *kv)
@@ -267,6 +274,88 @@ static int tsv_to_rsb(struct rs_tsv *t, struct rs_writer *w, struct rs_rsb_write
     return rc == RS_ERR_EOF ? 0 : rc;
 }
 
+/* 1 if f[0..n) is a number in JSON's grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)? */
+static int is_json_number(const char *f, size_t n)
+{
+    size_t i = 0, d;
+    if (i < n && f[i] == '-')
+        i++;
+    for (d = i; i < n && f[i] >= '0' && f[i] <= '9'; i++)
+        ;
+    if (i == d || (f[d] == '0' && i - d > 1))
+        return 0;
+    if (i < n && f[i] == '.') {
+        for (d = ++i; i < n && f[i] >= '0' && f[i] <= '9'; i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    if (i < n && (f[i] == 'e' || f[i] == 'E')) {
+        if (++i < n && (f[i] == '+' || f[i] == '-'))
+            i++;
+        for (d = i; i < n && f[i] >= '0' && f[i] <= '9'; i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    return i == n;
+}
+
+/* A field as a JSON value: ids (columns "id" and "*_id") and non-numbers are
+ * strings, numbers stay numbers. */
+static int put_json_value(struct rs_writer *w, const char *col, const char *f, size_t n)
+{
+    size_t c = strlen(col);
+    int id = strcmp(col, "id") == 0 || (c > 3 && strcmp(col + c - 3, "_id") == 0);
+    return !id && is_json_number(f, n) ? rs_writer_write(w, f, n) : rs_writer_put_json_string(w, f, n);
+}
+
+static int tsv_to_json(struct rs_tsv *t, struct rs_writer *w)
+{
+    int g, rc = rs_tsv_require(t, opt.group_col, &g), rank = rs_tsv_col(t, "rank");
+    if (rc < 0)
+        return rc;
+    struct rs_strmap *done = rs_strmap_new(1024);
+    char *cur = NULL;
+    size_t nrows = 0;
+    rc = rs_writer_putc(w, '{');
+    while (rc == 0 && (opt.head < 0 || (long long)nrows < opt.head) && (rc = rs_tsv_next(t)) == 0) {
+        const char *key = rs_tsv_get(t, g);
+        size_t klen = rs_tsv_len(t, g);
+        if (!cur || strcmp(cur, key) != 0) {
+            int added;
+            rs_strmap_put(done, key, klen, &added);
+            if (!added) {
+                rc = rs_tsv_errf(t, g, "rows of '%.64s' are not contiguous", key);
+                break;
+            }
+            rc = rs_writer_printf(w, "%s\n", cur ? "]," : "") | rs_writer_put_json_string(w, key, klen) |
+                 rs_writer_printf(w, ": [");
+            free(cur);
+            cur = xstrdup(key);
+        } else {
+            rc = rs_writer_printf(w, ", ");
+        }
+        rc |= rs_writer_putc(w, '{');
+        int first = 1;
+        for (size_t i = 0; i < rs_tsv_ncols(t); i++) {
+            if ((int)i == g || (int)i == rank)
+                continue;
+            const char *name = rs_tsv_colname(t, i);
+            rc |= (first ? 0 : rs_writer_printf(w, ", ")) | rs_writer_put_json_string(w, name, strlen(name)) |
+                  rs_writer_printf(w, ": ") | put_json_value(w, name, rs_tsv_get(t, (int)i), rs_tsv_len(t, (int)i));
+            first = 0;
+        }
+        rc |= rs_writer_putc(w, '}');
+        nrows++;
+    }
+    if (rc == RS_ERR_EOF || (rc == 0 && opt.head >= 0))
+        rc = rs_writer_printf(w, "%s}\n", cur ? "]\n" : "");
+    free(cur);
+    rs_strmap_free(done);
+    return rc;
+}
+
 /* ---- driver ---- */
 
 struct state {
@@ -284,8 +373,9 @@ static int cat_rsb(struct state *s, struct rs_reader *in)
     int rc = rs_rsb_open_reader(&r, in);
     if (rc < 0)
         return rc;
-    if (opt.to_rsb)
-        rc = rs_err_set(RS_ERR_USAGE, "'%s' is already RSB", rs_reader_name(in));
+    if (opt.to_rsb || opt.to_json)
+        rc = rs_err_set(RS_ERR_USAGE, "'%s' is RSB: --to %s takes a table", rs_reader_name(in),
+                        opt.to_rsb ? "rsb" : "json");
     else
         rc = opt.schema ? rsb_schema(r, s->w, rs_reader_name(in), zstd)
                         : rsb_to_tsv(r, s->w, s->inputs == 0);
@@ -303,6 +393,8 @@ static int cat_table(struct state *s, struct rs_reader *in, int csv)
         rc = tsv_schema(t, s->w);
     } else if (opt.to_rsb) {
         rc = tsv_to_rsb(t, s->w, &s->rsb_out);
+    } else if (opt.to_json) {
+        rc = s->inputs ? rs_err_set(RS_ERR_USAGE, "--to json takes one input") : tsv_to_json(t, s->w);
     } else {
         if (s->inputs == 0) {
             s->first_ncols = rs_tsv_ncols(t);
@@ -361,6 +453,7 @@ int main(int argc, char **argv)
         { "schema", no_argument, 0, 'S' },
         { "to", required_argument, 0, 'T' },
         { "id-col", required_argument, 0, 'I' },
+        { "group-col", required_argument, 0, 'G' },
         { "dtype", required_argument, 0, 'D' },
         { "meta", required_argument, 0, 'M' },
         { "csv", no_argument, 0, 'C' },
@@ -377,11 +470,13 @@ int main(int argc, char **argv)
         case 'n': opt.head = rs_opt_int("--head", optarg, 0, INT64_MAX); break;
         case 'S': opt.schema = 1; break;
         case 'T':
-            if (strcmp(optarg, "rsb") != 0 && strcmp(optarg, "tsv") != 0)
-                rs_usage_error(SYNOPSIS, "invalid --to '%s': expected tsv or rsb", optarg);
+            if (strcmp(optarg, "rsb") != 0 && strcmp(optarg, "tsv") != 0 && strcmp(optarg, "json") != 0)
+                rs_usage_error(SYNOPSIS, "invalid --to '%s': expected tsv, rsb or json", optarg);
             opt.to_rsb = strcmp(optarg, "rsb") == 0;
+            opt.to_json = strcmp(optarg, "json") == 0;
             break;
         case 'I': opt.id_col = optarg; break;
+        case 'G': opt.group_col = optarg; break;
         case 'D':
             if ((opt.dtype = rs_dtype_parse(optarg)) < 0)
                 rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
@@ -394,8 +489,8 @@ int main(int argc, char **argv)
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
-    if (opt.schema && opt.to_rsb)
-        rs_usage_error(SYNOPSIS, "--schema and --to rsb exclude each other");
+    if (opt.schema && (opt.to_rsb || opt.to_json))
+        rs_usage_error(SYNOPSIS, "--schema and --to exclude each other");
     if (opt.to_rsb && !opt.output && isatty(1))
         rs_usage_error(SYNOPSIS, "refusing to write binary RSB to a terminal; use -o FILE");
 

@@ -184,3 +184,17 @@ load helpers
     [ "$output" = n ]
     [ -z "$stderr" ]
 }
+
+@test "--to json groups a ranked stream by user into valid JSON" {
+    printf 'user_id\titem_id\trank\tscore\tnote\nu1\t12\t1\t0.9\t.5\nu1\ti"2\t2\t-1e-3\tx\nu2\t7\t1\t3\t\n' > r.tsv
+    run -0 rs-cat --to json -o rec.json r.tsv
+    $PYTHON -c "
+import json; d = json.load(open('rec.json'))
+assert list(d) == ['u1', 'u2'], d
+assert d['u1'] == [{'item_id': '12', 'score': 0.9, 'note': '.5'}, {'item_id': 'i\"2', 'score': -0.001, 'note': 'x'}], d
+assert d['u2'] == [{'item_id': '7', 'score': 3, 'note': ''}], d"
+    printf 'user_id\titem_id\nu1\ta\nu2\tb\nu1\tc\n' > split.tsv
+    run -1 --separate-stderr rs-cat --to json -o bad.json split.tsv
+    assert_stderr_has "line 4: column 'user_id': rows of 'u1' are not contiguous"
+    [ ! -e bad.json ]
+}

@@ -94,6 +94,21 @@ int main(void)
     ok(rs_tsv_next(t) < 0, "unterminated quote is an error: %s", rs_err_msg());
     rs_tsv_close(t);
 
+    /* CSV rows straddling the 64 KiB read chunks keep every field */
+    char *big = malloc(400000), *bp = big;
+    bp += sprintf(bp, "user_id,item_id,category_id,event,timestamp\n");
+    for (int i = 0; i < 9000; i++)
+        bp += sprintf(bp, "%d,%d,\"c,%d\",pv,%d\n", i * 7919 % 100003, i * 31, i % 97, 1511544070 + i);
+    is_int(rs_tsv_open(&t, make("big.csv", big), 0), 0, "big CSV");
+    int rows = 0, good = 1, ts;
+    rs_tsv_require(t, "timestamp", &ts);
+    int64_t when;
+    while (rs_tsv_next(t) == 0)
+        good &= rs_tsv_get_i64(t, ts, &when) == 0 && when == 1511544070 + rows++;
+    ok(good && rows == 9000, "9000 rows across read chunks, every field in place (%d rows)", rows);
+    rs_tsv_close(t);
+    free(big);
+
     char esc[] = "a\\tb\\\\c\\n";
     size_t n = rs_tsv_unescape(esc, strlen(esc));
     ok(n == 6 && memcmp(esc, "a\tb\\c\n", 6) == 0, "unescape");

@@ -1,0 +1,685 @@
+/* nn.c - layers, losses and optimisers with hand-written backward passes
+ * (see nn.h for shapes, formulas and references). Matrix products go through
+ * lib/tensor.h (OpenBLAS sgemm); everything else is plain loops in a fixed
+ * order, so results depend only on the inputs and the BLAS thread count. */
+#include "nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "tensor.h"
+
+/* Each tensor starts on a 64-byte boundary relative to the base. */
+#define PARAM_ALIGN 16
+
+/* ---------------------------------------------------------------------------
+ * Parameter arena
+ */
+
+void rs_params_init(struct rs_params *p)
+{
+    memset(p, 0, sizeof *p);
+}
+
+void rs_params_free(struct rs_params *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->t[i].touched_mark);
+        free(p->t[i].touched);
+    }
+    free(p->t);
+    free(p->w);
+    free(p->g);
+    free(p->m);
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+int rs_params_add(struct rs_params *p, const char *name, size_t rows, size_t cols, int flags)
+{
+    RS_ASSERT(!p->allocated);
+    RS_ASSERT(strlen(name) < RS_PARAM_NAME_MAX);
+    RS_ASSERT(rs_params_find(p, name) < 0);
+    RS_ASSERT(rows > 0 && cols > 0);
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 16;
+        p->t = xrealloc(p->t, p->cap * sizeof *p->t);
+    }
+    struct rs_tensor *t = &p->t[p->n];
+    memset(t, 0, sizeof *t);
+    strcpy(t->name, name);
+    t->rows = rows;
+    t->cols = cols;
+    t->flags = flags;
+    t->off = p->size;
+    p->size += (rows * cols + PARAM_ALIGN - 1) / PARAM_ALIGN * PARAM_ALIGN;
+    return (int)p->n++;
+}
+
+void rs_params_alloc(struct rs_params *p)
+{
+    RS_ASSERT(!p->allocated);
+    size_t n = p->size ? p->size : 1;
+    p->w = xcalloc(n, sizeof(float));
+    p->g = xcalloc(n, sizeof(float));
+    p->m = xcalloc(n, sizeof(float));
+    p->v = xcalloc(n, sizeof(float));
+    for (size_t i = 0; i < p->n; i++) {
+        struct rs_tensor *t = &p->t[i];
+        if (t->flags & RS_PARAM_SPARSE) {
+            t->touched_mark = xcalloc(t->rows, 1);
+            t->touched = xmalloc(t->rows * sizeof *t->touched);
+        }
+    }
+    p->allocated = 1;
+}
+
+int rs_params_find(const struct rs_params *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->t[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+float *rs_params_w(const struct rs_params *p, int i)
+{
+    RS_ASSERT(p->allocated && i >= 0 && (size_t)i < p->n);
+    return p->w + p->t[i].off;
+}
+
+float *rs_params_g(const struct rs_params *p, int i)
+{
+    RS_ASSERT(p->allocated && i >= 0 && (size_t)i < p->n);
+    return p->g + p->t[i].off;
+}
+
+void rs_params_touch(struct rs_params *p, int i, size_t r)
+{
+    struct rs_tensor *t = &p->t[i];
+    if (!(t->flags & RS_PARAM_SPARSE))
+        return;
+    RS_ASSERT(r < t->rows);
+    if (!t->touched_mark[r]) {
+        t->touched_mark[r] = 1;
+        t->touched[t->n_touched++] = (uint32_t)r;
+    }
+}
+
+void rs_params_zero_grad(struct rs_params *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        struct rs_tensor *t = &p->t[i];
+        float *g = p->g + t->off;
+        if (!(t->flags & RS_PARAM_SPARSE)) {
+            memset(g, 0, t->rows * t->cols * sizeof(float));
+            continue;
+        }
+        for (size_t k = 0; k < t->n_touched; k++) {
+            memset(g + (size_t)t->touched[k] * t->cols, 0, t->cols * sizeof(float));
+            t->touched_mark[t->touched[k]] = 0;
+        }
+        t->n_touched = 0;
+    }
+}
+
+/* Calls fn on every stretch of gradient that may be nonzero. */
+static void grad_visit(const struct rs_params *p, void (*fn)(float *g, size_t n, void *ctx),
+                       void *ctx)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct rs_tensor *t = &p->t[i];
+        float *g = p->g + t->off;
+        if (!(t->flags & RS_PARAM_SPARSE)) {
+            fn(g, t->rows * t->cols, ctx);
+            continue;
+        }
+        for (size_t k = 0; k < t->n_touched; k++)
+            fn(g + (size_t)t->touched[k] * t->cols, t->cols, ctx);
+    }
+}
+
+static void sumsq(float *g, size_t n, void *ctx)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)g[i] * g[i];
+    *(double *)ctx += s;
+}
+
+static void scale(float *g, size_t n, void *ctx)
+{
+    float c = *(float *)ctx;
+    for (size_t i = 0; i < n; i++)
+        g[i] *= c;
+}
+
+double rs_params_grad_norm(const struct rs_params *p)
+{
+    double s = 0;
+    grad_visit(p, sumsq, &s);
+    return sqrt(s);
+}
+
+double rs_params_clip_grad(struct rs_params *p, double max_norm)
+{
+    double norm = rs_params_grad_norm(p);
+    if (max_norm > 0 && norm > max_norm) {
+        float c = (float)(max_norm / norm);
+        grad_visit(p, scale, &c);
+    }
+    return norm;
+}
+
+/* ---------------------------------------------------------------------------
+ * Initialisation
+ */
+
+void rs_nn_init_uniform(float *w, size_t n, float a, struct rs_rng *g)
+{
+    for (size_t i = 0; i < n; i++)
+        w[i] = (float)((2 * rs_rng_uniform(g) - 1) * a);
+}
+
+void rs_nn_init_normal(float *w, size_t n, float std, struct rs_rng *g)
+{
+    for (size_t i = 0; i < n; i++)
+        w[i] = (float)(rs_rng_normal(g) * std);
+}
+
+void rs_nn_init_he(float *w, size_t d_in, size_t d_out, struct rs_rng *g)
+{
+    rs_nn_init_uniform(w, d_in * d_out, (float)sqrt(6.0 / (double)d_in), g);
+}
+
+void rs_nn_init_glorot(float *w, size_t d_in, size_t d_out, struct rs_rng *g)
+{
+    rs_nn_init_uniform(w, d_in * d_out, (float)sqrt(6.0 / (double)(d_in + d_out)), g);
+}
+
+void rs_nn_init_embedding(float *table, size_t rows, size_t d, struct rs_rng *g)
+{
+    rs_nn_init_normal(table, rows * d, (float)(1.0 / sqrt((double)d)), g);
+}
+
+/* ---------------------------------------------------------------------------
+ * Dense, activations, normalisation, dropout, concat
+ */
+
+void rs_dense_forward(float *y, const float *x, const float *w, const float *b, size_t B,
+                      size_t d_in, size_t d_out)
+{
+    if (b)
+        for (size_t i = 0; i < B; i++)
+            memcpy(y + i * d_out, b, d_out * sizeof(float));
+    rs_sgemm(0, 0, B, d_out, d_in, 1.0f, x, d_in, w, d_out, b ? 1.0f : 0.0f, y, d_out);
+}
+
+void rs_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                       const float *w, size_t B, size_t d_in, size_t d_out)
+{
+    if (dx)
+        rs_sgemm(0, 1, B, d_in, d_out, 1.0f, dy, d_out, w, d_out, 1.0f, dx, d_in);
+    if (dw)
+        rs_sgemm(1, 0, d_in, d_out, B, 1.0f, x, d_in, dy, d_out, 1.0f, dw, d_out);
+    if (db)
+        for (size_t i = 0; i < B; i++)
+            for (size_t j = 0; j < d_out; j++)
+                db[j] += dy[i * d_out + j];
+}
+
+void rs_relu_forward(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+void rs_relu_backward(float *dx, const float *dy, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] += y[i] > 0 ? dy[i] : 0.0f; /* branch-free: vectorises */
+}
+
+static float sigmoidf(float x)
+{
+    if (x >= 0)
+        return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+void rs_sigmoid_forward(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = sigmoidf(x[i]);
+}
+
+void rs_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] += dy[i] * y[i] * (1 - y[i]);
+}
+
+void rs_l2norm_forward(float *y, float *norm, const float *x, size_t B, size_t d)
+{
+    for (size_t b = 0; b < B; b++) {
+        const float *xb = x + b * d;
+        double s = 0;
+        for (size_t j = 0; j < d; j++)
+            s += (double)xb[j] * xb[j];
+        float n = (float)sqrt(s);
+        if (!(n > RS_L2_EPS))
+            n = RS_L2_EPS;
+        norm[b] = n;
+        float inv = 1.0f / n;
+        for (size_t j = 0; j < d; j++)
+            y[b * d + j] = xb[j] * inv;
+    }
+}
+
+void rs_l2norm_backward(float *dx, const float *dy, const float *y, const float *norm, size_t B,
+                        size_t d)
+{
+    for (size_t b = 0; b < B; b++) {
+        const float *yb = y + b * d, *dyb = dy + b * d;
+        float inv = 1.0f / norm[b];
+        if (norm[b] <= RS_L2_EPS) { /* clamped: y = x / eps is linear */
+            for (size_t j = 0; j < d; j++)
+                dx[b * d + j] += dyb[j] * inv;
+            continue;
+        }
+        double dot = 0;
+        for (size_t j = 0; j < d; j++)
+            dot += (double)yb[j] * dyb[j];
+        for (size_t j = 0; j < d; j++)
+            dx[b * d + j] += (dyb[j] - yb[j] * (float)dot) * inv;
+    }
+}
+
+void rs_dropout_forward(float *y, float *mask, const float *x, size_t n, float p, struct rs_rng *g)
+{
+    RS_ASSERT(p >= 0 && p < 1);
+    float keep = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) {
+        mask[i] = (p == 0 || rs_rng_uniform(g) >= p) ? keep : 0.0f;
+        y[i] = x[i] * mask[i];
+    }
+}
+
+void rs_dropout_backward(float *dx, const float *dy, const float *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] += dy[i] * mask[i];
+}
+
+void rs_concat_forward(float *y, const float *const *xs, const size_t *dims, size_t nparts,
+                       size_t B)
+{
+    size_t D = 0;
+    for (size_t k = 0; k < nparts; k++)
+        D += dims[k];
+    for (size_t b = 0; b < B; b++) {
+        float *yb = y + b * D;
+        for (size_t k = 0; k < nparts; k++) {
+            memcpy(yb, xs[k] + b * dims[k], dims[k] * sizeof(float));
+            yb += dims[k];
+        }
+    }
+}
+
+void rs_concat_backward(float *const *dxs, const float *dy, const size_t *dims, size_t nparts,
+                        size_t B)
+{
+    size_t D = 0;
+    for (size_t k = 0; k < nparts; k++)
+        D += dims[k];
+    for (size_t b = 0; b < B; b++) {
+        const float *dyb = dy + b * D;
+        for (size_t k = 0; k < nparts; k++) {
+            if (dxs[k])
+                for (size_t j = 0; j < dims[k]; j++)
+                    dxs[k][b * dims[k] + j] += dyb[j];
+            dyb += dims[k];
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Embeddings
+ */
+
+void rs_embedding_forward(float *y, const float *table, const uint32_t *ids, size_t B, size_t d)
+{
+    for (size_t b = 0; b < B; b++)
+        memcpy(y + b * d, table + (size_t)ids[b] * d, d * sizeof(float));
+}
+
+void rs_embedding_backward(struct rs_params *p, int ti, const uint32_t *ids, const float *dy,
+                           size_t B)
+{
+    const struct rs_tensor *t = &p->t[ti];
+    size_t d = t->cols;
+    float *g = rs_params_g(p, ti);
+    for (size_t b = 0; b < B; b++) {
+        RS_ASSERT(ids[b] < t->rows);
+        rs_params_touch(p, ti, ids[b]);
+        float *gr = g + (size_t)ids[b] * d;
+        for (size_t j = 0; j < d; j++)
+            gr[j] += dy[b * d + j];
+    }
+}
+
+/* Factor applied to every id of bag b: 1 for SUM, 1/n_b for MEAN. */
+static float bag_scale(const uint32_t *offsets, size_t b, int pool)
+{
+    uint32_t n = offsets[b + 1] - offsets[b];
+    return (pool == RS_POOL_MEAN && n > 0) ? 1.0f / (float)n : 1.0f;
+}
+
+void rs_embedding_bag_forward(float *y, const float *table, const uint32_t *ids,
+                              const uint32_t *offsets, const float *wts, size_t B, size_t d,
+                              int pool)
+{
+    RS_ASSERT(pool == RS_POOL_SUM || pool == RS_POOL_MEAN);
+    for (size_t b = 0; b < B; b++) {
+        float *yb = y + b * d;
+        memset(yb, 0, d * sizeof(float));
+        float c = bag_scale(offsets, b, pool);
+        for (uint32_t j = offsets[b]; j < offsets[b + 1]; j++) {
+            const float *e = table + (size_t)ids[j] * d;
+            float a = wts ? c * wts[j] : c;
+            for (size_t k = 0; k < d; k++)
+                yb[k] += a * e[k];
+        }
+    }
+}
+
+void rs_embedding_bag_backward(struct rs_params *p, int ti, const uint32_t *ids,
+                               const uint32_t *offsets, const float *wts, const float *dy,
+                               size_t B, int pool)
+{
+    const struct rs_tensor *t = &p->t[ti];
+    size_t d = t->cols;
+    float *g = rs_params_g(p, ti);
+    for (size_t b = 0; b < B; b++) {
+        float c = bag_scale(offsets, b, pool);
+        for (uint32_t j = offsets[b]; j < offsets[b + 1]; j++) {
+            RS_ASSERT(ids[j] < t->rows);
+            rs_params_touch(p, ti, ids[j]);
+            float *gr = g + (size_t)ids[j] * d;
+            float a = wts ? c * wts[j] : c;
+            for (size_t k = 0; k < d; k++)
+                gr[k] += a * dy[b * d + k];
+        }
+    }
+}
+
+void rs_attn_pool_forward(float *y, float *alpha, const float *table, const uint32_t *ids,
+                          const uint32_t *offsets, const float *q, size_t q_stride, size_t B,
+                          size_t d)
+{
+    float sc = 1.0f / sqrtf((float)d);
+    for (size_t b = 0; b < B; b++) {
+        const float *qb = q + b * q_stride;
+        float *yb = y + b * d;
+        uint32_t lo = offsets[b], hi = offsets[b + 1];
+        memset(yb, 0, d * sizeof(float));
+        if (lo == hi)
+            continue;
+        float mx = -INFINITY;
+        for (uint32_t j = lo; j < hi; j++) {
+            const float *e = table + (size_t)ids[j] * d;
+            double s = 0;
+            for (size_t k = 0; k < d; k++)
+                s += (double)qb[k] * e[k];
+            alpha[j] = (float)s * sc;
+            if (alpha[j] > mx)
+                mx = alpha[j];
+        }
+        double z = 0;
+        for (uint32_t j = lo; j < hi; j++) {
+            alpha[j] = expf(alpha[j] - mx);
+            z += alpha[j];
+        }
+        for (uint32_t j = lo; j < hi; j++) {
+            alpha[j] = (float)(alpha[j] / z);
+            const float *e = table + (size_t)ids[j] * d;
+            for (size_t k = 0; k < d; k++)
+                yb[k] += alpha[j] * e[k];
+        }
+    }
+}
+
+void rs_attn_pool_backward(struct rs_params *p, int ti, float *dq, const float *dy,
+                           const float *alpha, const float *table, const uint32_t *ids,
+                           const uint32_t *offsets, const float *q, size_t q_stride, size_t B,
+                           size_t d)
+{
+    const struct rs_tensor *t = &p->t[ti];
+    float *g = rs_params_g(p, ti);
+    float sc = 1.0f / sqrtf((float)d);
+    RS_ASSERT(t->cols == d);
+    for (size_t b = 0; b < B; b++) {
+        const float *qb = q + b * q_stride, *dyb = dy + b * d;
+        uint32_t lo = offsets[b], hi = offsets[b + 1];
+        /* ds_j = alpha_j (dy·e_j - Σ_k alpha_k dy·e_k): softmax backward */
+        double c = 0;
+        for (uint32_t j = lo; j < hi; j++)
+            c += alpha[j] * (double)rs_sdot(d, dyb, table + (size_t)ids[j] * d);
+        for (uint32_t j = lo; j < hi; j++) {
+            RS_ASSERT(ids[j] < t->rows);
+            const float *e = table + (size_t)ids[j] * d;
+            float ds = (float)(alpha[j] * ((double)rs_sdot(d, dyb, e) - c)) * sc;
+            float *gr = g + (size_t)ids[j] * d;
+            rs_params_touch(p, ti, ids[j]);
+            for (size_t k = 0; k < d; k++)
+                gr[k] += alpha[j] * dyb[k] + ds * qb[k];
+            if (dq)
+                for (size_t k = 0; k < d; k++)
+                    dq[b * q_stride + k] += ds * e[k];
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Losses
+ */
+
+/* Softmax of one row in place over finite entries (-inf stays 0); returns
+ * log Σ exp(z - max) and stores max in *mx. */
+static double softmax_row(float *pr, const float *z, size_t C, float *mx)
+{
+    float m = -INFINITY;
+    for (size_t c = 0; c < C; c++)
+        if (z[c] > m)
+            m = z[c];
+    double s = 0;
+    for (size_t c = 0; c < C; c++) {
+        pr[c] = z[c] == -INFINITY ? 0.0f : expf(z[c] - m);
+        s += pr[c];
+    }
+    float inv = (float)(1.0 / s);
+    for (size_t c = 0; c < C; c++)
+        pr[c] *= inv;
+    *mx = m;
+    return log(s);
+}
+
+double rs_softmax_xent_forward(float *probs, const float *logits, const uint32_t *labels,
+                               size_t B, size_t C)
+{
+    double loss = 0;
+    for (size_t b = 0; b < B; b++) {
+        RS_ASSERT(labels[b] < C);
+        float zl = logits[b * C + labels[b]], mx;
+        RS_ASSERT(isfinite(zl));
+        double lse = softmax_row(probs + b * C, logits + b * C, C, &mx);
+        loss += lse - ((double)zl - mx);
+    }
+    return B ? loss / (double)B : 0;
+}
+
+void rs_softmax_xent_backward(float *dlogits, const float *probs, const uint32_t *labels,
+                              size_t B, size_t C, float dloss)
+{
+    float c = dloss / (float)B;
+    for (size_t b = 0; b < B; b++) {
+        for (size_t j = 0; j < C; j++)
+            dlogits[b * C + j] += c * probs[b * C + j];
+        dlogits[b * C + labels[b]] -= c;
+    }
+}
+
+double rs_bce_forward(float *p, const float *z, const float *y, const float *w, size_t B)
+{
+    double loss = 0, sw = 0;
+    for (size_t b = 0; b < B; b++) {
+        double wb = w ? w[b] : 1.0, zb = z[b];
+        p[b] = sigmoidf(z[b]);
+        loss += wb * ((zb > 0 ? zb : 0) - zb * y[b] + log1p(exp(-fabs(zb))));
+        sw += wb;
+    }
+    return sw > 0 ? loss / sw : 0;
+}
+
+void rs_bce_backward(float *dz, const float *p, const float *y, const float *w, size_t B,
+                     float dloss)
+{
+    double sw = 0;
+    for (size_t b = 0; b < B; b++)
+        sw += w ? w[b] : 1.0;
+    if (!(sw > 0))
+        return;
+    float c = (float)(dloss / sw);
+    for (size_t b = 0; b < B; b++)
+        dz[b] += c * (w ? w[b] : 1.0f) * (p[b] - y[b]);
+}
+
+double rs_inbatch_softmax_forward(float *probs, const struct rs_inbatch *s, const float *u,
+                                  const float *v, const float *neg)
+{
+    size_t B = s->B, K = s->K, d = s->d, C = B + K;
+    float it = 1.0f / s->tau;
+    RS_ASSERT(s->tau > 0 && (K == 0 || neg));
+    if (B == 0)
+        return 0;
+    rs_sgemm(0, 1, B, B, d, it, u, d, v, d, 0.0f, probs, C);
+    for (size_t i = 0; i < B && K > 0; i++)
+        rs_sgemv(0, K, d, it, neg + i * K * d, d, u + i * d, 0.0f, probs + i * C + B);
+    double loss = 0;
+    for (size_t i = 0; i < B; i++) {
+        float *z = probs + i * C, mx;
+        for (size_t j = 0; j < B; j++) {
+            if (s->logq)
+                z[j] -= s->logq[j];
+            if (s->item && j != i && s->item[j] == s->item[i])
+                z[j] = -INFINITY;
+        }
+        for (size_t k = 0; k < K; k++) {
+            if (s->neg_logq)
+                z[B + k] -= s->neg_logq[i * K + k];
+            if (s->item && s->neg_item && s->neg_item[i * K + k] == s->item[i])
+                z[B + k] = -INFINITY;
+        }
+        float zi = z[i];
+        double lse = softmax_row(z, z, C, &mx);
+        loss += lse - ((double)zi - mx);
+    }
+    return loss / (double)B;
+}
+
+void rs_inbatch_softmax_backward(float *du, float *dv, float *dneg, const struct rs_inbatch *s,
+                                 const float *probs, const float *u, const float *v,
+                                 const float *neg, float dloss)
+{
+    size_t B = s->B, K = s->K, d = s->d, C = B + K;
+    if (B == 0)
+        return;
+    /* dlogits = c·(P - I) with c = dloss/B; logits = u·vᵀ/tau, so each
+     * product carries c/tau. The identity part is applied row by row. */
+    float c = dloss / (float)B / s->tau;
+    if (du) {
+        rs_sgemm(0, 0, B, d, B, c, probs, C, v, d, 1.0f, du, d);
+        rs_saxpy(B * d, -c, v, du);
+        for (size_t i = 0; i < B && K > 0; i++)
+            rs_sgemv(1, K, d, c, neg + i * K * d, d, probs + i * C + B, 1.0f, du + i * d);
+    }
+    if (dv) {
+        rs_sgemm(1, 0, B, d, B, c, probs, C, u, d, 1.0f, dv, d);
+        rs_saxpy(B * d, -c, u, dv);
+    }
+    if (dneg)
+        for (size_t i = 0; i < B; i++)
+            for (size_t k = 0; k < K; k++)
+                rs_saxpy(d, c * probs[i * C + B + k], u + i * d, dneg + (i * K + k) * d);
+}
+
+/* ---------------------------------------------------------------------------
+ * Optimiser
+ */
+
+void rs_optim_init(struct rs_optim *o)
+{
+    o->lr = 1e-3f;
+    o->beta1 = 0.9f;
+    o->beta2 = 0.999f;
+    o->eps = 1e-8f;
+    o->weight_decay = 0;
+    o->sparse = RS_SPARSE_ADAM;
+    o->lr_sparse = 0.05f;
+    o->t = 0;
+}
+
+/* sqrtf of a nonnegative value never sets errno; without -fmath-errno GCC
+ * vectorises the Adam loop (the optimiser's hottest one). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_MATH_ERRNO __attribute__((optimize("no-math-errno")))
+#else
+#define NO_MATH_ERRNO
+#endif
+
+/* Adam on n consecutive floats; bc1/bc2 are the bias corrections 1 - beta^t. */
+NO_MATH_ERRNO static void adam_span(const struct rs_optim *o, float *w, const float *g, float *m, float *v,
+                      size_t n, float bc1, float bc2, float decay)
+{
+    for (size_t i = 0; i < n; i++) {
+        m[i] = o->beta1 * m[i] + (1 - o->beta1) * g[i];
+        v[i] = o->beta2 * v[i] + (1 - o->beta2) * g[i] * g[i];
+        float mh = m[i] / bc1, vh = v[i] / bc2;
+        w[i] -= o->lr * (mh / (sqrtf(vh) + o->eps) + decay * w[i]);
+    }
+}
+
+NO_MATH_ERRNO static void adagrad_span(const struct rs_optim *o, float *w, const float *g, float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i] += g[i] * g[i];
+        w[i] -= o->lr_sparse * g[i] / (sqrtf(v[i]) + o->eps);
+    }
+}
+
+void rs_optim_step(struct rs_optim *o, struct rs_params *p)
+{
+    o->t++;
+    float bc1 = (float)(1 - pow(o->beta1, (double)o->t));
+    float bc2 = (float)(1 - pow(o->beta2, (double)o->t));
+    for (size_t i = 0; i < p->n; i++) {
+        const struct rs_tensor *t = &p->t[i];
+        float *w = p->w + t->off, *g = p->g + t->off, *m = p->m + t->off, *v = p->v + t->off;
+        if (!(t->flags & RS_PARAM_SPARSE)) {
+            adam_span(o, w, g, m, v, t->rows * t->cols, bc1, bc2, o->weight_decay);
+            continue;
+        }
+        for (size_t k = 0; k < t->n_touched; k++) {
+            size_t r = (size_t)t->touched[k] * t->cols;
+            if (o->sparse == RS_SPARSE_ADAGRAD)
+                adagrad_span(o, w + r, g + r, v + r, t->cols);
+            else
+                adam_span(o, w + r, g + r, m + r, v + r, t->cols, bc1, bc2, 0);
+        }
+    }
+}

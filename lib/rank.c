@@ -1,0 +1,814 @@
+/* rank.c - the wide & deep two-head ranking model of rs-rank (see rank.h
+ * for the formulas): config, parameters, forward/backward on lib/nn, the
+ * training loop with early stopping, AUC and log loss, RSM persistence. */
+#include "rank.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xxhash.h>
+
+#include "err.h"
+#include "rsm.h"
+#include "strmap.h"
+#include "tensor.h"
+
+/* ---------------------------------------------------------------------------
+ * Config
+ */
+
+static int cfg_err(const char *name, const char *what)
+{
+    return rs_err_set(RS_ERR_FORMAT, "'%s': %s", name, what);
+}
+
+/* A feature entry: "name" or {"name": ...}; returns the name or NULL. */
+static const char *entry_name(json_t *e)
+{
+    if (json_is_string(e))
+        return json_string_value(e);
+    if (json_is_object(e) && json_is_string(json_object_get(e, "name")))
+        return json_string_value(json_object_get(e, "name"));
+    return NULL;
+}
+
+static long long get_int(json_t *o, const char *key, long long dflt)
+{
+    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static int valid_name(const char *s)
+{
+    return s && *s && !strpbrk(s, "=\x1f\t\n&");
+}
+
+static int cat_index(const struct rs_rank_model *m, const char *n)
+{
+    for (size_t i = 0; n && i < m->ncat; i++)
+        if (strcmp(m->cat[i].name, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* "interactions": [["a", "b"], ...]: pairs of categoricals of one size. */
+static int parse_interactions(struct rs_rank_model *m, json_t *in, const char *name)
+{
+    if (in && !json_is_array(in))
+        return cfg_err(name, "'interactions' must be an array of pairs");
+    json_t *out = json_array();
+    json_object_set_new(m->config, "interactions", out);
+    m->ninter = json_array_size(in);
+    m->inter = xcalloc(m->ninter + 1, sizeof *m->inter);
+    for (size_t i = 0; i < m->ninter; i++) {
+        json_t *e = json_array_get(in, i);
+        int a = cat_index(m, json_string_value(json_array_get(e, 0)));
+        int b = cat_index(m, json_string_value(json_array_get(e, 1)));
+        if (json_array_size(e) != 2 || a < 0 || b < 0 || m->cat[a].dim != m->cat[b].dim)
+            return cfg_err(name, "an interaction is a pair of categorical features with the same embedding_size");
+        m->inter[i][0] = a, m->inter[i][1] = b;
+        json_array_append_new(out, json_pack("[s, s]", m->cat[a].name, m->cat[b].name));
+    }
+    m->d_in += m->ninter;
+    return 0;
+}
+
+int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
+{
+    memset(m, 0, sizeof *m);
+    if (!json_is_object(cfg))
+        return cfg_err(name, "the feature config must be a JSON object");
+    const char *key;
+    json_t *val;
+    json_object_foreach(cfg, key, val) {
+        if (strcmp(key, "numeric") && strcmp(key, "categorical") && strcmp(key, "crosses") &&
+            strcmp(key, "cross_buckets") && strcmp(key, "embedding_size") && strcmp(key, "hidden") &&
+            strcmp(key, "interactions"))
+            return rs_err_set(RS_ERR_FORMAT, "'%s': unknown key '%s'", name, key);
+    }
+    long long emb = get_int(cfg, "embedding_size", RS_RANK_DEFAULT_EMB);
+    long long buckets = get_int(cfg, "cross_buckets", RS_RANK_DEFAULT_BUCKETS);
+    if (emb < 1 || emb > 1024)
+        return cfg_err(name, "embedding_size must be in 1..1024");
+    if (buckets < 1 || buckets > (1LL << 30))
+        return cfg_err(name, "cross_buckets must be in 1..2^30");
+    json_t *num = json_object_get(cfg, "numeric"), *cat = json_object_get(cfg, "categorical");
+    json_t *crs = json_object_get(cfg, "crosses"), *hid = json_object_get(cfg, "hidden");
+    if ((num && !json_is_array(num)) || (cat && !json_is_array(cat)) || (crs && !json_is_array(crs)) ||
+        (hid && !json_is_array(hid)))
+        return cfg_err(name, "'numeric', 'categorical', 'crosses' and 'hidden' must be arrays");
+    if (json_array_size(num) + json_array_size(cat) == 0)
+        return cfg_err(name, "no features: give 'numeric' or 'categorical'");
+    m->nnum = json_array_size(num);
+    m->ncat = json_array_size(cat);
+    m->ncross = json_array_size(crs);
+    m->num = xcalloc(m->nnum + 1, sizeof *m->num);
+    m->cat = xcalloc(m->ncat + 1, sizeof *m->cat);
+    m->cross = xcalloc(m->ncross + 1, sizeof *m->cross);
+    m->buckets = (uint64_t)buckets;
+    json_t *out = json_object(), *onum = json_array(), *ocat = json_array(), *ocrs = json_array();
+    m->config = out;
+    json_object_set_new(out, "numeric", onum);
+    json_object_set_new(out, "categorical", ocat);
+    json_object_set_new(out, "crosses", ocrs);
+    json_object_set_new(out, "cross_buckets", json_integer(buckets));
+    json_object_set_new(out, "embedding_size", json_integer(emb));
+    for (size_t i = 0; i < m->nnum; i++) {
+        json_t *e = json_array_get(num, i);
+        const char *n = entry_name(e);
+        if (!valid_name(n))
+            return cfg_err(name, "a numeric feature needs a name (no tab, '=', '&')");
+        m->num[i].name = xstrdup(n);
+        json_t *l = json_is_object(e) ? json_object_get(e, "log1p") : NULL;
+        m->num[i].log1p = json_is_true(l);
+        m->num[i].std = 1;
+        json_array_append_new(onum, json_pack("{s:s, s:b}", "name", n, "log1p", m->num[i].log1p));
+    }
+    for (size_t i = 0; i < m->ncat; i++) {
+        json_t *e = json_array_get(cat, i);
+        const char *n = entry_name(e);
+        if (!valid_name(n))
+            return cfg_err(name, "a categorical feature needs a name (no tab, '=', '&')");
+        long long d = get_int(e, "embedding_size", emb), mc = get_int(e, "min_count", 1);
+        if (d < 1 || d > 1024 || mc < 1 || mc > UINT32_MAX)
+            return rs_err_set(RS_ERR_FORMAT, "'%s': categorical '%s': embedding_size 1..1024, min_count >= 1",
+                              name, n);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m->cat[j].name, n) == 0)
+                return rs_err_set(RS_ERR_FORMAT, "'%s': categorical '%s' given twice", name, n);
+        m->cat[i].name = xstrdup(n);
+        m->cat[i].dim = (size_t)d;
+        m->cat[i].min_count = (uint32_t)mc;
+        m->d_in += (size_t)d;
+        json_array_append_new(ocat, json_pack("{s:s, s:I, s:I}", "name", n, "embedding_size",
+                                              (json_int_t)d, "min_count", (json_int_t)mc));
+    }
+    m->d_in += m->nnum;
+    for (size_t i = 0; i < m->ncross; i++) {
+        json_t *e = json_array_get(crs, i);
+        size_t k = json_array_size(e);
+        if (!json_is_array(e) || k < 2 || k > RS_RANK_MAX_CROSS_COLS)
+            return cfg_err(name, "a cross is an array of 2 or 3 column names");
+        struct rs_rank_cross *x = &m->cross[i];
+        json_t *ox = json_array();
+        size_t len = 0;
+        x->ncols = (int)k;
+        for (size_t j = 0; j < k; j++) {
+            const char *c = json_string_value(json_array_get(e, j));
+            if (!valid_name(c))
+                return cfg_err(name, "a cross names its columns as strings (no tab, '=', '&')");
+            x->cols[j] = xstrdup(c);
+            len += strlen(c) + 1;
+            json_array_append_new(ox, json_string(c));
+        }
+        x->name = xmalloc(len);
+        x->name[0] = 0;
+        for (size_t j = 0; j < k; j++) {
+            if (j)
+                strcat(x->name, "&");
+            strcat(x->name, x->cols[j]);
+        }
+        json_array_append_new(ocrs, ox);
+    }
+    int rc = parse_interactions(m, json_object_get(cfg, "interactions"), name);
+    if (rc < 0)
+        return rc;
+    json_t *ohid = json_array();
+    json_object_set_new(out, "hidden", ohid);
+    if (!hid) {
+        m->nhidden = 2, m->hidden[0] = 64, m->hidden[1] = 32;
+    } else {
+        m->nhidden = json_array_size(hid);
+        if (m->nhidden > RS_RANK_MAX_HIDDEN)
+            return cfg_err(name, "at most 4 hidden layers");
+        for (size_t i = 0; i < m->nhidden; i++) {
+            json_t *h = json_array_get(hid, i);
+            if (!json_is_integer(h) || json_integer_value(h) < 1 || json_integer_value(h) > 4096)
+                return cfg_err(name, "hidden sizes must be integers in 1..4096");
+            m->hidden[i] = (size_t)json_integer_value(h);
+        }
+    }
+    for (size_t i = 0; i < m->nhidden; i++)
+        json_array_append_new(ohid, json_integer((json_int_t)m->hidden[i]));
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Model
+ */
+
+void rs_rank_model_build(struct rs_rank_model *m)
+{
+    struct rs_params *p = &m->p;
+    char nm[RS_PARAM_NAME_MAX];
+    rs_params_init(p);
+    for (size_t i = 0; i < m->ncat; i++) {
+        RS_ASSERT(m->cat[i].vocab);
+        snprintf(nm, sizeof nm, "cat%zu.emb", i);
+        m->cat[i].t_emb = rs_params_add(p, nm, rs_strmap_size(m->cat[i].vocab) + 1, m->cat[i].dim,
+                                        RS_PARAM_SPARSE);
+    }
+    m->t_wide = rs_params_add(p, "wide.w", m->buckets, 2, RS_PARAM_SPARSE);
+    m->t_wide_b = rs_params_add(p, "wide.b", 1, 2, RS_PARAM_DENSE);
+    size_t d = m->d_in;
+    for (size_t l = 0; l <= m->nhidden; l++) {
+        size_t o = l < m->nhidden ? m->hidden[l] : 2;
+        snprintf(nm, sizeof nm, "mlp%zu.w", l);
+        m->t_w[l] = rs_params_add(p, nm, d, o, RS_PARAM_DENSE);
+        snprintf(nm, sizeof nm, "mlp%zu.b", l);
+        m->t_b[l] = rs_params_add(p, nm, 1, o, RS_PARAM_DENSE);
+        d = o;
+    }
+    rs_params_alloc(p);
+}
+
+static float logit_of(double r)
+{
+    r = r < 1e-6 ? 1e-6 : r > 1 - 1e-6 ? 1 - 1e-6 : r;
+    return (float)log(r / (1 - r));
+}
+
+void rs_rank_model_init(struct rs_rank_model *m, uint64_t seed, double base_click,
+                        double base_booking)
+{
+    struct rs_params *p = &m->p;
+    struct rs_rng g;
+    rs_rng_init(&g, seed, 0x72616e6b); /* "rank" */
+    memset(p->w, 0, p->size * sizeof(float));
+    for (size_t i = 0; i < m->ncat; i++) {
+        const struct rs_tensor *t = &p->t[m->cat[i].t_emb];
+        float *e = rs_params_w(p, m->cat[i].t_emb);
+        rs_nn_init_embedding(e, t->rows, t->cols, &g);
+        memset(e, 0, t->cols * sizeof *e); /* unknown values start as "no information" */
+    }
+    for (size_t l = 0; l <= m->nhidden; l++) {
+        const struct rs_tensor *t = &p->t[m->t_w[l]];
+        if (l < m->nhidden)
+            rs_nn_init_he(rs_params_w(p, m->t_w[l]), t->rows, t->cols, &g);
+        else
+            rs_nn_init_glorot(rs_params_w(p, m->t_w[l]), t->rows, t->cols, &g);
+    }
+    float *bo = rs_params_w(p, m->t_b[m->nhidden]);
+    bo[0] = logit_of(base_click);
+    bo[1] = logit_of(base_booking);
+}
+
+void rs_rank_model_free(struct rs_rank_model *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nnum; i++)
+        free(m->num[i].name);
+    for (size_t i = 0; i < m->ncat; i++) {
+        free(m->cat[i].name);
+        rs_strmap_free(m->cat[i].vocab);
+    }
+    for (size_t i = 0; i < m->ncross; i++) {
+        free(m->cross[i].name);
+        for (int j = 0; j < m->cross[i].ncols; j++)
+            free(m->cross[i].cols[j]);
+    }
+    free(m->num), free(m->cat), free(m->cross), free(m->inter);
+    json_decref(m->config);
+    rs_params_free(&m->p);
+    memset(m, 0, sizeof *m);
+}
+
+uint32_t rs_rank_cross_hash(const struct rs_rank_cross *x, const char *const *vals,
+                            const size_t *lens, uint64_t buckets)
+{
+    char small[256] = {0}, *key = small;
+    size_t n = 0;
+    for (int j = 0; j < x->ncols; j++)
+        n += strlen(x->cols[j]) + lens[j] + 2;
+    if (n > sizeof small)
+        key = xmalloc(n);
+    n = 0;
+    for (int j = 0; j < x->ncols; j++) {
+        size_t c = strlen(x->cols[j]);
+        if (j)
+            key[n++] = '\x1f';
+        memcpy(key + n, x->cols[j], c);
+        n += c;
+        key[n++] = '=';
+        memcpy(key + n, vals[j], lens[j]);
+        n += lens[j];
+    }
+    uint64_t h = XXH3_64bits(key, n);
+    if (key != small)
+        free(key);
+    return (uint32_t)(h % buckets);
+}
+
+float rs_rank_numeric_value(const struct rs_rank_numeric *f, double x)
+{
+    if (isnan(x))
+        return 0;
+    if (f->log1p)
+        x = log1p(x > 0 ? x : 0);
+    return (float)((x - f->mean) / f->std);
+}
+
+/* ---------------------------------------------------------------------------
+ * Persistence: sections "model" and "features", tensors "cat<i>.vocab" (u8,
+ * NUL-separated values in id order) and the weights by parameter name.
+ */
+
+static json_t *features_json(const struct rs_rank_model *m)
+{
+    json_t *num = json_array(), *cat = json_array();
+    for (size_t i = 0; i < m->nnum; i++)
+        json_array_append_new(num, json_pack("{s:s, s:b, s:f, s:f}", "name", m->num[i].name, "log1p",
+                                             m->num[i].log1p, "mean", (double)m->num[i].mean,
+                                             "std", (double)m->num[i].std));
+    for (size_t i = 0; i < m->ncat; i++)
+        json_array_append_new(cat, json_pack("{s:s, s:I}", "name", m->cat[i].name, "vocab",
+                                             (json_int_t)rs_strmap_size(m->cat[i].vocab)));
+    return json_pack("{s:o, s:o}", "numeric", num, "categorical", cat);
+}
+
+int rs_rank_model_save(const struct rs_rank_model *m, const char *path, json_t *train_info)
+{
+    struct rs_rsm *r = rs_rsm_new();
+    json_t *model = json_pack("{s:s, s:s}", "kind", "rank", "tool", "rs-rank");
+    json_t *feat = features_json(m);
+    rs_rsm_set_section(r, "model", model);
+    rs_rsm_set_section(r, "config", m->config);
+    rs_rsm_set_section(r, "features", feat);
+    if (train_info)
+        rs_rsm_set_section(r, "train", train_info);
+    json_decref(model), json_decref(feat);
+    char **blobs = xcalloc(m->ncat + 1, sizeof *blobs);
+    int rc = 0;
+    for (size_t i = 0; i < m->ncat && rc == 0; i++) {
+        const struct rs_strmap *v = m->cat[i].vocab;
+        size_t n = rs_strmap_size(v), total = 0, len;
+        for (size_t k = 0; k < n; k++)
+            total += (rs_strmap_key(v, (int64_t)k, &len), len + 1);
+        blobs[i] = xmalloc(total + 1);
+        char *q = blobs[i];
+        for (size_t k = 0; k < n; k++) {
+            const char *s = rs_strmap_key(v, (int64_t)k, &len);
+            memcpy(q, s, len + 1);
+            q += len + 1;
+        }
+        char nm[64];
+        snprintf(nm, sizeof nm, "cat%zu.vocab", i);
+        uint64_t shape = total ? total : 1;
+        if (!total)
+            blobs[i][0] = 0;
+        rc = rs_rsm_add_tensor(r, nm, RS_RSM_U8, 1, &shape, blobs[i]);
+    }
+    for (size_t i = 0; i < m->p.n && rc == 0; i++) {
+        const struct rs_tensor *t = &m->p.t[i];
+        uint64_t shape[2] = {t->rows, t->cols};
+        rc = rs_rsm_add_tensor(r, t->name, RS_RSM_F32, 2, shape, rs_params_w(&m->p, (int)i));
+    }
+    if (rc == 0)
+        rc = rs_rsm_save(r, path);
+    for (size_t i = 0; i < m->ncat; i++)
+        free(blobs[i]);
+    free(blobs);
+    rs_rsm_free(r);
+    return rc;
+}
+
+static int load_vocab(struct rs_rank_categorical *c, const struct rs_rsm *r, size_t i, size_t n,
+                      const char *path)
+{
+    char nm[64];
+    snprintf(nm, sizeof nm, "cat%zu.vocab", i);
+    const struct rs_rsm_tensor *t = rs_rsm_tensor(r, nm);
+    if (!t || t->dtype != RS_RSM_U8)
+        return rs_err_set(RS_ERR_FORMAT, "'%s': missing tensor '%s'", path, nm);
+    c->vocab = rs_strmap_new(n);
+    const char *s = t->data, *end = s + t->nbytes;
+    for (size_t k = 0; k < n; k++) {
+        const char *z = memchr(s, 0, (size_t)(end - s));
+        if (!z)
+            return rs_err_set(RS_ERR_FORMAT, "'%s': tensor '%s' holds fewer than %zu values", path, nm, n);
+        rs_strmap_put(c->vocab, s, (size_t)(z - s), NULL);
+        s = z + 1;
+    }
+    if (rs_strmap_size(c->vocab) != n)
+        return rs_err_set(RS_ERR_FORMAT, "'%s': tensor '%s' has duplicate values", path, nm);
+    return 0;
+}
+
+int rs_rank_model_load(struct rs_rank_model *m, const char *path)
+{
+    struct rs_rsm *r;
+    int rc = rs_rsm_load(&r, path);
+    if (rc < 0)
+        return rc;
+    json_t *model = rs_rsm_section(r, "model"), *feat = rs_rsm_section(r, "features");
+    const char *kind = json_string_value(json_object_get(model, "kind"));
+    if (!kind || strcmp(kind, "rank") != 0 || !feat) {
+        rs_rsm_free(r);
+        return rs_err_set(RS_ERR_FORMAT, "'%s' is not an rs-rank model (model kind '%s')", path,
+                          kind ? kind : "none");
+    }
+    rc = rs_rank_config(m, rs_rsm_section(r, "config"), path);
+    json_t *num = json_object_get(feat, "numeric"), *cat = json_object_get(feat, "categorical");
+    if (rc == 0 && (json_array_size(num) != m->nnum || json_array_size(cat) != m->ncat))
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s': features section does not match the config", path);
+    for (size_t i = 0; rc == 0 && i < m->nnum; i++) {
+        json_t *e = json_array_get(num, i);
+        m->num[i].mean = (float)json_number_value(json_object_get(e, "mean"));
+        m->num[i].std = (float)json_number_value(json_object_get(e, "std"));
+        if (!(m->num[i].std > 0))
+            rc = rs_err_set(RS_ERR_FORMAT, "'%s': numeric '%s' has std <= 0", path, m->num[i].name);
+    }
+    for (size_t i = 0; rc == 0 && i < m->ncat; i++) {
+        json_int_t n = json_integer_value(json_object_get(json_array_get(cat, i), "vocab"));
+        rc = load_vocab(&m->cat[i], r, i, (size_t)n, path);
+    }
+    if (rc == 0) {
+        rs_rank_model_build(m);
+        for (size_t i = 0; rc == 0 && i < m->p.n; i++) {
+            const struct rs_tensor *t = &m->p.t[i];
+            const void *data;
+            rc = rs_rsm_get(r, t->name, RS_RSM_F32, t->rows * t->cols, &data);
+            if (rc == 0)
+                memcpy(rs_params_w(&m->p, (int)i), data, t->rows * t->cols * sizeof(float));
+        }
+    }
+    rs_rsm_free(r);
+    if (rc < 0)
+        rs_rank_model_free(m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Forward / backward
+ */
+
+double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
+                       struct rs_rank_acts *a, struct rs_arena *ar)
+{
+    struct rs_params *p = &m->p;
+    size_t B = b->B, nc = m->ncat, nx = m->ncross;
+    a->ids = rs_arena_alloc(ar, (nc + 1) * sizeof *a->ids);
+    a->emb = rs_arena_alloc(ar, (nc + 1) * sizeof *a->emb);
+    const float **parts = rs_arena_alloc(ar, (nc + 2) * sizeof *parts);
+    size_t *dims = rs_arena_alloc(ar, (nc + 2) * sizeof *dims);
+    for (size_t f = 0; f < nc; f++) {
+        a->ids[f] = rs_arena_alloc(ar, B * sizeof(uint32_t));
+        for (size_t i = 0; i < B; i++)
+            a->ids[f][i] = b->cat[i * nc + f];
+        a->emb[f] = rs_arena_floats(ar, B * m->cat[f].dim);
+        rs_embedding_forward(a->emb[f], rs_params_w(p, m->cat[f].t_emb), a->ids[f], B, m->cat[f].dim);
+        parts[f] = a->emb[f];
+        dims[f] = m->cat[f].dim;
+    }
+    parts[nc] = b->num;
+    dims[nc] = m->nnum;
+    a->dots = rs_arena_floats(ar, B * m->ninter + 1);
+    for (size_t i = 0; i < B; i++)
+        for (size_t k = 0; k < m->ninter; k++) {
+            int f = m->inter[k][0], g = m->inter[k][1];
+            size_t d = m->cat[f].dim;
+            a->dots[i * m->ninter + k] = rs_sdot(d, a->emb[f] + i * d, a->emb[g] + i * d);
+        }
+    parts[nc + 1] = a->dots;
+    dims[nc + 1] = m->ninter;
+    a->x = rs_arena_floats(ar, B * m->d_in);
+    rs_concat_forward(a->x, parts, dims, nc + 2, B);
+    const float *in = a->x;
+    size_t d = m->d_in;
+    for (size_t l = 0; l < m->nhidden; l++) {
+        a->h[l] = rs_arena_floats(ar, B * m->hidden[l]);
+        rs_dense_forward(a->h[l], in, rs_params_w(p, m->t_w[l]), rs_params_w(p, m->t_b[l]), B, d,
+                         m->hidden[l]);
+        rs_relu_forward(a->h[l], a->h[l], B * m->hidden[l]);
+        in = a->h[l];
+        d = m->hidden[l];
+    }
+    a->z = rs_arena_floats(ar, B * 2);
+    rs_dense_forward(a->z, in, rs_params_w(p, m->t_w[m->nhidden]), rs_params_w(p, m->t_b[m->nhidden]),
+                     B, d, 2);
+    /* wide part: a sum-bag of the example's cross buckets, plus its bias */
+    a->off = rs_arena_alloc(ar, (B + 1) * sizeof(uint32_t));
+    for (size_t i = 0; i <= B; i++)
+        a->off[i] = (uint32_t)(i * nx);
+    float *wide = rs_arena_floats(ar, B * 2);
+    rs_embedding_bag_forward(wide, rs_params_w(p, m->t_wide), b->cross, a->off, NULL, B, 2, RS_POOL_SUM);
+    const float *wb = rs_params_w(p, m->t_wide_b);
+    a->zc = rs_arena_floats(ar, B);
+    a->zb = rs_arena_floats(ar, B);
+    for (size_t i = 0; i < B; i++) {
+        a->z[2 * i] += wide[2 * i] + wb[0];
+        a->z[2 * i + 1] += wide[2 * i + 1] + wb[1];
+        a->zc[i] = a->z[2 * i];
+        a->zb[i] = a->z[2 * i + 1];
+    }
+    a->pc = rs_arena_floats(ar, B);
+    a->pb = rs_arena_floats(ar, B);
+    a->p = rs_arena_floats(ar, B * 2);
+    a->loss_click = a->loss_booking = 0;
+    if (b->y) {
+        a->yc = rs_arena_floats(ar, B), a->yb = rs_arena_floats(ar, B);
+        a->wc = rs_arena_floats(ar, B), a->wb = rs_arena_floats(ar, B);
+        for (size_t i = 0; i < B; i++) {
+            a->yc[i] = b->y[2 * i], a->yb[i] = b->y[2 * i + 1];
+            a->wc[i] = b->w ? b->w[2 * i] : 1, a->wb[i] = b->w ? b->w[2 * i + 1] : 1;
+        }
+        a->loss_click = rs_bce_forward(a->pc, a->zc, a->yc, a->wc, B);
+        a->loss_booking = rs_bce_forward(a->pb, a->zb, a->yb, a->wb, B);
+    } else {
+        rs_sigmoid_forward(a->pc, a->zc, B);
+        rs_sigmoid_forward(a->pb, a->zb, B);
+    }
+    for (size_t i = 0; i < B; i++)
+        a->p[2 * i] = a->pc[i], a->p[2 * i + 1] = a->pb[i];
+    return a->loss_click + a->loss_booking;
+}
+
+void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
+                      const struct rs_rank_acts *a, struct rs_arena *ar)
+{
+    struct rs_params *p = &m->p;
+    size_t B = b->B, nc = m->ncat;
+    float *dzc = rs_arena_zeros(ar, B), *dzb = rs_arena_zeros(ar, B);
+    rs_bce_backward(dzc, a->pc, a->yc, a->wc, B, 1);
+    rs_bce_backward(dzb, a->pb, a->yb, a->wb, B, 1);
+    float *dz = rs_arena_floats(ar, B * 2);
+    float *gwb = rs_params_g(p, m->t_wide_b);
+    for (size_t i = 0; i < B; i++) {
+        dz[2 * i] = dzc[i], dz[2 * i + 1] = dzb[i];
+        gwb[0] += dzc[i], gwb[1] += dzb[i];
+    }
+    rs_embedding_bag_backward(p, m->t_wide, b->cross, a->off, NULL, dz, B, RS_POOL_SUM);
+    const float *dy = dz;
+    size_t L = m->nhidden;
+    for (size_t l = L + 1; l-- > 0;) {
+        const float *in = l ? a->h[l - 1] : a->x;
+        size_t din = l ? m->hidden[l - 1] : m->d_in, dout = l < L ? m->hidden[l] : 2;
+        float *dx = rs_arena_zeros(ar, B * din);
+        rs_dense_backward(dx, rs_params_g(p, m->t_w[l]), rs_params_g(p, m->t_b[l]), dy, in,
+                          rs_params_w(p, m->t_w[l]), B, din, dout);
+        if (l) { /* through the ReLU of layer l-1 (its output is h[l-1]) */
+            float *dh = rs_arena_zeros(ar, B * din);
+            rs_relu_backward(dh, dx, a->h[l - 1], B * din);
+            dx = dh;
+        }
+        dy = dx;
+    }
+    float **dparts = rs_arena_alloc(ar, (nc + 2) * sizeof *dparts);
+    size_t *dims = rs_arena_alloc(ar, (nc + 2) * sizeof *dims);
+    for (size_t f = 0; f < nc; f++) {
+        dparts[f] = rs_arena_zeros(ar, B * m->cat[f].dim);
+        dims[f] = m->cat[f].dim;
+    }
+    dparts[nc] = NULL;
+    dims[nc] = m->nnum;
+    dparts[nc + 1] = rs_arena_zeros(ar, B * m->ninter + 1);
+    dims[nc + 1] = m->ninter;
+    rs_concat_backward(dparts, dy, dims, nc + 2, B);
+    /* d<e_f, e_g> = e_g de_f + e_f de_g */
+    for (size_t i = 0; i < B; i++)
+        for (size_t k = 0; k < m->ninter; k++) {
+            int f = m->inter[k][0], g = m->inter[k][1];
+            size_t d = m->cat[f].dim;
+            float dd = dparts[nc + 1][i * m->ninter + k];
+            rs_saxpy(d, dd, a->emb[g] + i * d, dparts[f] + i * d);
+            rs_saxpy(d, dd, a->emb[f] + i * d, dparts[g] + i * d);
+        }
+    for (size_t f = 0; f < nc; f++)
+        rs_embedding_backward(p, m->cat[f].t_emb, a->ids[f], dparts[f], B);
+}
+
+/* ---------------------------------------------------------------------------
+ * Data
+ */
+
+void rs_rank_data_init(struct rs_rank_data *d, const struct rs_rank_model *m)
+{
+    memset(d, 0, sizeof *d);
+    d->ncat = m->ncat;
+    d->nnum = m->nnum;
+    d->ncross = m->ncross;
+}
+
+size_t rs_rank_data_push(struct rs_rank_data *d)
+{
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 1024;
+        d->cat = xrealloc(d->cat, d->cap * (d->ncat ? d->ncat : 1) * sizeof *d->cat);
+        d->num = xrealloc(d->num, d->cap * (d->nnum ? d->nnum : 1) * sizeof *d->num);
+        d->cross = xrealloc(d->cross, d->cap * (d->ncross ? d->ncross : 1) * sizeof *d->cross);
+        d->y = xrealloc(d->y, d->cap * 2 * sizeof *d->y);
+        d->group = xrealloc(d->group, d->cap * sizeof *d->group);
+    }
+    size_t i = d->n++;
+    memset(d->cat + i * d->ncat, 0, d->ncat * sizeof *d->cat);
+    memset(d->num + i * d->nnum, 0, d->nnum * sizeof *d->num);
+    memset(d->cross + i * d->ncross, 0, d->ncross * sizeof *d->cross);
+    d->y[2 * i] = d->y[2 * i + 1] = 0;
+    d->group[i] = 0;
+    return i;
+}
+
+void rs_rank_data_free(struct rs_rank_data *d)
+{
+    if (!d)
+        return;
+    free(d->cat), free(d->num), free(d->cross), free(d->y), free(d->group);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---------------------------------------------------------------------------
+ * Training
+ */
+
+void rs_rank_train_defaults(struct rs_rank_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = 512;
+    o->epochs = 10;
+    o->patience = 2;
+    o->lr = 2e-3f;
+    o->pos_weight[0] = o->pos_weight[1] = 1;
+    o->seed = 42;
+}
+
+/* Gathers rows idx[0..B) of d into batch arrays from the arena. */
+static void gather(struct rs_rank_batch *b, const struct rs_rank_data *d, const uint32_t *idx,
+                   size_t B, const float *pos_weight, struct rs_arena *ar)
+{
+    uint32_t *cat = rs_arena_alloc(ar, B * (d->ncat + 1) * sizeof *cat);
+    uint32_t *cross = rs_arena_alloc(ar, B * (d->ncross + 1) * sizeof *cross);
+    float *num = rs_arena_floats(ar, B * (d->nnum + 1)), *y = rs_arena_floats(ar, 2 * B);
+    float *w = pos_weight ? rs_arena_floats(ar, 2 * B) : NULL;
+    for (size_t i = 0; i < B; i++) {
+        size_t r = idx ? idx[i] : i;
+        memcpy(cat + i * d->ncat, d->cat + r * d->ncat, d->ncat * sizeof *cat);
+        memcpy(cross + i * d->ncross, d->cross + r * d->ncross, d->ncross * sizeof *cross);
+        memcpy(num + i * d->nnum, d->num + r * d->nnum, d->nnum * sizeof *num);
+        y[2 * i] = d->y[2 * r], y[2 * i + 1] = d->y[2 * r + 1];
+        if (w)
+            for (int h = 0; h < 2; h++)
+                w[2 * i + h] = y[2 * i + h] > 0.5f ? pos_weight[h] : 1.0f;
+    }
+    *b = (struct rs_rank_batch){.B = B, .cat = cat, .num = num, .cross = cross, .y = y, .w = w};
+}
+
+void rs_rank_predict(struct rs_rank_model *m, const struct rs_rank_data *d, float *p)
+{
+    struct rs_arena ar;
+    rs_arena_init(&ar, 0);
+    const size_t chunk = 4096;
+    for (size_t s = 0; s < d->n; s += chunk) {
+        size_t B = d->n - s < chunk ? d->n - s : chunk;
+        struct rs_rank_batch b = {.B = B, .cat = d->cat + s * d->ncat, .num = d->num + s * d->nnum,
+                                  .cross = d->cross + s * d->ncross};
+        struct rs_rank_acts a;
+        rs_arena_reset(&ar);
+        rs_rank_forward(m, &b, &a, &ar);
+        memcpy(p + 2 * s, a.p, 2 * B * sizeof(float));
+    }
+    rs_arena_free(&ar);
+}
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void validate(struct rs_rank_model *m, const struct rs_rank_data *v, struct rs_rank_epoch *e)
+{
+    if (v->n == 0) {
+        e->auc[0] = e->auc[1] = 0.5;
+        return;
+    }
+    float *p = xmalloc(2 * v->n * sizeof *p);
+    rs_rank_predict(m, v, p);
+    for (int h = 0; h < 2; h++) {
+        e->auc[h] = rs_rank_auc(p + h, v->y + h, v->n, 2);
+        e->logloss[h] = rs_rank_logloss(p + h, v->y + h, v->n, 2);
+    }
+    /* normalised entropy (He et al. 2014): each head's log loss over that of
+     * predicting its base rate, so the rare booking head weighs as much as
+     * the click head in early stopping */
+    e->valid_loss = 0;
+    for (int h = 0; h < 2; h++) {
+        double r = 0;
+        for (size_t i = 0; i < v->n; i++)
+            r += v->y[2 * i + h];
+        r = r / (double)v->n;
+        double hb = r > 0 && r < 1 ? -(r * log(r) + (1 - r) * log(1 - r)) : 0;
+        e->valid_loss += hb > 0 ? e->logloss[h] / hb : e->logloss[h];
+    }
+    free(p);
+}
+
+int rs_rank_train(struct rs_rank_model *m, const struct rs_rank_data *train,
+                  const struct rs_rank_data *valid, const struct rs_rank_train_opts *o,
+                  struct rs_rank_epoch *best)
+{
+    if (train->n == 0)
+        return rs_err_set(RS_ERR_FORMAT, "no training examples");
+    struct rs_optim opt;
+    rs_optim_init(&opt);
+    opt.lr = o->lr;
+    opt.weight_decay = o->weight_decay;
+    struct rs_rng g;
+    rs_rng_init(&g, o->seed, 0x73687566); /* "shuf" */
+    uint32_t *idx = xmalloc(train->n * sizeof *idx);
+    for (size_t i = 0; i < train->n; i++)
+        idx[i] = (uint32_t)i;
+    float *best_w = xmalloc(m->p.size * sizeof(float));
+    struct rs_arena ar;
+    rs_arena_init(&ar, 0);
+    memset(best, 0, sizeof *best);
+    int since = 0;
+    for (int ep = 1; ep <= o->epochs; ep++) {
+        double t0 = wall(), sum = 0;
+        size_t nb = 0;
+        rs_rng_shuffle_u32(&g, idx, train->n);
+        for (size_t s = 0; s < train->n; s += o->batch, nb++) {
+            size_t B = train->n - s < o->batch ? train->n - s : o->batch;
+            struct rs_rank_batch b;
+            struct rs_rank_acts a;
+            rs_arena_reset(&ar);
+            gather(&b, train, idx + s, B, o->pos_weight, &ar);
+            rs_params_zero_grad(&m->p);
+            sum += rs_rank_forward(m, &b, &a, &ar);
+            rs_rank_backward(m, &b, &a, &ar);
+            rs_optim_step(&opt, &m->p);
+        }
+        struct rs_rank_epoch e = {.epoch = ep, .train_loss = sum / (double)nb};
+        validate(m, valid, &e);
+        e.seconds = wall() - t0;
+        e.best = ep == 1 || valid->n == 0 || e.valid_loss < best->valid_loss;
+        if (e.best) {
+            *best = e;
+            memcpy(best_w, m->p.w, m->p.size * sizeof(float));
+            since = 0;
+        } else {
+            since++;
+        }
+        if (o->on_epoch)
+            o->on_epoch(o->ctx, &e);
+        if (since > 0 && since >= o->patience)
+            break;
+    }
+    memcpy(m->p.w, best_w, m->p.size * sizeof(float));
+    rs_arena_free(&ar);
+    free(best_w);
+    free(idx);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Metrics
+ */
+
+struct scored {
+    float s;
+    float y;
+};
+
+static int by_score(const void *a, const void *b)
+{
+    float x = ((const struct scored *)a)->s, y = ((const struct scored *)b)->s;
+    return (x > y) - (x < y);
+}
+
+double rs_rank_auc(const float *s, const float *y, size_t n, size_t stride)
+{
+    struct scored *v = xmalloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (struct scored){s[i * stride], y[i * stride]};
+    qsort(v, n, sizeof *v, by_score);
+    /* rank sum of the positives, ties given their mean rank */
+    double npos = 0, rsum = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        double pos = 0;
+        while (j < n && v[j].s == v[i].s)
+            pos += v[j++].y > 0.5f;
+        rsum += pos * ((double)(i + 1) + (double)j) / 2;
+        npos += pos;
+        i = j;
+    }
+    free(v);
+    double nneg = (double)n - npos;
+    if (npos == 0 || nneg == 0)
+        return 0.5;
+    return (rsum - npos * (npos + 1) / 2) / (npos * nneg);
+}
+
+double rs_rank_logloss(const float *p, const float *y, size_t n, size_t stride)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double q = p[i * stride], t = y[i * stride];
+        q = q < 1e-7 ? 1e-7 : q > 1 - 1e-7 ? 1 - 1e-7 : q;
+        s -= t * log(q) + (1 - t) * log(1 - q);
+    }
+    return n ? s / (double)n : 0;
+}

@@ -1,0 +1,144 @@
+# pipelines/demo.mk - the whole system on data it generates: what `make demo` runs.
+#
+#   rs-synth → rs-split → rs-prefilter → rs-vocab → rs-features → rs-negsample
+#   → rs-train-tower → rs-embed → rs-retrieve (ANN index) → rs-rank
+#   → rs-cluster + rs-diversify → rs-metrics → report/
+#
+# Every stage is a target with real file dependencies: re-running after a
+# change redoes only what is stale, and a second `make demo` does nothing.
+# Intermediate streams are zstd-compressed. Run one stage by naming its file,
+# e.g. `make -f pipelines/demo.mk out/demo/tower.rsm`.
+#
+# Sizes: USERS, ITEMS, EVENTS; SEED; THREADS. OUT is where everything goes.
+
+BIN     ?= bin
+OUT     ?= out/demo
+USERS   ?= 3000
+ITEMS   ?= 1500
+EVENTS  ?= 600000
+SEED    ?= 42
+THREADS ?= 2
+EPOCHS  ?= 8
+K       ?= 20
+Q       = -q -j $(THREADS) -s $(SEED)
+
+# Deterministic BLAS: the tools pin their own threads (STYLE.md, determinism).
+export OPENBLAS_NUM_THREADS = 1
+export OMP_NUM_THREADS = 1
+
+D := $(OUT)
+TOOLS = $(wildcard $(BIN)/rs-*)
+
+.PHONY: demo summary
+.DELETE_ON_ERROR:
+
+demo: $(D)/metrics.tsv $(D)/recommendations.json $(D)/similar.tsv.zst $(D)/report/index.html
+	@$(MAKE) --no-print-directory -f pipelines/demo.mk summary
+
+summary:
+	@echo
+	@echo "== recsys-pipes demo: $(USERS) users, $(ITEMS) items, $(EVENTS) events (seed $(SEED))"
+	@$(BIN)/rs-cat $(D)/metrics.tsv | awk -F'\t' 'NR == 1 || $$1 ~ /^(precision|recall|ndcg|mrr|hit_rate|catalog_coverage|novelty|ild_category)$$/' | column -t -s "$$(printf '\t')"
+	@echo
+	@echo "home recommendations: $(D)/final.tsv.zst and $(D)/recommendations.json"
+	@echo "similar items:        $(D)/similar.tsv.zst"
+	@echo "report:               $(D)/report/index.html"
+
+# 1. Data: a catalogue, users and an event log with planted structure.
+$(D)/data/events.tsv.zst:
+	$(BIN)/rs-synth $(Q) --users $(USERS) --items $(ITEMS) --events $(EVENTS) -z -o $(D)/data
+
+$(D)/data/items.tsv.zst $(D)/data/users.tsv.zst: $(D)/data/events.tsv.zst
+
+# 2. Time windows: train | validation (1 week) | test (2 weeks), no leakage.
+$(D)/split/train.tsv.zst $(D)/split/valid.tsv.zst $(D)/split/test.tsv.zst &: $(D)/data/events.tsv.zst
+	$(BIN)/rs-split $(Q) --windows 'train=old|valid=1w|test=2w' -z -o $(D)/split $<
+
+# Positives (click, booking, favourite) and the impressions they came from.
+$(D)/train/pos.tsv.zst $(D)/train/imp.tsv.zst &: $(D)/split/train.tsv.zst
+	$(BIN)/rs-split $(Q) --by-event 'pos=click,booking,favourite|imp=impression' -z -o $(D)/train $<
+$(D)/valid/pos.tsv.zst: $(D)/split/valid.tsv.zst
+	$(BIN)/rs-split $(Q) --by-event 'pos=click,booking,favourite' -z -o $(D)/valid $<
+$(D)/test/pos.tsv.zst: $(D)/split/test.tsv.zst
+	$(BIN)/rs-split $(Q) --by-event 'pos=click,booking' -z -o $(D)/test $<
+
+# 3. Prefilter: 2-core of users and items, with a report of what each rule removed.
+$(D)/pos.tsv.zst: $(D)/train/pos.tsv.zst
+	$(BIN)/rs-prefilter $(Q) --min-user-interactions 2 --min-item-interactions 2 \
+	    --report $(D)/prefilter_report.tsv -o $@ $<
+
+# 4. Vocabularies of the categorical columns (an inspection artefact: the
+#    models build theirs from the same data).
+$(D)/vocab_category.tsv: $(D)/data/items.tsv.zst
+	$(BIN)/rs-vocab build $(Q) -c category -o $@ $<
+
+# 5. Features: user aggregates + last-20 history; item popularity and counts.
+$(D)/user_features.tsv.zst: $(D)/pos.tsv.zst $(D)/data/users.tsv.zst
+	$(BIN)/rs-features $(Q) --side user --users $(D)/data/users.tsv.zst --history 20 -o $@ $<
+$(D)/item_features.tsv.zst: $(D)/pos.tsv.zst $(D)/data/items.tsv.zst
+	$(BIN)/rs-features $(Q) --side item --items $(D)/data/items.tsv.zst -o $@ $<
+
+# 6. Training examples: log-uniform negatives + impressions shown but not clicked.
+$(D)/examples.tsv.zst: $(D)/pos.tsv.zst $(D)/train/imp.tsv.zst
+	$(BIN)/rs-negsample $(Q) -k 4 --strategy loguniform:0.5,impressions:0.5 \
+	    --impressions $(D)/train/imp.tsv.zst -o $@ $<
+
+# 7. The two-tower model, validated on the next week's positives.
+$(D)/tower.rsm: $(D)/examples.tsv.zst $(D)/user_features.tsv.zst $(D)/item_features.tsv.zst \
+                $(D)/valid/pos.tsv.zst examples/synth-tower.json
+	$(BIN)/rs-train-tower $(Q) -c examples/synth-tower.json --users $(D)/user_features.tsv.zst \
+	    --items $(D)/item_features.tsv.zst --valid $(D)/valid/pos.tsv.zst --epochs $(EPOCHS) \
+	    --log $(D)/tower_log.tsv -o $@ $<
+
+# 8. Embeddings of every user (cold ones from their features) and item.
+$(D)/user_emb.rsb: $(D)/tower.rsm $(D)/user_features.tsv.zst
+	$(BIN)/rs-embed $(Q) -m $< --users $(D)/user_features.tsv.zst -o $@
+$(D)/item_emb.rsb: $(D)/tower.rsm $(D)/item_features.tsv.zst
+	$(BIN)/rs-embed $(Q) -m $< --items $(D)/item_features.tsv.zst -o $@
+
+# 9. Retrieval: the ANN index, 200 candidates per user (seen items excluded),
+#    similar items, and the popular and random baselines.
+$(D)/items.idx: $(D)/item_emb.rsb
+	$(BIN)/rs-retrieve index build $(Q) --items $< -o $@
+$(D)/candidates.tsv.zst: $(D)/user_emb.rsb $(D)/items.idx $(D)/pos.tsv.zst
+	$(BIN)/rs-retrieve $(Q) --users $< --index $(D)/items.idx --nprobe 16 -k 200 \
+	    --exclude $(D)/pos.tsv.zst -o $@
+$(D)/similar.tsv.zst: $(D)/item_emb.rsb
+	$(BIN)/rs-retrieve $(Q) --similar --items $< -k $(K) -o $@
+$(D)/popular.tsv.zst: $(D)/pos.tsv.zst $(D)/test/pos.tsv.zst
+	$(BIN)/rs-retrieve $(Q) --popular $< --users-from $(D)/test/pos.tsv.zst -k 100 --exclude $< -o $@
+$(D)/random.tsv.zst: $(D)/item_emb.rsb $(D)/test/pos.tsv.zst $(D)/pos.tsv.zst
+	$(BIN)/rs-retrieve $(Q) --random --items $< --users-from $(D)/test/pos.tsv.zst -k 100 \
+	    --exclude $(D)/pos.tsv.zst -o $@
+
+# 10. Ranking: P(click) + P(booking), trained on the training window's impressions.
+$(D)/rank.rsm: $(D)/split/train.tsv.zst $(D)/user_features.tsv.zst $(D)/item_features.tsv.zst \
+               examples/synth-rank.json
+	$(BIN)/rs-rank train $(Q) -c examples/synth-rank.json --users $(D)/user_features.tsv.zst \
+	    --items $(D)/item_features.tsv.zst -o $@ $<
+$(D)/ranked.tsv.zst: $(D)/candidates.tsv.zst $(D)/rank.rsm
+	$(BIN)/rs-rank score $(Q) -m $(D)/rank.rsm --users $(D)/user_features.tsv.zst \
+	    --items $(D)/item_features.tsv.zst --keep 100 -o $@ $<
+
+# 11. Post-ranking: at most 2 items per semantic cluster, in stock, not seen.
+$(D)/clusters.tsv: $(D)/item_emb.rsb
+	$(BIN)/rs-cluster $(Q) -k 50 --centroids $(D)/centroids.rsb -o $@ $<
+$(D)/final.tsv.zst: $(D)/ranked.tsv.zst $(D)/clusters.tsv $(D)/data/items.tsv.zst
+	$(BIN)/rs-diversify $(Q) --items $(D)/data/items.tsv.zst --items $(D)/clusters.tsv --by cluster \
+	    --max-per-group 2 --stock-col in_stock --seen $(D)/pos.tsv.zst -n $(K) -o $@ $<
+$(D)/recommendations.json: $(D)/final.tsv.zst
+	$(BIN)/rs-cat --to json -o $@ $<
+
+# 12. Evaluation: each stage against the baselines, on the test window.
+$(D)/metrics.tsv: $(D)/test/pos.tsv.zst $(D)/candidates.tsv.zst $(D)/ranked.tsv.zst $(D)/final.tsv.zst \
+                  $(D)/popular.tsv.zst $(D)/random.tsv.zst $(D)/item_emb.rsb
+	$(BIN)/rs-metrics $(Q) --truth $< --train $(D)/pos.tsv.zst --item-features $(D)/data/items.tsv.zst \
+	    --items $(D)/item_emb.rsb -k 5,10,20 --wide \
+	    --pred retrieval=$(D)/candidates.tsv.zst --pred ranked=$(D)/ranked.tsv.zst \
+	    --pred diversified=$(D)/final.tsv.zst --pred popular=$(D)/popular.tsv.zst \
+	    --pred random=$(D)/random.tsv.zst -o $@
+
+# 13. The report: metrics, training curves, EDA, a 2-D map of the items.
+$(D)/report/index.html: $(D)/metrics.tsv $(D)/tower.rsm $(D)/item_emb.rsb $(D)/clusters.tsv \
+                        $(D)/vocab_category.tsv pipelines/report.sh
+	BIN=$(BIN) pipelines/report.sh $(D) $(D)/report

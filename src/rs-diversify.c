@@ -1,0 +1,394 @@
+/* rs-diversify - post-ranking: filters, fairness boosts, quotas, per-group
+ * caps, round-robin or MMR over a ranked list per user, then the top N.
+ * The re-ranking is lib/diversify.c and the item side lib/divitems.c
+ * (rs-serve calls the same code); this file streams user by user. */
+#include "cli.h"
+#include "diversify.h"
+#include "err.h"
+#include "io.h"
+#include "divitems.h"
+#include "rowbuf.h"
+#include "rsb.h"
+#include "strmap.h"
+#include "tsv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYNOPSIS "rs-diversify [OPTIONS] [RANKED.tsv]"
+#define DEFAULT_TOP 10
+#define MAX_TABLES 8
+
+static struct {
+    const char *output, *by, *stock_col, *deny, *seen;
+    const char *user_col, *item_col;
+    const char *tables[MAX_TABLES], *emb;
+    size_t ntables;
+    long long top, cap;
+    int round_robin, mmr, zstd, level;
+    double lambda;
+    struct rs_div_rule boost[RS_DIV_MAX_RULES], quota[RS_DIV_MAX_RULES];
+    char *spec[2 * RS_DIV_MAX_RULES]; /* owns the rules' strings */
+    size_t nspec;
+    struct rs_div_boost factor[RS_DIV_MAX_RULES];
+    double share[RS_DIV_MAX_RULES];
+    size_t nboost, nquota;
+} opt = { .top = DEFAULT_TOP, .user_col = "user_id", .item_col = "item_id", .lambda = 1 };
+
+static void help(void)
+{
+    printf("Usage: " SYNOPSIS "\n"
+           "Re-rank a ranked candidate stream (user_id, item_id, rank, score, ...; rows of a\n"
+           "user contiguous) into the final top N per user. Output: the same columns, rows\n"
+           "re-ordered, rank renumbered from 1, score = the (boosted) score used.\n"
+           "\n"
+           "Order of operations, per user:\n"
+           "  1. filters:   drop out-of-stock (--stock-col), deny-listed (--deny) and already\n"
+           "                seen (--seen) items;\n"
+           "  2. boosts:    --boost rules multiply or add to the score, in the order given;\n"
+           "  3. selection: fill N slots one at a time from the list sorted by score\n"
+           "                (ties: the earlier input row) with the best eligible candidate:\n"
+           "                  score order (default), or round-robin over --by groups taken in\n"
+           "                  the order of each group's best score, or MMR:\n"
+           "                  argmax lambda*score - (1-lambda)*max cosine to the chosen items;\n"
+           "                eligible = its group under --max-per-group, and once the quotas'\n"
+           "                shortfall fills every slot left, a member of a quota still short;\n"
+           "  4. top N.\n"
+           "\n"
+           "Options:\n"
+           "      --items FILE        item table (TSV/CSV keyed by item_id: category, cluster,\n"
+           "                          in_stock, venue...) or item embeddings (RSB), told apart by\n"
+           "                          content; repeatable (up to %d); a column is read from the\n"
+           "                          first table that has it\n"
+           "      --by COLUMN         group items by this column (category, subcategory,\n"
+           "                          cluster...); alone it means round-robin over the groups;\n"
+           "                          items without a value are each a group of their own\n"
+           "      --max-per-group M   at most M items per group (default: no cap; score order\n"
+           "                          unless --round-robin or --mmr)\n"
+           "      --round-robin       round-robin over --by groups even with --max-per-group\n"
+           "      --mmr LAMBDA        maximal marginal relevance in [0, 1] (1 = score order);\n"
+           "                          needs an RSB in --items; items without a vector have\n"
+           "                          similarity 0\n"
+           "      --boost C=V:F       items whose column C equals V get score*F; F written +X\n"
+           "                          adds X instead (repeatable, up to %d)\n"
+           "      --min-share V=P     at least ceil(P*N) of the N items from --by group V (or\n"
+           "      --min-share C=V:P   whose column C equals V), or all there are (repeatable)\n"
+           "      --stock-col COLUMN  drop items whose COLUMN is 0, false or no (default: no\n"
+           "                          stock filter)\n"
+           "      --deny FILE         drop the items listed in FILE (column item_id)\n"
+           "      --seen FILE         drop (user_id, item_id) pairs listed in FILE (events)\n"
+           "  -n, --top N             items per user (default %d; 0: all that are left)\n"
+           "      --user-col NAME     user column of the input and --seen (default user_id)\n"
+           "      --item-col NAME     item column of every input (default item_id)\n"
+           "  -o, --output FILE       write to FILE, atomically (default: stdout)\n"
+           "  -z, --zstd              compress the output (default when FILE ends in .zst)\n"
+           "      --level N           zstd level 1..19 (default 3)\n"
+           RS_COMMON_HELP
+           "\n"
+           "Memory: one user's list, the item tables and the --seen pairs. Details and the\n"
+           "formulas: schemas/diversify.md.\n"
+           "\n"
+           "Examples:\n"
+           "  rs-diversify --items items.tsv --by category -n 10 ranked.tsv.zst\n"
+           "  rs-diversify --items items.tsv --items clusters.tsv --by cluster --max-per-group 2 \\\n"
+           "      --boost new_venue=1:1.2 --min-share category=book:0.2 --stock-col in_stock \\\n"
+           "      --seen train.tsv.zst -o final.tsv.zst ranked.tsv.zst\n"
+           "  rs-diversify --items item_emb.rsb --mmr 0.7 -n 20 ranked.tsv\n",
+           MAX_TABLES, RS_DIV_MAX_RULES, DEFAULT_TOP);
+}
+
+/* Parses C=V:X (column form) or, when allow_group, V=X (a --by group). */
+static void parse_rule(const char *flag, const char *arg, int allow_group, struct rs_div_rule *r, double *x)
+{
+    char *spec = opt.spec[opt.nspec++] = xstrdup(arg);
+    char *eq = strchr(spec, '='), *colon = strrchr(spec, ':');
+    if (eq && colon && colon > eq + 1 && eq > spec) {
+        *eq = *colon = '\0';
+        r->col = spec;
+        r->value = eq + 1;
+        *x = rs_opt_double(flag, colon + 1, -1e300, 1e300);
+    } else if (allow_group && (eq = strrchr(spec, '=')) && eq > spec) {
+        *eq = '\0';
+        r->value = spec;
+        *x = rs_opt_double(flag, eq + 1, 0, 1);
+    } else {
+        rs_usage_error(SYNOPSIS, "invalid %s '%s': expected %s", flag, arg,
+                       allow_group ? "GROUP=P or COLUMN=VALUE:P" : "COLUMN=VALUE:FACTOR");
+    }
+}
+
+static void add_boost(const char *arg)
+{
+    if (opt.nboost == RS_DIV_MAX_RULES)
+        rs_usage_error(SYNOPSIS, "at most %d --boost rules", RS_DIV_MAX_RULES);
+    const char *colon = strrchr(arg, ':');
+    opt.factor[opt.nboost].add = colon && colon[1] == '+';
+    parse_rule("--boost", arg, 0, &opt.boost[opt.nboost], &opt.factor[opt.nboost].factor);
+    opt.nboost++;
+}
+
+static void add_quota(const char *arg)
+{
+    if (opt.nquota == RS_DIV_MAX_RULES)
+        rs_usage_error(SYNOPSIS, "at most %d --min-share quotas", RS_DIV_MAX_RULES);
+    double *p = &opt.share[opt.nquota];
+    parse_rule("--min-share", arg, 1, &opt.quota[opt.nquota], p);
+    if (!(*p >= 0 && *p <= 1))
+        rs_usage_error(SYNOPSIS, "invalid --min-share '%s': the share must be in [0, 1]", arg);
+    opt.nquota++;
+}
+
+struct ctx {
+    struct rs_div_items items;
+    struct rs_div_params p;
+};
+
+/* ---- the ranked stream, user by user ---- */
+
+struct stream {
+    struct rs_tsv *t;
+    struct rs_writer *w;
+    int uc, ic, sc, rc_col, csv;
+    size_t ncols;
+    struct rs_strmap *done_users;
+    struct rs_rowbuf u;         /* the current user's rows */
+    struct rs_div_cand *cand;   /* per row */
+    size_t *order, cap;
+};
+
+static const char *field(const struct stream *s, size_t row, int col)
+{
+    return rs_rowbuf_get(&s->u, row, (size_t)col);
+}
+
+static void keep_row(struct stream *s, double score)
+{
+    if (s->u.nrows == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 256;
+        s->cand = xrealloc(s->cand, s->cap * sizeof *s->cand);
+        s->order = xrealloc(s->order, s->cap * sizeof *s->order);
+    }
+    s->cand[rs_rowbuf_add(&s->u, s->t)].score = score;
+}
+
+static int write_field(struct stream *s, const char *f)
+{
+    /* CSV fields may hold tabs or newlines; TSV fields are already escaped */
+    return s->csv ? rs_writer_put_field(s->w, f, strlen(f)) : rs_writer_write(s->w, f, strlen(f));
+}
+
+static int flush_user(const struct ctx *x, struct stream *s)
+{
+    struct rs_rowbuf *u = &s->u;
+    if (u->nrows == 0)
+        return 0;
+    const char *user = field(s, 0, s->uc);
+    rs_strmap_put(s->done_users, user, strlen(user), NULL);
+    int rc = 0;
+    for (size_t r = 0; r < u->nrows; r++) {
+        s->cand[r].pos = (uint32_t)r; /* the score was set by keep_row */
+        rs_div_items_fill(&x->items, user, field(s, r, s->ic), &s->cand[r]);
+    }
+    size_t n = rs_div_rerank(s->cand, u->nrows, &x->p, s->order);
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        size_t r = s->order[k];
+        for (size_t i = 0; i < s->ncols; i++) {
+            rc |= i ? rs_writer_putc(s->w, '\t') : 0;
+            if ((int)i == s->sc)
+                rc |= rs_writer_put_float(s->w, s->cand[r].score);
+            else if ((int)i == s->rc_col)
+                rc |= rs_writer_printf(s->w, "%zu", k + 1);
+            else
+                rc |= write_field(s, field(s, r, (int)i));
+        }
+        rc |= rs_writer_putc(s->w, '\n');
+    }
+    rs_rowbuf_clear(u);
+    return rc;
+}
+
+static int check_row(struct stream *s, double *score)
+{
+    int rc = rs_tsv_get_f64(s->t, s->sc, score);
+    if (rc < 0)
+        return rc;
+    if (rs_tsv_len(s->t, s->ic) == 0)
+        return rs_tsv_errf(s->t, s->ic, "empty item id");
+    if (s->u.nrows && strcmp(rs_tsv_get(s->t, s->uc), field(s, 0, s->uc)) != 0 &&
+        rs_strmap_get(s->done_users, rs_tsv_get(s->t, s->uc), rs_tsv_len(s->t, s->uc)) >= 0)
+        return rs_tsv_errf(s->t, s->uc, "rows of user '%s' are not contiguous", rs_tsv_get(s->t, s->uc));
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int run(struct ctx *x, const char *path, struct rs_writer *w)
+{
+    struct stream s = { .w = w, .csv = ends_with(path, ".csv") || ends_with(path, ".csv.zst") };
+    int rc = rs_tsv_open(&s.t, path, 0);
+    if (rc < 0)
+        return rc;
+    s.ncols = rs_tsv_ncols(s.t);
+    if (s.ncols == 0) {
+        rs_tsv_close(s.t);
+        return 0;
+    }
+    if ((rc = rs_tsv_require(s.t, opt.user_col, &s.uc)) < 0 || (rc = rs_tsv_require(s.t, opt.item_col, &s.ic)) < 0 ||
+        (rc = rs_tsv_require(s.t, "score", &s.sc)) < 0 || (rc = rs_tsv_require(s.t, "rank", &s.rc_col)) < 0) {
+        rs_tsv_close(s.t);
+        return rc;
+    }
+    for (size_t i = 0; i < s.ncols && rc == 0; i++) {
+        const char *name = rs_tsv_colname(s.t, i);
+        rc = (i ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_field(w, name, strlen(name));
+    }
+    rc |= rs_writer_putc(w, '\n');
+    s.done_users = rs_strmap_new(1024);
+    rs_rowbuf_init(&s.u, s.ncols);
+    double score;
+    while (rc == 0 && (rc = rs_tsv_next(s.t)) == 0 && (rc = check_row(&s, &score)) == 0) {
+        if (s.u.nrows && strcmp(rs_tsv_get(s.t, s.uc), field(&s, 0, s.uc)) != 0)
+            rc = flush_user(x, &s);
+        keep_row(&s, score);
+    }
+    if (rc == RS_ERR_EOF)
+        rc = flush_user(x, &s);
+    rs_strmap_free(s.done_users);
+    rs_rowbuf_free(&s.u);
+    free(s.cand);
+    free(s.order);
+    rs_tsv_close(s.t);
+    return rc;
+}
+
+static void add_items(const char *path)
+{
+    struct rs_reader *in;
+    const unsigned char *p;
+    size_t avail;
+    if (rs_reader_open(&in, path) < 0 || rs_reader_peek(in, 8, &p, &avail) < 0)
+        rs_die(RS_ERR_IO);
+    int rsb = rs_rsb_sniff(p, avail);
+    rs_reader_close(in);
+    if (rsb) {
+        if (opt.emb)
+            rs_usage_error(SYNOPSIS, "only one embedding file in --items");
+        opt.emb = path;
+    } else {
+        if (opt.ntables == MAX_TABLES)
+            rs_usage_error(SYNOPSIS, "at most %d item tables", MAX_TABLES);
+        opt.tables[opt.ntables++] = path;
+    }
+}
+
+static void check_options(struct ctx *x)
+{
+    if ((opt.cap || opt.round_robin) && !opt.by)
+        rs_usage_error(SYNOPSIS, "--max-per-group and --round-robin need --by");
+    if (opt.mmr && opt.round_robin)
+        rs_usage_error(SYNOPSIS, "--mmr and --round-robin exclude each other");
+    if (opt.mmr && !opt.emb)
+        rs_usage_error(SYNOPSIS, "--mmr needs item embeddings (an RSB file in --items)");
+    for (size_t q = 0; q < opt.nquota; q++)
+        if (!opt.quota[q].col && !opt.by)
+            rs_usage_error(SYNOPSIS, "--min-share GROUP=P needs --by (or use COLUMN=VALUE:P)");
+    int need_table = opt.by || opt.stock_col || opt.nboost || opt.nquota;
+    if (need_table && !opt.ntables)
+        rs_usage_error(SYNOPSIS, "--by, --boost, --min-share and --stock-col need an item table in --items");
+    x->p = (struct rs_div_params){
+        .top_n = (size_t)opt.top,
+        .mode = opt.mmr ? RS_DIV_MMR : opt.by && (opt.round_robin || !opt.cap) ? RS_DIV_ROUND_ROBIN : RS_DIV_SCORE,
+        .max_per_group = (size_t)opt.cap,
+        .lambda = opt.lambda,
+        .nboost = opt.nboost,
+        .boost = opt.factor,
+        .nquota = opt.nquota,
+        .share = opt.share,
+    };
+    if (rs_div_check(&x->p) < 0)
+        rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
+}
+
+int main(int argc, char **argv)
+{
+    rs_cli_init(argv[0]);
+    static const struct option longopts[] = {
+        RS_COMMON_LONGOPTS,
+        { "items", required_argument, 0, 'I' },
+        { "by", required_argument, 0, 'B' },
+        { "max-per-group", required_argument, 0, 'M' },
+        { "round-robin", no_argument, 0, 'R' },
+        { "mmr", required_argument, 0, 'L' },
+        { "boost", required_argument, 0, 'b' },
+        { "min-share", required_argument, 0, 'Q' },
+        { "stock-col", required_argument, 0, 'S' },
+        { "deny", required_argument, 0, 'D' },
+        { "seen", required_argument, 0, 'E' },
+        { "top", required_argument, 0, 'n' },
+        { "user-col", required_argument, 0, 'U' },
+        { "item-col", required_argument, 0, 'T' },
+        { "output", required_argument, 0, 'o' },
+        { "zstd", no_argument, 0, 'z' },
+        { "level", required_argument, 0, 'Z' },
+        { 0, 0, 0, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "n:o:z", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help))
+            continue;
+        switch (c) {
+        case 'I': add_items(optarg); break;
+        case 'B': opt.by = optarg; break;
+        case 'M': opt.cap = rs_opt_int("--max-per-group", optarg, 1, INT32_MAX); break;
+        case 'R': opt.round_robin = 1; break;
+        case 'L': opt.mmr = 1; opt.lambda = rs_opt_double("--mmr", optarg, 0, 1); break;
+        case 'b': add_boost(optarg); break;
+        case 'Q': add_quota(optarg); break;
+        case 'S': opt.stock_col = optarg; break;
+        case 'D': opt.deny = optarg; break;
+        case 'E': opt.seen = optarg; break;
+        case 'n': opt.top = rs_opt_int("--top", optarg, 0, INT32_MAX); break;
+        case 'U': opt.user_col = optarg; break;
+        case 'T': opt.item_col = optarg; break;
+        case 'o': opt.output = optarg; break;
+        case 'z': opt.zstd = 1; break;
+        case 'Z': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
+        default: rs_usage_bad_option(SYNOPSIS, argv);
+        }
+    }
+    if (argc - optind > 1)
+        rs_usage_error(SYNOPSIS, "one ranked input at most");
+    struct ctx x;
+    check_options(&x);
+    struct rs_div_items_opts io = {
+        .tables = opt.tables, .ntables = opt.ntables, .emb = opt.emb, .deny = opt.deny, .seen = opt.seen,
+        .user_col = opt.user_col, .item_col = opt.item_col, .by = opt.by, .stock_col = opt.stock_col,
+        .boost = opt.boost, .nboost = opt.nboost, .quota = opt.quota, .nquota = opt.nquota,
+    };
+    int rc = rs_div_items_load(&x.items, &io);
+    for (size_t r = 0; rc == 0 && r < opt.nboost + opt.nquota; r++)
+        if (x.items.rule_v[r] < 0)
+            rs_log("warning: no item has %s = '%s'", x.items.attr.names[x.items.rule_c[r]],
+                   r < opt.nboost ? opt.boost[r].value : opt.quota[r - opt.nboost].value);
+    x.p.dims = x.items.emb.dims;
+    struct rs_writer *w = NULL;
+    if (rc == 0)
+        rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+    if (rc == 0)
+        rc = run(&x, optind < argc ? argv[optind] : "-", w);
+    rs_div_items_free(&x.items);
+    for (size_t i = 0; i < opt.nspec; i++)
+        free(opt.spec[i]);
+    if (rc < 0) {
+        rs_writer_abort(w);
+        rs_die(rc);
+    }
+    if ((rc = rs_writer_close(w)) < 0)
+        rs_die(rc);
+    return 0;
+}

@@ -1,0 +1,326 @@
+/* rs-rank - the ranking stage: trains a wide & deep two-head classifier
+ * (click, booking) on labelled impressions, scores candidate lists with
+ * score = p_click + p_booking, and evaluates a model (lib/rank.h,
+ * lib/rankdata.h, schemas/rank.md). */
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "io.h"
+#include "rank.h"
+#include "rankdata.h"
+#include "tensor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYNOPSIS "rs-rank train|score|eval [OPTIONS] [FILE]"
+#define DEFAULT_VALID_FRAC 0.1
+#define DEFAULT_KS "5,10"
+
+static struct {
+    const char *cmd, *config, *model, *output, *users, *items, *valid, *ks, *log;
+    struct rs_writer *logw;
+    double valid_frac;
+    long long keep;
+    int zstd, level;
+    struct rs_rank_io io;
+    struct rs_rank_train_opts t;
+} opt;
+
+static void help(void)
+{
+    struct rs_rank_train_opts d;
+    rs_rank_train_defaults(&d);
+    printf("Usage: " SYNOPSIS "\n"
+           "Ranking with two heads, P(click) and P(booking), from a wide part (hashed crosses)\n"
+           "and a small MLP on embedded categoricals and standardised numerics\n"
+           "(schemas/rank.md). No FILE or '-': stdin.\n"
+           "\n"
+           "  train  FILE is a labelled stream: 'click' (and 'booking') 0/1 columns, one example\n"
+           "         per row, or an event log whose impression rows are labelled by later click\n"
+           "         and booking rows of the same session, user and item. Writes the model (RSM).\n"
+           "  score  FILE is a candidates stream (rows of a user contiguous); writes it with\n"
+           "         rank, score = p_click + p_booking, p_click, p_booking, sorted per user.\n"
+           "  eval   FILE is a labelled stream; writes AUC and log loss per head, and ndcg@k and\n"
+           "         precision@k of the model's order and of the input order per list.\n"
+           "\n"
+           "Options:\n"
+           "  -c, --config FILE      train: feature config (JSON, schemas/rank.md), required\n"
+           "  -m, --model FILE       score, eval: the model written by train, required\n"
+           "  -o, --output FILE      train: the model (required); score, eval: output (stdout)\n"
+           "      --users FILE       user feature table, joined on the user column\n"
+           "      --items FILE       item feature table, joined on the item column\n"
+           "      --valid FILE       train: validation stream (default: the last --valid-frac)\n"
+           "      --valid-frac F     train: share of the input (its tail) kept for validation\n"
+           "                         (default %g)\n"
+           "      --epochs N         train: at most N epochs (default %d)\n"
+           "      --patience N       train: stop after N epochs without a lower validation\n"
+           "                         loss; the best epoch's weights are kept (default %d)\n"
+           "      --batch N          train: examples per step (default %zu)\n"
+           "      --lr X             train: Adam learning rate (default %g)\n"
+           "      --weight-decay X   train: AdamW decay of the dense layers (default 0)\n"
+           "      --pos-weight-click W    train: class weight of clicked examples (default 1)\n"
+           "      --pos-weight-booking W  train: class weight of booked examples (default 1)\n"
+           "      --log FILE         train: one TSV row per epoch (epoch, losses, AUC, log\n"
+           "                         loss per head, seconds, best)\n"
+           "      --keep N           score: at most N rows per user (default: all)\n"
+           "      --k LIST           eval: cutoffs (default " DEFAULT_KS ")\n"
+           "      --group-col NAME   eval: rows sharing NAME form a list (default: user column)\n"
+           "      --user-col NAME    user column (default user_id)\n"
+           "      --item-col NAME    item column (default item_id)\n"
+           "      --event-col NAME   event column of an event log (default event)\n"
+           "      --session-col NAME session column of an event log, used if present\n"
+           "                         (default session_id)\n"
+           "  -z, --zstd             compress the output\n"
+           "      --level N          zstd level 1..19 (default 3)\n"
+           RS_COMMON_HELP
+           "\n"
+           "Deterministic runs also set OPENBLAS_NUM_THREADS=N to the same -j N.\n"
+           "\n"
+           "Examples:\n"
+           "  rs-rank train -c rank.json --items items.tsv --users users.tsv -o rank.rsm events.tsv\n"
+           "  rs-rank score -m rank.rsm --items items.tsv --keep 50 candidates.tsv > ranked.tsv\n"
+           "  rs-rank eval -m rank.rsm --items items.tsv --group-col session_id test.tsv\n",
+           DEFAULT_VALID_FRAC, d.epochs, d.patience, d.batch, (double)d.lr);
+}
+
+static size_t parse_ks(const char *s, size_t *ks, size_t max)
+{
+    size_t n = 0;
+    char *copy = xstrdup(s), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == max)
+            rs_usage_error(SYNOPSIS, "--k: at most %zu cutoffs", max);
+        ks[n] = (size_t)rs_opt_int("--k", tok, 1, 1000000);
+        if (n && ks[n] <= ks[n - 1])
+            rs_usage_error(SYNOPSIS, "--k: cutoffs must be ascending");
+        n++;
+    }
+    free(copy);
+    if (n == 0)
+        rs_usage_error(SYNOPSIS, "--k: no cutoffs");
+    return n;
+}
+
+static void log_epoch(void *ctx, const struct rs_rank_epoch *e)
+{
+    (void)ctx;
+    if (opt.logw) {
+        rs_writer_printf(opt.logw, "%d", e->epoch);
+        double v[8] = {e->train_loss, e->valid_loss, e->auc[0], e->auc[1], e->logloss[0],
+                       e->logloss[1], e->seconds, e->best};
+        for (int i = 0; i < 8; i++)
+            rs_writer_putc(opt.logw, '\t'), rs_writer_put_float(opt.logw, v[i]);
+        rs_writer_putc(opt.logw, '\n');
+    }
+    rs_log("epoch %d: train loss %.5f, valid auc click %.4f booking %.4f, logloss click %.5f "
+           "booking %.5f (%.1f s)%s",
+           e->epoch, e->train_loss, e->auc[0], e->auc[1], e->logloss[0], e->logloss[1], e->seconds,
+           e->best ? " *" : "");
+}
+
+static int load_tables(const struct rs_rank_model *m, struct rs_rank_table **u, struct rs_rank_table **i)
+{
+    int rc = 0;
+    if (opt.users && (rc = rs_rank_table_load(u, opt.users, opt.io.user_col, m)) < 0)
+        return rc;
+    if (opt.items && (rc = rs_rank_table_load(i, opt.items, opt.io.item_col, m)) < 0)
+        return rc;
+    opt.io.users = *u;
+    opt.io.items = *i;
+    return 0;
+}
+
+static double base_rate(const struct rs_rank_data *d, int h)
+{
+    double s = 0;
+    for (size_t i = 0; i < d->n; i++)
+        s += d->y[2 * i + h];
+    return d->n ? s / (double)d->n : 0.5;
+}
+
+static int cmd_train(const char *input)
+{
+    json_t *cfg;
+    struct rs_rank_model m;
+    struct rs_rank_table *u = NULL, *it = NULL;
+    struct rs_rank_data all;
+    struct rs_rank_read_stats st = {0};
+    int rc = rs_config_load(&cfg, opt.config);
+    if (rc < 0)
+        return rc;
+    rc = rs_rank_config(&m, cfg, opt.config);
+    json_decref(cfg);
+    if (rc < 0 || (rc = load_tables(&m, &u, &it)) < 0) {
+        rs_rank_model_free(&m);
+        return rc;
+    }
+    if (opt.log && (rc = rs_writer_open(&opt.logw, opt.log, 0, 0)) == 0)
+        rc = rs_writer_printf(opt.logw, "epoch\ttrain_loss\tvalid_loss\tauc_click\tauc_booking\t"
+                                        "logloss_click\tlogloss_booking\tseconds\tbest\n");
+    if (rc < 0) {
+        rs_rank_table_free(u);
+        rs_rank_table_free(it);
+        rs_rank_model_free(&m);
+        return rc;
+    }
+    struct rs_rank_fit *fit = rs_rank_fit_new(&m);
+    rs_rank_data_init(&all, &m);
+    rc = rs_rank_read(&m, input, &opt.io, fit, &all, &st);
+    size_t n_train = all.n;
+    if (rc == 0 && opt.valid)
+        rc = rs_rank_read(&m, opt.valid, &opt.io, fit, &all, &st);
+    else
+        n_train = all.n - (size_t)((double)all.n * opt.valid_frac);
+    if (rc == 0 && n_train == 0)
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s': no training examples", input);
+    if (rc == 0) {
+        rs_rank_fit_finish(&m, fit, &all, n_train);
+        rs_rank_model_build(&m);
+        struct rs_rank_data tr = rs_rank_data_view(&all, 0, n_train);
+        struct rs_rank_data va = rs_rank_data_view(&all, n_train, all.n - n_train);
+        rs_log("%zu training and %zu validation examples (%llu click/booking rows without an "
+               "impression); click rate %.4f, booking rate %.4f",
+               tr.n, va.n, (unsigned long long)st.unmatched, base_rate(&tr, 0), base_rate(&tr, 1));
+        rs_rank_model_init(&m, opt.t.seed, base_rate(&tr, 0), base_rate(&tr, 1));
+        struct rs_rank_epoch best;
+        opt.t.on_epoch = log_epoch;
+        rc = rs_rank_train(&m, &tr, &va, &opt.t, &best);
+        if (rc == 0) {
+            json_t *info = json_pack("{s:i, s:f, s:f, s:f, s:f, s:I, s:I, s:I}", "best_epoch",
+                                     best.epoch, "auc_click", best.auc[0], "auc_booking", best.auc[1],
+                                     "logloss_click", best.logloss[0], "logloss_booking",
+                                     best.logloss[1], "train_examples", (json_int_t)tr.n,
+                                     "valid_examples", (json_int_t)va.n, "seed", (json_int_t)opt.t.seed);
+            rc = rs_rank_model_save(&m, opt.output, info);
+            json_decref(info);
+            if (rc == 0)
+                rs_log("best epoch %d: valid auc click %.4f booking %.4f; model '%s'", best.epoch,
+                       best.auc[0], best.auc[1], opt.output);
+        }
+    }
+    if (opt.logw && rc == 0)
+        rc = rs_writer_close(opt.logw);
+    else if (opt.logw)
+        rs_writer_abort(opt.logw);
+    rs_rank_fit_free(fit);
+    rs_rank_data_free(&all);
+    rs_rank_table_free(u);
+    rs_rank_table_free(it);
+    rs_rank_model_free(&m);
+    return rc;
+}
+
+static int cmd_apply(const char *input)
+{
+    struct rs_rank_model m;
+    struct rs_rank_table *u = NULL, *it = NULL;
+    struct rs_rank_read_stats st = {0};
+    struct rs_writer *w = NULL;
+    size_t ks[32], nk = parse_ks(opt.ks ? opt.ks : DEFAULT_KS, ks, 32);
+    int rc = rs_rank_model_load(&m, opt.model);
+    if (rc < 0)
+        return rc;
+    if ((rc = load_tables(&m, &u, &it)) == 0 &&
+        (rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level)) == 0) {
+        if (strcmp(opt.cmd, "score") == 0)
+            rc = rs_rank_score(&m, input, &opt.io, (size_t)opt.keep, w, &st);
+        else
+            rc = rs_rank_eval(&m, input, &opt.io, ks, nk, w, &st);
+        if (rc == 0 && *st.missing)
+            rs_log("columns not found, read as missing: %s", st.missing);
+        if (rc < 0)
+            rs_writer_abort(w);
+        else
+            rc = rs_writer_close(w);
+    }
+    rs_rank_table_free(u);
+    rs_rank_table_free(it);
+    rs_rank_model_free(&m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    rs_cli_init(argv[0]);
+    rs_rank_io_defaults(&opt.io);
+    rs_rank_train_defaults(&opt.t);
+    opt.valid_frac = DEFAULT_VALID_FRAC;
+    if (argc > 1 && argv[1][0] != '-') {
+        opt.cmd = argv[1];
+        if (strcmp(opt.cmd, "train") && strcmp(opt.cmd, "score") && strcmp(opt.cmd, "eval"))
+            rs_usage_error(SYNOPSIS, "unknown command '%s': expected train, score or eval", opt.cmd);
+        argv[1] = argv[0];
+        argc--, argv++;
+    }
+    enum { O_USERS = 256, O_ITEMS, O_VALID, O_VFRAC, O_EPOCHS, O_PAT, O_BATCH, O_LR, O_WD, O_PWC,
+           O_PWB, O_KEEP, O_K, O_GROUP, O_UCOL, O_ICOL, O_ECOL, O_SCOL, O_LEVEL, O_LOG };
+    static const struct option longopts[] = {
+        RS_COMMON_LONGOPTS,
+        { "config", required_argument, 0, 'c' }, { "model", required_argument, 0, 'm' },
+        { "output", required_argument, 0, 'o' }, { "users", required_argument, 0, O_USERS },
+        { "items", required_argument, 0, O_ITEMS }, { "valid", required_argument, 0, O_VALID },
+        { "valid-frac", required_argument, 0, O_VFRAC }, { "epochs", required_argument, 0, O_EPOCHS },
+        { "patience", required_argument, 0, O_PAT }, { "batch", required_argument, 0, O_BATCH },
+        { "lr", required_argument, 0, O_LR }, { "weight-decay", required_argument, 0, O_WD },
+        { "pos-weight-click", required_argument, 0, O_PWC },
+        { "pos-weight-booking", required_argument, 0, O_PWB },
+        { "keep", required_argument, 0, O_KEEP }, { "k", required_argument, 0, O_K },
+        { "group-col", required_argument, 0, O_GROUP }, { "user-col", required_argument, 0, O_UCOL },
+        { "item-col", required_argument, 0, O_ICOL }, { "event-col", required_argument, 0, O_ECOL },
+        { "session-col", required_argument, 0, O_SCOL }, { "zstd", no_argument, 0, 'z' },
+        { "level", required_argument, 0, O_LEVEL }, { "log", required_argument, 0, O_LOG },
+        { 0, 0, 0, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "c:m:o:z", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help))
+            continue;
+        switch (c) {
+        case 'c': opt.config = optarg; break;
+        case 'm': opt.model = optarg; break;
+        case 'o': opt.output = optarg; break;
+        case 'z': opt.zstd = 1; break;
+        case O_USERS: opt.users = optarg; break;
+        case O_ITEMS: opt.items = optarg; break;
+        case O_VALID: opt.valid = optarg; break;
+        case O_VFRAC: opt.valid_frac = rs_opt_double("--valid-frac", optarg, 0, 0.9); break;
+        case O_EPOCHS: opt.t.epochs = (int)rs_opt_int("--epochs", optarg, 1, 100000); break;
+        case O_PAT: opt.t.patience = (int)rs_opt_int("--patience", optarg, 0, 100000); break;
+        case O_BATCH: opt.t.batch = (size_t)rs_opt_int("--batch", optarg, 1, 1 << 20); break;
+        case O_LR: opt.t.lr = (float)rs_opt_double("--lr", optarg, 1e-7, 10); break;
+        case O_WD: opt.t.weight_decay = (float)rs_opt_double("--weight-decay", optarg, 0, 10); break;
+        case O_PWC: opt.t.pos_weight[0] = (float)rs_opt_double("--pos-weight-click", optarg, 1e-3, 1e4); break;
+        case O_PWB: opt.t.pos_weight[1] = (float)rs_opt_double("--pos-weight-booking", optarg, 1e-3, 1e4); break;
+        case O_KEEP: opt.keep = rs_opt_int("--keep", optarg, 1, 1LL << 40); break;
+        case O_K: opt.ks = optarg; break;
+        case O_GROUP: opt.io.group_col = optarg; break;
+        case O_UCOL: opt.io.user_col = optarg; break;
+        case O_ICOL: opt.io.item_col = optarg; break;
+        case O_ECOL: opt.io.event_col = optarg; break;
+        case O_SCOL: opt.io.session_col = optarg; break;
+        case O_LOG: opt.log = optarg; break;
+        case O_LEVEL: opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
+        default: rs_usage_bad_option(SYNOPSIS, argv);
+        }
+    }
+    if (!opt.cmd)
+        rs_usage_error(SYNOPSIS, "missing command: train, score or eval");
+    if (argc - optind > 1)
+        rs_usage_error(SYNOPSIS, "at most one input file");
+    int train = strcmp(opt.cmd, "train") == 0;
+    if (train && (!opt.config || !opt.output))
+        rs_usage_error(SYNOPSIS, "train needs --config and -o MODEL");
+    if (!train && !opt.model)
+        rs_usage_error(SYNOPSIS, "%s needs --model", opt.cmd);
+    if (opt.ks)
+        parse_ks(opt.ks, (size_t[32]){0}, 32);
+    opt.t.seed = rs_opts.seed;
+    rs_blas_set_threads(rs_opts.threads);
+    const char *input = optind < argc ? argv[optind] : "-";
+    int rc = train ? cmd_train(input) : cmd_apply(input);
+    if (rc < 0)
+        rs_die(rc);
+    return 0;
+}

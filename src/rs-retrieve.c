@@ -1,0 +1,488 @@
+/* rs-retrieve - top-K items per user by dot product (exact, or through an
+ * IVF index), similar items, popularity and random baselines; and
+ * `rs-retrieve index build`, which writes the IVF index.
+ *
+ * Queries stream in batches (--batch); the catalogue is held in memory. The
+ * item RSB is read whole with rs_embset_load rather than mapped: RSB
+ * interleaves ids and vectors in checksummed blocks (and may be zstd), so it
+ * cannot be used in place; the IVF index is the mmap-friendly form. */
+#include "ann.h"
+#include "cands.h"
+#include "cli.h"
+#include "err.h"
+#include "io.h"
+#include "knn.h"
+#include "rng.h"
+#include "rsb.h"
+#include "strmap.h"
+#include "tensor.h"
+#include "tsv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SYNOPSIS "rs-retrieve [OPTIONS] --users FILE (--items FILE | --index FILE)\n" \
+                 "       rs-retrieve index build --items FILE -o INDEX [OPTIONS]"
+#define DEF_K 100
+#define DEF_NPROBE 16
+#define DEF_BATCH 4096
+
+static struct {
+    const char *users, *items, *index, *popular, *users_from, *exclude, *allow, *deny, *output;
+    const char *user_col, *item_col, *query_col;
+    long long k, nprobe, rerank, batch, partitions, train_sample, iters;
+    double quantile;
+    int similar, random, zstd, level, build;
+} opt = { .user_col = "user_id", .item_col = "item_id", .k = DEF_K, .nprobe = DEF_NPROBE,
+          .batch = DEF_BATCH };
+
+static void help(void)
+{
+    printf("Usage: " SYNOPSIS "\n"
+           "Top-K candidates per query (user) as TSV: user_id, item_id, rank, score (rank from 1,\n"
+           "best first, ties to the lower item id in byte order). Queries stream in batches.\n"
+           "\n"
+           "Sources (one of):\n"
+           "      --users FILE       query embeddings (RSB) scored against the items\n"
+           "      --similar          the items are the queries: similar items, the item itself\n"
+           "                         excluded; first column query_item_id\n"
+           "      --popular EVENTS   popularity baseline: items by event count (TSV)\n"
+           "      --random           random baseline (seeded) over the catalogue\n"
+           "Catalogue:\n"
+           "      --items FILE       item embeddings (RSB): exact search\n"
+           "      --index FILE       IVF index from 'index build': approximate search\n"
+           "      --nprobe N         partitions searched per query (default %d)\n"
+           "      --rerank R         candidates re-scored exactly (default max(k, 100))\n"
+           "Options:\n"
+           "  -k N                   candidates per query (default %d)\n"
+           "      --quantile Q       with --popular: only items whose count is at least the\n"
+           "                         Q-quantile of the item counts (default 0: all)\n"
+           "      --users-from FILE  with --popular/--random: the users (TSV column user_id, or RSB)\n"
+           "      --exclude FILE     TSV of (user_id, item_id) pairs never returned (already seen)\n"
+           "      --allow FILE       TSV with item_id: only these items are returned\n"
+           "      --deny FILE        TSV with item_id: these items are never returned\n"
+           "      --user-col NAME    user column of --exclude/--users-from (default user_id)\n"
+           "      --item-col NAME    item column of --exclude/--allow/--deny/--popular (default item_id)\n"
+           "      --query-col NAME   first output column (default user_id, or query_item_id)\n"
+           "      --batch N          queries per batch (default %d)\n"
+           "  -o, --output FILE      write to FILE, atomically (default: stdout)\n"
+           "  -z, --zstd             compress the output (default when FILE ends in .zst)\n"
+           "      --level N          zstd level 1..19 (default 3)\n"
+           "index build options:\n"
+           "      --partitions P     k-means partitions (default about sqrt(items))\n"
+           "      --quant int8       residual codes (int8, the only kind so far)\n"
+           "      --train-sample N   items k-means trains on (default 64 per partition)\n"
+           "      --iters N          k-means iterations (default 20)\n" RS_COMMON_HELP
+           "\n"
+           "Determinism: set OPENBLAS_NUM_THREADS=1; results do not depend on --threads.\n"
+           "Format of the index: schemas/ann-index.md; candidates: schemas/candidates.md.\n"
+           "\n"
+           "Examples:\n"
+           "  rs-retrieve --users users.rsb --items items.rsb -k 200 --exclude train.tsv -o cands.tsv.zst\n"
+           "  rs-retrieve --similar --items items.rsb -k 20\n"
+           "  rs-retrieve --popular train.tsv --quantile 0.99 --users-from test.tsv -k 10\n"
+           "  rs-retrieve index build --items items.rsb -o items.idx --partitions 1000\n"
+           "  rs-retrieve --users users.rsb --index items.idx --nprobe 32 -k 10\n",
+           DEF_NPROBE, DEF_K, DEF_BATCH);
+}
+
+/* ---- catalogue and queries ---- */
+
+struct state {
+    struct rs_embset items; /* --items, sorted by id */
+    struct rs_ann *ann;
+    struct rs_popular pop;
+    struct rs_strmap *cat; /* item index -> id of whichever catalogue */
+    struct rs_strmap *ann_ids;
+    size_t ni;
+    uint32_t d;
+    struct rs_seen seen;
+    uint8_t *deny;
+    struct rs_rsb_reader *qrsb;
+    struct rs_tsv *qtsv;
+    int qcol;
+    size_t next_item; /* --similar: next item row to use as a query */
+    float *scratch;   /* a query vector nobody needs (baselines from RSB) */
+    uint32_t *stamp, gen;
+    double search_s, search_cpu; /* wall and process CPU seconds in searches */
+};
+
+static void log_kmeans(void *ctx, int run, int iter, double inertia)
+{
+    (void)ctx;
+    (void)run;
+    rs_log("k-means iteration %d: inertia %.9g", iter, inertia);
+}
+
+static int load_catalogue(struct state *s)
+{
+    int rc = 0;
+    if (opt.items) {
+        if ((rc = rs_embset_load(&s->items, opt.items)) < 0)
+            return rc;
+        rs_cands_sort_items(&s->items);
+        s->cat = s->items.ids;
+        s->ni = s->items.n;
+        s->d = s->items.dims;
+    }
+    if (opt.index) {
+        if ((rc = rs_ann_open(&s->ann, opt.index)) < 0)
+            return rc;
+        s->ni = rs_ann_size(s->ann);
+        if (opt.items && s->d != rs_ann_dims(s->ann))
+            return rs_err_set(RS_ERR_FORMAT, "'%s' has %u dims, index '%s' %u", opt.items, s->d,
+                              opt.index, rs_ann_dims(s->ann));
+        s->d = rs_ann_dims(s->ann);
+        s->cat = s->ann_ids = rs_strmap_new(s->ni);
+        for (size_t i = 0; i < s->ni; i++) {
+            size_t len;
+            const char *id = rs_ann_id(s->ann, i, &len);
+            rs_strmap_put(s->ann_ids, id, len, NULL);
+        }
+    }
+    if (opt.popular) {
+        if ((rc = rs_popular_load(&s->pop, opt.popular, opt.item_col, opt.quantile)) < 0)
+            return rc;
+        if (!opt.random || !s->cat) { /* --random takes --items/--index first */
+            s->cat = s->pop.items;
+            s->ni = rs_strmap_size(s->pop.items);
+        }
+    }
+    s->deny = xcalloc(s->ni ? s->ni : 1, 1);
+    size_t unknown;
+    if (opt.allow) {
+        if ((rc = rs_cands_mark_items(opt.allow, opt.item_col, s->cat, s->deny, &unknown)) < 0)
+            return rc;
+        for (size_t i = 0; i < s->ni; i++)
+            s->deny[i] = !s->deny[i];
+    }
+    if (opt.deny && (rc = rs_cands_mark_items(opt.deny, opt.item_col, s->cat, s->deny, &unknown)) < 0)
+        return rc;
+    if (opt.exclude)
+        rc = rs_seen_load(&s->seen, opt.exclude, opt.user_col, opt.item_col, s->cat);
+    return rc;
+}
+
+static int open_queries(struct state *s)
+{
+    const char *path = opt.users ? opt.users : opt.users_from;
+    if (opt.similar)
+        return 0;
+    struct rs_reader *in;
+    const unsigned char *p;
+    size_t avail;
+    int rc = rs_reader_open(&in, path);
+    if (rc == 0 && (rc = rs_reader_peek(in, 8, &p, &avail)) < 0)
+        rs_reader_close(in);
+    if (rc < 0)
+        return rc;
+    if (rs_rsb_sniff(p, avail)) {
+        if ((rc = rs_rsb_open_reader(&s->qrsb, in)) < 0)
+            return rc;
+        s->scratch = xmalloc(rs_rsb_dims(s->qrsb) * sizeof *s->scratch);
+        if (opt.users && rs_rsb_dims(s->qrsb) != s->d)
+            return rs_err_set(RS_ERR_FORMAT, "'%s' has %u dims, the items %u", path,
+                              rs_rsb_dims(s->qrsb), s->d);
+        return 0;
+    }
+    if (opt.users)
+        return rs_err_set(RS_ERR_FORMAT, "'%s': --users must be RSB (rs-cat --to rsb)", path);
+    if ((rc = rs_tsv_open_reader(&s->qtsv, in, 0)) < 0)
+        return rc;
+    return rs_tsv_ncols(s->qtsv) ? rs_tsv_require(s->qtsv, opt.user_col, &s->qcol) : 0;
+}
+
+/* Next query: its id (valid until the next call) and, for searches, vec. */
+static int next_query(struct state *s, const char **id, size_t *len, float *vec)
+{
+    if (opt.similar) {
+        if (s->next_item >= s->items.n)
+            return RS_ERR_EOF;
+        memcpy(vec, s->items.x + s->next_item * s->d, s->d * sizeof *vec);
+        *id = rs_strmap_key(s->items.ids, (int64_t)s->next_item++, len);
+        return 0;
+    }
+    if (s->qrsb)
+        return rs_rsb_next(s->qrsb, id, len, vec ? vec : s->scratch);
+    if (!rs_tsv_ncols(s->qtsv))
+        return RS_ERR_EOF;
+    int rc = rs_tsv_next(s->qtsv);
+    if (rc == 0) {
+        *id = rs_tsv_get(s->qtsv, s->qcol);
+        *len = rs_tsv_len(s->qtsv, s->qcol);
+        if (*len == 0)
+            rc = rs_tsv_errf(s->qtsv, s->qcol, "empty user id");
+    }
+    return rc;
+}
+
+/* ---- one batch ---- */
+
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+struct batch {
+    size_t n, cap, idcap, idlen;
+    char *idbuf;
+    size_t *idoff; /* n + 1 */
+    float *q;
+    int64_t *ids, *self;
+    float *scores;
+    size_t *counts;
+    struct rs_seen_batch excl;
+};
+
+static void search_batch(struct state *s, struct batch *b, uint64_t first)
+{
+    size_t k = (size_t)opt.k;
+    struct rs_knn_filter f = { s->deny, NULL, NULL, NULL };
+    rs_seen_batch_reset(&b->excl);
+    for (size_t q = 0; q < b->n; q++) {
+        const char *id = b->idbuf + b->idoff[q];
+        size_t len = b->idoff[q + 1] - b->idoff[q];
+        if (opt.exclude)
+            rs_seen_batch_add(&b->excl, &s->seen, id, len);
+        if (opt.similar)
+            b->self[q] = rs_strmap_get(s->cat, id, len);
+    }
+    if (opt.exclude) {
+        f.excl_off = b->excl.off;
+        f.excl = b->excl.item;
+    }
+    f.self = opt.similar ? b->self : NULL;
+    double t0 = rs_now(), c0 = cpu_seconds();
+    if (opt.random) {
+        for (size_t q = 0; q < b->n; q++) {
+            struct rs_rng g;
+            rs_rng_init(&g, rs_opts.seed, first + q);
+            b->counts[q] = rs_random_pick(s->ni, k, &f, q, &g, s->stamp, &s->gen, b->ids + q * k,
+                                          b->scores + q * k);
+        }
+    } else if (opt.popular) {
+        for (size_t q = 0; q < b->n; q++)
+            b->counts[q] = rs_popular_pick(&s->pop, k, &f, q, b->ids + q * k, b->scores + q * k);
+    } else if (s->ann) {
+        struct rs_ann_search_opts ao = { (size_t)opt.nprobe,
+                                         opt.rerank ? (size_t)opt.rerank : (k > 100 ? k : 100),
+                                         rs_opts.threads };
+        rs_ann_search(s->ann, b->q, b->n, k, &ao, &f, b->ids, b->scores, b->counts);
+    } else {
+        rs_knn_search(b->q, b->n, s->items.x, s->ni, s->d, k, &f, rs_opts.threads, b->ids, b->scores,
+                      b->counts);
+    }
+    s->search_s += rs_now() - t0;
+    s->search_cpu += cpu_seconds() - c0;
+}
+
+static int run_queries(struct state *s, struct rs_writer *w)
+{
+    size_t k = (size_t)opt.k, cap = (size_t)opt.batch;
+    int need_vec = !opt.popular && !opt.random;
+    struct batch b = { .cap = cap };
+    b.idoff = xmalloc((cap + 1) * sizeof *b.idoff);
+    b.q = need_vec ? xmalloc(cap * s->d * sizeof *b.q) : NULL;
+    b.ids = xmalloc(cap * (k ? k : 1) * sizeof *b.ids);
+    b.self = xmalloc(cap * sizeof *b.self);
+    b.scores = xmalloc(cap * (k ? k : 1) * sizeof *b.scores);
+    b.counts = xmalloc(cap * sizeof *b.counts);
+    uint64_t total = 0;
+    int rc = rs_cands_header(w, opt.query_col), end = 0;
+    while (rc == 0 && !end) {
+        b.n = b.idlen = 0;
+        b.idoff[0] = 0;
+        while (b.n < cap) {
+            const char *id;
+            size_t len;
+            if ((rc = next_query(s, &id, &len, need_vec ? b.q + b.n * s->d : NULL)) < 0)
+                break;
+            if (b.idlen + len > b.idcap)
+                b.idbuf = xrealloc(b.idbuf, b.idcap = 2 * (b.idlen + len) + 64);
+            memcpy(b.idbuf + b.idlen, id, len);
+            b.idlen += len;
+            b.idoff[++b.n] = b.idlen;
+        }
+        if (rc == RS_ERR_EOF) {
+            rc = 0;
+            end = 1;
+        }
+        if (rc < 0 || b.n == 0)
+            break;
+        search_batch(s, &b, total);
+        for (size_t q = 0; q < b.n && rc == 0; q++)
+            rc = rs_cands_write(w, b.idbuf + b.idoff[q], b.idoff[q + 1] - b.idoff[q], s->cat,
+                                b.ids + q * k, b.scores + q * k, b.counts[q]);
+        total += b.n;
+    }
+    if (rc == 0 && need_vec && s->search_s > 0) {
+        double flop = s->ann ? 0 : 2.0 * (double)total * (double)s->ni * s->d;
+        rs_log("search: %llu queries in %.3f s, %.3f CPU s (%.0f queries/s, %.0f per CPU s)",
+               (unsigned long long)total, s->search_s, s->search_cpu, (double)total / s->search_s,
+               (double)total / s->search_cpu);
+        if (flop > 0)
+            rs_log("search: %.1f GFLOP/s, %.1f GFLOP per CPU s", flop / s->search_s / 1e9,
+                   flop / s->search_cpu / 1e9);
+    }
+    free(b.idbuf);
+    free(b.idoff);
+    free(b.q);
+    free(b.ids);
+    free(b.self);
+    free(b.scores);
+    free(b.counts);
+    rs_seen_batch_free(&b.excl);
+    return rc;
+}
+
+/* ---- index build ---- */
+
+static int build_index(struct rs_writer *w)
+{
+    struct rs_embset e;
+    int rc = rs_embset_load(&e, opt.items);
+    if (rc < 0)
+        return rc;
+    rs_cands_sort_items(&e);
+    struct rs_ann_build_opts o = { (size_t)opt.partitions, RS_ANN_INT8, (size_t)opt.train_sample,
+                                   (int)opt.iters, rs_opts.seed, rs_opts.threads, log_kmeans, NULL };
+    double t0 = rs_now();
+    rc = rs_ann_build(e.x, e.n, e.dims, e.ids, &o, w);
+    if (rc == 0)
+        rs_log("index: %zu items, %u dims built in %.2f s", e.n, e.dims, rs_now() - t0);
+    rs_embset_free(&e);
+    return rc;
+}
+
+static void state_free(struct state *s)
+{
+    rs_embset_free(&s->items);
+    rs_ann_close(s->ann);
+    rs_strmap_free(s->ann_ids);
+    if (s->pop.items)
+        rs_popular_free(&s->pop);
+    rs_seen_free(&s->seen);
+    free(s->deny);
+    rs_rsb_close(s->qrsb);
+    if (s->qtsv)
+        rs_tsv_close(s->qtsv);
+    free(s->scratch);
+    free(s->stamp);
+}
+
+static void check_options(void)
+{
+    if (opt.build) {
+        if (!opt.items || !opt.output)
+            rs_usage_error(SYNOPSIS, "index build needs --items FILE and -o INDEX");
+        return;
+    }
+    int sources = !!opt.users + opt.similar + !!opt.popular + opt.random;
+    if (sources == 2 && opt.popular && opt.random)
+        sources = 1; /* --random over the items of --popular's events */
+    if (sources != 1)
+        rs_usage_error(SYNOPSIS, "give exactly one of --users, --similar, --popular, --random");
+    if ((opt.users || opt.similar) && !opt.items && !opt.index)
+        rs_usage_error(SYNOPSIS, "a search needs --items FILE or --index FILE");
+    if (opt.similar && !opt.items)
+        rs_usage_error(SYNOPSIS, "--similar needs --items FILE (the queries)");
+    if (opt.random && !opt.items && !opt.index && !opt.popular)
+        rs_usage_error(SYNOPSIS, "--random needs a catalogue: --items, --index or --popular");
+    if ((opt.popular || opt.random) && !opt.users_from)
+        rs_usage_error(SYNOPSIS, "--popular and --random need --users-from FILE");
+    if (!opt.query_col)
+        opt.query_col = opt.similar ? "query_item_id" : "user_id";
+}
+
+int main(int argc, char **argv)
+{
+    rs_cli_init(argv[0]);
+    static const struct option longopts[] = {
+        RS_COMMON_LONGOPTS,
+        { "users", required_argument, 0, 'U' }, { "items", required_argument, 0, 'I' },
+        { "index", required_argument, 0, 'X' }, { "nprobe", required_argument, 0, 'P' },
+        { "rerank", required_argument, 0, 'R' }, { "similar", no_argument, 0, 'S' },
+        { "popular", required_argument, 0, 'p' }, { "quantile", required_argument, 0, 'Q' },
+        { "random", no_argument, 0, 'r' }, { "users-from", required_argument, 0, 'F' },
+        { "exclude", required_argument, 0, 'E' }, { "allow", required_argument, 0, 'A' },
+        { "deny", required_argument, 0, 'D' }, { "user-col", required_argument, 0, 'u' },
+        { "item-col", required_argument, 0, 'i' }, { "query-col", required_argument, 0, 'c' },
+        { "batch", required_argument, 0, 'b' }, { "output", required_argument, 0, 'o' },
+        { "zstd", no_argument, 0, 'z' }, { "level", required_argument, 0, 'L' },
+        { "partitions", required_argument, 0, 'N' }, { "quant", required_argument, 0, 'T' },
+        { "train-sample", required_argument, 0, 'W' }, { "iters", required_argument, 0, 'G' },
+        { 0, 0, 0, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "k:o:z", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help))
+            continue;
+        switch (c) {
+        case 'U': opt.users = optarg; break;
+        case 'I': opt.items = optarg; break;
+        case 'X': opt.index = optarg; break;
+        case 'P': opt.nprobe = rs_opt_int("--nprobe", optarg, 1, INT32_MAX); break;
+        case 'R': opt.rerank = rs_opt_int("--rerank", optarg, 1, INT32_MAX); break;
+        case 'S': opt.similar = 1; break;
+        case 'p': opt.popular = optarg; break;
+        case 'Q': opt.quantile = rs_opt_double("--quantile", optarg, 0, 1); break;
+        case 'r': opt.random = 1; break;
+        case 'F': opt.users_from = optarg; break;
+        case 'E': opt.exclude = optarg; break;
+        case 'A': opt.allow = optarg; break;
+        case 'D': opt.deny = optarg; break;
+        case 'u': opt.user_col = optarg; break;
+        case 'i': opt.item_col = optarg; break;
+        case 'c': opt.query_col = optarg; break;
+        case 'b': opt.batch = rs_opt_int("--batch", optarg, 1, 1 << 24); break;
+        case 'k': opt.k = rs_opt_int("-k", optarg, 1, 1 << 20); break;
+        case 'o': opt.output = optarg; break;
+        case 'z': opt.zstd = 1; break;
+        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
+        case 'N': opt.partitions = rs_opt_int("--partitions", optarg, 1, INT32_MAX); break;
+        case 'T':
+            if (strcmp(optarg, "int8") != 0)
+                rs_usage_error(SYNOPSIS, "invalid --quant '%s': expected int8", optarg);
+            break;
+        case 'W': opt.train_sample = rs_opt_int("--train-sample", optarg, 1, INT64_MAX); break;
+        case 'G': opt.iters = rs_opt_int("--iters", optarg, 1, 100000); break;
+        default: rs_usage_bad_option(SYNOPSIS, argv);
+        }
+    }
+    /* The subcommand "index build" may come anywhere among the options. */
+    if (optind < argc && strcmp(argv[optind], "index") == 0) {
+        if (optind + 1 >= argc || strcmp(argv[optind + 1], "build") != 0)
+            rs_usage_error(SYNOPSIS, "unknown index command '%s'", optind + 1 < argc ? argv[optind + 1] : "");
+        opt.build = 1;
+        optind += 2;
+    }
+    if (optind < argc)
+        rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
+    check_options();
+    rs_blas_set_threads(1);
+
+    struct rs_writer *w;
+    int rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+    if (rc < 0)
+        rs_die(rc);
+    struct state s = { 0 };
+    if (opt.build) {
+        rc = build_index(w);
+    } else if ((rc = load_catalogue(&s)) == 0 && (rc = open_queries(&s)) == 0) {
+        if (opt.random)
+            s.stamp = xcalloc(s.ni ? s.ni : 1, sizeof *s.stamp);
+        rc = run_queries(&s, w);
+    }
+    state_free(&s);
+    if (rc < 0) {
+        rs_writer_abort(w);
+        rs_die(rc);
+    }
+    if ((rc = rs_writer_close(w)) < 0)
+        rs_die(rc);
+    return 0;
+}

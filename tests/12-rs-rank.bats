@@ -1,0 +1,203 @@
+#!/usr/bin/env bats
+# rs-rank: training on a planted rs-synth event log, scoring and evaluation;
+# the learned ranking must beat the retrieval (popularity) order on NDCG;
+# and the conventions of every tool.
+load helpers
+
+CFG="$BATS_TEST_DIRNAME/fixtures/rs-rank/rank.json"
+
+# One synthetic world for the file: events split 80/20 by time, test
+# candidates in popularity order (tests/fixtures/rs-rank/candidates.py),
+# and a model trained on the first 80%.
+setup_file() {
+    cd "$BATS_FILE_TMPDIR" || return 1
+    "$BIN"/rs-synth -q -o syn --users 300 --items 120 --events 120000
+    local n=$(($(wc -l < syn/events.tsv) - 1))
+    { head -1 syn/events.tsv; tail -n +2 syn/events.tsv | head -n $((n * 8 / 10)); } > train.tsv
+    { head -1 syn/events.tsv; tail -n +2 syn/events.tsv | tail -n +$((n * 8 / 10 + 1)); } > test.tsv
+    $PYTHON "$BATS_TEST_DIRNAME/fixtures/rs-rank/candidates.py" train.tsv test.tsv syn/items.tsv \
+        cand.tsv items.tsv
+    cp syn/users.tsv users.tsv
+    "$BIN"/rs-rank train -q -j 1 -c "$CFG" --items items.tsv --users users.tsv --batch 256 --lr 0.005 \
+        -o model.rsm train.tsv
+}
+
+world() { # copies the shared files into the test's directory
+    cp "$BATS_FILE_TMPDIR"/{train.tsv,test.tsv,cand.tsv,items.tsv,users.tsv,model.rsm} .
+}
+
+value() { # value FILE MODEL METRIC K
+    awk -F'\t' -v m="$2" -v x="$3" -v k="$4" '$1 == m && $2 == x && $3 == k { print $4 }' "$1"
+}
+
+@test "rs-rank --help shows commands, defaults and examples on stdout" {
+    run -0 --separate-stderr rs-rank --help
+    [[ "$output" == *"Usage: rs-rank train|score|eval"* ]]
+    [[ "$output" == *"(default 10)"* ]]
+    [[ "$output" == *"--pos-weight-click"* ]]
+    [[ "$output" == *"Examples:"* ]]
+    [ -z "$stderr" ]
+}
+
+@test "rs-rank --version, unknown flag or command -> 2, missing options -> 2" {
+    run -0 rs-rank --version
+    [[ "$output" == *"openblas"* ]]
+    run -2 --separate-stderr rs-rank train --bogus
+    assert_stderr_has "Try 'rs-rank --help'"
+    run -2 --separate-stderr rs-rank frobnicate
+    assert_stderr_has "unknown command 'frobnicate'"
+    run -2 --separate-stderr rs-rank
+    assert_stderr_has "missing command"
+    run -2 --separate-stderr rs-rank train -o m.rsm x.tsv
+    assert_stderr_has "train needs --config"
+    run -2 --separate-stderr rs-rank score x.tsv
+    assert_stderr_has "score needs --model"
+    run -2 --separate-stderr rs-rank eval -m m.rsm --k 10,5 x.tsv
+    assert_stderr_has "ascending"
+    run -2 --separate-stderr rs-rank train -c x.json -o m --valid-frac 2 x.tsv
+    assert_stderr_has "--valid-frac"
+}
+
+@test "missing input, config or model exits 1 naming it" {
+    world
+    run -1 --separate-stderr rs-rank train -c "$CFG" -o m.rsm nope.tsv
+    assert_stderr_has "nope.tsv"
+    run -1 --separate-stderr rs-rank train -c nope.json -o m.rsm train.tsv
+    assert_stderr_has "nope.json"
+    run -1 --separate-stderr rs-rank score -m nope.rsm cand.tsv
+    assert_stderr_has "nope.rsm"
+    printf 'not a model\n' > fake.rsm
+    run -1 --separate-stderr rs-rank score -m fake.rsm cand.tsv
+    assert_stderr_has "not an RSM file"
+    [ ! -e m.rsm ]
+}
+
+@test "the learned ranking beats the retrieval order on NDCG (planted rs-synth)" {
+    world
+    run -0 --separate-stderr rs-rank eval -j 1 -m model.rsm --items items.tsv --users users.tsv -o ev.tsv cand.tsv
+    head -1 ev.tsv | grep -q $'^model\tmetric\tk\tvalue$'
+    local m5 i5 m10 i10 auc
+    m5=$(value ev.tsv rs-rank ndcg 5); i5=$(value ev.tsv input ndcg 5)
+    m10=$(value ev.tsv rs-rank ndcg 10); i10=$(value ev.tsv input ndcg 10)
+    auc=$(value ev.tsv rs-rank auc_click "")
+    echo "ndcg@5 $m5 vs $i5, ndcg@10 $m10 vs $i10, auc $auc"
+    awk -v a="$m10" -v b="$i10" 'BEGIN { exit !(a > b + 0.04) }'
+    awk -v a="$m5" -v b="$i5" 'BEGIN { exit !(a > b + 0.04) }'
+    awk -v a="$auc" 'BEGIN { exit !(a > 0.62) }'
+    [ "$(value ev.tsv rs-rank lists "")" -gt 100 ]
+}
+
+@test "score: rank, score = p_click + p_booking, sorted per user, --keep cuts lists" {
+    world
+    rs-rank score -j 1 -m model.rsm --items items.tsv --users users.tsv cand.tsv > ranked.tsv
+    head -1 ranked.tsv | grep -q $'^user_id\titem_id\trank\tscore\tclick\tbooking\thour\tdistance\tp_click\tp_booking$'
+    [ "$(wc -l < ranked.tsv)" -eq "$(wc -l < cand.tsv)" ]
+    # ranks 1.. per user, scores descending, score = p_click + p_booking
+    awk -F'\t' 'NR > 1 {
+        if ($1 != u) { u = $1; r = 0; prev = 1e9 }
+        if ($3 != ++r || $4 > prev + 0 || ($4 - $9 - $10) > 1e-6 || ($9 + $10 - $4) > 1e-6) { print "bad row " NR; exit 1 }
+        prev = $4 }' ranked.tsv
+    rs-rank score -j 1 -m model.rsm --items items.tsv --users users.tsv --keep 3 cand.tsv > top3.tsv
+    [ "$(cut -f1 top3.tsv | sort | uniq -c | awk '$1 > 3' | wc -l)" -eq 0 ]
+    awk -F'\t' 'NR > 1 && $3 <= 3' ranked.tsv | cut -f1,2 > want
+    tail -n +2 top3.tsv | cut -f1,2 > got
+    assert_same want got
+}
+
+@test "stdin, file and .zst input give the same output" {
+    world
+    rs-rank score -m model.rsm --items items.tsv cand.tsv > a
+    rs-rank score -m model.rsm --items items.tsv < cand.tsv > b
+    zstd -q cand.tsv -o cand.tsv.zst
+    rs-rank score -m model.rsm --items items.tsv cand.tsv.zst > c
+    assert_same a b
+    assert_same a c
+    rs-rank score -m model.rsm --items items.tsv -o d.zst cand.tsv
+    zstd -dc d.zst > d
+    assert_same a d
+}
+
+@test "empty and header-only input" {
+    world
+    : > empty.tsv
+    run -0 --separate-stderr rs-rank score -m model.rsm empty.tsv
+    [ "$output" = $'user_id\titem_id\trank\tscore\tp_click\tp_booking' ]
+    head -1 cand.tsv > header.tsv
+    run -0 --separate-stderr rs-rank score -m model.rsm header.tsv
+    [ "$output" = "$(head -1 cand.tsv)"$'\tp_click\tp_booking' ]
+    run -1 --separate-stderr rs-rank train -c "$CFG" --items items.tsv --users users.tsv -o m.rsm header.tsv
+    assert_stderr_has "no training examples"
+    [ ! -e m.rsm ]
+}
+
+@test "bad input exits 1 naming file, line and column; no model is left" {
+    world
+    printf 'user_id\titem_id\tclick\tbooking\tdistance\nu1\ti1\t1\t0\t3\nu1\ti2\tyes\t0\t3\n' > bad.tsv
+    run -1 --separate-stderr rs-rank train -c "$CFG" --items items.tsv --users users.tsv -o m.rsm bad.tsv
+    assert_stderr_has "'bad.tsv' line 3: column 'click'"
+    [ ! -e m.rsm ]
+    printf 'user_id\titem_id\tclick\tbooking\tdistance\nu1\ti1\t1\t0\tfar\n' > bad2.tsv
+    run -1 --separate-stderr rs-rank eval -m model.rsm --items items.tsv bad2.tsv
+    assert_stderr_has "'bad2.tsv' line 2: column 'distance'"
+    printf '{"numeric": ["distance"], "bogus": 1}\n' > bad.json
+    run -1 --separate-stderr rs-rank train -c bad.json -o m.rsm train.tsv
+    assert_stderr_has "unknown key 'bogus'"
+    printf '{"numeric": ["nowhere"]}\n' > gone.json
+    run -1 --separate-stderr rs-rank train -c gone.json -o m.rsm train.tsv
+    assert_stderr_has "column 'nowhere' is neither in the input"
+    sed '2s/\t[0-9.]*$/\tlots/' items.tsv > bad-items.tsv
+    run -1 --separate-stderr rs-rank score -m model.rsm --items bad-items.tsv cand.tsv
+    assert_stderr_has "'bad-items.tsv' line 2: column 'ctr'"
+    awk 'NR == 1 || NR == 2 || NR > 40' cand.tsv > split.tsv
+    head -2 cand.tsv | tail -1 >> split.tsv
+    run -1 --separate-stderr rs-rank score -m model.rsm split.tsv
+    assert_stderr_has "are not contiguous"
+    [ ! -e m.rsm ]
+}
+
+@test "-o /dev/full fails with exit 1" {
+    world
+    run -1 --separate-stderr rs-rank score -m model.rsm -o /dev/full cand.tsv
+    [ -n "$stderr" ]
+    run -1 --separate-stderr rs-rank eval -m model.rsm -o /dev/full cand.tsv
+}
+
+@test "same seed and threads: byte-identical model and scores; another seed differs" {
+    world
+    head -20001 train.tsv > small.tsv
+    local a=(train -q -j 1 -c "$CFG" --items items.tsv --users users.tsv --epochs 2 small.tsv)
+    rs-rank "${a[@]}" -o a.rsm
+    rs-rank "${a[@]}" -o b.rsm
+    assert_same a.rsm b.rsm
+    rs-rank "${a[@]}" -s 7 -o c.rsm
+    ! cmp -s a.rsm c.rsm
+    rs-rank score -j 1 -m a.rsm --items items.tsv cand.tsv > s1
+    rs-rank score -j 1 -m b.rsm --items items.tsv cand.tsv > s2
+    assert_same s1 s2
+    run -0 rs-cat --schema a.rsm
+    [[ "$output" == *'"kind":"rank"'* ]]
+}
+
+@test "pipe: rs-synth | rs-rank train, then rs-rank score | rs-cat" {
+    world
+    rs-synth -q --users 50 --items 40 --events 5000 --events-out - -o synth |
+        rs-rank train -q -j 1 -c "$CFG" --items items.tsv --users users.tsv --epochs 1 -o p.rsm -
+    [ -s p.rsm ]
+    rs-rank score -m p.rsm --items items.tsv cand.tsv -z | rs-cat > piped.tsv
+    [ "$(wc -l < piped.tsv)" -eq "$(wc -l < cand.tsv)" ]
+}
+
+@test "labelled stream with a validation file, --log; class weights shift p_click up" {
+    world
+    awk -F'\t' 'NR == 1 || NR % 2 == 0' cand.tsv > c-train.tsv
+    awk -F'\t' 'NR == 1 || NR % 2 == 1' cand.tsv > c-valid.tsv
+    local a=(train -j 1 -c "$CFG" --items items.tsv --users users.tsv --epochs 2 --valid c-valid.tsv c-train.tsv)
+    run -0 --separate-stderr rs-rank "${a[@]}" --log log.tsv -o w1.rsm
+    assert_stderr_has "validation examples"
+    head -1 log.tsv | grep -q $'^epoch\ttrain_loss\tvalid_loss\tauc_click\tauc_booking'
+    [ "$(wc -l < log.tsv)" -eq 3 ]
+    rs-rank "${a[@]}" -q --pos-weight-click 5 -o w5.rsm
+    rs-rank score -m w1.rsm --items items.tsv cand.tsv | awk -F'\t' 'NR > 1 { s += $9 } END { print s / (NR - 1) }' > p1
+    rs-rank score -m w5.rsm --items items.tsv cand.tsv | awk -F'\t' 'NR > 1 { s += $9 } END { print s / (NR - 1) }' > p5
+    awk -v a="$(cat p1)" -v b="$(cat p5)" 'BEGIN { exit !(b > 1.5 * a) }'
+}

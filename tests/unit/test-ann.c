@@ -1,0 +1,196 @@
+/* test-ann.c - the IVF index: exact when it probes everything, recall
+ * against exact search as an oracle, filters, and every way a file can be
+ * bad (signature, version, checksums, truncation). */
+#include "ann.h"
+#include "err.h"
+#include "io.h"
+#include "knn.h"
+#include "rng.h"
+#include "strmap.h"
+#include "tap.h"
+#include "tensor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+static char path[256];
+
+static int build(const float *x, size_t n, size_t d, size_t nlist, const char *to)
+{
+    struct rs_strmap *ids = rs_strmap_new(n);
+    for (size_t i = 0; i < n; i++) {
+        char id[32];
+        int len = snprintf(id, sizeof id, "item%zu", i);
+        rs_strmap_put(ids, id, (size_t)len, NULL);
+    }
+    struct rs_ann_build_opts o = { nlist, RS_ANN_INT8, 0, 0, 42, 2, NULL, NULL };
+    struct rs_writer *w;
+    int rc = rs_writer_open(&w, to, 0, 0);
+    if (rc == 0 && (rc = rs_ann_build(x, n, d, ids, &o, w)) == 0)
+        rc = rs_writer_close(w);
+    else if (rc < 0)
+        rs_writer_abort(w);
+    rs_strmap_free(ids);
+    return rc;
+}
+
+static char *slurp(const char *p, size_t *n)
+{
+    FILE *f = fopen(p, "rb");
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    rewind(f);
+    char *b = malloc(*n);
+    *n = fread(b, 1, *n, f);
+    fclose(f);
+    return b;
+}
+
+static void spit(const char *p, const char *b, size_t n)
+{
+    FILE *f = fopen(p, "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+/* Opens a modified copy of the index; returns the error code. */
+static int open_copy(const char *buf, size_t n)
+{
+    char p2[300];
+    snprintf(p2, sizeof p2, "%s.bad", path);
+    spit(p2, buf, n);
+    struct rs_ann *a;
+    int rc = rs_ann_open(&a, p2);
+    rs_ann_close(a);
+    unlink(p2);
+    return rc;
+}
+
+int main(void)
+{
+    rs_blas_set_threads(1);
+    snprintf(path, sizeof path, "%s/test-ann-%d.idx", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid());
+    struct rs_rng g;
+    rs_rng_init(&g, 9, 0);
+
+    /* Integer data: quantised scores only pick candidates; with every
+     * partition probed and everything re-ranked the result is exact. */
+    size_t n = 2000, d = 8, nq = 60, k = 10;
+    float *x = malloc(n * d * sizeof *x), *q = malloc(nq * d * sizeof *q);
+    for (size_t i = 0; i < n * d; i++)
+        x[i] = (float)((int)rs_rng_below(&g, 9) - 4);
+    for (size_t i = 0; i < nq * d; i++)
+        q[i] = (float)((int)rs_rng_below(&g, 9) - 4);
+    is_int(build(x, n, d, 20, path), 0, "build 2000 × 8 into 20 partitions");
+    struct rs_ann *a;
+    is_int(rs_ann_open(&a, path), 0, "open the index");
+    ok(rs_ann_size(a) == n && rs_ann_dims(a) == d && rs_ann_nlist(a) == 20, "size, dims, partitions");
+    size_t len;
+    const char *id = rs_ann_id(a, 17, &len);
+    ok(len == 6 && memcmp(id, "item17", 6) == 0, "ids kept in item order");
+
+    int64_t *ei = malloc(nq * k * sizeof *ei), *ai = malloc(nq * k * sizeof *ai);
+    float *es = malloc(nq * k * sizeof *es), *as = malloc(nq * k * sizeof *as);
+    size_t *ec = malloc(nq * sizeof *ec), *ac = malloc(nq * sizeof *ac);
+    rs_knn_search(q, nq, x, n, d, k, NULL, 1, ei, es, ec);
+    struct rs_ann_search_opts so = { 20, n, 2 };
+    rs_ann_search(a, q, nq, k, &so, NULL, ai, as, ac);
+    int same = 1;
+    for (size_t i = 0; i < nq * k; i++)
+        same &= ei[i] == ai[i] && es[i] == as[i];
+    ok(same, "nprobe = all, rerank = all: identical to exact search");
+
+    /* Deny the exact winners: the index must not return them. */
+    uint8_t *deny = calloc(n, 1);
+    for (size_t i = 0; i < nq; i++)
+        deny[ei[i * k]] = 1;
+    struct rs_knn_filter f = { deny, NULL, NULL, NULL };
+    rs_ann_search(a, q, nq, k, &so, &f, ai, as, ac);
+    int clean = 1;
+    for (size_t i = 0; i < nq; i++)
+        for (size_t r = 0; r < ac[i]; r++)
+            clean &= !deny[ai[i * k + r]];
+    ok(clean && ac[0] == k, "deny list honoured, k results kept");
+    rs_ann_close(a);
+
+    /* Oracle: clustered gaussian data, recall@10 of a partial probe. */
+    size_t n2 = 20000, d2 = 32, nc = 100;
+    float *cent = malloc(nc * d2 * sizeof *cent), *x2 = malloc(n2 * d2 * sizeof *x2);
+    float *q2 = malloc(200 * d2 * sizeof *q2);
+    for (size_t i = 0; i < nc * d2; i++)
+        cent[i] = (float)rs_rng_normal(&g);
+    for (size_t i = 0; i < n2 + 200; i++) {
+        float *row = i < n2 ? x2 + i * d2 : q2 + (i - n2) * d2;
+        size_t c = rs_rng_below(&g, nc);
+        for (size_t j = 0; j < d2; j++)
+            row[j] = cent[c * d2 + j] + 1.2f * (float)rs_rng_normal(&g);
+    }
+    is_int(build(x2, n2, d2, 0, path), 0, "build 20000 × 32, default partitions");
+    rs_ann_open(&a, path);
+    is_int(rs_ann_nlist(a), 141, "default partitions: round(sqrt(n))");
+    int64_t *e2 = malloc(200 * 10 * sizeof *e2), *a2 = malloc(200 * 10 * sizeof *a2);
+    float *s2 = malloc(200 * 10 * sizeof *s2);
+    size_t c2[200];
+    rs_knn_search(q2, 200, x2, n2, d2, 10, NULL, 2, e2, s2, c2);
+    double recall[2];
+    size_t probes[2] = { 2, 30 };
+    for (int t = 0; t < 2; t++) {
+        struct rs_ann_search_opts o2 = { probes[t], 100, 2 };
+        rs_ann_search(a, q2, 200, 10, &o2, NULL, a2, s2, c2);
+        size_t hit = 0;
+        for (size_t i = 0; i < 200; i++)
+            for (size_t r = 0; r < 10; r++)
+                for (size_t r2 = 0; r2 < c2[i]; r2++)
+                    hit += e2[i * 10 + r] == a2[i * 10 + r2];
+        recall[t] = (double)hit / 2000.0;
+    }
+    ok(recall[1] >= 0.95, "recall@10 at nprobe 30 of 141: %.3f >= 0.95", recall[1]);
+    ok(recall[0] < recall[1], "fewer probes, lower recall (%.3f < %.3f)", recall[0], recall[1]);
+    rs_ann_close(a);
+
+    /* Bad files. */
+    size_t sz;
+    char *buf = slurp(path, &sz);
+    buf[sz - 70] ^= 1;
+    is_int(open_copy(buf, sz), RS_ERR_CORRUPT, "flipped payload bit: corrupt");
+    ok(strstr(rs_err_msg(), "payload checksum") != NULL, "message: %s", rs_err_msg());
+    buf[sz - 70] ^= 1;
+    is_int(open_copy(buf, sz - 64), RS_ERR_CORRUPT, "truncated: corrupt (%s)", rs_err_msg());
+    is_int(open_copy(buf, 100), RS_ERR_CORRUPT, "cut inside the header: corrupt");
+    buf[40] ^= 1;
+    is_int(open_copy(buf, sz), RS_ERR_CORRUPT, "header bit flipped: corrupt");
+    buf[40] ^= 1;
+    buf[8] = 2; /* major version 2, with a valid header checksum */
+    uint64_t h = XXH3_64bits(buf, 120);
+    memcpy(buf + 120, &h, 8);
+    is_int(open_copy(buf, sz), RS_ERR_VERSION, "newer major version: %s", rs_err_msg());
+    buf[0] = 'X';
+    is_int(open_copy(buf, sz), RS_ERR_FORMAT, "bad signature: format");
+    is_int(open_copy("tiny", 4), RS_ERR_FORMAT, "4 bytes: not an index");
+    is_int(rs_ann_open(&a, "/nonexistent/x.idx"), RS_ERR_IO, "missing file: io error");
+    struct rs_ann_build_opts bad = { 4, 99, 0, 0, 1, 1, NULL, NULL };
+    is_int(rs_ann_build(x, n, d, NULL, &bad, NULL), RS_ERR_USAGE, "unknown quantisation refused");
+    unlink(path);
+
+    free(buf);
+    free(x);
+    free(q);
+    free(ei);
+    free(ai);
+    free(es);
+    free(as);
+    free(ec);
+    free(ac);
+    free(deny);
+    free(cent);
+    free(x2);
+    free(q2);
+    free(e2);
+    free(a2);
+    free(s2);
+    return done_testing();
+}

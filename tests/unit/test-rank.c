@@ -1,0 +1,388 @@
+/* test-rank.c - lib/rank and lib/rankdata: finite-difference gradient
+ * checks of the whole wide & deep model and of each head alone, known
+ * answers of the cross hash (stable across runs and machines), AUC and log
+ * loss, config errors, save/load, labelling of event logs, and a planted
+ * problem the model must learn. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "config.h"
+#include "err.h"
+#include "io.h"
+#include "rank.h"
+#include "rankdata.h"
+#include "strmap.h"
+#include "tap.h"
+
+static const char *CFG =
+    "{\"numeric\": [\"x\", {\"name\": \"dist\", \"log1p\": true}],"
+    " \"categorical\": [\"user_id\", {\"name\": \"item_id\", \"embedding_size\": 4}, {\"name\": \"cat\", \"embedding_size\": 4}],"
+    " \"crosses\": [[\"user_id\", \"cat\"], [\"cat\", \"x\", \"item_id\"]],"
+    " \"interactions\": [[\"item_id\", \"cat\"]],"
+    " \"cross_buckets\": 16, \"embedding_size\": 3, \"hidden\": [5, 4]}";
+
+static int config_from(struct rs_rank_model *m, const char *text)
+{
+    json_t *j;
+    int rc = rs_config_parse(&j, text, strlen(text), "cfg.json");
+    if (rc < 0)
+        return rc;
+    rc = rs_rank_config(m, j, "cfg.json");
+    json_decref(j);
+    return rc;
+}
+
+/* Vocabularies of n values "v0".."v(n-1)" for every categorical. */
+static void set_vocab(struct rs_rank_model *m, size_t n)
+{
+    for (size_t f = 0; f < m->ncat; f++) {
+        m->cat[f].vocab = rs_strmap_new(n);
+        for (size_t k = 0; k < n; k++) {
+            char s[16];
+            int len = snprintf(s, sizeof s, "v%zu", k);
+            rs_strmap_put(m->cat[f].vocab, s, (size_t)len, NULL);
+        }
+    }
+}
+
+/* ---- gradient checks ---- */
+
+#define NB 7
+struct gc {
+    struct rs_rank_model m;
+    struct rs_arena a;
+    uint32_t cat[NB * 3], cross[NB * 2];
+    float num[NB * 2], y[NB * 2], w[NB * 2];
+    struct rs_rank_batch b;
+};
+
+static double gc_loss(struct gc *g)
+{
+    struct rs_rank_acts acts;
+    rs_arena_reset(&g->a);
+    return rs_rank_forward(&g->m, &g->b, &acts, &g->a);
+}
+
+static double relerr_tensor(struct gc *g, int ti, size_t *skipped)
+{
+    struct rs_params *p = &g->m.p;
+    size_t n = p->t[ti].rows * p->t[ti].cols;
+    float *w = rs_params_w(p, ti), *an = rs_params_g(p, ti);
+    double d2 = 0, a2 = 0, n2 = 0;
+    const float h = 1e-2f;
+    for (size_t i = 0; i < n; i++) {
+        float x0 = w[i];
+        w[i] = x0 + h;
+        double lp = gc_loss(g);
+        w[i] = x0 - h;
+        double lm = gc_loss(g);
+        w[i] = x0;
+        double num = (lp - lm) / (2 * h);
+        /* a ReLU kink inside ±h shows as a second difference far from the
+         * curvature of the smooth parts; skip those elements */
+        double l0 = gc_loss(g);
+        if (fabs(lp + lm - 2 * l0) > 1e-3 * (fabs(num) + 1e-3) && fabs(num - an[i]) > 1e-3) {
+            (*skipped)++;
+            continue;
+        }
+        d2 += (num - an[i]) * (num - an[i]), a2 += (double)an[i] * an[i], n2 += num * num;
+    }
+    double den = sqrt(a2) + sqrt(n2);
+    return den > 0 ? sqrt(d2) / den : 0;
+}
+
+static void gc_run(struct gc *g, const char *what)
+{
+    struct rs_params *p = &g->m.p;
+    struct rs_rank_acts acts;
+    rs_params_zero_grad(p);
+    rs_arena_reset(&g->a);
+    double l = rs_rank_forward(&g->m, &g->b, &acts, &g->a);
+    rs_rank_backward(&g->m, &g->b, &acts, &g->a);
+    ok(isfinite(l) && l > 0, "%s: loss %.4f", what, l);
+    /* copy the analytic gradient: FD evaluations do not touch p->g, but keep
+     * it explicit */
+    size_t skipped = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        double e = relerr_tensor(g, (int)i, &skipped);
+        double norm = 0;
+        for (size_t k = 0; k < p->t[i].rows * p->t[i].cols; k++)
+            norm += fabs(rs_params_g(p, (int)i)[k]);
+        ok(e < 5e-3, "%s: grad %s relative error %.2e (|g|_1 %.3g)", what, p->t[i].name, e, norm);
+    }
+    printf("# %s: %zu elements skipped at ReLU kinks\n", what, skipped);
+}
+
+static void test_gradients(void)
+{
+    struct gc g;
+    memset(&g, 0, sizeof g);
+    is_int(config_from(&g.m, CFG), 0, "config parses");
+    is_int(g.m.d_in, 3 + 4 + 4 + 2 + 1, "d_in = embeddings + numerics + interactions");
+    set_vocab(&g.m, 5);
+    rs_rank_model_build(&g.m);
+    rs_rank_model_init(&g.m, 7, 0.3, 0.1);
+    struct rs_rng r;
+    rs_rng_init(&r, 99, 0);
+    /* nonzero wide weights so their path is exercised beyond the first step */
+    int tw = g.m.t_wide;
+    rs_nn_init_uniform(rs_params_w(&g.m.p, tw), 16 * 2, 0.5f, &r);
+    rs_nn_init_uniform(rs_params_w(&g.m.p, g.m.t_wide_b), 2, 0.5f, &r);
+    for (size_t l = 0; l <= g.m.nhidden; l++)
+        rs_nn_init_uniform(rs_params_w(&g.m.p, g.m.t_b[l]), g.m.p.t[g.m.t_b[l]].cols, 0.3f, &r);
+    for (int i = 0; i < NB; i++) {
+        for (int f = 0; f < 3; f++)
+            g.cat[i * 3 + f] = (uint32_t)rs_rng_below(&r, 6); /* 0 = unknown included */
+        g.cross[i * 2] = (uint32_t)rs_rng_below(&r, 16);
+        g.cross[i * 2 + 1] = (uint32_t)(i % 3); /* repeated buckets */
+        g.num[i * 2] = (float)rs_rng_normal(&r), g.num[i * 2 + 1] = (float)rs_rng_normal(&r);
+        g.y[i * 2] = (float)(i % 2), g.y[i * 2 + 1] = (float)(i % 3 == 0);
+        g.w[i * 2] = g.y[i * 2] > 0 ? 3.0f : 1.0f, g.w[i * 2 + 1] = g.y[i * 2 + 1] > 0 ? 5.0f : 1.0f;
+    }
+    g.b = (struct rs_rank_batch){.B = NB, .cat = g.cat, .num = g.num, .cross = g.cross, .y = g.y, .w = g.w};
+    rs_arena_init(&g.a, 0);
+    gc_run(&g, "both heads, class weights");
+    /* each head alone: the other head's weights are all 0 */
+    float w2[NB * 2];
+    memcpy(w2, g.w, sizeof w2);
+    for (int i = 0; i < NB; i++)
+        g.w[i * 2 + 1] = 0;
+    gc_run(&g, "click head");
+    int tb = g.m.t_b[g.m.nhidden];
+    ok(rs_params_g(&g.m.p, tb)[1] == 0 && rs_params_g(&g.m.p, tb)[0] != 0,
+       "click head alone: no gradient on the booking output");
+    memcpy(g.w, w2, sizeof w2);
+    for (int i = 0; i < NB; i++)
+        g.w[i * 2] = 0;
+    gc_run(&g, "booking head");
+    ok(rs_params_g(&g.m.p, tb)[0] == 0 && rs_params_g(&g.m.p, tb)[1] != 0,
+       "booking head alone: no gradient on the click output");
+    rs_arena_free(&g.a);
+    rs_rank_model_free(&g.m);
+}
+
+/* ---- hashing, metrics, config ---- */
+
+static void test_hash(void)
+{
+    /* the library itself: XXH3-64 of the empty input (xxHash's test vector) */
+    ok(XXH3_64bits("", 0) == 0x2D06800538D394C2ULL, "XXH3-64 known answer for the empty input");
+    struct rs_rank_cross x2 = {.name = "region&category", .ncols = 2, .cols = {"region", "category"}};
+    struct rs_rank_cross x3 = {.name = "hour&category&age", .ncols = 3, .cols = {"hour", "category", "age"}};
+    const char *v2[2] = {"region3", "cinema"}, *v3[3] = {"18", "museum", "25-34"};
+    size_t l2[2] = {7, 6}, l3[3] = {2, 6, 5};
+    uint64_t full = XXH3_64bits("region=region3\x1f" "category=cinema", 30);
+    is_int(rs_rank_cross_hash(&x2, v2, l2, 1ULL << 32), full % (1ULL << 32),
+           "cross key is 'a=va<US>b=vb'");
+    /* known answers: fixed forever (a change breaks every saved model) */
+    is_int(rs_rank_cross_hash(&x2, v2, l2, 1u << 20), 89328, "cross hash known answer (2 columns)");
+    is_int(rs_rank_cross_hash(&x3, v3, l3, 1u << 20), 838219, "cross hash known answer (3 columns)");
+    const char *vm[2] = {"", "cinema"};
+    size_t lm[2] = {0, 6};
+    is_int(rs_rank_cross_hash(&x2, vm, lm, 1000003), XXH3_64bits("region=\x1f" "category=cinema", 23) % 1000003,
+           "missing value hashes as the empty string");
+    struct rs_rank_cross y2 = {.name = "a&b", .ncols = 2, .cols = {"category", "region"}};
+    const char *w2[2] = {"cinema", "region3"};
+    ok(rs_rank_cross_hash(&y2, w2, l2, 1u << 20) != rs_rank_cross_hash(&x2, v2, l2, 1u << 20),
+       "column names keep crosses apart");
+}
+
+static void test_metrics(void)
+{
+    float s[4] = {0.1f, 0.4f, 0.35f, 0.8f}, y[4] = {0, 0, 1, 1};
+    is_near(rs_rank_auc(s, y, 4, 1), 0.75, 1e-12, "AUC known answer");
+    float st[4] = {0.5f, 0.5f, 0.5f, 0.9f};
+    float yt[4] = {0, 1, 0, 1};
+    is_near(rs_rank_auc(st, yt, 4, 1), (0.5 * 2 + 2) / 4.0, 1e-12, "AUC counts ties half");
+    float y1[2] = {1, 1};
+    is_near(rs_rank_auc(s, y1, 2, 1), 0.5, 0, "AUC of one class is 0.5");
+    float p[2] = {0.8f, 0.1f}, yy[2] = {1, 0};
+    is_near(rs_rank_logloss(p, yy, 2, 1), -(log(0.8f) + log(0.9f)) / 2, 1e-6, "log loss known answer");
+    float inter[4] = {0.9f, 9, 0.2f, 9}, yi[4] = {1, 9, 0, 9};
+    is_near(rs_rank_auc(inter, yi, 2, 2), 1.0, 0, "AUC with a stride");
+}
+
+static void test_config_errors(void)
+{
+    static const struct {
+        const char *cfg, *msg;
+    } bad[] = {
+        {"[1]", "must be a JSON object"},
+        {"{\"numeric\": [\"x\"], \"bogus\": 1}", "unknown key 'bogus'"},
+        {"{}", "no features"},
+        {"{\"categorical\": [\"a\"], \"crosses\": [[\"a\"]]}", "2 or 3 column names"},
+        {"{\"categorical\": [\"a\", {\"name\": \"b\", \"embedding_size\": 4}], \"interactions\": [[\"a\", \"b\"]]}",
+         "same embedding_size"},
+        {"{\"categorical\": [\"a\"], \"hidden\": [0]}", "hidden sizes"},
+        {"{\"categorical\": [\"a\", \"a\"]}", "given twice"},
+        {"{\"numeric\": [\"a=b\"]}", "needs a name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct rs_rank_model m;
+        int rc = config_from(&m, bad[i].cfg);
+        ok(rc == RS_ERR_FORMAT && strstr(rs_err_msg(), bad[i].msg), "config error: %s (got '%s')",
+           bad[i].msg, rs_err_msg());
+        rs_rank_model_free(&m);
+    }
+}
+
+/* ---- streams: planted problem, training, save/load, scoring ---- */
+
+static char dir[64];
+
+static const char *path_of(const char *name)
+{
+    static char buf[4][128];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+/* Users of taste t click items of group t: a logged event stream with
+ * impressions, clicks (joined by session) and a few bookings. */
+static void write_events(const char *path, int sessions, uint64_t seed)
+{
+    FILE *f = fopen(path, "w");
+    struct rs_rng r;
+    rs_rng_init(&r, seed, 0);
+    fprintf(f, "user_id\titem_id\tevent\ttimestamp\tsession_id\tdist\n");
+    for (int s = 0; s < sessions; s++) {
+        int u = (int)rs_rng_below(&r, 40);
+        int items[6];
+        for (int k = 0; k < 6; k++) {
+            items[k] = (int)rs_rng_below(&r, 30);
+            fprintf(f, "u%d\ti%d\timpression\t%d\ts%d\t%.1f\n", u, items[k], s, s, 10.0 * k);
+        }
+        for (int k = 0; k < 6; k++) {
+            int match = items[k] % 3 == u % 3;
+            if (rs_rng_uniform(&r) < (match ? 0.6 : 0.05)) {
+                fprintf(f, "u%d\ti%d\tclick\t%d\ts%d\t%.1f\n", u, items[k], s, s, 10.0 * k);
+                if (rs_rng_uniform(&r) < (match ? 0.5 : 0.1))
+                    fprintf(f, "u%d\ti%d\tbooking\t%d\ts%d\t%.1f\n", u, items[k], s, s, 10.0 * k);
+            }
+        }
+    }
+    fclose(f);
+}
+
+static const char *PLANT_CFG =
+    "{\"numeric\": [{\"name\": \"dist\", \"log1p\": true}],"
+    " \"categorical\": [\"user_id\", \"item_id\", \"group\"],"
+    " \"crosses\": [[\"user_id\", \"group\"]], \"interactions\": [[\"user_id\", \"item_id\"]],"
+    " \"cross_buckets\": 4096, \"hidden\": [16]}";
+
+static void test_planted(void)
+{
+    write_events(path_of("train.tsv"), 3000, 1);
+    write_events(path_of("test.tsv"), 400, 2);
+    FILE *f = fopen(path_of("items.tsv"), "w");
+    fprintf(f, "item_id\tgroup\n");
+    for (int i = 0; i < 30; i++)
+        fprintf(f, "i%d\tg%d\n", i, i % 3);
+    fclose(f);
+    struct rs_rank_model m;
+    is_int(config_from(&m, PLANT_CFG), 0, "planted config");
+    struct rs_rank_table *items = NULL;
+    is_int(rs_rank_table_load(&items, path_of("items.tsv"), "item_id", &m), 0, "items table loads");
+    is_int(rs_rank_table_rows(items), 30, "items table rows");
+    struct rs_rank_io io;
+    rs_rank_io_defaults(&io);
+    io.items = items;
+    struct rs_rank_fit *fit = rs_rank_fit_new(&m);
+    struct rs_rank_data d;
+    struct rs_rank_read_stats st = {0};
+    rs_rank_data_init(&d, &m);
+    is_int(rs_rank_read(&m, path_of("train.tsv"), &io, fit, &d, &st), 0, "event log reads");
+    is_int(d.n, 3000 * 6, "one example per impression");
+    double clicks = 0, books = 0;
+    for (size_t i = 0; i < d.n; i++)
+        clicks += d.y[2 * i], books += d.y[2 * i + 1];
+    ok(clicks > 1000 && books > 200 && books < clicks, "clicks %.0f and bookings %.0f joined to impressions",
+       clicks, books);
+    size_t ntr = d.n * 9 / 10;
+    rs_rank_fit_finish(&m, fit, &d, ntr);
+    rs_rank_fit_free(fit);
+    is_int(rs_strmap_size(m.cat[2].vocab), 3, "group vocabulary from the items table");
+    ok(fabs(m.num[0].mean - 2.57) < 0.3, "numeric mean of log1p(dist) %.3f", m.num[0].mean);
+    rs_rank_model_build(&m);
+    rs_rank_model_init(&m, 42, 0.2, 0.05);
+    struct rs_rank_train_opts o;
+    rs_rank_train_defaults(&o);
+    o.epochs = 6;
+    o.batch = 128;
+    o.lr = 5e-3f;
+    struct rs_rank_data tr = rs_rank_data_view(&d, 0, ntr), va = rs_rank_data_view(&d, ntr, d.n - ntr);
+    struct rs_rank_epoch best;
+    is_int(rs_rank_train(&m, &tr, &va, &o, &best), 0, "trains");
+    ok(best.auc[0] > 0.8, "planted click AUC %.4f > 0.8 (Bayes optimum 0.84)", best.auc[0]);
+    ok(best.auc[1] > 0.75, "planted booking AUC %.4f > 0.75", best.auc[1]);
+    /* save, load: the same predictions */
+    is_int(rs_rank_model_save(&m, path_of("m.rsm"), NULL), 0, "model saves");
+    struct rs_rank_model m2;
+    is_int(rs_rank_model_load(&m2, path_of("m.rsm")), 0, "model loads");
+    float *p1 = malloc(2 * va.n * sizeof *p1), *p2 = malloc(2 * va.n * sizeof *p2);
+    rs_rank_predict(&m, &va, p1);
+    rs_rank_predict(&m2, &va, p2);
+    ok(memcmp(p1, p2, 2 * va.n * sizeof *p1) == 0, "loaded model predicts bit for bit the same");
+    /* evaluation: the model's order beats the input order on the test log */
+    struct rs_writer *w;
+    is_int(rs_writer_open(&w, path_of("eval.tsv"), 0, 0), 0, "eval output opens");
+    size_t ks[2] = {3, 6};
+    memset(&st, 0, sizeof st);
+    io.group_col = "session_id";
+    is_int(rs_rank_eval(&m2, path_of("test.tsv"), &io, ks, 2, w, &st), 0, "eval runs");
+    rs_writer_close(w);
+    f = fopen(path_of("eval.tsv"), "r");
+    char model[32], metric[32], kbuf[16];
+    double v, nd_m = -1, nd_i = -1, auc = -1;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%31[^\t]\t%31[^\t]\t%15[^\t]\t%lf", model, metric, kbuf, &v) == 4) {
+            if (!strcmp(metric, "ndcg") && !strcmp(kbuf, "3"))
+                *(strcmp(model, "input") ? &nd_m : &nd_i) = v;
+        } else if (sscanf(line, "%31[^\t]\t%31[^\t]\t\t%lf", model, metric, &v) == 3 && !strcmp(metric, "auc_click")) {
+            auc = v;
+        }
+    }
+    fclose(f);
+    ok(auc > 0.78, "eval: click AUC %.4f on the test log", auc);
+    ok(nd_m > nd_i + 0.1, "eval: ndcg@3 of the model %.4f beats the input order %.4f", nd_m, nd_i);
+    /* a labelled stream with a bad label names file, line and column */
+    f = fopen(path_of("bad.tsv"), "w");
+    fprintf(f, "user_id\titem_id\tclick\tbooking\tdist\nu1\ti1\t1\t0\t3\nu1\ti2\tyes\t0\t3\n");
+    fclose(f);
+    struct rs_rank_data e;
+    rs_rank_data_init(&e, &m2);
+    memset(&st, 0, sizeof st);
+    int rc = rs_rank_read(&m2, path_of("bad.tsv"), &io, NULL, &e, &st);
+    ok(rc == RS_ERR_FORMAT && strstr(rs_err_msg(), "line 3") && strstr(rs_err_msg(), "column 'click'"),
+       "bad label: %s", rs_err_msg());
+    rs_rank_data_free(&e);
+    free(p1), free(p2);
+    rs_rank_data_free(&d);
+    rs_rank_table_free(items);
+    rs_rank_model_free(&m);
+    rs_rank_model_free(&m2);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/test-rank.XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    test_hash();
+    test_metrics();
+    test_config_errors();
+    test_gradients();
+    test_planted();
+    const char *names[] = {"train.tsv", "test.tsv", "items.tsv", "m.rsm", "eval.tsv", "bad.tsv"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        unlink(path_of(names[i]));
+    rmdir(dir);
+    return done_testing();
+}
