@@ -41,13 +41,14 @@ DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
 
 .SECONDARY:
-.PHONY: all deps bench-deps test test-unit test-cli bench install clean help fuzz fuzz-deps
+.PHONY: demo all deps bench-deps test test-unit test-cli bench install clean help fuzz fuzz-deps
 
 all: $(TOOLS)
 
 help:
 	@echo "recsys-pipes targets:"
 	@echo "  all            build every tool into $(BIN)/ (default)"
+	@echo "  demo           the whole system on generated data (pipelines/demo.mk; out/demo/)"
 	@echo "  deps           install the Debian packages the project needs (apt-get as root)"
 	@echo "  bench-deps     the peers benchmarks compare with (Debian python3-torch/faiss/...; PyPI in .venv)"
 	@echo "  test           C unit tests + bats CLI tests (SANITIZE=1: under ASan+UBSan)"
@@ -137,6 +138,11 @@ fuzz: deps fuzz-deps $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
 	        grep -E '^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' ; \
 	    [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz-$$t found a crash: see $(FUZZ_BUILD)/crashes/"; exit 1; }; \
 	done
+
+# The whole pipeline on data it generates; a second run does nothing.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -f pipelines/demo.mk BIN=$(BIN)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNITS) $(REPLAYS)

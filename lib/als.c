@@ -184,10 +184,10 @@ typedef int vi16 __attribute__((vector_size(64)));
 #define LOAD16(p) ({ vf16 v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define HSUM16(a) ({                                                                         \
     vf16 h_ = (a);                                                                           \
-    h_ += __builtin_shuffle(h_, (vi16){ 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7 }); \
-    h_ += __builtin_shuffle(h_, (vi16){ 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11 }); \
-    h_ += __builtin_shuffle(h_, (vi16){ 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13 }); \
-    h_ += __builtin_shuffle(h_, (vi16){ 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14 }); \
+    h_ += __builtin_shufflevector(h_, h_, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7); \
+    h_ += __builtin_shufflevector(h_, h_, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11); \
+    h_ += __builtin_shufflevector(h_, h_, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13); \
+    h_ += __builtin_shufflevector(h_, h_, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14); \
     h_[0];                                                                                   \
 })
 
@@ -226,14 +226,14 @@ KERNEL static void dots(float *restrict t, const float *base, const uint32_t *id
             a2 += LOAD16(y2 + k) * w;
             a3 += LOAD16(y3 + k) * w;
         }
-        vf16 s01 = __builtin_shuffle(a0, a1, (vi16){ 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 }) +
-                   __builtin_shuffle(a0, a1, (vi16){ 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31 });
-        vf16 s23 = __builtin_shuffle(a2, a3, (vi16){ 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 }) +
-                   __builtin_shuffle(a2, a3, (vi16){ 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31 });
-        vf16 q = __builtin_shuffle(s01, s23, (vi16){ 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27 }) +
-                 __builtin_shuffle(s01, s23, (vi16){ 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31 });
-        q += __builtin_shuffle(q, (vi16){ 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13 });
-        q += __builtin_shuffle(q, (vi16){ 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14 });
+        vf16 s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+                   __builtin_shufflevector(a0, a1, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+        vf16 s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+                   __builtin_shufflevector(a2, a3, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+        vf16 q = __builtin_shufflevector(s01, s23, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+                 __builtin_shufflevector(s01, s23, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+        q += __builtin_shufflevector(q, q, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+        q += __builtin_shufflevector(q, q, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
         float s0 = q[0], s1 = q[4], s2 = q[8], s3 = q[12];
         for (size_t k = f16; k < f; k++) {
             s0 += y0[k] * v[k];

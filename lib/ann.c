@@ -300,7 +300,8 @@ int rs_ann_open(struct rs_ann **out, const char *path)
     else if (h.file_size != size)
         rc = rs_err_set(RS_ERR_CORRUPT, "'%s': ann index is %zu bytes, header says %llu (truncated?)",
                         path, size, (unsigned long long)h.file_size);
-    else if (h.quant != RS_ANN_INT8 || h.dims == 0 || h.nlist == 0 || h.nlist > h.n)
+    else if (h.quant != RS_ANN_INT8 || h.dims == 0 || h.dims > 65536 || h.nlist == 0 || h.nlist > h.n ||
+             h.n > UINT32_MAX)
         rc = rs_err_set(RS_ERR_FORMAT, "'%s': ann index header has bad fields", path);
     else if (XXH3_64bits((const char *)map + ANN_HEADER, size - ANN_HEADER) != h.payload_xxh3)
         rc = rs_err_set(RS_ERR_CORRUPT, "'%s': ann index payload checksum mismatch", path);
@@ -501,6 +502,7 @@ void rs_ann_search(const struct rs_ann *a, const float *queries, size_t nq, size
 {
     size_t nprobe = o->nprobe < 1 ? 1 : o->nprobe > a->nlist ? a->nlist : o->nprobe;
     size_t rerank_n = o->rerank < k ? k : o->rerank;
+    rerank_n = rerank_n > a->n ? a->n : rerank_n;
     struct search_ctx c = { a, queries, k, nprobe, rerank_n, f, ids, scores, counts };
     if (k == 0) {
         memset(counts, 0, nq * sizeof *counts);

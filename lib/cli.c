@@ -3,7 +3,10 @@
 #include "err.h"
 #include "io.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,37 @@ static void print_version(void)
            RS_HAVE_CUDA ? "yes" : "no");
 }
 
+static void bad_value(const char *flag, const char *arg, const char *want);
+
+/* --max-memory: RLIMIT_DATA bounds the heap (malloc's brk and anonymous
+ * mmaps, thread stacks) but not code or mapped files; a refused allocation
+ * reaches xmalloc's message. Not usable under AddressSanitizer, whose shadow
+ * memory counts against it. */
+static void set_max_memory(const char *arg)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    int shift = 0;
+    switch (*end) {
+    case 'K': case 'k': shift = 10, end++; break;
+    case 'M': case 'm': shift = 20, end++; break;
+    case 'G': case 'g': shift = 30, end++; break;
+    case 'T': case 't': shift = 40, end++; break;
+    }
+    if (end == arg || *end || errno || !isdigit((unsigned char)*arg) || v == 0 || v > (~0ull >> shift))
+        bad_value("--max-memory", arg, "a size such as 512M or 4G");
+    struct rlimit rl = { .rlim_cur = (rlim_t)(v << shift), .rlim_max = RLIM_INFINITY };
+    struct rlimit old;
+    if (getrlimit(RLIMIT_DATA, &old) == 0)
+        rl.rlim_max = old.rlim_max;
+    if (rl.rlim_cur > rl.rlim_max)
+        rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_DATA, &rl) != 0)
+        rs_fatal("--max-memory %s: %s", arg, strerror(errno));
+    rs_oom_note = arg;
+}
+
 int rs_cli_common(int opt, const char *arg, void (*help)(void))
 {
     switch (opt) {
@@ -71,6 +105,9 @@ int rs_cli_common(int opt, const char *arg, void (*help)(void))
         return 1;
     case 's':
         rs_opts.seed = (uint64_t)rs_opt_int("--seed", arg, 0, INT64_MAX);
+        return 1;
+    case RS_OPT_MAX_MEMORY:
+        set_max_memory(arg);
         return 1;
     }
     return 0;

@@ -20,7 +20,11 @@
 #define RS_COMMON_LONGOPTS                                                 \
     { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' },   \
     { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },  \
-    { "threads", required_argument, 0, 'j' }, { "seed", required_argument, 0, 's' }
+    { "threads", required_argument, 0, 'j' }, { "seed", required_argument, 0, 's' }, \
+    { "max-memory", required_argument, 0, RS_OPT_MAX_MEMORY }
+
+/* getopt value of --max-memory (long only; far above the tools' own enums). */
+#define RS_OPT_MAX_MEMORY 0x7f01
 
 #define RS_COMMON_HELP                                                              \
     "  -j, --threads N   worker threads (default: all cores)\n"                     \
@@ -28,7 +32,9 @@
     "  -q, --quiet       no progress or log lines on stderr\n"                      \
     "  -v, --verbose     progress even when stderr is not a terminal\n"             \
     "  -h, --help        this help\n"                                               \
-    "  -V, --version     version and build features\n"
+    "  -V, --version     version and build features\n"                             \
+    "      --max-memory SIZE  fail cleanly (exit 1, no -o output) when the heap would\n" \
+    "                    pass SIZE bytes (K, M, G suffixes; default: no limit)\n"
 
 #define RS_DEFAULT_SEED 42
 

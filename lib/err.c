@@ -1,6 +1,7 @@
 /* err.c - per-thread error messages and aborting allocation. */
 #include "err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,18 @@ int rs_err_exit_code(int code)
     return code == RS_ERR_USAGE ? 2 : 1;
 }
 
+const char *rs_oom_note;
+
+/* Exits rather than aborts: an input too large for the memory is a data
+ * condition, not a bug; exit() runs the cleanup of temporary outputs. */
 static void oom(size_t n)
 {
-    fprintf(stderr, "out of memory allocating %zu bytes\n", n);
-    abort();
+    if (rs_oom_note)
+        fprintf(stderr, "%s: --max-memory %s exceeded (allocating %zu bytes)\n", program_invocation_short_name,
+                rs_oom_note, n);
+    else
+        fprintf(stderr, "%s: out of memory allocating %zu bytes\n", program_invocation_short_name, n);
+    exit(1);
 }
 
 void *xmalloc(size_t n)

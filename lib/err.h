@@ -28,7 +28,10 @@ const char *rs_err_msg(void);
 /* Exit code for a tool: 0 for RS_OK, 2 for RS_ERR_USAGE, 1 otherwise. */
 int rs_err_exit_code(int code);
 
-/* Allocation: abort with a message on failure, never return NULL (redis). */
+/* Allocation: never return NULL. On failure: "PROG: out of memory allocating
+ * N bytes" (or "PROG: --max-memory SIZE exceeded ...", see rs_oom_note) on
+ * stderr and exit(1), so atexit handlers still remove temporary outputs. */
+extern const char *rs_oom_note; /* set by --max-memory (cli.c): its value, e.g. "1G" */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -264,12 +264,21 @@ static void pending_remove(const char *tmp)
             pending[i] = NULL;
 }
 
+static void (*cleanup_hook)(void);
+
+void rs_io_set_cleanup_hook(void (*fn)(void))
+{
+    cleanup_hook = fn;
+}
+
 void rs_io_cleanup(void)
 {
     /* Called from signal handlers too: only unlink(), which is async-signal-safe. */
     for (int i = 0; i < MAX_PENDING; i++)
         if (pending[i])
             unlink(pending[i]);
+    if (cleanup_hook)
+        cleanup_hook();
 }
 
 static int ends_with(const char *s, const char *suffix)

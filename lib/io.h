@@ -66,5 +66,8 @@ void rs_writer_abort(struct rs_writer *w);
 /* Removes every temporary output still open; installed by rs_cli_init()
  * for exit() and fatal signals, so an interrupted run leaves nothing. */
 void rs_io_cleanup(void);
+/* Registers fn to run at the end of rs_io_cleanup (one slot, for outdir.c's
+ * staging directories); fn must be async-signal-safe. */
+void rs_io_set_cleanup_hook(void (*fn)(void));
 
 #endif

@@ -55,6 +55,43 @@ struct assign_ctx {
     double *inertia; /* threads */
 };
 
+/* Minimum of 16 floats: an exact reduction whatever the order, so
+ * fast-math may vectorise it (every value is finite). */
+__attribute__((optimize("O3", "fast-math"), target_clones("avx2", "default")))
+static float min16(const float *v)
+{
+    float m = v[0];
+    for (size_t u = 1; u < 16; u++)
+        m = v[u] < m ? v[u] : m;
+    return m;
+}
+
+/* Index of the smallest of v[0..k), the first on ties: the minima of 16-wide
+ * chunks, then the first chunk holding the overall minimum. */
+static size_t row_argmin(const float *v, size_t k)
+{
+    size_t arg = 0, nc = k / 16;
+    float best = v[0];
+    for (size_t c = 0; c < nc; c++) {
+        float m = min16(v + 16 * c);
+        if (m < best || c == 0) {
+            best = m;
+            arg = 16 * c;
+        }
+    }
+    for (size_t j = arg; j < arg + 16 && j < k; j++) /* position inside the chunk */
+        if (v[j] == best) {
+            arg = j;
+            break;
+        }
+    for (size_t j = 16 * nc; j < k; j++)
+        if (v[j] < best) {
+            best = v[j];
+            arg = j;
+        }
+    return arg;
+}
+
 static void assign_chunk(void *vctx, size_t begin, size_t end, int tid)
 {
     struct assign_ctx *a = vctx;
@@ -65,20 +102,14 @@ static void assign_chunk(void *vctx, size_t begin, size_t end, int tid)
     double inertia = 0;
     for (size_t b = begin; b < end; b += BLOCK) {
         size_t m = end - b < BLOCK ? end - b : BLOCK;
-        rs_sgemm(0, 1, m, k, d, 1.0f, a->x + b * d, d, a->c, d, 0.0f, s, k);
+        /* s = ‖c‖² − 2 x·c: rows start as ‖c‖², sgemm adds −2 x·cᵀ. */
+        for (size_t r = 0; r < m; r++)
+            memcpy(s + r * k, a->cn, k * sizeof *s);
+        rs_sgemm(0, 1, m, k, d, -2.0f, a->x + b * d, d, a->c, d, 1.0f, s, k);
         for (size_t r = 0; r < m; r++) {
             const float *sr = s + r * k;
-            float best = a->cn[0] - 2 * sr[0];
-            size_t arg = 0;
-            for (size_t j = 1; j < k; j++) {
-                float v = a->cn[j] - 2 * sr[j];
-                if (v < best) {
-                    best = v;
-                    arg = j;
-                }
-            }
-            size_t i = b + r;
-            float dist = a->xn[i] + best;
+            size_t arg = row_argmin(sr, k), i = b + r;
+            float dist = a->xn[i] + sr[arg];
             if (dist < 0) /* cancellation for a row on its centroid */
                 dist = 0;
             a->assign[i] = (int32_t)arg;

@@ -170,6 +170,8 @@ void rs_knn_search(const float *queries, size_t nq, const float *items, size_t n
                    size_t *counts)
 {
     struct search_ctx c = { queries, items, nq, ni, d, k, f, ids, scores, counts };
+    if (nq == 0)
+        return;
     if (k == 0 || ni == 0 || d == 0) {
         memset(counts, 0, nq * sizeof *counts);
         if (d == 0 && k > 0) /* every score is 0: the first k eligible items */

@@ -5,6 +5,7 @@
 #include "outdir.h"
 
 #include "err.h"
+#include "io.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,10 +16,37 @@
 
 struct rs_outdir {
     char *dir, *stage;
-    char **names;
+    char **names, **paths; /* paths: the staged files, for the exit/signal cleanup */
     size_t n, cap;
     char *buf;
 };
+
+/* Staging directories not yet committed or aborted: an exit() or a fatal
+ * signal (rs_io_cleanup) removes them with what they hold. */
+#define MAX_OPEN 8
+static struct rs_outdir *open_dirs[MAX_OPEN];
+
+static void cleanup_open_dirs(void)
+{
+    for (int i = 0; i < MAX_OPEN; i++) {
+        struct rs_outdir *d = open_dirs[i];
+        if (!d)
+            continue;
+        for (size_t k = 0; k < d->n; k++)
+            unlink(d->paths[k]);
+        rmdir(d->stage);
+    }
+}
+
+/* Replaces the first slot holding from by to (track: NULL -> d; untrack: d -> NULL). */
+static void swap_slot(struct rs_outdir *from, struct rs_outdir *to)
+{
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (open_dirs[i] == from) {
+            open_dirs[i] = to;
+            return;
+        }
+}
 
 int rs_outdir_open(struct rs_outdir **dp, const char *dir)
 {
@@ -43,6 +71,8 @@ int rs_outdir_open(struct rs_outdir **dp, const char *dir)
     mode_t mask = umask(0);
     umask(mask);
     chmod(d->stage, 0777 & ~mask);
+    rs_io_set_cleanup_hook(cleanup_open_dirs);
+    swap_slot(NULL, d);
     *dp = d;
     return 0;
 }
@@ -66,7 +96,9 @@ const char *rs_outdir_path(struct rs_outdir *d, const char *name)
         if (d->n == d->cap) {
             d->cap = d->cap ? 2 * d->cap : 8;
             d->names = xrealloc(d->names, d->cap * sizeof *d->names);
+            d->paths = xrealloc(d->paths, d->cap * sizeof *d->paths);
         }
+        d->paths[d->n] = xstrdup(join(d, d->stage, name));
         d->names[d->n++] = xstrdup(name);
     }
     return join(d, d->stage, name);
@@ -79,9 +111,11 @@ const char *rs_outdir_final(struct rs_outdir *d, const char *name)
 
 static void outdir_free(struct rs_outdir *d)
 {
+    swap_slot(d, NULL);
     for (size_t k = 0; k < d->n; k++)
-        free(d->names[k]);
+        free(d->names[k]), free(d->paths[k]);
     free(d->names);
+    free(d->paths);
     free(d->dir);
     free(d->stage);
     free(d->buf);

@@ -152,6 +152,7 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
             return cfg_err(name, "a cross is an array of 2 or 3 column names");
         struct rs_rank_cross *x = &m->cross[i];
         json_t *ox = json_array();
+        json_array_append_new(ocrs, ox); /* owned by m->config at once: an error below leaks nothing */
         size_t len = 0;
         x->ncols = (int)k;
         for (size_t j = 0; j < k; j++) {
@@ -169,7 +170,6 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
                 strcat(x->name, "&");
             strcat(x->name, x->cols[j]);
         }
-        json_array_append_new(ocrs, ox);
     }
     int rc = parse_interactions(m, json_object_get(cfg, "interactions"), name);
     if (rc < 0)
@@ -198,7 +198,8 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
  * Model
  */
 
-void rs_rank_model_build(struct rs_rank_model *m)
+/* Declares the parameters (shapes only; rs_params_alloc allocates). */
+static void declare_params(struct rs_rank_model *m)
 {
     struct rs_params *p = &m->p;
     char nm[RS_PARAM_NAME_MAX];
@@ -220,7 +221,12 @@ void rs_rank_model_build(struct rs_rank_model *m)
         m->t_b[l] = rs_params_add(p, nm, 1, o, RS_PARAM_DENSE);
         d = o;
     }
-    rs_params_alloc(p);
+}
+
+void rs_rank_model_build(struct rs_rank_model *m)
+{
+    declare_params(m);
+    rs_params_alloc(&m->p);
 }
 
 static float logit_of(double r)
@@ -382,6 +388,8 @@ static int load_vocab(struct rs_rank_categorical *c, const struct rs_rsm *r, siz
     const struct rs_rsm_tensor *t = rs_rsm_tensor(r, nm);
     if (!t || t->dtype != RS_RSM_U8)
         return rs_err_set(RS_ERR_FORMAT, "'%s': missing tensor '%s'", path, nm);
+    if (n > t->nbytes) /* each value takes at least its NUL: never size a map past the file */
+        return rs_err_set(RS_ERR_FORMAT, "'%s': tensor '%s' holds fewer than %zu values", path, nm, n);
     c->vocab = rs_strmap_new(n);
     const char *s = t->data, *end = s + t->nbytes;
     for (size_t k = 0; k < n; k++) {
@@ -405,9 +413,10 @@ int rs_rank_model_load(struct rs_rank_model *m, const char *path)
     json_t *model = rs_rsm_section(r, "model"), *feat = rs_rsm_section(r, "features");
     const char *kind = json_string_value(json_object_get(model, "kind"));
     if (!kind || strcmp(kind, "rank") != 0 || !feat) {
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s' is not an rs-rank model (model kind '%s')", path,
+                        kind ? kind : "none"); /* kind lives in r: format before freeing */
         rs_rsm_free(r);
-        return rs_err_set(RS_ERR_FORMAT, "'%s' is not an rs-rank model (model kind '%s')", path,
-                          kind ? kind : "none");
+        return rc;
     }
     rc = rs_rank_config(m, rs_rsm_section(r, "config"), path);
     json_t *num = json_object_get(feat, "numeric"), *cat = json_object_get(feat, "categorical");
@@ -425,13 +434,26 @@ int rs_rank_model_load(struct rs_rank_model *m, const char *path)
         rc = load_vocab(&m->cat[i], r, i, (size_t)n, path);
     }
     if (rc == 0) {
-        rs_rank_model_build(m);
+        /* Shapes are checked against the file before anything is allocated:
+         * a corrupt size would otherwise be a huge allocation. */
+        declare_params(m);
         for (size_t i = 0; rc == 0 && i < m->p.n; i++) {
             const struct rs_tensor *t = &m->p.t[i];
             const void *data;
-            rc = rs_rsm_get(r, t->name, RS_RSM_F32, t->rows * t->cols, &data);
-            if (rc == 0)
-                memcpy(rs_params_w(&m->p, (int)i), data, t->rows * t->cols * sizeof(float));
+            uint64_t count;
+            if (__builtin_mul_overflow((uint64_t)t->rows, (uint64_t)t->cols, &count))
+                rc = rs_err_set(RS_ERR_FORMAT, "'%s': tensor '%s' is too large", path, t->name);
+            else
+                rc = rs_rsm_get(r, t->name, RS_RSM_F32, count, &data);
+        }
+    }
+    if (rc == 0) {
+        rs_params_alloc(&m->p);
+        for (size_t i = 0; i < m->p.n; i++) {
+            const struct rs_tensor *t = &m->p.t[i];
+            const void *data;
+            rs_rsm_get(r, t->name, RS_RSM_F32, t->rows * t->cols, &data);
+            memcpy(rs_params_w(&m->p, (int)i), data, t->rows * t->cols * sizeof(float));
         }
     }
     rs_rsm_free(r);

@@ -2,6 +2,7 @@
  * lookup, vocabularies, standardisation, cross hashing), labelled streams,
  * candidate scoring and evaluation (see rankdata.h, schemas/rank.md). */
 #include "rankdata.h"
+#include "rsb.h"
 
 #include <errno.h>
 #include <math.h>
@@ -161,7 +162,7 @@ static int table_col(const struct rs_rank_table *t, const char *name)
  * Encoding
  */
 
-enum { SRC_NONE = -1, SRC_ROW = 0, SRC_ITEM = 1, SRC_USER = 2 };
+enum { SRC_NONE = -1, SRC_ROW = 0, SRC_ITEM = 1, SRC_USER = 2, SRC_TOWER = 3 };
 
 struct src {
     int where, idx;
@@ -184,6 +185,8 @@ struct enc {
 
 static struct src resolve(struct enc *e, const char *name, struct rs_rank_read_stats *st)
 {
+    if (e->io->user_emb && e->io->item_emb && strcmp(name, RS_RANK_TOWER_SCORE) == 0)
+        return (struct src){SRC_TOWER, 0};
     int c = rs_tsv_col(e->t, name);
     if (c >= 0)
         return (struct src){SRC_ROW, c};
@@ -250,6 +253,24 @@ static const char *field(const struct enc *e, struct src s, size_t *len)
     return "";
 }
 
+/* Dot product of the row's user and item embeddings; NaN (missing) when
+ * either has none. */
+static double tower_score(const struct enc *e)
+{
+    const struct rs_embset *u = e->io->user_emb, *it = e->io->item_emb;
+    if (e->ucol < 0 || e->icol < 0)
+        return NAN;
+    int64_t a = rs_strmap_get(u->ids, rs_tsv_get(e->t, e->ucol), rs_tsv_len(e->t, e->ucol));
+    int64_t b = rs_strmap_get(it->ids, rs_tsv_get(e->t, e->icol), rs_tsv_len(e->t, e->icol));
+    if (a < 0 || b < 0)
+        return NAN;
+    const float *x = u->x + (size_t)a * u->dims, *y = it->x + (size_t)b * it->dims;
+    double dot = 0;
+    for (uint32_t k = 0; k < u->dims; k++)
+        dot += (double)x[k] * y[k];
+    return dot;
+}
+
 static int64_t join(const struct rs_rank_table *tb, struct rs_tsv *t, int col)
 {
     if (!tb || col < 0)
@@ -275,7 +296,7 @@ static int encode(struct enc *e, struct rs_rank_data *d, size_t i)
     }
     for (size_t f = 0; f < m->nnum; f++) {
         const char *v = field(e, e->num[f], &len);
-        double x = NAN;
+        double x = e->num[f].where == SRC_TOWER ? tower_score(e) : NAN;
         if (len && !parse_number(v, &x))
             return rs_tsv_errf(e->t, e->num[f].idx, "expected a number, got '%s'", v);
         float *out = &d->num[i * d->nnum + f];

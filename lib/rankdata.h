@@ -22,6 +22,8 @@
 struct rs_writer;
 struct rs_rank_table;
 
+struct rs_embset;
+
 struct rs_rank_io {
     const char *user_col, *item_col;   /* default user_id, item_id */
     const char *event_col;             /* default event */
@@ -29,7 +31,14 @@ struct rs_rank_io {
     const char *group_col;             /* evaluation lists (default: the user column) */
     const struct rs_rank_table *users; /* may be NULL */
     const struct rs_rank_table *items; /* may be NULL */
+    /* With both, the column RS_RANK_TOWER_SCORE of a numeric feature is the
+     * dot product of the row's user and item embeddings (missing when either
+     * id has none): the retrieval model's score, for training rows
+     * (impressions) and candidates alike. */
+    const struct rs_embset *user_emb, *item_emb;
 };
+
+#define RS_RANK_TOWER_SCORE "tower_score"
 
 void rs_rank_io_defaults(struct rs_rank_io *io);
 

@@ -1,7 +1,8 @@
 /* reco.h - the online recommendation engine behind rs-serve: one immutable,
  * fully loaded set of artefacts (a "bundle") answering
  *   recommend(user, k): user embedding → top candidates by dot product among
- *                       the items (excluding items the user has seen and
+ *                       the items, exactly or through an ANN index
+ *                       (excluding items the user has seen and
  *                       items out of stock) → optional diversification → k;
  *                       a user unknown to every source falls back to the
  *                       most popular items, flagged;
@@ -19,7 +20,12 @@
 
 struct rs_reco_opts {
     const char *items_emb;   /* RSB of item embeddings (required) */
+    const char *index;       /* ANN index of the same items (rs-retrieve index build), or NULL:
+                              * /recommend searches it instead of every item */
+    size_t nprobe, rerank;   /* ANN search (0: 16 partitions, max(k, 100) re-scored) */
     const char *users_emb;   /* RSB of user embeddings (precomputed by rs-embed), or NULL */
+    const char *model;       /* two-tower model (RSM): with users, the users' embeddings are */
+    const char *users;       /* computed from this feature table when the bundle loads */
     const char *seen;        /* events TSV (user_id, item_id): excluded, and popularity; or NULL */
     const char *items;       /* items TSV with in_stock / group column, or NULL */
     const char *group_col;   /* diversify: at most max_per_group items per value; NULL: off */
@@ -54,5 +60,9 @@ int rs_reco_recommend(const struct rs_reco *r, const char *user, size_t k, struc
 int rs_reco_recommend_vec(const struct rs_reco *r, const char *user, const float *vec, size_t k,
                           struct rs_reco_list *out);
 void rs_reco_list_free(struct rs_reco_list *l);
+/* Parses a request's k parameter s (as the HTTP layer decoded it): NULL
+ * gives dflt; a plain decimal integer in 1..max is returned; anything else
+ * (empty, sign-only, trailing bytes, overflow, out of range) gives -1. */
+long rs_reco_parse_k(const char *s, long dflt, long max);
 
 #endif

@@ -6,6 +6,7 @@
  * event count leaves the catalogue and the users exactly as they were.
  */
 #include "synth.h"
+#include "topk.h"
 
 #include "err.h"
 #include "io.h"
@@ -61,7 +62,7 @@ void rs_synth_defaults(struct rs_synth_params *p)
         .dist_weight = 0.5, .click_bias = -2.0, .position_decay = 0.5,
         .book_bias = -1.5, .book_affinity = 1.5, .book_price = 0.5,
         .fav_bias = -2.5, .fav_affinity = 1.5,
-        .personal = 0.3, .cold_users = 0.1, .new_items = 0.1,
+        .personal = 0.3, .recommended = 0, .rec_depth = 50, .cold_users = 0.1, .new_items = 0.1,
         .start = 1569888000, /* 2019-10-01 00:00:00 UTC */
         .days = 91, .seed = 42,
     };
@@ -86,6 +87,10 @@ static int check_params(const struct rs_synth_params *p)
         return rs_err_set(RS_ERR_USAGE, "cold-user and new-item shares must be in 0..0.9");
     if (!(p->personal >= 0 && p->personal <= 1))
         return rs_err_set(RS_ERR_USAGE, "personal share must be in 0..1");
+    if (!(p->recommended >= 0 && p->personal + p->recommended <= 1))
+        return rs_err_set(RS_ERR_USAGE, "personal + recommended shares must be in 0..1");
+    if (p->rec_depth < 1)
+        return rs_err_set(RS_ERR_USAGE, "rec_depth must be >= 1");
     return 0;
 }
 
@@ -253,6 +258,32 @@ static void draw_users(struct rs_synth *m, const struct world_tmp *w)
     free(centre);
 }
 
+/* The logging policy's lists: each user's rec_depth best items by the true
+ * affinity <p_u,q_i> (ties: lower index). O(users x items x dims). */
+static void build_recommended(struct rs_synth *m)
+{
+    const struct rs_synth_params *p = &m->p;
+    uint32_t depth = p->rec_depth < p->items ? p->rec_depth : p->items;
+    m->rec_items = xmalloc((size_t)p->users * depth * sizeof *m->rec_items);
+    struct rs_topk top;
+    rs_topk_init(&top, depth);
+    for (uint32_t u = 0; u < p->users; u++) {
+        rs_topk_reset(&top);
+        const float *pu = m->pu + (size_t)u * p->dims;
+        for (uint32_t i = 0; i < p->items; i++) {
+            const float *q = m->q + (size_t)i * p->dims;
+            float s = 0;
+            for (uint32_t k = 0; k < p->dims; k++)
+                s += pu[k] * q[k];
+            rs_topk_push(&top, s, i);
+        }
+        rs_topk_sort(&top);
+        for (uint32_t j = 0; j < depth; j++)
+            m->rec_items[(size_t)u * depth + j] = (uint32_t)top.id[j];
+    }
+    rs_topk_free(&top);
+}
+
 /* Exposure (Zipf popularity), user activity, items by category. */
 static int build_samplers(struct rs_synth *m)
 {
@@ -278,6 +309,8 @@ static int build_samplers(struct rs_synth *m)
     for (uint32_t i = 0; i < p->items; i++)
         m->cat_items[fill[m->item[i].category]++] = i;
     free(fill);
+    if (p->recommended > 0)
+        build_recommended(m);
     return rc;
 }
 
@@ -315,6 +348,7 @@ void rs_synth_free(struct rs_synth *m)
     free(m->pu);
     free(m->cat_start);
     free(m->cat_items);
+    free(m->rec_items);
     rs_alias_free(&m->item_pop);
     rs_alias_free(&m->user_act);
     memset(m, 0, sizeof *m);
@@ -473,6 +507,7 @@ int rs_synth_write_params(const struct rs_synth *m, struct rs_writer *w)
         { "book_bias", p->book_bias }, { "book_affinity", p->book_affinity },
         { "book_price", p->book_price }, { "fav_bias", p->fav_bias },
         { "fav_affinity", p->fav_affinity }, { "personal", p->personal },
+        { "recommended", p->recommended },
         { "cold_users", p->cold_users }, { "new_items", p->new_items },
         { "mean_log_price", m->mean_log_price },
     };
@@ -606,11 +641,15 @@ static uint32_t pick_item(struct rs_synth_gen *g, uint32_t u)
 {
     const struct rs_synth *m = g->m;
     const struct rs_synth_user *us = &m->user[u];
-    if (rs_rng_uniform(&g->rng) < m->p.personal) {
+    double r = rs_rng_uniform(&g->rng);
+    if (r < m->p.personal) {
         uint32_t c = us->fav[rs_rng_below(&g->rng, us->nfav)];
         uint32_t n = m->cat_start[c + 1] - m->cat_start[c];
         if (n > 0)
             return m->cat_items[m->cat_start[c] + rs_rng_below(&g->rng, n)];
+    } else if (r < m->p.personal + m->p.recommended) {
+        uint32_t depth = m->p.rec_depth < m->p.items ? m->p.rec_depth : m->p.items;
+        return m->rec_items[(size_t)u * depth + rs_rng_below(&g->rng, depth)];
     }
     return rs_alias_sample(&m->item_pop, &g->rng);
 }

@@ -45,6 +45,9 @@ struct rs_synth_params {
     double book_bias, book_affinity, book_price; /* beta_book, a_book, c_price */
     double fav_bias, fav_affinity;               /* beta_fav, a_fav */
     double personal;        /* share of slate slots from stated favourite categories */
+    double recommended;     /* share of slate slots from the user's top rec_depth items by
+                             * <p_u,q_i>: the production recommender that logged the data */
+    uint32_t rec_depth;
     double cold_users;      /* share of users who sign up inside the window */
     double new_items;       /* share of items created inside the window */
     int64_t start;          /* window start, Unix seconds */
@@ -81,6 +84,7 @@ struct rs_synth {
     double mean_log_price;   /* mean of log1p(price) over items */
     struct rs_alias item_pop, user_act;
     uint32_t *cat_start, *cat_items; /* items of category c: cat_items[cat_start[c] .. cat_start[c+1]) */
+    uint32_t *rec_items;     /* users x rec_depth: best items by <p_u,q_i> (recommended > 0 only) */
 };
 
 /* Validates p and draws the world from p->seed. RS_ERR_USAGE with a

@@ -93,11 +93,16 @@ static int key_allowed(int type, const char *key)
         !strcmp(key, "behavioural"))
         return 1;
     size_t n = strlen(key);
+    if (n == 0) /* strstr would find "" everywhere and never advance */
+        return 0;
     for (const char *p = type_keys[type]; (p = strstr(p, key)) != NULL; p += n)
         if ((p == type_keys[type] || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
             return 1;
     return 0;
 }
+
+/* RS_PARAM_NAME_MAX less "user." and ".proj.w" and the NUL. */
+#define MAX_FEAT_NAME (RS_PARAM_NAME_MAX - 13)
 
 static int parse_feature(struct rs_feat *f, const char *feat, const json_t *o, const char *name)
 {
@@ -105,6 +110,9 @@ static int parse_feature(struct rs_feat *f, const char *feat, const json_t *o, c
     f->name = xstrdup(feat);
     f->table = f->proj_w = f->proj_b = f->col = -1;
     f->behavioural = -1;
+    if (strlen(feat) > MAX_FEAT_NAME) /* parameter names "user.<feat>.proj.w" must stay distinct */
+        return rs_err_set(RS_ERR_FORMAT, "'%s': feature name '%.20s...' is longer than %d bytes", name, feat,
+                          MAX_FEAT_NAME);
     if (!json_is_object(o))
         return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s' must be an object", name, feat);
     const char *ts = json_string_value(json_object_get(o, "type"));
@@ -491,12 +499,12 @@ static void declare(struct rs_tower *t)
                 f->rows = f->src->rows;
             }
         }
-    rs_params_alloc(&t->p);
 }
 
 void rs_tower_init_params(struct rs_tower *t, uint64_t seed)
 {
     declare(t);
+    rs_params_alloc(&t->p);
     struct rs_rng g;
     rs_rng_init(&g, seed, 0x746f776572ull); /* "tower" */
     for (int s = 0; s < 2; s++) {
@@ -929,6 +937,8 @@ static int restore_features(struct rs_tower *t, const struct rs_rsm *m)
             f->mean = json_real_value(json_object_get(j, "mean"));
             f->std = json_object_get(j, "std") ? json_real_value(json_object_get(j, "std")) : 1;
             f->pre_dims = (size_t)json_integer_value(json_object_get(j, "pre_dims"));
+            if ((f->type == RS_FEAT_TEXT && f->rows == 0) || (f->type == RS_FEAT_PRETRAINED && f->pre_dims == 0))
+                return rs_err_set(RS_ERR_FORMAT, "model feature '%s' has no rows or dims", f->name);
             if (f->type == RS_FEAT_STRING || f->type == RS_FEAT_INT) {
                 int rc = load_vocab(f, m, side_names[s]);
                 if (rc < 0)
@@ -960,11 +970,22 @@ int rs_tower_from_rsm(struct rs_tower *t, const struct rs_rsm *m)
     if ((rc = restore_features(t, m)) < 0)
         return rc;
     declare(t);
+    /* Every tensor must be in the file with its shape before anything is
+     * allocated: a corrupt size would otherwise be a huge allocation. */
     for (size_t i = 0; i < t->p.n; i++) {
         const void *data;
         const struct rs_tensor *pt = &t->p.t[i];
-        if ((rc = rs_rsm_get(m, pt->name, RS_RSM_F32, (uint64_t)pt->rows * pt->cols, &data)) < 0)
+        uint64_t count;
+        if (__builtin_mul_overflow((uint64_t)pt->rows, (uint64_t)pt->cols, &count))
+            return rs_err_set(RS_ERR_FORMAT, "model tensor '%s' is too large", pt->name);
+        if ((rc = rs_rsm_get(m, pt->name, RS_RSM_F32, count, &data)) < 0)
             return rc;
+    }
+    rs_params_alloc(&t->p);
+    for (size_t i = 0; i < t->p.n; i++) {
+        const void *data;
+        const struct rs_tensor *pt = &t->p.t[i];
+        rs_rsm_get(m, pt->name, RS_RSM_F32, (uint64_t)pt->rows * pt->cols, &data);
         memcpy(rs_params_w(&t->p, (int)i), data, pt->rows * pt->cols * sizeof(float));
     }
     return 0;

@@ -702,6 +702,8 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
             sum += train_step(t, d, o, perm + (size_t)s * B, B, &dropg, &a, &a2, slot);
             rs_optim_step(&opt, &t->p);
             rs_params_zero_grad(&t->p);
+            if (o->on_step)
+                o->on_step(o->step_ctx, st.epoch + 1, (size_t)(s + 1) * B, (size_t)steps_per_epoch * B);
         }
         struct rs_tt_epoch e = { .epoch = ++st.epoch, .steps = opt.t, .lr = opt.lr };
         e.seconds = rs_now() - t0;

@@ -43,6 +43,10 @@ struct rs_tt_opts {
     uint64_t seed;
     int threads;
     const char *checkpoint; /* written after every epoch (NULL: none) */
+    /* Called after every step (NULL: not): epoch (1-based), examples done in
+     * it, and its total; for a progress meter. */
+    void (*on_step)(void *ctx, int epoch, size_t done, size_t total);
+    void *step_ctx;
 };
 /* Defaults: batch 512, 10 epochs, lr 1e-3 cosine, no warm-up, tau 0.05,
  * dropout 0.2, logQ on, k 20, patience 3, seed 42, 1 thread. */

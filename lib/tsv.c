@@ -74,7 +74,8 @@ static int csv_fill(struct rs_tsv *t)
      * last chunk ended inside: libcsv has handed them over already. */
     size_t f0 = q->nrows ? q->row_first[q->nrows] : 0;
     size_t b0 = f0 < q->nfields ? q->field_off[f0] : q->nbytes;
-    memmove(q->bytes, q->bytes + b0, q->nbytes - b0);
+    if (q->nbytes > b0)
+        memmove(q->bytes, q->bytes + b0, q->nbytes - b0);
     q->nbytes -= b0;
     for (size_t i = f0; i < q->nfields; i++)
         q->field_off[i - f0] = q->field_off[i] - b0;
@@ -306,6 +307,8 @@ int rs_tsv_get_f64(const struct rs_tsv *t, int i, double *v)
     double x = strtod(t->field[i], &end);
     if (t->flen[i] == 0 || *end)
         return rs_tsv_errf(t, i, "expected a number, got '%s'", shown(t, i, buf));
+    if (isnan(x)) /* never data: a missing value is an empty field */
+        return rs_tsv_errf(t, i, "expected a finite number, got '%s'", shown(t, i, buf));
     *v = x;
     return 0;
 }

@@ -47,7 +47,9 @@ uint64_t rs_tsv_line(const struct rs_tsv *t);
 const char *rs_tsv_get(const struct rs_tsv *t, int i);
 size_t rs_tsv_len(const struct rs_tsv *t, int i);
 
-/* Typed access; an empty or malformed field is an error naming the column. */
+/* Typed access; an empty or malformed field is an error naming the column.
+ * rs_tsv_get_f64 rejects NaN (a missing value is an empty field) but takes
+ * +-Inf; rs_tsv_get_f32 rejects both. */
 int rs_tsv_get_i64(const struct rs_tsv *t, int i, int64_t *v);
 int rs_tsv_get_f64(const struct rs_tsv *t, int i, double *v);
 /* A finite float (NaN and Inf are rejected). */

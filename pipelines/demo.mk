@@ -13,13 +13,14 @@
 
 BIN     ?= bin
 OUT     ?= out/demo
-USERS   ?= 3000
-ITEMS   ?= 1500
-EVENTS  ?= 600000
+USERS   ?= 10000
+ITEMS   ?= 5000
+EVENTS  ?= 2000000
 SEED    ?= 42
 THREADS ?= 2
-EPOCHS  ?= 8
+EPOCHS  ?= 15
 K       ?= 20
+TOWER_OPTS ?= --lr 0.005
 Q       = -q -j $(THREADS) -s $(SEED)
 
 # Deterministic BLAS: the tools pin their own threads (STYLE.md, determinism).
@@ -46,7 +47,8 @@ summary:
 
 # 1. Data: a catalogue, users and an event log with planted structure.
 $(D)/data/events.tsv.zst:
-	$(BIN)/rs-synth $(Q) --users $(USERS) --items $(ITEMS) --events $(EVENTS) -z -o $(D)/data
+	@mkdir -p $(D)
+	$(BIN)/rs-synth $(Q) --users $(USERS) --items $(ITEMS) --events $(EVENTS) --recommended 0.5 -z -o $(D)/data
 
 $(D)/data/items.tsv.zst $(D)/data/users.tsv.zst: $(D)/data/events.tsv.zst
 
@@ -88,7 +90,7 @@ $(D)/tower.rsm: $(D)/examples.tsv.zst $(D)/user_features.tsv.zst $(D)/item_featu
                 $(D)/valid/pos.tsv.zst examples/synth-tower.json
 	$(BIN)/rs-train-tower $(Q) -c examples/synth-tower.json --users $(D)/user_features.tsv.zst \
 	    --items $(D)/item_features.tsv.zst --valid $(D)/valid/pos.tsv.zst --epochs $(EPOCHS) \
-	    --log $(D)/tower_log.tsv -o $@ $<
+	    $(TOWER_OPTS) --log $(D)/tower_log.tsv -o $@ $<
 
 # 8. Embeddings of every user (cold ones from their features) and item.
 $(D)/user_emb.rsb: $(D)/tower.rsm $(D)/user_features.tsv.zst
@@ -105,27 +107,30 @@ $(D)/candidates.tsv.zst: $(D)/user_emb.rsb $(D)/items.idx $(D)/pos.tsv.zst
 	    --exclude $(D)/pos.tsv.zst -o $@
 $(D)/similar.tsv.zst: $(D)/item_emb.rsb
 	$(BIN)/rs-retrieve $(Q) --similar --items $< -k $(K) -o $@
-$(D)/popular.tsv.zst: $(D)/pos.tsv.zst $(D)/test/pos.tsv.zst
-	$(BIN)/rs-retrieve $(Q) --popular $< --users-from $(D)/test/pos.tsv.zst -k 100 --exclude $< -o $@
-$(D)/random.tsv.zst: $(D)/item_emb.rsb $(D)/test/pos.tsv.zst $(D)/pos.tsv.zst
-	$(BIN)/rs-retrieve $(Q) --random --items $< --users-from $(D)/test/pos.tsv.zst -k 100 \
+$(D)/popular.tsv.zst: $(D)/pos.tsv.zst $(D)/user_features.tsv.zst
+	$(BIN)/rs-retrieve $(Q) --popular $< --users-from $(D)/user_features.tsv.zst -k 100 --exclude $< -o $@
+$(D)/random.tsv.zst: $(D)/item_emb.rsb $(D)/user_features.tsv.zst $(D)/pos.tsv.zst
+	$(BIN)/rs-retrieve $(Q) --random --items $< --users-from $(D)/user_features.tsv.zst -k 100 \
 	    --exclude $(D)/pos.tsv.zst -o $@
 
-# 10. Ranking: P(click) + P(booking), trained on the training window's impressions.
-$(D)/rank.rsm: $(D)/split/train.tsv.zst $(D)/user_features.tsv.zst $(D)/item_features.tsv.zst \
-               examples/synth-rank.json
-	$(BIN)/rs-rank train $(Q) -c examples/synth-rank.json --users $(D)/user_features.tsv.zst \
-	    --items $(D)/item_features.tsv.zst -o $@ $<
+# 10. Ranking: P(click) + P(booking), trained on the validation week's impressions
+#     (which the tower never saw), with the tower's score as a feature. The
+#     config is small on purpose: one week of impressions overfits crosses and
+#     id embeddings (examples/synth-rank.json; schemas/rank.md).
+RANK_IO = --users $(D)/user_features.tsv.zst --items $(D)/item_features.tsv.zst \
+          --user-emb $(D)/user_emb.rsb --item-emb $(D)/item_emb.rsb
+$(D)/rank.rsm: $(D)/split/valid.tsv.zst $(D)/user_emb.rsb $(D)/item_emb.rsb examples/synth-rank.json
+	$(BIN)/rs-rank train $(Q) -c examples/synth-rank.json $(RANK_IO) -o $@ $<
 $(D)/ranked.tsv.zst: $(D)/candidates.tsv.zst $(D)/rank.rsm
-	$(BIN)/rs-rank score $(Q) -m $(D)/rank.rsm --users $(D)/user_features.tsv.zst \
-	    --items $(D)/item_features.tsv.zst --keep 100 -o $@ $<
+	$(BIN)/rs-rank score $(Q) -m $(D)/rank.rsm $(RANK_IO) --keep 100 -o $@ $<
 
-# 11. Post-ranking: at most 2 items per semantic cluster, in stock, not seen.
+# 11. Post-ranking: at most 4 items per category, in stock, not seen; the
+#     semantic clusters (rs-cluster) travel along for inspection and rs-serve.
 $(D)/clusters.tsv: $(D)/item_emb.rsb
 	$(BIN)/rs-cluster $(Q) -k 50 --centroids $(D)/centroids.rsb -o $@ $<
 $(D)/final.tsv.zst: $(D)/ranked.tsv.zst $(D)/clusters.tsv $(D)/data/items.tsv.zst
-	$(BIN)/rs-diversify $(Q) --items $(D)/data/items.tsv.zst --items $(D)/clusters.tsv --by cluster \
-	    --max-per-group 2 --stock-col in_stock --seen $(D)/pos.tsv.zst -n $(K) -o $@ $<
+	$(BIN)/rs-diversify $(Q) --items $(D)/data/items.tsv.zst --items $(D)/clusters.tsv --by category \
+	    --max-per-group 4 --stock-col in_stock --seen $(D)/pos.tsv.zst -n $(K) -o $@ $<
 $(D)/recommendations.json: $(D)/final.tsv.zst
 	$(BIN)/rs-cat --to json -o $@ $<
 

@@ -45,24 +45,24 @@ while IFS=$'\t' read -r i name; do
 done < "$tmp/pca_names"
 
 gnuplot <<GP
-set terminal pngcairo size 640,420 font "sans,10"
+set terminal pngcairo size 640,420 font "sans,10" noenhanced
 set grid
 set style fill solid 0.8
 set output "$R/events_per_user.png"
 set title "Training interactions per user"
 set logscale x 2; set xlabel "interactions (log2 bucket start)"; set ylabel "users"
-plot "$tmp/per_user.hist" using 1:2 with boxes notitle lc rgb "#4477aa"
+plot "$tmp/per_user.hist" using 1:2 with boxes lc rgb "#4477aa" notitle
 set output "$R/events_per_item.png"
 set title "Training interactions per item"; set ylabel "items"
-plot "$tmp/per_item.hist" using 1:2 with boxes notitle lc rgb "#228833"
+plot "$tmp/per_item.hist" using 1:2 with boxes lc rgb "#228833" notitle
 unset logscale
 set output "$R/long_tail.png"
 set title "Popularity long tail"; set xlabel "item rank"; set ylabel "interactions"
 set logscale xy
-plot "$tmp/longtail" using 1:2 with lines lw 2 notitle lc rgb "#cc6677"
+plot "$tmp/longtail" using 1:2 with lines lw 2 lc rgb "#cc6677" notitle
 unset logscale
 set output "$R/training.png"
-set title "Two-tower training"; set xlabel "epoch"; set ylabel "loss"; set y2label "validation recall@k"
+set title "Two-tower training"; set key center right; set xlabel "epoch"; set ylabel "loss"; set y2label "validation recall@k"
 set ytics nomirror; set y2tics
 plot "$D/tower_log.tsv" using 1:3 every ::1 with linespoints lw 2 title "loss", \
      "$D/tower_log.tsv" using 1:5 every ::1 axes x1y2 with linespoints lw 2 title "recall@k"

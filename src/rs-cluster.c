@@ -4,6 +4,7 @@
 #include "err.h"
 #include "io.h"
 #include "kmeans.h"
+#include "pca.h"
 #include "rsb.h"
 #include "strmap.h"
 #include "tensor.h"
@@ -17,7 +18,7 @@
 
 static struct {
     const char *output, *centroids, *item_col;
-    long long k, n_init, max_iter, init_sample;
+    long long k, n_init, max_iter, init_sample, pca;
     double tol;
     int zstd, level;
 } opt = { .item_col = "item_id", .k = DEF_K, .n_init = 1, .max_iter = RS_KMEANS_MAX_ITER,
@@ -40,6 +41,9 @@ static void help(void)
            "      --init-sample N   seed k-means++ on N random rows (default 0: all rows)\n"
            "      --centroids FILE  write the k centroids as RSB (ids 0..k-1), atomically\n"
            "      --item-col NAME   name of the first output column (default item_id)\n"
+           "      --pca N           instead of clustering: project the vectors on their first\n"
+           "                        N principal components (item_id, pc1..pcN; the variance\n"
+           "                        along each is logged), e.g. for a 2-D map\n"
            "  -o, --output FILE     write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd            compress the output (default when FILE ends in .zst)\n"
            "      --level N         zstd level 1..19 (default 3)\n" RS_COMMON_HELP
@@ -49,7 +53,8 @@ static void help(void)
            "\n"
            "Examples:\n"
            "  rs-cluster -k 500 --centroids centroids.rsb -o clusters.tsv item_emb.rsb\n"
-           "  rs-cluster -k 20 --n-init 4 item_emb.rsb | rs-cat | head\n",
+           "  rs-cluster -k 20 --n-init 4 item_emb.rsb | rs-cat | head\n"
+           "  rs-cluster --pca 2 -o map.tsv item_emb.rsb\n",
            DEF_K, RS_KMEANS_MAX_ITER, RS_KMEANS_TOL);
 }
 
@@ -97,6 +102,36 @@ static int write_centroids(const float *c, size_t k, uint32_t d)
     return rs_writer_close(w);
 }
 
+/* Writes item_col, pc1..pcN: the centred rows projected on the components. */
+static int write_pca(struct rs_writer *w, const struct rs_embset *e, size_t m)
+{
+    float *comp = xmalloc(m * e->dims * sizeof *comp), *mean = xmalloc(e->dims * sizeof *mean);
+    double *var = xmalloc(m * sizeof *var);
+    rs_pca_fit(e->x, e->n, e->dims, m, comp, var, mean);
+    for (size_t c = 0; c < m; c++)
+        rs_log("pc%zu: variance %.6g", c + 1, var[c]);
+    int rc = rs_writer_put_field(w, opt.item_col, strlen(opt.item_col));
+    for (size_t c = 0; c < m; c++)
+        rc |= rs_writer_printf(w, "\tpc%zu", c + 1);
+    rc |= rs_writer_putc(w, '\n');
+    for (size_t i = 0; i < e->n && rc == 0; i++) {
+        size_t len;
+        const char *id = rs_strmap_key(e->ids, (int64_t)i, &len);
+        rc |= rs_writer_put_field(w, id, len);
+        for (size_t c = 0; c < m; c++) {
+            double y = 0;
+            for (size_t k = 0; k < e->dims; k++)
+                y += (double)(e->x[i * e->dims + k] - mean[k]) * comp[c * e->dims + k];
+            rc |= rs_writer_putc(w, '\t') | rs_writer_put_float(w, (float)y);
+        }
+        rc |= rs_writer_putc(w, '\n');
+    }
+    free(comp);
+    free(mean);
+    free(var);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     rs_cli_init(argv[0]);
@@ -107,6 +142,7 @@ int main(int argc, char **argv)
         { "init-sample", required_argument, 0, 'S' }, { "centroids", required_argument, 0, 'C' },
         { "item-col", required_argument, 0, 'i' }, { "output", required_argument, 0, 'o' },
         { "zstd", no_argument, 0, 'z' }, { "level", required_argument, 0, 'L' },
+        { "pca", required_argument, 0, 'P' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -124,6 +160,7 @@ int main(int argc, char **argv)
         case 'o': opt.output = optarg; break;
         case 'z': opt.zstd = 1; break;
         case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
+        case 'P': opt.pca = rs_opt_int("--pca", optarg, 1, RS_RSB_MAX_DIMS); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -140,6 +177,20 @@ int main(int argc, char **argv)
     if ((rc = rs_embset_load(&e, input)) < 0) {
         rs_writer_abort(w);
         rs_die(rc);
+    }
+    if (opt.pca) {
+        rc = (size_t)opt.pca > e.dims ? rs_err_set(RS_ERR_FORMAT, "'%s' has %u dims, fewer than --pca %lld",
+                                                    input, e.dims, opt.pca)
+             : e.n == 0 ? rs_err_set(RS_ERR_FORMAT, "'%s': no vectors to project", input)
+                        : write_pca(w, &e, (size_t)opt.pca);
+        rs_embset_free(&e);
+        if (rc < 0) {
+            rs_writer_abort(w);
+            rs_die(rc);
+        }
+        if ((rc = rs_writer_close(w)) < 0)
+            rs_die(rc);
+        return 0;
     }
     struct rs_kmeans_opts ko;
     rs_kmeans_defaults(&ko);

@@ -8,6 +8,7 @@
 #include "rsm.h"
 #include "tensor.h"
 #include "tower.h"
+#include "towerembed.h"
 #include "tsv.h"
 
 #include <libgen.h>
@@ -17,7 +18,6 @@
 #include <unistd.h>
 
 #define SYNOPSIS "rs-embed --model MODEL.rsm (--users FILE | --items FILE) [OPTIONS]"
-#define CHUNK 1024
 
 enum { OUT_RSB = 1, OUT_TSV = 2, OUT_PG = 3 };
 
@@ -61,7 +61,7 @@ static void help(void)
            "  rs-embed --model tower.rsm --users users.tsv.zst -f tsv | head\n"
            "  rs-embed -m tower.rsm --users users.tsv -f pg --model-id tower-2025w01 | psql -c \\\n"
            "      \"COPY user_emb (id, model_id, embedding) FROM STDIN\"\n",
-           CHUNK);
+           RS_TOWER_EMBED_CHUNK);
 }
 
 static void set_input(int side, const char *path)
@@ -171,13 +171,23 @@ static int write_rows(struct rs_writer *w, struct rs_rsb_writer *rw, char **ids,
     return rc;
 }
 
+struct sink {
+    struct rs_writer *w;
+    struct rs_rsb_writer *rw;
+    size_t d;
+};
+
+static int write_chunk(void *ctx, char **ids, const size_t *lens, const float *z, size_t n)
+{
+    struct sink *k = ctx;
+    return write_rows(k->w, k->rw, ids, (size_t *)lens, z, n, k->d);
+}
+
 static int embed(struct rs_tower *t, struct rs_tsv *tb, struct rs_writer *w, struct rs_rsb_writer **rw,
                  const char *meta)
 {
-    int side = opt.side, idc, rc;
+    int side = opt.side, rc = 0;
     const char *idcol = opt.id_col ? opt.id_col : t->side[side].id_col;
-    if ((rc = rs_tsv_require(tb, idcol, &idc)) < 0 || (rc = rs_tower_bind(t, side, tb, 1)) < 0)
-        return rc;
     size_t d = t->d;
     if (opt.format == OUT_RSB && (rc = rs_rsb_writer_init(rw, w, (uint32_t)d, opt.dtype, meta)) < 0)
         return rc;
@@ -187,46 +197,9 @@ static int embed(struct rs_tower *t, struct rs_tsv *tb, struct rs_writer *w, str
             rc |= rs_writer_printf(w, "\tv%zu", j + 1);
         rc |= rs_writer_putc(w, '\n');
     }
-    struct rs_enc e;
-    struct rs_arena a;
-    rs_enc_init(&e, t, side);
-    rs_arena_init(&a, 0);
-    char *ids[CHUNK];
-    size_t idlens[CHUNK];
-    uint32_t rows[CHUNK];
-    for (size_t b = 0; b < CHUNK; b++)
-        rows[b] = (uint32_t)b;
-    int eof = 0;
-    while (rc == 0 && !eof) {
-        rs_enc_reset(&e);
-        while (e.n < CHUNK && (rc = rs_tsv_next(tb)) == 0) {
-            size_t n = rs_tsv_len(tb, idc);
-            if (!n) {
-                rc = rs_tsv_errf(tb, idc, "empty id");
-                break;
-            }
-            ids[e.n] = xstrndup(rs_tsv_get(tb, idc), n);
-            idlens[e.n] = n;
-            if ((rc = rs_enc_add(&e, t, side, tb, ids[e.n], n)) < 0) {
-                free(ids[e.n]);
-                break;
-            }
-        }
-        if (rc == RS_ERR_EOF) {
-            rc = 0;
-            eof = 1;
-        }
-        if (rc == 0 && e.n) {
-            struct rs_tower_act act;
-            rs_arena_reset(&a);
-            rs_tower_forward(t, side, &e, rows, e.n, NULL, &a, &act);
-            rc = write_rows(w, *rw, ids, idlens, act.z, e.n, d);
-        }
-        for (size_t b = 0; b < e.n; b++)
-            free(ids[b]);
-    }
-    rs_enc_free(&e);
-    rs_arena_free(&a);
+    struct sink k = { w, *rw, d };
+    if (rc == 0)
+        rc = rs_tower_embed_table(t, side, tb, idcol, write_chunk, &k);
     if (rc == 0 && *rw) {
         rc = rs_rsb_writer_finish(*rw);
         *rw = NULL;

@@ -8,6 +8,7 @@
 #include "io.h"
 #include "rank.h"
 #include "rankdata.h"
+#include "rsb.h"
 #include "tensor.h"
 
 #include <stdio.h>
@@ -19,7 +20,7 @@
 #define DEFAULT_KS "5,10"
 
 static struct {
-    const char *cmd, *config, *model, *output, *users, *items, *valid, *ks, *log;
+    const char *cmd, *config, *model, *output, *users, *items, *valid, *ks, *log, *user_emb, *item_emb;
     struct rs_writer *logw;
     double valid_frac;
     long long keep;
@@ -51,6 +52,10 @@ static void help(void)
            "  -o, --output FILE      train: the model (required); score, eval: output (stdout)\n"
            "      --users FILE       user feature table, joined on the user column\n"
            "      --items FILE       item feature table, joined on the item column\n"
+           "      --user-emb FILE    with --item-emb: user and item embeddings (RSB, rs-embed);\n"
+           "                         a numeric feature named " RS_RANK_TOWER_SCORE " is then their dot\n"
+           "                         product, the retrieval score, for every row (train and score)\n"
+           "      --item-emb FILE    item embeddings (RSB)\n"
            "      --valid FILE       train: validation stream (default: the last --valid-frac)\n"
            "      --valid-frac F     train: share of the input (its tail) kept for validation\n"
            "                         (default %g)\n"
@@ -120,9 +125,20 @@ static void log_epoch(void *ctx, const struct rs_rank_epoch *e)
            e->best ? " *" : "");
 }
 
+static struct rs_embset user_emb, item_emb;
+
 static int load_tables(const struct rs_rank_model *m, struct rs_rank_table **u, struct rs_rank_table **i)
 {
     int rc = 0;
+    if (opt.user_emb) {
+        if ((rc = rs_embset_load(&user_emb, opt.user_emb)) < 0 || (rc = rs_embset_load(&item_emb, opt.item_emb)) < 0)
+            return rc;
+        if (user_emb.dims != item_emb.dims)
+            return rs_err_set(RS_ERR_FORMAT, "'%s' has %u dims, '%s' has %u", opt.user_emb, user_emb.dims,
+                              opt.item_emb, item_emb.dims);
+        opt.io.user_emb = &user_emb;
+        opt.io.item_emb = &item_emb;
+    }
     if (opt.users && (rc = rs_rank_table_load(u, opt.users, opt.io.user_col, m)) < 0)
         return rc;
     if (opt.items && (rc = rs_rank_table_load(i, opt.items, opt.io.item_col, m)) < 0)
@@ -254,12 +270,13 @@ int main(int argc, char **argv)
         argv[1] = argv[0];
         argc--, argv++;
     }
-    enum { O_USERS = 256, O_ITEMS, O_VALID, O_VFRAC, O_EPOCHS, O_PAT, O_BATCH, O_LR, O_WD, O_PWC,
+    enum { O_USERS = 256, O_ITEMS, O_UEMB, O_IEMB, O_VALID, O_VFRAC, O_EPOCHS, O_PAT, O_BATCH, O_LR, O_WD, O_PWC,
            O_PWB, O_KEEP, O_K, O_GROUP, O_UCOL, O_ICOL, O_ECOL, O_SCOL, O_LEVEL, O_LOG };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         { "config", required_argument, 0, 'c' }, { "model", required_argument, 0, 'm' },
         { "output", required_argument, 0, 'o' }, { "users", required_argument, 0, O_USERS },
+        { "user-emb", required_argument, 0, O_UEMB }, { "item-emb", required_argument, 0, O_IEMB },
         { "items", required_argument, 0, O_ITEMS }, { "valid", required_argument, 0, O_VALID },
         { "valid-frac", required_argument, 0, O_VFRAC }, { "epochs", required_argument, 0, O_EPOCHS },
         { "patience", required_argument, 0, O_PAT }, { "batch", required_argument, 0, O_BATCH },
@@ -283,6 +300,8 @@ int main(int argc, char **argv)
         case 'o': opt.output = optarg; break;
         case 'z': opt.zstd = 1; break;
         case O_USERS: opt.users = optarg; break;
+        case O_UEMB: opt.user_emb = optarg; break;
+        case O_IEMB: opt.item_emb = optarg; break;
         case O_ITEMS: opt.items = optarg; break;
         case O_VALID: opt.valid = optarg; break;
         case O_VFRAC: opt.valid_frac = rs_opt_double("--valid-frac", optarg, 0, 0.9); break;
@@ -314,12 +333,16 @@ int main(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "train needs --config and -o MODEL");
     if (!train && !opt.model)
         rs_usage_error(SYNOPSIS, "%s needs --model", opt.cmd);
+    if (!opt.user_emb != !opt.item_emb)
+        rs_usage_error(SYNOPSIS, "--user-emb and --item-emb go together");
     if (opt.ks)
         parse_ks(opt.ks, (size_t[32]){0}, 32);
     opt.t.seed = rs_opts.seed;
     rs_blas_set_threads(rs_opts.threads);
     const char *input = optind < argc ? argv[optind] : "-";
     int rc = train ? cmd_train(input) : cmd_apply(input);
+    rs_embset_free(&user_emb);
+    rs_embset_free(&item_emb);
     if (rc < 0)
         rs_die(rc);
     return 0;

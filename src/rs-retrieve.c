@@ -59,7 +59,8 @@ static void help(void)
            "  -k N                   candidates per query (default %d)\n"
            "      --quantile Q       with --popular: only items whose count is at least the\n"
            "                         Q-quantile of the item counts (default 0: all)\n"
-           "      --users-from FILE  with --popular/--random: the users (TSV column user_id, or RSB)\n"
+           "      --users-from FILE  with --popular/--random: the users (TSV column user_id, or RSB);\n"
+           "                         a user listed again gets one list, at its first row\n"
            "      --exclude FILE     TSV of (user_id, item_id) pairs never returned (already seen)\n"
            "      --allow FILE       TSV with item_id: only these items are returned\n"
            "      --deny FILE        TSV with item_id: these items are never returned\n"
@@ -102,6 +103,7 @@ struct state {
     uint8_t *deny;
     struct rs_rsb_reader *qrsb;
     struct rs_tsv *qtsv;
+    struct rs_strmap *qseen; /* users of a TSV query list already answered */
     int qcol;
     size_t next_item; /* --similar: next item row to use as a query */
     float *scratch;   /* a query vector nobody needs (baselines from RSB) */
@@ -191,6 +193,7 @@ static int open_queries(struct state *s)
         return rs_err_set(RS_ERR_FORMAT, "'%s': --users must be RSB (rs-cat --to rsb)", path);
     if ((rc = rs_tsv_open_reader(&s->qtsv, in, 0)) < 0)
         return rc;
+    s->qseen = rs_strmap_new(1024);
     return rs_tsv_ncols(s->qtsv) ? rs_tsv_require(s->qtsv, opt.user_col, &s->qcol) : 0;
 }
 
@@ -208,14 +211,20 @@ static int next_query(struct state *s, const char **id, size_t *len, float *vec)
         return rs_rsb_next(s->qrsb, id, len, vec ? vec : s->scratch);
     if (!rs_tsv_ncols(s->qtsv))
         return RS_ERR_EOF;
-    int rc = rs_tsv_next(s->qtsv);
-    if (rc == 0) {
+    /* A user listed again (one row per interaction) gets one list, at its
+     * first appearance, so the output's user blocks stay contiguous. */
+    for (;;) {
+        int rc = rs_tsv_next(s->qtsv), added;
+        if (rc < 0)
+            return rc;
         *id = rs_tsv_get(s->qtsv, s->qcol);
         *len = rs_tsv_len(s->qtsv, s->qcol);
         if (*len == 0)
-            rc = rs_tsv_errf(s->qtsv, s->qcol, "empty user id");
+            return rs_tsv_errf(s->qtsv, s->qcol, "empty user id");
+        rs_strmap_put(s->qseen, *id, *len, &added);
+        if (added)
+            return 0;
     }
-    return rc;
 }
 
 /* ---- one batch ---- */
@@ -370,6 +379,7 @@ static void state_free(struct state *s)
     rs_rsb_close(s->qrsb);
     if (s->qtsv)
         rs_tsv_close(s->qtsv);
+    rs_strmap_free(s->qseen);
     free(s->scratch);
     free(s->stamp);
 }
@@ -377,8 +387,11 @@ static void state_free(struct state *s)
 static void check_options(void)
 {
     if (opt.build) {
+        size_t n = opt.output ? strlen(opt.output) : 0;
         if (!opt.items || !opt.output)
             rs_usage_error(SYNOPSIS, "index build needs --items FILE and -o INDEX");
+        if (opt.zstd || (n >= 4 && strcmp(opt.output + n - 4, ".zst") == 0))
+            rs_usage_error(SYNOPSIS, "an index is mapped in place: it cannot be zstd-compressed");
         return;
     }
     int sources = !!opt.users + opt.similar + !!opt.popular + opt.random;
@@ -473,6 +486,8 @@ int main(int argc, char **argv)
     if (opt.build) {
         rc = build_index(w);
     } else if ((rc = load_catalogue(&s)) == 0 && (rc = open_queries(&s)) == 0) {
+        if ((size_t)opt.k > s.ni) /* no query can get more: keep the buffers small */
+            opt.k = s.ni ? (long long)s.ni : 1;
         if (opt.random)
             s.stamp = xcalloc(s.ni ? s.ni : 1, sizeof *s.stamp);
         rc = run_queries(&s, w);

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "latency.h"
 #include "reco.h"
+#include "tensor.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -47,6 +48,13 @@ static void help(void)
            "Artefacts (one bundle, swapped whole):\n"
            "      --items-emb FILE   item embeddings (RSB), required\n"
            "      --users-emb FILE   user embeddings (RSB, from rs-embed)\n"
+           "      --model FILE       or a two-tower model (rs-train-tower) and\n"
+           "      --users FILE       a user feature table: the user tower embeds every user\n"
+           "                         of the table when the bundle loads (as rs-embed would)\n"
+           "      --index FILE       ANN index of the same items (rs-retrieve index build):\n"
+           "                         searched instead of every item\n"
+           "      --nprobe N         index partitions searched per request (default 16)\n"
+           "      --rerank R         index candidates re-scored exactly (default max(k, 100))\n"
            "      --seen FILE        events TSV (user_id, item_id): excluded per user, and the\n"
            "                         popularity of the fallback\n"
            "      --items FILE       items TSV: in_stock = 0 items are never returned\n"
@@ -142,13 +150,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 /* Parses k: absent → DEFAULT_K; returns -1 when malformed. */
 static long parse_k(struct MHD_Connection *c)
 {
-    const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k");
-    if (!s)
-        return DEFAULT_K;
-    char *end;
-    errno = 0;
-    long k = strtol(s, &end, 10);
-    return *s && !*end && !errno && k >= 1 && k <= MAX_K ? k : -1;
+    return rs_reco_parse_k(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"), DEFAULT_K, MAX_K);
 }
 
 static json_t *list_json(const struct rs_reco_list *l)
@@ -271,7 +273,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 /* What identifies the files' contents: a replaced file gets a new inode. */
 static uint64_t files_signature(void)
 {
-    const char *paths[] = { opt.reco.items_emb, opt.reco.users_emb, opt.reco.seen, opt.reco.items };
+    const char *paths[] = { opt.reco.items_emb, opt.reco.users_emb, opt.reco.seen, opt.reco.items, opt.reco.index,
+                            opt.reco.model, opt.reco.users };
     uint64_t sig = 1469598103934665603ULL;
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
         struct stat st;
@@ -373,6 +376,11 @@ int main(int argc, char **argv)
         { "group-col", required_argument, 0, 'G' },
         { "max-per-group", required_argument, 0, 'M' },
         { "candidates", required_argument, 0, 'C' },
+        { "index", required_argument, 0, 'X' },
+        { "model", required_argument, 0, 'm' },
+        { "users", required_argument, 0, 'u' },
+        { "nprobe", required_argument, 0, 'N' },
+        { "rerank", required_argument, 0, 'R' },
         { "port", required_argument, 0, 'p' },
         { "bind", required_argument, 0, 'B' },
         { "port-file", required_argument, 0, 'P' },
@@ -390,6 +398,11 @@ int main(int argc, char **argv)
         case 'i': opt.reco.items = optarg; break;
         case 'G': opt.reco.group_col = optarg; break;
         case 'M': opt.reco.max_per_group = (size_t)rs_opt_int("--max-per-group", optarg, 1, 1000000); break;
+        case 'X': opt.reco.index = optarg; break;
+        case 'm': opt.reco.model = optarg; break;
+        case 'u': opt.reco.users = optarg; break;
+        case 'N': opt.reco.nprobe = (size_t)rs_opt_int("--nprobe", optarg, 1, 1 << 24); break;
+        case 'R': opt.reco.rerank = (size_t)rs_opt_int("--rerank", optarg, 1, 1 << 24); break;
         case 'C': opt.reco.candidates = (size_t)rs_opt_int("--candidates", optarg, 1, 100000); break;
         case 'p': opt.port = (int)rs_opt_int("--port", optarg, 0, 65535); break;
         case 'B': opt.bind = optarg; break;
@@ -402,6 +415,10 @@ int main(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
     if (!opt.reco.items_emb)
         rs_usage_error(SYNOPSIS, "--items-emb is required");
+    if (!opt.reco.model != !opt.reco.users)
+        rs_usage_error(SYNOPSIS, "--model and --users go together");
+    if (opt.reco.model && opt.reco.users_emb)
+        rs_usage_error(SYNOPSIS, "--users-emb or --model with --users, not both");
     if (!!opt.reco.group_col != !!opt.reco.max_per_group)
         rs_usage_error(SYNOPSIS, "--group-col and --max-per-group go together");
 
@@ -411,6 +428,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN); /* a client hanging up must not kill the server */
+    rs_blas_set_threads(1); /* the server's threads each search on their own */
     if (reload(1) < 0)
         rs_die(RS_ERR_FORMAT);
     struct MHD_Daemon *d = start_daemon();

@@ -51,6 +51,11 @@ static void help(void)
            "      --zipf S          popularity skew: rank r weighs r^-S (default %g)\n"
            "      --noise X         std dev of the click logit noise (default %g)\n"
            "      --affinity A      weight a of the latent affinity (default %g)\n"
+           "      --personal F      share of slate slots filled from the user's stated\n"
+           "                        favourite categories (default %g)\n"
+           "      --recommended F   share of slate slots drawn from the user's top 50 items\n"
+           "                        by true affinity, as a production recommender would\n"
+           "                        show them (default %g); the rest: by popularity\n"
            "      --drift X         std dev of the per-cluster trend (default %g)\n"
            "      --cold-users F    share of users signing up inside the window (default %g)\n"
            "      --new-items F     share of items created inside the window (default %g)\n"
@@ -72,7 +77,7 @@ static void help(void)
            "  rs-synth --users 100000 --items 20000 --events 10000000 -z -o big\n"
            "  rs-synth -o cat --events 1000 --events-out - | rs-split --cutoff 2019-12-01 -o win\n",
            d.users, d.items, (unsigned long long)d.events, d.dims, d.clusters, d.categories,
-           d.subcategories, d.regions, d.slate, d.zipf, d.noise, d.affinity, d.drift, d.cold_users,
+           d.subcategories, d.regions, d.slate, d.zipf, d.noise, d.affinity, d.personal, d.recommended, d.drift, d.cold_users,
            d.new_items, start, d.days);
 }
 
@@ -84,7 +89,7 @@ static uint32_t opt_u32(const char *flag, const char *arg, long long min, long l
 static void parse(int argc, char **argv)
 {
     enum { O_USERS = 256, O_ITEMS, O_EVENTS, O_EVOUT, O_DIMS, O_CLUSTERS, O_CATS, O_SUBS, O_REGIONS,
-           O_SLATE, O_ZIPF, O_NOISE, O_AFF, O_DRIFT, O_COLD, O_NEW, O_START, O_DAYS, O_LEVEL };
+           O_SLATE, O_ZIPF, O_NOISE, O_AFF, O_PERSONAL, O_RECOMMENDED, O_DRIFT, O_COLD, O_NEW, O_START, O_DAYS, O_LEVEL };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         { "output", required_argument, 0, 'o' }, { "zstd", no_argument, 0, 'z' },
@@ -95,7 +100,7 @@ static void parse(int argc, char **argv)
         { "subcategories", required_argument, 0, O_SUBS }, { "regions", required_argument, 0, O_REGIONS },
         { "slate", required_argument, 0, O_SLATE }, { "zipf", required_argument, 0, O_ZIPF },
         { "noise", required_argument, 0, O_NOISE }, { "affinity", required_argument, 0, O_AFF },
-        { "drift", required_argument, 0, O_DRIFT }, { "cold-users", required_argument, 0, O_COLD },
+        { "personal", required_argument, 0, O_PERSONAL }, { "recommended", required_argument, 0, O_RECOMMENDED }, { "drift", required_argument, 0, O_DRIFT }, { "cold-users", required_argument, 0, O_COLD },
         { "new-items", required_argument, 0, O_NEW }, { "start", required_argument, 0, O_START },
         { "days", required_argument, 0, O_DAYS },
         { 0, 0, 0, 0 },
@@ -121,6 +126,8 @@ static void parse(int argc, char **argv)
         case O_ZIPF: par.zipf = rs_opt_double("--zipf", optarg, 0, 5); break;
         case O_NOISE: par.noise = rs_opt_double("--noise", optarg, 0, 10); break;
         case O_AFF: par.affinity = rs_opt_double("--affinity", optarg, -100, 100); break;
+        case O_PERSONAL: par.personal = rs_opt_double("--personal", optarg, 0, 1); break;
+        case O_RECOMMENDED: par.recommended = rs_opt_double("--recommended", optarg, 0, 1); break;
         case O_DRIFT: par.drift = rs_opt_double("--drift", optarg, 0, 100); break;
         case O_COLD: par.cold_users = rs_opt_double("--cold-users", optarg, 0, 0.9); break;
         case O_NEW: par.new_items = rs_opt_double("--new-items", optarg, 0, 0.9); break;

@@ -82,6 +82,19 @@ static void help(void)
            def.batch, def.epochs, def.lr, def.warmup, def.tau, def.dropout, def.k, def.patience, def.lr_sparse);
 }
 
+static struct rs_progress prog;
+static char prog_what[64];
+
+static void on_step(void *ctx, int epoch, size_t done, size_t total)
+{
+    (void)ctx;
+    if (done <= to.batch) {
+        snprintf(prog_what, sizeof prog_what, "epoch %d/%d", epoch, to.epochs);
+        rs_progress_start(&prog, prog_what, total);
+    }
+    rs_progress_add(&prog, done - prog.done);
+}
+
 struct log_ctx {
     struct rs_writer *w;
     int rc;
@@ -90,6 +103,8 @@ struct log_ctx {
 static void on_epoch(void *vctx, const struct rs_tt_epoch *e)
 {
     struct log_ctx *c = vctx;
+    if (prog.on)
+        fputs("\r\033[K", stderr); /* the progress line gives way to the epoch's log line */
     char metrics[96] = "";
     if (!isnan(e->recall))
         snprintf(metrics, sizeof metrics, ", recall@%zu %.4f, ndcg@%zu %.4f", to.k, e->recall, to.k, e->ndcg);
@@ -205,6 +220,7 @@ int main(int argc, char **argv)
     parse_args(argc, argv);
     to.seed = rs_opts.seed;
     to.threads = rs_opts.threads;
+    to.on_step = on_step;
     char *ckpt_name = NULL;
     if (!opt.checkpoint) {
         ckpt_name = xmalloc(strlen(opt.output) + 6);

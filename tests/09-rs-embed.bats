@@ -132,3 +132,21 @@ EOF
     run -1 --separate-stderr rs-embed -m m.rsm --users users.tsv -f tsv -o /dev/full
     assert_stderr_has "rs-embed:"
 }
+
+@test "pretrained features: the model refers to the RSB; --pretrained NAME=FILE overrides the path" {
+    "$PYTHON" "$FIXTURES/rs-train-tower/gen.py" .
+    rs-cat --to rsb -o pre.rsb pre.tsv
+    "$PYTHON" -c '
+import json; c = json.load(open("tower.json"))
+c["item_embedding_layers"]["img"] = {"type": "pretrained", "path": "pre.rsb", "embedding_size": 4}
+json.dump(c, open("pre.json", "w"))'
+    rs-train-tower -c pre.json --users users.tsv --items items.tsv --batch 32 --epochs 2 -q -o m.rsm train.tsv
+    rs-embed -m m.rsm --items items.tsv -f tsv > a.tsv
+    mv pre.rsb moved.rsb
+    run -1 --separate-stderr rs-embed -m m.rsm --items items.tsv -f tsv
+    assert_stderr_has "pre.rsb"
+    rs-embed -m m.rsm --items items.tsv -f tsv --pretrained img=moved.rsb > b.tsv
+    assert_same a.tsv b.tsv
+    run -2 --separate-stderr rs-embed -m m.rsm --items items.tsv -f tsv --pretrained nope=moved.rsb
+    assert_stderr_has "no pretrained feature of that name"
+}

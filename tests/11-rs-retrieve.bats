@@ -64,6 +64,8 @@ EOF
     run -2 --separate-stderr rs-retrieve index frobnicate
     run -2 --separate-stderr rs-retrieve index build --items i.rsb
     run -2 --separate-stderr rs-retrieve index build --items i.rsb -o x.idx --quant pq
+    run -2 --separate-stderr rs-retrieve index build --items i.rsb -o x.idx.zst
+    assert_stderr_has "cannot be zstd-compressed"
 }
 
 @test "missing file exits 1 naming it" {
@@ -189,6 +191,11 @@ EOF
     [ "${lines[5]}" = "$(printf 'new\tb\t1\t3')" ]
     [ "${lines[6]}" = "$(printf 'new\ta\t2\t2')" ]
     [ "${lines[7]}" = "$(printf 'new\td\t3\t2')" ]
+    # an --items catalogue does not change what --popular recommends
+    printf 'id\tv1\nzz\t1\n' | rs-cat --to rsb -o other.rsb
+    rs-retrieve -q --popular ev.tsv --users-from who.tsv -k 3 --exclude ev.tsv > a.tsv
+    rs-retrieve -q --popular ev.tsv --users-from who.tsv -k 3 --exclude ev.tsv --items other.rsb > b.tsv
+    assert_same a.tsv b.tsv
     # counts 3,2,2,1,1: the 0.5-quantile is 2, so the pool is b, a, d
     run -0 rs-retrieve -q --popular ev.tsv --quantile 0.5 --users-from who.tsv -k 5
     [ "${#lines[@]}" -eq 10 ]
@@ -239,4 +246,11 @@ EOF
     head -c 300 items.rsb > cut.rsb
     run -1 --separate-stderr rs-retrieve index build --items cut.rsb -o new.idx
     [ ! -e new.idx ]
+}
+
+@test "--users-from with a user on several rows gives that user one list" {
+    printf 'user_id\titem_id\nu1\ta\nu2\tb\nu1\tc\nu1\ta\nu3\tb\n' > ev.tsv
+    run -0 --separate-stderr rs-retrieve --popular ev.tsv --users-from ev.tsv -k 2
+    [ "$(printf '%s\n' "$output" | cut -f1 | tail -n +2 | uniq | tr '\n' ' ')" = "u1 u2 u3 " ]
+    [ "${#lines[@]}" -eq 7 ]
 }

@@ -201,3 +201,32 @@ value() { # value FILE MODEL METRIC K
     rs-rank score -m w5.rsm --items items.tsv cand.tsv | awk -F'\t' 'NR > 1 { s += $9 } END { print s / (NR - 1) }' > p5
     awk -v a="$(cat p1)" -v b="$(cat p5)" 'BEGIN { exit !(b > 1.5 * a) }'
 }
+
+@test "--user-emb/--item-emb: the tower_score feature is the embeddings' dot product" {
+    "$PYTHON" - <<'PY'
+import numpy as np
+r = np.random.default_rng(0)
+U = r.normal(size=(50, 3)); I = r.normal(size=(40, 3))
+def tsv(p, pre, m):
+    with open(p, "w") as f:
+        f.write("id\tv0\tv1\tv2\n")
+        for k, row in enumerate(m): f.write(f"{pre}{k}\t" + "\t".join("%.6g" % x for x in row) + "\n")
+tsv("u.tsv", "u", U); tsv("i.tsv", "i", I)
+with open("train.tsv", "w") as f:
+    f.write("user_id\titem_id\tclick\tbooking\n")
+    for _ in range(4000):
+        u = r.integers(50); i = r.integers(40)
+        f.write(f"u{u}\ti{i}\t{int(U[u] @ I[i] + 0.3 * r.normal() > 0.5)}\t0\n")
+PY
+    rs-cat --to rsb -o u.rsb u.tsv
+    rs-cat --to rsb -o i.rsb i.tsv
+    echo '{"numeric": ["tower_score"], "hidden": [8]}' > c.json
+    run -1 --separate-stderr rs-rank train -c c.json -o m.rsm train.tsv
+    assert_stderr_has "column 'tower_score' is neither in the input"
+    rs-rank train -q -c c.json --user-emb u.rsb --item-emb i.rsb -o m.rsm train.tsv
+    run -0 rs-rank eval -m m.rsm --user-emb u.rsb --item-emb i.rsb train.tsv
+    auc=$(printf '%s\n' "$output" | awk -F'\t' '$2 == "auc_click" { print $4 }')
+    awk -v a="$auc" 'BEGIN { exit !(a > 0.95) }'
+    run -2 --separate-stderr rs-rank train -c c.json --user-emb u.rsb -o m.rsm train.tsv
+    assert_stderr_has "--user-emb and --item-emb go together"
+}

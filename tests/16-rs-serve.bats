@@ -157,3 +157,70 @@ assert got == ['i%d' % k for k in order], (got, order)"
     SERVER=
     grep -q stopped server.log
 }
+
+@test "--index: an ANN index probed fully answers like exact search; a mismatched index is refused" {
+    make_bundle 1
+    rs-retrieve index build -q --items items.rsb --partitions 4 -o items.idx
+    start_server
+    for u in 1 4; do get "/recommend?user_id=u$u&k=6" > /dev/null; cp body exact$u.json; done
+    get "/similar?item_id=i7&k=5" > /dev/null; cp body sim_exact.json
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null; SERVER=; rm -f port
+    start_server --index items.idx --nprobe 4 --rerank 60
+    for u in 1 4; do
+        [ "$(get "/recommend?user_id=u$u&k=6")" = 200 ]
+        $PYTHON -c "
+import json, sys
+a = json.load(open('exact$u.json'))['items']; b = json.load(open('body'))['items']
+assert [x['item_id'] for x in a] == [x['item_id'] for x in b], (a, b)"
+    done
+    [ "$(get "/similar?item_id=i7&k=5")" = 200 ]
+    $PYTHON -c "
+import json
+a = json.load(open('sim_exact.json'))['items']; b = json.load(open('body'))['items']
+assert [x['item_id'] for x in a] == [x['item_id'] for x in b], (a, b)"
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null; SERVER=
+    head -5 items.tsv | rs-cat --to rsb -o few.rsb
+    rs-retrieve index build -q --items few.rsb --partitions 2 -o few.idx
+    run -1 --separate-stderr rs-serve --items-emb items.rsb --index few.idx --port 0
+    assert_stderr_has "'few.idx' holds 4 items"
+}
+
+@test "--model + --users: the user tower runs at load; lists equal those from rs-embed's vectors" {
+    "$PYTHON" "$FIXTURES/rs-train-tower/gen.py" .
+    rs-train-tower -c tower.json --users users.tsv --items items.tsv --batch 32 --epochs 2 \
+        --lr 0.02 -j 1 -q -o m.rsm train.tsv
+    rs-embed -q -m m.rsm --users users.tsv -o users.rsb
+    rs-embed -q -m m.rsm --items items.tsv -o items.rsb
+    printf 'user_id\titem_id\n' > seen.tsv; printf 'item_id\tin_stock\n' > attrs.tsv
+    start_server
+    get "/recommend?user_id=$(sed -n 2p users.tsv | cut -f1)&k=5" > /dev/null; cp body a.json
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null; SERVER=; rm -f port
+    rs-serve --items-emb items.rsb --model m.rsm --users users.tsv --seen seen.tsv --port 0 \
+        --port-file port --watch 0 -j 2 2> server.log &
+    SERVER=$!
+    for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+    URL=http://127.0.0.1:$(cat port)
+    [ "$(get "/recommend?user_id=$(sed -n 2p users.tsv | cut -f1)&k=5")" = 200 ]
+    $PYTHON -c "
+import json
+a = json.load(open('a.json')); b = json.load(open('body'))
+assert a['fallback'] is None and b['fallback'] is None, (a, b)
+assert [x['item_id'] for x in a['items']] == [x['item_id'] for x in b['items']], (a, b)"
+    run -2 --separate-stderr rs-serve --items-emb items.rsb --model m.rsm
+    assert_stderr_has "--model and --users go together"
+}
+
+@test "/recommend equals the batch tools: rs-retrieve with the same exclusions and stock filter" {
+    make_bundle 1
+    awk -F'\t' 'NR == 1 || $2 == 0 { print $1 }' attrs.tsv > deny.tsv
+    rs-retrieve -q --users users.rsb --items items.rsb -k 5 --exclude seen.tsv --deny deny.tsv -o batch.tsv
+    start_server
+    for u in 0 1 2 3 4 5; do
+        get "/recommend?user_id=u$u&k=5" > /dev/null
+        $PYTHON -c "
+import json
+got = [x['item_id'] for x in json.load(open('body'))['items']]
+want = [l.split('\t')[1] for l in open('batch.tsv') if l.startswith('u$u\t')]
+assert got == want, (got, want)"
+    done
+}

@@ -1,0 +1,137 @@
+# pipelines/movielens.mk - the two-tower system on MovieLens 100K, against the
+# popularity and random baselines and implicit ALS, on the two-tower issue's
+# protocol: every rating is an implicit positive; per user, the last 20% of
+# the ratings by time (at least 1) are test, the rest train; each user gets
+# the top K (default 20) items not rated in train; recall@20 and NDCG@10, averaged
+# over users.
+#
+#   u.data/u.user/u.item (shell tools) → rs-split → rs-features → [rs-negsample]
+#   → rs-train-tower → rs-embed → rs-retrieve ─┐
+#   rs-retrieve --popular / --random ─────────┼→ rs-metrics --wide → metrics.tsv
+#   rs-als ───────────────────────────────────┘
+#
+#   make -f pipelines/movielens.mk DATA=../shared/data/ml-100k [OUT=out/movielens]
+#
+# (from the repository root). The tower's hyper-parameters (TOWER, EPOCHS) are
+# bench/two-tower's; ALS is f = 64, lambda = 0.1, alpha = 20, 15 iterations.
+# The MovieLens files are read in place; the converted streams go under OUT
+# (out/ is git-ignored): the data's terms forbid redistributing it. Every
+# stage is a target with real file dependencies, so a second run does nothing.
+# NEGATIVES=K > 0 trains on rs-negsample examples (K log-uniform negatives with
+# logQ) instead of the plain training pairs (in-batch negatives only).
+
+BIN       ?= bin
+DATA      ?= ../shared/data/ml-100k
+OUT       ?= out/movielens
+SEED      ?= 42
+THREADS   ?= 2
+EPOCHS    ?= 16
+K         ?= 20
+HISTORY   ?= 50
+NEGATIVES ?= 0
+CONFIG    ?= examples/ml100k-tower.json
+TOWER     ?= --batch 512 --lr 0.01 --temperature 0.1 --feature-dropout 0.2 -d 64
+ALS       ?= -f 64 -l 0.1 -a 20 -i 15
+Q          = -q -j $(THREADS) -s $(SEED)
+
+# Deterministic BLAS: the tools pin their own threads (STYLE.md, determinism).
+export OPENBLAS_NUM_THREADS = 1
+export OMP_NUM_THREADS = 1
+export LC_ALL = C
+# A failing stage anywhere in a recipe's pipe fails the target (and deletes it).
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+
+D := $(OUT)
+SELF := $(lastword $(MAKEFILE_LIST))
+
+.PHONY: all summary
+.DELETE_ON_ERROR:
+
+all: $(D)/metrics.tsv $(D)/recommendations.json
+	@$(MAKE) --no-print-directory -f $(SELF) summary
+
+summary:
+	@echo
+	@echo "== MovieLens 100K ($(DATA)): top $(K) unseen items per user, per-user last 20% by time = test"
+	@$(BIN)/rs-cat $(D)/metrics.tsv | awk -F'\t' 'NR == 1 || ($$1 == "recall" && $$2 == 20) || ($$1 == "ndcg" && $$2 == 10) || $$1 ~ /^(precision|hit_rate|catalog_coverage|users)$$/' | column -t -s "$$(printf '\t')"
+	@echo
+	@echo "metrics: $(D)/metrics.tsv; recommendations: $(D)/recommendations.json"
+
+# 1. Conversion with shell tools. Ratings: user_id item_id event timestamp
+#    weight (the rating), sorted by user, time and item so that ties in time
+#    split by item id. Users: '|' → tab. Items: Latin-1 → UTF-8, the 19 genre
+#    flags → a comma list of u.genre's names, year from the release date; a
+#    backslash in a title is escaped (DESIGN.md, TSV).
+$(D)/data/events.tsv.zst: $(DATA)/u.data
+	@mkdir -p $(@D)
+	{ printf 'user_id\titem_id\tevent\ttimestamp\tweight\n'; \
+	  awk -F'\t' -v OFS='\t' 'NF == 4 { print $$1, $$2, "rating", $$4, $$3 }' $< | \
+	  sort -t "$$(printf '\t')" -k1,1n -k4,4n -k2,2n; } | $(BIN)/rs-cat -q -o $@ -
+$(D)/data/users.tsv.zst: $(DATA)/u.user
+	@mkdir -p $(@D)
+	{ printf 'user_id\tage\tgender\toccupation\tzip\n'; \
+	  awk -F'|' -v OFS='\t' 'NF == 5 { print $$1, $$2, $$3, $$4, $$5 }' $<; } | $(BIN)/rs-cat -q -o $@ -
+$(D)/data/items.tsv.zst: $(DATA)/u.item $(DATA)/u.genre
+	@mkdir -p $(@D)
+	iconv -f LATIN1 -t UTF-8 $< | sed 's/\\/\\\\/g' | awk -F'|' -v OFS='\t' ' \
+	    FNR == NR { if (NF == 2) genre[$$2] = $$1; next } \
+	    FNR == 1 { print "item_id", "title", "genres", "year" } \
+	    { g = ""; for (k = 0; k in genre; k++) if ($$(6 + k) == "1") g = g (g == "" ? "" : ",") genre[k]; \
+	      t = $$2; gsub(/\t/, " ", t); \
+	      print $$1, t, g, ($$3 == "" ? "" : substr($$3, length($$3) - 3)) }' $(DATA)/u.genre - | \
+	  $(BIN)/rs-cat -q -o $@ -
+
+# 2. The protocol split: per user, the last 20% of the ratings by time.
+$(D)/split/train.tsv.zst $(D)/split/test.tsv.zst &: $(D)/data/events.tsv.zst
+	$(BIN)/rs-split $(Q) --per-user-frac 0.2 -z -o $(D)/split $<
+
+# 3. Features: demographics + the last HISTORY training items of each user
+#    (one row per user); genres, title and training counts of each item.
+$(D)/user_features.tsv.zst: $(D)/split/train.tsv.zst $(D)/data/users.tsv.zst
+	$(BIN)/rs-features $(Q) --side user --users $(D)/data/users.tsv.zst --history $(HISTORY) -o $@ $<
+$(D)/item_features.tsv.zst: $(D)/split/train.tsv.zst $(D)/data/items.tsv.zst
+	$(BIN)/rs-features $(Q) --side item --items $(D)/data/items.tsv.zst -o $@ $<
+
+# 4. Training examples: the training pairs, or (NEGATIVES > 0) the pairs with
+#    log-uniform negatives and logQ from rs-negsample.
+ifeq ($(NEGATIVES),0)
+EXAMPLES := $(D)/split/train.tsv.zst
+else
+EXAMPLES := $(D)/examples.tsv.zst
+$(D)/examples.tsv.zst: $(D)/split/train.tsv.zst
+	$(BIN)/rs-negsample $(Q) -k $(NEGATIVES) --strategy loguniform -o $@ $<
+endif
+
+# 5. The two-tower model (examples/ml100k-tower.json) and the embeddings.
+$(D)/tower.rsm: $(EXAMPLES) $(D)/user_features.tsv.zst $(D)/item_features.tsv.zst $(CONFIG)
+	$(BIN)/rs-train-tower $(Q) -c $(CONFIG) --users $(D)/user_features.tsv.zst \
+	    --items $(D)/item_features.tsv.zst $(TOWER) --epochs $(EPOCHS) \
+	    --log $(D)/tower_log.tsv -o $@ $<
+$(D)/user_emb.rsb: $(D)/tower.rsm $(D)/user_features.tsv.zst
+	$(BIN)/rs-embed $(Q) -m $< --users $(D)/user_features.tsv.zst -o $@
+$(D)/item_emb.rsb: $(D)/tower.rsm $(D)/item_features.tsv.zst
+	$(BIN)/rs-embed $(Q) -m $< --items $(D)/item_features.tsv.zst -o $@
+
+# 6. Top K unseen items per user: the towers (exact search), the baselines
+#    (for every user of the users table: one row per user) and ALS.
+$(D)/tower.tsv.zst: $(D)/user_emb.rsb $(D)/item_emb.rsb $(D)/split/train.tsv.zst
+	$(BIN)/rs-retrieve $(Q) --users $< --items $(D)/item_emb.rsb -k $(K) \
+	    --exclude $(D)/split/train.tsv.zst -o $@
+$(D)/popular.tsv.zst: $(D)/split/train.tsv.zst $(D)/data/users.tsv.zst
+	$(BIN)/rs-retrieve $(Q) --popular $< --users-from $(D)/data/users.tsv.zst -k $(K) --exclude $< -o $@
+$(D)/random.tsv.zst: $(D)/item_emb.rsb $(D)/data/users.tsv.zst $(D)/split/train.tsv.zst
+	$(BIN)/rs-retrieve $(Q) --random --items $< --users-from $(D)/data/users.tsv.zst -k $(K) \
+	    --exclude $(D)/split/train.tsv.zst -o $@
+$(D)/als.tsv.zst: $(D)/split/train.tsv.zst $(D)/data/users.tsv.zst
+	$(BIN)/rs-als $(Q) $(ALS) --candidates $(K) --exclude-seen --users-from $(D)/data/users.tsv.zst \
+	    --log $(D)/als_log.tsv -o $@ $<
+
+# 7. Evaluation side by side, and the tower's recommendations as JSON.
+$(D)/metrics.tsv: $(D)/split/test.tsv.zst $(D)/split/train.tsv.zst $(D)/tower.tsv.zst $(D)/als.tsv.zst \
+                  $(D)/popular.tsv.zst $(D)/random.tsv.zst $(D)/data/items.tsv.zst
+	$(BIN)/rs-metrics $(Q) --truth $< --train $(D)/split/train.tsv.zst -k 5,10,20 --wide \
+	    --pred two-tower=$(D)/tower.tsv.zst --pred als=$(D)/als.tsv.zst \
+	    --pred popular=$(D)/popular.tsv.zst --pred random=$(D)/random.tsv.zst -o $@
+$(D)/recommendations.json: $(D)/tower.tsv.zst
+	$(BIN)/rs-cat --to json -o $@ $<

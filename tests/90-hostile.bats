@@ -1,0 +1,234 @@
+#!/usr/bin/env bats
+# Hostile inputs across the tools (issue 14): every malformed input gives
+# exit 1 (2 for usage) with a message naming the file (and line and column
+# where the data has them), and leaves nothing at -o: no output, no
+# temporary *.tmp.* file. Inputs are tiny and hand-written, except one
+# 50 MB line.
+load helpers
+
+EV_HDR='user_id\titem_id\ttimestamp\tevent\n'
+
+# hostile TEXT CMD...: CMD exits 1, stderr has TEXT, no out* or *.tmp.* left.
+hostile() {
+    local text=$1
+    shift
+    run -1 --separate-stderr "$@"
+    assert_stderr_has "$text"
+    no_leftovers
+}
+
+no_leftovers() {
+    local left
+    left=$(find . -name 'out*' -o -name '*.tmp.*')
+    [ -z "$left" ] || { echo "left behind: $left"; return 1; }
+}
+
+events() { # a small valid event log: 4 users x 3 items
+    printf "$EV_HDR"
+    for u in 1 2 3 4; do
+        for i in 1 2 3; do printf 'u%s\ti%s\t%s\tclick\n' "$u" "$i" "$((u * 10 + i))"; done
+    done
+}
+
+vectors() { # vectors NAME IDS...: an RSB of 2-d vectors
+    local name=$1
+    shift
+    { printf 'id\tv0\tv1\n'; local n=1
+      for id in "$@"; do printf '%s\t%s\t%s\n' "$id" "$n" "$((n % 3))"; n=$((n + 1)); done; } > "$name.tsv"
+    rs-cat --to rsb -o "$name.rsb" "$name.tsv"
+    rm "$name.tsv"
+}
+
+@test "missing columns: each stream tool names the file and the column" {
+    printf 'user_id\titem_id\nu1\ti1\n' > notime.tsv
+    hostile "'notime.tsv' line 1: no column 'timestamp'" rs-split --cutoff 3 -o out notime.tsv
+    printf 'user_id\ttimestamp\nu1\t5\n' > noitem.tsv
+    hostile "'noitem.tsv' line 1" rs-vocab build -c item_id -o out.tsv noitem.tsv
+    hostile "'noitem.tsv'" rs-features --side item -o out.tsv noitem.tsv
+    assert_stderr_has "item_id"
+    hostile "'noitem.tsv'" rs-negsample -k 1 -o out.tsv noitem.tsv
+    assert_stderr_has "item_id"
+    hostile "'noitem.tsv'" rs-als -f 2 -i 1 --item-factors out.rsb noitem.tsv
+    hostile "'noitem.tsv'" rs-prefilter --min-user-interactions 1 -o out.tsv noitem.tsv
+    events > truth.tsv
+    hostile "'noitem.tsv'" rs-metrics --truth truth.tsv --pred noitem.tsv -o out.tsv
+}
+
+@test "ragged rows (missing fields) name file and line" {
+    { events; printf 'u9\ti9\n'; } > ragged.tsv
+    for tool in "rs-cat" "rs-split --cutoff 12" "rs-vocab build -c item_id" "rs-features --side user" \
+        "rs-negsample -k 1" "rs-prefilter --min-user-interactions 1"; do
+        if [[ $tool == rs-split* ]]; then out=out; else out=out.tsv; fi
+        hostile "'ragged.tsv' line 14: expected 4 fields, got 2" $tool -o $out ragged.tsv
+    done
+}
+
+@test "wrong types: timestamps, counts and labels name file, line and column" {
+    { events; printf 'u9\ti9\tyesterday\tclick\n'; } > badts.tsv
+    hostile "'badts.tsv' line 14: column 'timestamp'" rs-split --cutoff 12 -o out badts.tsv
+    hostile "'badts.tsv' line 14: column 'timestamp'" rs-features --side user -o out.tsv badts.tsv
+    { printf 'user_id\titem_id\tclick\tbooking\tprice\n'; printf 'u1\ti1\t1\t0\t3\nu2\ti2\tmaybe\t0\t4\n'; } > labels.tsv
+    printf '{"numeric": ["price"], "categorical": ["item_id"], "hidden": [4]}' > r.json
+    hostile "'labels.tsv' line 3: column 'click'" rs-rank train -c r.json -q -o out.rsm labels.tsv
+    printf 'user_id\titem_id\trank\tscore\nu1\ti1\tfirst\t0.5\n' > pred.tsv
+    events > truth.tsv
+    hostile "'pred.tsv' line 2: column 'rank'" rs-metrics --truth truth.tsv --pred pred.tsv -o out.tsv
+}
+
+@test "NaN and Inf are rejected where numbers are read" {
+    printf 'id\tv0\tv1\na\t1\tnan\n' > vnan.tsv
+    hostile "'vnan.tsv' line 2: column 'v1': expected a finite number, got 'nan'" rs-cat --to rsb -o out.rsb vnan.tsv
+    printf 'id\tv0\tv1\na\t1\t-inf\n' > vinf.tsv
+    hostile "'vinf.tsv' line 2: column 'v1'" rs-cat --to rsb -o out.rsb vinf.tsv
+    printf 'user_id\titem_id\tw\nu1\ti1\t1\nu1\ti2\tNaN\n' > w.tsv
+    hostile "'w.tsv' line 3: column 'w'" rs-als --weight-col w -f 2 -i 1 --item-factors out.rsb w.tsv
+    printf 'user_id\titem_id\tclick\tbooking\tprice\nu1\ti1\t1\t0\tinf\nu2\ti2\t0\t0\t4\n' > labels.tsv
+    printf '{"numeric": ["price"], "categorical": ["item_id"], "hidden": [4]}' > r.json
+    hostile "'labels.tsv' line 2: column 'price'" rs-rank train -c r.json -q -o out.rsm labels.tsv
+    printf 'user_id\titem_id\trank\tscore\nu1\ti1\t1\tnan\n' > ranked.tsv
+    hostile "'ranked.tsv' line 2: column 'score'" rs-diversify -n 1 -o out.tsv ranked.tsv
+}
+
+@test "negative counts and weights are rejected" {
+    printf 'user_id\titem_id\tw\nu1\ti1\t1\nu1\ti2\t-3\n' > w.tsv
+    hostile "'w.tsv' line 3: column 'w': expected a weight >= 0" rs-als --weight-col w -f 2 -i 1 \
+        --item-factors out.rsb w.tsv
+    printf 'id\ttoken\tcount\n0\t\t0\n1\ta\t-2\n' > v.tsv
+    events > e.tsv
+    hostile "'v.tsv' line 3: column 'count'" rs-vocab apply -c item_id --vocab v.tsv -o out.tsv e.tsv
+}
+
+@test "empty and header-only inputs: clean output or a clear error, never a crash" {
+    : > empty.tsv
+    printf "$EV_HDR" > hdr.tsv
+    printf '{"user_embedding_layers": {"user_id": {"type": "string"}},
+             "item_embedding_layers": {"item_id": {"type": "string"}}}' > tower.json
+    for f in empty.tsv hdr.tsv; do
+        run -0 rs-cat "$f"
+        run -0 --separate-stderr rs-vocab build -c item_id "$f"
+        run -0 --separate-stderr rs-features --side user "$f"
+    done
+    # A model cannot be trained on no data: a clear error, no model left.
+    hostile "'hdr.tsv': no training examples" rs-train-tower -c tower.json -q -o out.rsm hdr.tsv
+    : > empty.rsb
+    hostile "'empty.rsb'" rs-cluster -k 2 -o out.tsv empty.rsb
+    hostile "'empty.tsv'" rs-vocab apply -c item_id --vocab empty.tsv -o out.tsv hdr.tsv
+}
+
+@test "a 50 MB line is read whole (or refused clearly), never crashes" {
+    "$PYTHON" -c "
+import sys
+sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 + '\t5\tclick\nu2\ti2\t6\tclick\n')" > big.tsv
+    run -0 --separate-stderr rs-vocab build -c user_id big.tsv
+    [[ "$output" == *$'\tu1\t1'* ]]
+    run -0 --separate-stderr rs-split --cutoff 6 -o sp big.tsv
+    [ "$(wc -c < sp/train.tsv)" -gt 50000000 ]
+    # An id longer than RSB allows (65535 bytes) is a clear error.
+    "$PYTHON" -c "print('id\tv0'); print('a' * 70000 + '\t1')" > longid.tsv
+    hostile "'longid.tsv' line 2" rs-cat --to rsb -o out.rsb longid.tsv
+}
+
+@test "invalid UTF-8 passes through as bytes; JSON output refuses it clearly" {
+    printf "${EV_HDR}u\xff\xfe\ti1\t1\tclick\nu2\ti1\t2\tclick\n" > bad8.tsv
+    run -0 rs-cat bad8.tsv
+    rs-cat bad8.tsv | cmp - bad8.tsv
+    run -0 --separate-stderr rs-vocab build -c user_id -o v.tsv bad8.tsv
+    grep -q $'u\xff\xfe' v.tsv
+    printf 'user_id\titem_id\trank\tscore\nu1\ti1\t1\t1\n' > pred.tsv
+    printf 'user_id\titem_id\nu1\ti1\n' > truth.tsv
+    run -0 --separate-stderr rs-metrics --truth truth.tsv --pred "p$(printf '\xff')=pred.tsv" --json
+}
+
+@test "duplicate ids: vocabularies, RSB sets and feature tables refuse them" {
+    printf 'id\ttoken\tcount\n0\t\t0\n1\ta\t5\n2\ta\t3\n' > dup.tsv
+    events > e.tsv
+    hostile "'dup.tsv' line 4" rs-vocab apply -c item_id --vocab dup.tsv -o out.tsv e.tsv
+    vectors users u1 u2
+    vectors dupitems i1 i2 i1
+    hostile "'dupitems.rsb': duplicate id 'i1'" rs-retrieve --users users.rsb --items dupitems.rsb -k 2 -o out.tsv
+    hostile "'dupitems.rsb': duplicate id 'i1'" rs-cluster -k 2 -o out.tsv dupitems.rsb
+}
+
+@test "ids absent from a vocabulary map to 0 (or a bucket); invert refuses unknown ids" {
+    printf 'id\ttoken\tcount\n0\t\t0\n1\ti1\t5\n' > v.tsv
+    events > e.tsv
+    run -0 --separate-stderr rs-vocab apply -c item_id --vocab v.tsv e.tsv
+    [ "$(printf '%s\n' "$output" | cut -f2 | sort -u | tr '\n' ' ')" = "0 1 item_id " ]
+    printf 'item_id\nx\n' > ids.tsv
+    hostile "'ids.tsv' line 2: column 'item_id'" rs-vocab invert -c item_id --vocab v.tsv -o out.tsv ids.tsv
+}
+
+@test "zero-dimension and mismatched embeddings are refused" {
+    printf 'id\na\n' > v0.tsv
+    hostile "'v0.tsv' line 1: no vector columns" rs-cat --to rsb -o out.rsb v0.tsv
+    printf 'id\tv0\tv1\na\t1\t2\nb\t3\n' > ragged.tsv
+    hostile "'ragged.tsv' line 3" rs-cat --to rsb -o out.rsb ragged.tsv
+    printf 'id\tv0\nu1\t1\n' > u1.tsv
+    rs-cat --to rsb -o u1.rsb u1.tsv
+    vectors items i1 i2 i3
+    hostile "'u1.rsb' has 1 dims, the items 2" rs-retrieve --users u1.rsb --items items.rsb -k 2 -o out.tsv
+    printf '{"user_embedding_layers": {"user_id": {"type": "string", "embedding_size": 0}},
+             "item_embedding_layers": {"item_id": {"type": "string"}}}' > zero.json
+    events > e.tsv
+    hostile "'zero.json'" rs-train-tower -c zero.json -q -o out.rsm e.tsv
+}
+
+@test "truncated and corrupt compressed streams name the file" {
+    events > e.tsv
+    for i in $(seq 1 2000); do printf 'u%s\ti%s\t%s\tclick\n' "$i" "$((i % 97))" "$i"; done >> e.tsv
+    zstd -q e.tsv -o e.tsv.zst
+    head -c $(($(wc -c < e.tsv.zst) / 2)) e.tsv.zst > trunc.tsv.zst
+    cp e.tsv.zst corrupt.tsv.zst
+    printf '\x00\x01\x02\x03\x04\x05\x06\x07' | dd of=corrupt.tsv.zst bs=1 seek=200 conv=notrunc status=none
+    for f in trunc corrupt; do
+        hostile "'$f.tsv.zst'" rs-cat -o out.tsv $f.tsv.zst
+        hostile "'$f.tsv.zst'" rs-split --cutoff 100 -o out $f.tsv.zst
+        hostile "'$f.tsv.zst'" rs-vocab build -c item_id -o out.tsv $f.tsv.zst
+        hostile "'$f.tsv.zst'" rs-negsample -k 1 -o out.tsv $f.tsv.zst
+    done
+    vectors items i1 i2 i3
+    head -c 60 items.rsb > trunc.rsb
+    hostile "'trunc.rsb': truncated RSB stream" rs-cluster -k 2 -o out.tsv trunc.rsb
+}
+
+@test "corrupt and truncated model files are refused by their readers" {
+    "$PYTHON" "$FIXTURES/rs-train-tower/gen.py" . 12 8 > /dev/null
+    rs-train-tower -c tower.json --users users.tsv --items items.tsv --batch 32 --epochs 1 -k 4 -j 1 -q \
+        -o m.rsm train.tsv
+    head -c 3000 m.rsm > trunc.rsm
+    hostile "'trunc.rsm'" rs-embed -m trunc.rsm --items items.tsv -o out.rsb
+    assert_stderr_has "truncated RSM file"
+    cp m.rsm flip.rsm
+    printf 'X' | dd of=flip.rsm bs=1 seek=5000 conv=notrunc status=none
+    hostile "checksum mismatch" rs-embed -m flip.rsm --items items.tsv -o out.rsb
+    # A feature table without a column the model needs.
+    cut -f1 items.tsv > idonly.tsv
+    hostile "'idonly.tsv'" rs-embed -m m.rsm --items idonly.tsv -o out.rsb
+    # A config key that used to hang the parser (found by fuzz-featcfg).
+    printf '{"user_embedding_layers": {"user_id": {"type": "string", "": 1}},
+             "item_embedding_layers": {"item_id": {"type": "string"}}}' > emptykey.json
+    hostile "unknown key \"\"" timeout 10 rs-train-tower -c emptykey.json -q -o out.rsm train.tsv
+}
+
+@test "feature tables: NaN numerics and duplicate ids are refused by the trainer" {
+    "$PYTHON" "$FIXTURES/rs-train-tower/gen.py" . 12 8 > /dev/null
+    awk -F'\t' 'NR == 3 { $4 = "nan" } 1' OFS='\t' items.tsv > nanitems.tsv
+    hostile "'nanitems.tsv' line 3: column 'price'" rs-train-tower -c tower.json --users users.tsv \
+        --items nanitems.tsv -q -o out.rsm train.tsv
+    { cat users.tsv; sed -n 2p users.tsv; } > dupusers.tsv
+    hostile "'dupusers.tsv' line $(($(wc -l < users.tsv) + 1))" rs-train-tower -c tower.json \
+        --users dupusers.tsv --items items.tsv -q -o out.rsm train.tsv
+}
+
+@test "--max-memory: a clear error and exit 1 instead of an abort, nothing left at -o" {
+    run -2 --separate-stderr rs-split --cutoff 5 --max-memory 12x -o out ev.tsv
+    assert_stderr_has "invalid value '12x' for --max-memory"
+    if ldd "$BIN/rs-split" | grep -q libasan; then
+        return 0 # the sanitizers' shadow memory counts against the limit: usage only
+    fi
+    awk 'BEGIN { print "user_id\titem_id\ttimestamp"; for (i = 0; i < 1000000; i++) print "u" i % 50000 "\ti" i % 997 "\t" i }' > ev.tsv
+    run -0 rs-split --cutoff 5 --max-memory 64M -q -o ok ev.tsv
+    # Per-user modes hold the input: past the limit they stop cleanly.
+    hostile "rs-split: --max-memory 24M exceeded" rs-split --per-user-last 1 --max-memory 24M -q -o out ev.tsv
+    [ -z "$(find . -name 'out*')" ]
+}
