@@ -418,17 +418,43 @@ int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n)
     return 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F;
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
+    if (len == 0 || len > n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t k = 2; k < len; k++)
+        if (p[k] < 0x80 || p[k] > 0xBF)
+            return 0;
+    return len;
+}
+
 int rs_writer_put_json_string(struct rs_writer *w, const char *s, size_t n)
 {
     int rc = rs_writer_putc(w, '"');
     for (size_t i = 0; i < n && rc == 0; i++) {
         unsigned char c = (unsigned char)s[i];
+        size_t len;
         if (c == '"' || c == '\\')
             rc = rs_writer_putc(w, '\\') | rs_writer_putc(w, (char)c);
         else if (c < 0x20)
             rc = rs_writer_printf(w, "\\u%04x", c);
-        else
+        else if (c < 0x80)
             rc = rs_writer_putc(w, (char)c);
+        else if ((len = utf8_len((const unsigned char *)s + i, n - i)) > 0)
+            rc = rs_writer_write(w, s + i, len), i += len - 1;
+        else /* JSON text is UTF-8: a stray byte becomes U+FFFD */
+            rc = rs_writer_printf(w, "\\ufffd");
     }
     return rc | rs_writer_putc(w, '"');
 }

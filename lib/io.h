@@ -50,8 +50,9 @@ int rs_writer_printf(struct rs_writer *w, const char *fmt, ...) __attribute__((f
 int rs_writer_putc(struct rs_writer *w, char c);
 /* Writes s as one TSV field: tab, newline, CR and backslash escaped. */
 int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n);
-/* Writes s as a JSON string literal (quotes, escapes; bytes >= 0x80 pass
- * through, so valid UTF-8 stays valid). */
+/* Writes s as a JSON string literal (quotes, escapes; well-formed UTF-8
+ * passes through, each byte of an ill-formed sequence becomes \ufffd, so the
+ * output is always valid JSON). */
 int rs_writer_put_json_string(struct rs_writer *w, const char *s, size_t n);
 /* Writes a float with %.9g (round-trips f32) in the C locale. */
 int rs_writer_put_float(struct rs_writer *w, double x);

@@ -23,6 +23,26 @@ static int cfg_err(const char *name, const char *what)
     return rs_err_set(RS_ERR_FORMAT, "'%s': %s", name, what);
 }
 
+/* An object entry's keys must be among allowed (space-separated): a typo
+ * such as "log1 p" would otherwise be silently ignored. */
+static int check_entry_keys(json_t *e, const char *allowed, const char *name, const char *kind)
+{
+    const char *key;
+    json_t *v;
+    if (!json_is_object(e))
+        return 0;
+    json_object_foreach(e, key, v) {
+        size_t n = strlen(key);
+        const char *p = allowed;
+        while (n && (p = strstr(p, key)) && !((p == allowed || p[-1] == ' ') && (p[n] == ' ' || !p[n])))
+            p += n;
+        if (!n || !p)
+            return rs_err_set(RS_ERR_FORMAT, "'%s': unknown key '%s' in a %s feature (use %s)", name, key, kind,
+                              allowed);
+    }
+    return 0;
+}
+
 /* A feature entry: "name" or {"name": ...}; returns the name or NULL. */
 static const char *entry_name(json_t *e)
 {
@@ -119,6 +139,8 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
         const char *n = entry_name(e);
         if (!valid_name(n))
             return cfg_err(name, "a numeric feature needs a name (no tab, '=', '&')");
+        if (check_entry_keys(e, "name log1p", name, "numeric") < 0)
+            return RS_ERR_FORMAT;
         m->num[i].name = xstrdup(n);
         json_t *l = json_is_object(e) ? json_object_get(e, "log1p") : NULL;
         m->num[i].log1p = json_is_true(l);
@@ -130,6 +152,8 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
         const char *n = entry_name(e);
         if (!valid_name(n))
             return cfg_err(name, "a categorical feature needs a name (no tab, '=', '&')");
+        if (check_entry_keys(e, "name embedding_size min_count", name, "categorical") < 0)
+            return RS_ERR_FORMAT;
         long long d = get_int(e, "embedding_size", emb), mc = get_int(e, "min_count", 1);
         if (d < 1 || d > 1024 || mc < 1 || mc > UINT32_MAX)
             return rs_err_set(RS_ERR_FORMAT, "'%s': categorical '%s': embedding_size 1..1024, min_count >= 1",

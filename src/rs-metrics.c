@@ -200,17 +200,7 @@ static int write_wide(struct rs_eval *e, struct rs_writer *w, size_t nseg)
 
 static int json_str(struct rs_writer *w, const char *s)
 {
-    int rc = rs_writer_putc(w, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            rc |= rs_writer_putc(w, '\\') | rs_writer_putc(w, (char)c);
-        else if (c < 0x20)
-            rc |= rs_writer_printf(w, "\\u%04x", c);
-        else
-            rc |= rs_writer_putc(w, (char)c);
-    }
-    return rc | rs_writer_putc(w, '"');
+    return rs_writer_put_json_string(w, s, strlen(s)); /* valid JSON even from invalid UTF-8 */
 }
 
 static int write_json(struct rs_eval *e, struct rs_writer *w, size_t nseg)

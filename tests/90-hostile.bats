@@ -70,6 +70,9 @@ vectors() { # vectors NAME IDS...: an RSB of 2-d vectors
     { printf 'user_id\titem_id\tclick\tbooking\tprice\n'; printf 'u1\ti1\t1\t0\t3\nu2\ti2\tmaybe\t0\t4\n'; } > labels.tsv
     printf '{"numeric": ["price"], "categorical": ["item_id"], "hidden": [4]}' > r.json
     hostile "'labels.tsv' line 3: column 'click'" rs-rank train -c r.json -q -o out.rsm labels.tsv
+    # A misspelt option in a config is an error, not silently ignored.
+    printf '{"numeric": [{"name": "price", "log_1p": true}], "categorical": ["item_id"]}' > typo.json
+    hostile "'typo.json': unknown key 'log_1p' in a numeric feature" rs-rank train -c typo.json -q -o out.rsm labels.tsv
     printf 'user_id\titem_id\trank\tscore\nu1\ti1\tfirst\t0.5\n' > pred.tsv
     events > truth.tsv
     hostile "'pred.tsv' line 2: column 'rank'" rs-metrics --truth truth.tsv --pred pred.tsv -o out.tsv
@@ -128,7 +131,7 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
     hostile "'longid.tsv' line 2" rs-cat --to rsb -o out.rsb longid.tsv
 }
 
-@test "invalid UTF-8 passes through as bytes; JSON output refuses it clearly" {
+@test "invalid UTF-8 passes through TSV as bytes; JSON output stays valid JSON" {
     printf "${EV_HDR}u\xff\xfe\ti1\t1\tclick\nu2\ti1\t2\tclick\n" > bad8.tsv
     run -0 rs-cat bad8.tsv
     rs-cat bad8.tsv | cmp - bad8.tsv
@@ -136,7 +139,13 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
     grep -q $'u\xff\xfe' v.tsv
     printf 'user_id\titem_id\trank\tscore\nu1\ti1\t1\t1\n' > pred.tsv
     printf 'user_id\titem_id\nu1\ti1\n' > truth.tsv
-    run -0 --separate-stderr rs-metrics --truth truth.tsv --pred "p$(printf '\xff')=pred.tsv" --json
+    rs-metrics -q --truth truth.tsv --pred "p$(printf '\xff')=pred.tsv" --json > m.json
+    "$PYTHON" -c "import json; assert json.load(open('m.json'))['results'][0]['model'] == 'p\ufffd'"
+    printf "user_id\titem_id\trank\tscore\nu\xff\ti\xc3\xa9\t1\t0.5\n" > ranked.tsv
+    rs-cat --to json ranked.tsv > r.json
+    "$PYTHON" -c "import json; print(json.dumps(json.load(open('r.json')), ensure_ascii=False))" > parsed.txt
+    grep -q $'u\xef\xbf\xbd' parsed.txt
+    grep -q $'i\xc3\xa9' parsed.txt
 }
 
 @test "duplicate ids: vocabularies, RSB sets and feature tables refuse them" {
@@ -223,6 +232,12 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
 @test "--max-memory: a clear error and exit 1 instead of an abort, nothing left at -o" {
     run -2 --separate-stderr rs-split --cutoff 5 --max-memory 12x -o out ev.tsv
     assert_stderr_has "invalid value '12x' for --max-memory"
+    # Without a limit, an allocation the machine refuses is the same clean error.
+    printf 'user_id\titem_id\nu1\ti1\nu2\ti2\n' > pairs.tsv
+    printf '{"user_embedding_layers": {"user_id": {"type": "string"}},
+             "item_embedding_layers": {"item_id": {"type": "string"}}, "hidden_layers": [10000000000]}' > huge.json
+    ASAN_OPTIONS=allocator_may_return_null=1 hostile "rs-train-tower: out of memory allocating" \
+        rs-train-tower -c huge.json -q -o out.rsm pairs.tsv
     if ldd "$BIN/rs-split" | grep -q libasan; then
         return 0 # the sanitizers' shadow memory counts against the limit: usage only
     fi
