@@ -227,6 +227,12 @@ void rs_reader_close(struct rs_reader *r)
     free(r);
 }
 
+int rs_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 /* ---- writer ---- */
 
 #define WRITE_BUF (1u << 17)
@@ -281,12 +287,6 @@ void rs_io_cleanup(void)
         cleanup_hook();
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 int rs_writer_open(struct rs_writer **wp, const char *path, int flags, int level)
 {
     struct rs_writer *w = xcalloc(1, sizeof *w);
@@ -317,7 +317,7 @@ int rs_writer_open(struct rs_writer **wp, const char *path, int flags, int level
         free(w);
         return rc;
     }
-    if ((flags & RS_W_ZSTD) || (!use_stdout && ends_with(path, ".zst"))) {
+    if ((flags & RS_W_ZSTD) || (!use_stdout && rs_ends_with(path, ".zst"))) {
         w->zcs = ZSTD_createCStream();
         RS_ASSERT(w->zcs);
         ZSTD_CCtx_setParameter(w->zcs, ZSTD_c_compressionLevel, level ? level : 3);

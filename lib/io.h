@@ -64,6 +64,9 @@ int rs_writer_close(struct rs_writer *w);
 /* Discards the output: removes the temporary file. NULL is a no-op. */
 void rs_writer_abort(struct rs_writer *w);
 
+/* 1 if s ends with suffix (output and input names: ".zst", ".csv"). */
+int rs_ends_with(const char *s, const char *suffix);
+
 /* Removes every temporary output still open; installed by rs_cli_init()
  * for exit() and fatal signals, so an interrupted run leaves nothing. */
 void rs_io_cleanup(void);

@@ -161,19 +161,13 @@ static int read_row(struct rs_tsv *t)
     return 0;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 int rs_tsv_open(struct rs_tsv **tp, const char *path, int flags)
 {
     struct rs_reader *in;
     int rc = rs_reader_open(&in, path);
     if (rc < 0)
         return rc;
-    if (path && (ends_with(path, ".csv") || ends_with(path, ".csv.zst")))
+    if (path && (rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst")))
         flags |= RS_TSV_CSV;
     return rs_tsv_open_reader(tp, in, flags);
 }

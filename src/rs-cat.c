@@ -419,12 +419,6 @@ static int cat_table(struct state *s, struct rs_reader *in, int csv)
     return rc;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* Prints one input, RSB or table, detected by its first bytes. */
 static int cat_one(struct state *s, const char *path)
 {
@@ -438,7 +432,7 @@ static int cat_one(struct state *s, const char *path)
         rs_reader_close(in);
         return rc;
     }
-    int csv = opt.csv || ends_with(path, ".csv") || ends_with(path, ".csv.zst");
+    int csv = opt.csv || rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst");
     rc = rs_rsb_sniff(p, avail)   ? cat_rsb(s, in)
          : rs_rsm_sniff(p, avail) ? cat_rsm(s->w, in)
                                   : cat_table(s, in, csv);

@@ -221,15 +221,9 @@ static int check_row(struct stream *s, double *score)
     return 0;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 static int run(struct ctx *x, const char *path, struct rs_writer *w)
 {
-    struct stream s = { .w = w, .csv = ends_with(path, ".csv") || ends_with(path, ".csv.zst") };
+    struct stream s = { .w = w, .csv = rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst") };
     int rc = rs_tsv_open(&s.t, path, 0);
     if (rc < 0)
         return rc;

@@ -3,6 +3,7 @@
  * fraction, random fraction) or by event type. One file per window. */
 #include "cli.h"
 #include "err.h"
+#include "io.h"
 #include "split.h"
 #include "strmap.h"
 #include "timeparse.h"
@@ -167,15 +168,9 @@ static void parse(int argc, char **argv)
     opt.pu.seed = rs_opts.seed;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 static int csv_input(void)
 {
-    return opt.csv || ends_with(opt.input, ".csv") || ends_with(opt.input, ".csv.zst");
+    return opt.csv || rs_ends_with(opt.input, ".csv") || rs_ends_with(opt.input, ".csv.zst");
 }
 
 static int open_input(struct rs_tsv **t)

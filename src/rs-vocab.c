@@ -55,12 +55,6 @@ static void help(void)
            "  rs-vocab invert --vocab items.vocab -c item_id ids.tsv\n");
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* Marks the columns named in the comma list names as kind k. */
 static int mark_cols(struct rs_tsv *t, const char *names, enum kind k, enum kind *kind)
 {
@@ -81,7 +75,7 @@ static int mark_cols(struct rs_tsv *t, const char *names, enum kind k, enum kind
 
 static int open_table(const char *path, struct rs_tsv **t, enum kind **kind)
 {
-    int csv = opt.csv || ends_with(path, ".csv") || ends_with(path, ".csv.zst");
+    int csv = opt.csv || rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst");
     int rc = rs_tsv_open(t, path, csv ? RS_TSV_CSV : 0);
     if (rc < 0)
         return rc;
@@ -202,7 +196,7 @@ static int map_stream(const char *path, const struct rs_vocab *v, struct rs_writ
     int rc = open_table(path, &t, &kind);
     if (rc < 0)
         return rc;
-    int csv = opt.csv || ends_with(path, ".csv") || ends_with(path, ".csv.zst");
+    int csv = opt.csv || rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst");
     size_t nc = rs_tsv_ncols(t);
     for (size_t i = 0; i < nc && rc == 0; i++) {
         const char *name = rs_tsv_colname(t, i);
