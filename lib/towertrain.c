@@ -512,33 +512,28 @@ static int save_checkpoint(struct rs_tower *t, const struct rs_tt_opts *o, const
     return rc;
 }
 
-static int load_checkpoint(struct rs_tower *t, const struct rs_tt_opts *o, struct rs_optim *opt,
+static int load_checkpoint(const struct rs_rsm *m, const char *path, struct rs_tower *t, struct rs_optim *opt,
                            struct train_state *st, float *best_w)
 {
-    struct rs_rsm *m;
-    int rc = rs_rsm_load(&m, o->checkpoint);
-    if (rc < 0)
-        return rc;
     json_t *tr = rs_rsm_section(m, "train");
     const void *pm, *pv, *pb = NULL;
     uint64_t P = t->p.size;
+    int rc;
     if (!tr)
-        rc = rs_err_set(RS_ERR_FORMAT, "'%s' is a model, not a checkpoint (no train section)", o->checkpoint);
-    if (rc == 0 && (rc = rs_rsm_get(m, "adam.m", RS_RSM_F32, P, &pm)) == 0 &&
-        (rc = rs_rsm_get(m, "adam.v", RS_RSM_F32, P, &pv)) == 0 &&
-        (!best_w || (rc = rs_rsm_get(m, "best.w", RS_RSM_F32, P, &pb)) == 0)) {
-        memcpy(t->p.m, pm, P * sizeof(float));
-        memcpy(t->p.v, pv, P * sizeof(float));
-        if (best_w)
-            memcpy(best_w, pb, P * sizeof(float));
-        st->epoch = (int)json_integer_value(json_object_get(tr, "epoch"));
-        st->best = json_real_value(json_object_get(tr, "best"));
-        st->bad = (int)json_integer_value(json_object_get(tr, "bad"));
-        st->stopped = json_is_true(json_object_get(tr, "stopped"));
-        opt->t = (long)json_integer_value(json_object_get(tr, "step"));
-    }
-    rs_rsm_free(m);
-    return rc;
+        return rs_err_set(RS_ERR_FORMAT, "'%s' is a model, not a checkpoint (no train section)", path);
+    if ((rc = rs_rsm_get(m, "adam.m", RS_RSM_F32, P, &pm)) < 0 || (rc = rs_rsm_get(m, "adam.v", RS_RSM_F32, P, &pv)) < 0 ||
+        (best_w && (rc = rs_rsm_get(m, "best.w", RS_RSM_F32, P, &pb)) < 0))
+        return rc;
+    memcpy(t->p.m, pm, P * sizeof(float));
+    memcpy(t->p.v, pv, P * sizeof(float));
+    if (best_w)
+        memcpy(best_w, pb, P * sizeof(float));
+    st->epoch = (int)json_integer_value(json_object_get(tr, "epoch"));
+    st->best = json_real_value(json_object_get(tr, "best"));
+    st->bad = (int)json_integer_value(json_object_get(tr, "bad"));
+    st->stopped = json_is_true(json_object_get(tr, "stopped"));
+    opt->t = (long)json_integer_value(json_object_get(tr, "step"));
+    return 0;
 }
 
 /* The two towers of a step run on two threads (each with its own arena and
@@ -657,7 +652,7 @@ static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const s
     return loss;
 }
 
-int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opts *o, int resume,
+int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opts *o, const struct rs_rsm *ckpt,
                 void (*on_epoch)(void *ctx, const struct rs_tt_epoch *e), void *ctx)
 {
     rs_blas_set_threads(1); /* the towers run on their own threads */
@@ -672,7 +667,7 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
     float *best_w = d->nv ? xmalloc(P * sizeof *best_w) : NULL;
     struct train_state st = { 0, -1, 0, 0 };
     int rc = 0;
-    if (resume && (rc = load_checkpoint(t, o, &opt, &st, best_w)) < 0) {
+    if (ckpt && (rc = load_checkpoint(ckpt, o->checkpoint, t, &opt, &st, best_w)) < 0) {
         free(best_w);
         return rc;
     }

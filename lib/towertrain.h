@@ -89,10 +89,11 @@ struct rs_tt_epoch {
     int best, stop;     /* this epoch is the best so far; early stopping fires */
 };
 
-/* Trains t on d. With resume, continues from the checkpoint file (whose
- * model t was built from). Calls on_epoch after each epoch. At the end t holds
- * the best weights (by validation recall) or the last ones. */
-int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opts *o, int resume,
+/* Trains t on d. With ckpt (the checkpoint t was built from, read once so a
+ * concurrent rewrite of the file cannot mix two epochs), continues where it
+ * stopped. Calls on_epoch after each epoch. At the end t holds the best
+ * weights (by validation recall) or the last ones. */
+int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opts *o, const struct rs_rsm *ckpt,
                 void (*on_epoch)(void *ctx, const struct rs_tt_epoch *e), void *ctx);
 
 /* Validation recall@k and NDCG@k averaged over the validation users (the

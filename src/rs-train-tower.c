@@ -241,7 +241,7 @@ int main(int argc, char **argv)
             rc = rs_writer_printf(lc.w, "epoch\tstep\tloss\tlr\trecall\tndcg\tk\texamples_per_s\tseconds\n");
     }
     if (rc == 0)
-        rc = rs_tt_train(&t, &d, &to, opt.resume, on_epoch, &lc);
+        rc = rs_tt_train(&t, &d, &to, ckpt, on_epoch, &lc);
     if (rc == 0 && lc.rc)
         rc = rs_err_set(RS_ERR_IO, "cannot write '%s'", opt.log);
     if (rc == 0) {

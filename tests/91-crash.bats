@@ -23,7 +23,10 @@ train() {
 @test "kill -9 rs-train-tower mid-epoch, --resume: the same model as an uninterrupted run" {
     "$PYTHON" "$FIXTURES/rs-train-tower/gen.py" . 12000 600 > /dev/null
     train -o full.rsm --checkpoint full.ckpt
-    train -o m.rsm --checkpoint ck.rsm &
+    # Not through train(): $! must be the trainer itself, not a subshell
+    # whose death would leave the trainer running.
+    rs-train-tower -c tower.json --users users.tsv --items items.tsv --batch 64 --epochs 4 --patience 0 \
+        -k 4 -j 1 -q -o m.rsm --checkpoint ck.rsm train.tsv &
     pid=$!
     wait_for ck.rsm # epoch 1 is done: kill inside epoch 2
     sleep 0.2
