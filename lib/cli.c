@@ -113,6 +113,21 @@ int rs_cli_common(int opt, const char *arg, void (*help)(void))
     return 0;
 }
 
+int rs_cli_output(int opt, const char *arg, struct rs_output *out)
+{
+    switch (opt) {
+    case 'o': out->path = arg; return 1;
+    case 'z': out->zstd = 1; return 1;
+    case RS_OPT_LEVEL: out->level = (int)rs_opt_int("--level", arg, 1, 19); return 1;
+    }
+    return 0;
+}
+
+int rs_output_open(struct rs_writer **w, const struct rs_output *out)
+{
+    return rs_writer_open(w, out->path, out->zstd ? RS_W_ZSTD : 0, out->level);
+}
+
 void rs_usage_error(const char *synopsis, const char *fmt, ...)
 {
     va_list ap;

@@ -36,6 +36,21 @@
     "      --max-memory SIZE  fail cleanly (exit 1, no -o output) when the heap would\n" \
     "                    pass SIZE bytes (K, M, G suffixes; default: no limit)\n"
 
+/* Output flags of the tools that write one stream: -o FILE, -z, --level N.
+ * Put RS_OUTPUT_LONGOPTS / RS_OUTPUT_SHORTOPTS in the getopt tables, pass
+ * each option to rs_cli_output(), open with rs_output_open(). */
+#define RS_OUTPUT_SHORTOPTS "o:z"
+#define RS_OUTPUT_LONGOPTS                                                 \
+    { "output", required_argument, 0, 'o' }, { "zstd", no_argument, 0, 'z' }, \
+    { "level", required_argument, 0, RS_OPT_LEVEL }
+#define RS_OPT_LEVEL 0x7f02
+
+struct rs_output {
+    const char *path; /* NULL: stdout */
+    int zstd;         /* compress even when path does not end in .zst */
+    int level;        /* zstd level; 0: the default */
+};
+
 #define RS_DEFAULT_SEED 42
 
 struct rs_common {
@@ -52,6 +67,11 @@ void rs_cli_init(const char *prog);
 /* Handles a common flag; returns 1 if opt was one, 0 otherwise. --help calls
  * help() and exits 0; --version prints and exits 0. */
 int rs_cli_common(int opt, const char *arg, void (*help)(void));
+/* Handles an output flag into out; returns 1 if opt was one, 0 otherwise. */
+int rs_cli_output(int opt, const char *arg, struct rs_output *out);
+struct rs_writer;
+/* rs_writer_open() on out's path, compression and level. */
+int rs_output_open(struct rs_writer **w, const struct rs_output *out);
 /* Prints "rs-x: msg", a synopsis and "Try 'rs-x --help'"; exits 2. */
 void rs_usage_error(const char *synopsis, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));

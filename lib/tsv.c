@@ -87,6 +87,11 @@ static int csv_fill(struct rs_tsv *t)
         ssize_t got = rs_reader_read(t->r, chunk, sizeof chunk);
         if (got < 0)
             return (int)got;
+        /* libcsv grows its field buffer by a fixed step (blk_size): keep
+         * the step at the buffer's size, so a long quoted field costs O(n)
+         * copies, not O(n^2) (found by fuzz-csv: a 6 MB open quote). */
+        if (q->parser.entry_size > q->parser.blk_size)
+            csv_set_blk_size(&q->parser, q->parser.entry_size);
         size_t used = got ? csv_parse(&q->parser, chunk, (size_t)got, csv_on_field, csv_on_row, q) : 0;
         if (got == 0) {
             q->done = 1;

@@ -21,17 +21,12 @@ THREADS ?= 2
 EPOCHS  ?= 15
 K       ?= 20
 TOWER_OPTS ?= --lr 0.005
-Q       = -q -j $(THREADS) -s $(SEED)
 
-# Deterministic BLAS: the tools pin their own threads (STYLE.md, determinism).
-export OPENBLAS_NUM_THREADS = 1
-export OMP_NUM_THREADS = 1
+include $(dir $(lastword $(MAKEFILE_LIST)))common.mk
 
-D := $(OUT)
 TOOLS = $(wildcard $(BIN)/rs-*)
 
 .PHONY: demo summary
-.DELETE_ON_ERROR:
 
 demo: $(D)/metrics.tsv $(D)/recommendations.json $(D)/similar.tsv.zst $(D)/report/index.html
 	@$(MAKE) --no-print-directory -f pipelines/demo.mk summary

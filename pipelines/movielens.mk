@@ -32,21 +32,10 @@ NEGATIVES ?= 0
 CONFIG    ?= examples/ml100k-tower.json
 TOWER     ?= --batch 512 --lr 0.01 --temperature 0.1 --feature-dropout 0.2 -d 64
 ALS       ?= -f 64 -l 0.1 -a 20 -i 15
-Q          = -q -j $(THREADS) -s $(SEED)
-
-# Deterministic BLAS: the tools pin their own threads (STYLE.md, determinism).
-export OPENBLAS_NUM_THREADS = 1
-export OMP_NUM_THREADS = 1
-export LC_ALL = C
-# A failing stage anywhere in a recipe's pipe fails the target (and deletes it).
-SHELL := /bin/bash
-.SHELLFLAGS := -o pipefail -ec
-
-D := $(OUT)
 SELF := $(lastword $(MAKEFILE_LIST))
+include $(dir $(SELF))common.mk
 
 .PHONY: all summary
-.DELETE_ON_ERROR:
 
 all: $(D)/metrics.tsv $(D)/recommendations.json
 	@$(MAKE) --no-print-directory -f $(SELF) summary

@@ -37,18 +37,8 @@ PLACEHOLDER ?= 999999
 CANDIDATES  ?= 50
 ALS         ?= -f 16 -l 0.1 -a 20 -i 15
 RANK_CONFIG ?= examples/retail-rank.json
-Q            = -q -j $(THREADS) -s $(SEED)
-
-# Deterministic BLAS: the tools pin their own threads (STYLE.md, determinism).
-export OPENBLAS_NUM_THREADS = 1
-export OMP_NUM_THREADS = 1
-export LC_ALL = C
-# A failing stage anywhere in a recipe's pipe fails the target (and deletes it).
-SHELL := /bin/bash
-.SHELLFLAGS := -o pipefail -ec
-
-D := $(OUT)
 SELF := $(lastword $(MAKEFILE_LIST))
+include $(dir $(SELF))common.mk
 
 # awk glue, columns addressed by name. CUT: drop the placeholder from a
 # candidates stream, keep the first k of each user and renumber the ranks.
@@ -66,7 +56,6 @@ LABEL = awk -F'\t' -v OFS='\t' ' \
     { print $$0, (($$c["user_id"], $$c["item_id"]) in bought) ? 1 : 0 }'
 
 .PHONY: all summary
-.DELETE_ON_ERROR:
 
 all: $(D)/metrics.tsv $(D)/recommendations.json
 	@$(MAKE) --no-print-directory -f $(SELF) summary

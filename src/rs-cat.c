@@ -17,12 +17,12 @@
 #define SYNOPSIS "rs-cat [OPTIONS] [FILE...]"
 
 static struct {
-    const char *output;
+    struct rs_output out;
     long long head; /* -1: all rows */
-    int schema, to_rsb, to_json, csv, zstd, level, dtype;
+    int schema, to_rsb, to_json, csv, dtype;
     const char *id_col, *group_col;
     char *meta;
-} opt = { NULL, -1, 0, 0, 0, 0, 0, 0, RS_F32, "id", "user_id", NULL };
+} opt = { .head = -1, .dtype = RS_F32, .id_col = "id", .group_col = "user_id" };
 
 static void help(void)
 {
@@ -445,6 +445,7 @@ int main(int argc, char **argv)
     rs_cli_init(argv[0]);
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "head", required_argument, 0, 'n' },
         { "schema", no_argument, 0, 'S' },
         { "to", required_argument, 0, 'T' },
@@ -453,14 +454,11 @@ int main(int argc, char **argv)
         { "dtype", required_argument, 0, 'D' },
         { "meta", required_argument, 0, 'M' },
         { "csv", no_argument, 0, 'C' },
-        { "output", required_argument, 0, 'o' },
-        { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, 'L' },
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "n:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "n:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'n': opt.head = rs_opt_int("--head", optarg, 0, INT64_MAX); break;
@@ -479,19 +477,16 @@ int main(int argc, char **argv)
             break;
         case 'M': add_meta(optarg); break;
         case 'C': opt.csv = 1; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
     if (opt.schema && (opt.to_rsb || opt.to_json))
         rs_usage_error(SYNOPSIS, "--schema and --to exclude each other");
-    if (opt.to_rsb && !opt.output && isatty(1))
+    if (opt.to_rsb && !opt.out.path && isatty(1))
         rs_usage_error(SYNOPSIS, "refusing to write binary RSB to a terminal; use -o FILE");
 
     struct state s = { 0 };
-    int rc = rs_writer_open(&s.w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+    int rc = rs_output_open(&s.w, &opt.out);
     if (rc < 0)
         rs_die(rc);
     int nin = argc - optind;

@@ -17,10 +17,10 @@
 #define DEF_K 100
 
 static struct {
-    const char *output, *centroids, *item_col;
+    const char *centroids, *item_col;
+    struct rs_output out;
     long long k, n_init, max_iter, init_sample, pca;
     double tol;
-    int zstd, level;
 } opt = { .item_col = "item_id", .k = DEF_K, .n_init = 1, .max_iter = RS_KMEANS_MAX_ITER,
           .tol = RS_KMEANS_TOL };
 
@@ -137,17 +137,16 @@ int main(int argc, char **argv)
     rs_cli_init(argv[0]);
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "clusters", required_argument, 0, 'k' }, { "n-init", required_argument, 0, 'n' },
         { "max-iter", required_argument, 0, 'm' }, { "tol", required_argument, 0, 't' },
         { "init-sample", required_argument, 0, 'S' }, { "centroids", required_argument, 0, 'C' },
-        { "item-col", required_argument, 0, 'i' }, { "output", required_argument, 0, 'o' },
-        { "zstd", no_argument, 0, 'z' }, { "level", required_argument, 0, 'L' },
-        { "pca", required_argument, 0, 'P' },
+        { "item-col", required_argument, 0, 'i' }, { "pca", required_argument, 0, 'P' },
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "k:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'k': opt.k = rs_opt_int("-k", optarg, 1, INT32_MAX); break;
@@ -157,9 +156,6 @@ int main(int argc, char **argv)
         case 'S': opt.init_sample = rs_opt_int("--init-sample", optarg, 0, INT64_MAX); break;
         case 'C': opt.centroids = optarg; break;
         case 'i': opt.item_col = optarg; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         case 'P': opt.pca = rs_opt_int("--pca", optarg, 1, RS_RSB_MAX_DIMS); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
@@ -170,7 +166,7 @@ int main(int argc, char **argv)
     rs_blas_set_threads(1);
 
     struct rs_writer *w;
-    int rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+    int rc = rs_output_open(&w, &opt.out);
     if (rc < 0)
         rs_die(rc);
     struct rs_embset e;

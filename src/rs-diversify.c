@@ -21,12 +21,13 @@
 #define MAX_TABLES 8
 
 static struct {
-    const char *output, *by, *stock_col, *deny, *seen;
+    const char *by, *stock_col, *deny, *seen;
+    struct rs_output out;
     const char *user_col, *item_col;
     const char *tables[MAX_TABLES], *emb;
     size_t ntables;
     long long top, cap;
-    int round_robin, mmr, zstd, level;
+    int round_robin, mmr;
     double lambda;
     struct rs_div_rule boost[RS_DIV_MAX_RULES], quota[RS_DIV_MAX_RULES];
     char *spec[2 * RS_DIV_MAX_RULES]; /* owns the rules' strings */
@@ -313,6 +314,7 @@ int main(int argc, char **argv)
     rs_cli_init(argv[0]);
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "items", required_argument, 0, 'I' },
         { "by", required_argument, 0, 'B' },
         { "max-per-group", required_argument, 0, 'M' },
@@ -326,14 +328,11 @@ int main(int argc, char **argv)
         { "top", required_argument, 0, 'n' },
         { "user-col", required_argument, 0, 'U' },
         { "item-col", required_argument, 0, 'T' },
-        { "output", required_argument, 0, 'o' },
-        { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, 'Z' },
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "n:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "n:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'I': add_items(optarg); break;
@@ -349,9 +348,6 @@ int main(int argc, char **argv)
         case 'n': opt.top = rs_opt_int("--top", optarg, 0, INT32_MAX); break;
         case 'U': opt.user_col = optarg; break;
         case 'T': opt.item_col = optarg; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'Z': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -372,7 +368,7 @@ int main(int argc, char **argv)
     x.p.dims = x.items.emb.dims;
     struct rs_writer *w = NULL;
     if (rc == 0)
-        rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+        rc = rs_output_open(&w, &opt.out);
     if (rc == 0)
         rc = run(&x, optind < argc ? argv[optind] : "-", w);
     rs_div_items_free(&x.items);

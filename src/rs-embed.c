@@ -22,8 +22,9 @@
 enum { OUT_RSB = 1, OUT_TSV = 2, OUT_PG = 3 };
 
 static struct {
-    const char *model, *input, *output, *model_id, *id_col;
-    int side, format, zstd, level, dtype;
+    const char *model, *input, *model_id, *id_col;
+    struct rs_output out;
+    int side, format, dtype;
     char **pre;
     int npre;
 } opt = { .side = -1, .format = OUT_RSB, .dtype = RS_F32 };
@@ -76,16 +77,16 @@ static void parse_args(int argc, char **argv)
 {
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "model", required_argument, 0, 'm' },     { "users", required_argument, 0, 'U' },
         { "items", required_argument, 0, 'I' },     { "format", required_argument, 0, 'f' },
         { "model-id", required_argument, 0, 'M' },  { "dtype", required_argument, 0, 'D' },
         { "id-col", required_argument, 0, 'c' },    { "pretrained", required_argument, 0, 'P' },
-        { "output", required_argument, 0, 'o' },    { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, 'L' },     { 0, 0, 0, 0 },
+        { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "m:f:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "m:f:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'm': opt.model = optarg; break;
@@ -109,9 +110,6 @@ static void parse_args(int argc, char **argv)
             opt.pre = xrealloc(opt.pre, (size_t)(opt.npre + 1) * sizeof *opt.pre);
             opt.pre[opt.npre++] = optarg;
             break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -121,7 +119,7 @@ static void parse_args(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "nothing to embed: use --users FILE or --items FILE");
     if (optind < argc)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
-    if (opt.format == OUT_RSB && !opt.output && isatty(1))
+    if (opt.format == OUT_RSB && !opt.out.path && isatty(1))
         rs_usage_error(SYNOPSIS, "refusing to write binary RSB to a terminal; use -o FILE or -f tsv");
 }
 
@@ -229,7 +227,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = rs_tsv_open(&tb, opt.input, 0);
     if (rc == 0)
-        rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+        rc = rs_output_open(&w, &opt.out);
     if (rc == 0) {
         rs_blas_set_threads(rs_opts.threads);
         char *meta = xmalloc(strlen(opt.model_id) + 64);

@@ -19,10 +19,11 @@
 #define SYNOPSIS "rs-features --side user|item [OPTIONS] [EVENTS]"
 
 static struct {
-    const char *output, *users, *items, *history_events;
+    const char *users, *items, *history_events;
+    struct rs_output out;
     const char *user_col, *item_col, *time_col, *event_col, *price_col;
     const char *classes[RS_FEAT_NCLASS];
-    int item_side, side_set, have_as_of, csv, zstd, level;
+    int item_side, side_set, have_as_of, csv;
     int64_t as_of;
     long long history;
 } opt = { .user_col = "user_id", .item_col = "item_id", .time_col = "timestamp", .event_col = "event",
@@ -313,6 +314,7 @@ int main(int argc, char **argv)
     rs_cli_init(argv[0]);
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "side", required_argument, 0, 'S' },
         { "users", required_argument, 0, 'U' },
         { "items", required_argument, 0, 'T' },
@@ -329,14 +331,11 @@ int main(int argc, char **argv)
         { "time-col", required_argument, 0, 3 },
         { "event-col", required_argument, 0, 4 },
         { "csv", no_argument, 0, 'C' },
-        { "output", required_argument, 0, 'o' },
-        { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, 'L' },
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'S':
@@ -364,9 +363,6 @@ int main(int argc, char **argv)
         case 3: opt.time_col = optarg; break;
         case 4: opt.event_col = optarg; break;
         case 'C': opt.csv = 1; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -395,7 +391,7 @@ int main(int argc, char **argv)
             rs_lastn_init(&s->hist[h], (size_t)opt.history);
     }
     struct rs_writer *w;
-    int rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+    int rc = rs_output_open(&w, &opt.out);
     if (rc == 0)
         rc = read_tables(s);
     if (rc == 0)

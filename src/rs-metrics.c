@@ -24,13 +24,14 @@ struct pred {
 
 static struct {
     const char *truth, *train, *item_features, *category_col, *items_rsb;
-    const char *user_features, *by, *per_user, *output;
+    const char *user_features, *by, *per_user;
+    struct rs_output out;
     const char *user_col, *item_col, *rank_col, *score_col, *rel_col;
     struct pred *preds;
     size_t npreds;
     size_t ks[MAX_KS], nk;
     double min_rel;
-    int gain_exp, common, json, wide, zstd, level, digits;
+    int gain_exp, common, json, wide, digits;
 } opt = { .digits = 9, .category_col = "category", .user_col = "user_id", .item_col = "item_id",
           .rank_col = "rank", .score_col = "score", .min_rel = -INFINITY };
 
@@ -240,6 +241,7 @@ static void parse_args(int argc, char **argv)
 {
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "truth", required_argument, 0, 'T' },       { "pred", required_argument, 0, 'P' },
         { "train", required_argument, 0, 'R' },       { "item-features", required_argument, 0, 'F' },
         { "category-col", required_argument, 0, 'C' }, { "items", required_argument, 0, 'E' },
@@ -250,14 +252,13 @@ static void parse_args(int argc, char **argv)
         { "item-col", required_argument, 0, 2 },      { "rank-col", required_argument, 0, 3 },
         { "score-col", required_argument, 0, 4 },     { "wide", no_argument, 0, 'W' },
         { "json", no_argument, 0, 'J' },              { "per-user", required_argument, 0, 'p' },
-        { "output", required_argument, 0, 'o' },      { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, 'L' },       { "digits", required_argument, 0, 'D' },
+        { "digits", required_argument, 0, 'D' },
         { 0, 0, 0, 0 },
     };
     parse_ks(DEFAULT_KS);
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "k:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'T': opt.truth = optarg; break;
@@ -288,9 +289,6 @@ static void parse_args(int argc, char **argv)
         case 'W': opt.wide = 1; break;
         case 'J': opt.json = 1; break;
         case 'p': opt.per_user = optarg; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         case 'D': opt.digits = (int)rs_opt_int("--digits", optarg, 1, 17); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
@@ -343,7 +341,7 @@ int main(int argc, char **argv)
     int rc = load_inputs(e, &attr, &emb);
     if (rc == 0) {
         rs_log("'%s': %llu users with test items", opt.truth, (unsigned long long)rs_eval_truth_users(e));
-        rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+        rc = rs_output_open(&w, &opt.out);
     }
     if (rc == 0 && opt.per_user)
         rc = rs_writer_open(&pu, opt.per_user, 0, 0);

@@ -27,11 +27,11 @@
 #define DEFAULT_STRATEGY "loguniform"
 
 static struct {
-    const char *output, *impressions, *imp_event, *emb, *items, *strategy, *positive;
+    const char *impressions, *imp_event, *emb, *items, *strategy, *positive;
+    struct rs_output out;
     const char *user_col, *item_col, *event_col, *time_col, *session_col;
     long long k, hard_k;
     double alpha, ratio[RS_NEG_NKINDS];
-    int zstd, level;
 } opt = { .imp_event = "impression", .strategy = DEFAULT_STRATEGY, .user_col = "user_id",
           .item_col = "item_id", .event_col = "event", .time_col = "timestamp", .session_col = "session_id",
           .k = DEFAULT_K, .hard_k = DEFAULT_HARD_K, .alpha = DEFAULT_ALPHA };
@@ -376,6 +376,7 @@ int main(int argc, char **argv)
     rs_cli_init(argv[0]);
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "negatives", required_argument, 0, 'k' },
         { "strategy", required_argument, 0, 'S' },
         { "alpha", required_argument, 0, 'A' },
@@ -390,15 +391,12 @@ int main(int argc, char **argv)
         { "event-col", required_argument, 0, 'e' },
         { "time-col", required_argument, 0, 't' },
         { "session-col", required_argument, 0, 'x' },
-        { "output", required_argument, 0, 'o' },
-        { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, 'Z' },
         { 0, 0, 0, 0 },
     };
     parse_strategy(opt.strategy);
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "k:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'k': opt.k = rs_opt_int("--negatives", optarg, 0, 100000); break;
@@ -415,9 +413,6 @@ int main(int argc, char **argv)
         case 'e': opt.event_col = optarg; break;
         case 't': opt.time_col = optarg; break;
         case 'x': opt.session_col = optarg; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'Z': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -436,7 +431,7 @@ int main(int argc, char **argv)
         rc = build(&x, path);
     struct rs_writer *w = NULL;
     if (rc == 0)
-        rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+        rc = rs_output_open(&w, &opt.out);
     if (rc == 0) /* an empty catalogue means no positive rows: the header only */
         rc = example_pass(&x, path, w);
     if (tmp)

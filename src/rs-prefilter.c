@@ -20,9 +20,10 @@
 #define DEFAULT_PLACEHOLDER "999999"
 
 static struct {
-    const char *output, *items, *report, *map, *placeholder, *recency_events;
+    const char *items, *report, *map, *placeholder, *recency_events;
+    struct rs_output out;
     const char *user_col, *item_col, *time_col, *event_col, *price_col, *category_col;
-    int have_now, csv, zstd, level;
+    int have_now, csv;
     struct rs_prefilter_rules r;
 } opt = { .placeholder = DEFAULT_PLACEHOLDER, .user_col = "user_id", .item_col = "item_id",
           .time_col = "timestamp", .event_col = "event", .price_col = "price", .category_col = "category",
@@ -293,6 +294,7 @@ int main(int argc, char **argv)
     rs_cli_init(argv[0]);
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "items", required_argument, 0, 'T' },
         { "price-col", required_argument, 0, 'P' },
         { "category-col", required_argument, 0, 'K' },
@@ -316,14 +318,11 @@ int main(int argc, char **argv)
         { "time-col", required_argument, 0, 3 },
         { "event-col", required_argument, 0, 4 },
         { "csv", no_argument, 0, 'C' },
-        { "output", required_argument, 0, 'o' },
-        { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, 'L' },
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'T': opt.items = optarg; break;
@@ -360,9 +359,6 @@ int main(int argc, char **argv)
         case 3: opt.time_col = optarg; break;
         case 4: opt.event_col = optarg; break;
         case 'C': opt.csv = 1; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -390,7 +386,7 @@ int main(int argc, char **argv)
         free(list);
     }
     struct rs_writer *w;
-    int rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+    int rc = rs_output_open(&w, &opt.out);
     if (rc == 0 && opt.report && (rc = rs_writer_open(&s->report, opt.report, 0, 0)) == 0)
         rc = rs_writer_printf(s->report, "rule\trows_removed\tusers_removed\titems_removed\trows\tusers\titems\n");
     if (rc == 0)

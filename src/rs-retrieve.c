@@ -30,11 +30,12 @@
 #define DEF_BATCH 4096
 
 static struct {
-    const char *users, *items, *index, *popular, *users_from, *exclude, *allow, *deny, *output;
+    const char *users, *items, *index, *popular, *users_from, *exclude, *allow, *deny;
+    struct rs_output out;
     const char *user_col, *item_col, *query_col;
     long long k, nprobe, rerank, batch, partitions, train_sample, iters;
     double quantile;
-    int similar, random, zstd, level, build;
+    int similar, random, build;
 } opt = { .user_col = "user_id", .item_col = "item_id", .k = DEF_K, .nprobe = DEF_NPROBE,
           .batch = DEF_BATCH };
 
@@ -387,10 +388,10 @@ static void state_free(struct state *s)
 static void check_options(void)
 {
     if (opt.build) {
-        size_t n = opt.output ? strlen(opt.output) : 0;
-        if (!opt.items || !opt.output)
+        size_t n = opt.out.path ? strlen(opt.out.path) : 0;
+        if (!opt.items || !opt.out.path)
             rs_usage_error(SYNOPSIS, "index build needs --items FILE and -o INDEX");
-        if (opt.zstd || (n >= 4 && strcmp(opt.output + n - 4, ".zst") == 0))
+        if (opt.out.zstd || (n >= 4 && strcmp(opt.out.path + n - 4, ".zst") == 0))
             rs_usage_error(SYNOPSIS, "an index is mapped in place: it cannot be zstd-compressed");
         return;
     }
@@ -416,6 +417,7 @@ int main(int argc, char **argv)
     rs_cli_init(argv[0]);
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "users", required_argument, 0, 'U' }, { "items", required_argument, 0, 'I' },
         { "index", required_argument, 0, 'X' }, { "nprobe", required_argument, 0, 'P' },
         { "rerank", required_argument, 0, 'R' }, { "similar", no_argument, 0, 'S' },
@@ -424,15 +426,13 @@ int main(int argc, char **argv)
         { "exclude", required_argument, 0, 'E' }, { "allow", required_argument, 0, 'A' },
         { "deny", required_argument, 0, 'D' }, { "user-col", required_argument, 0, 'u' },
         { "item-col", required_argument, 0, 'i' }, { "query-col", required_argument, 0, 'c' },
-        { "batch", required_argument, 0, 'b' }, { "output", required_argument, 0, 'o' },
-        { "zstd", no_argument, 0, 'z' }, { "level", required_argument, 0, 'L' },
-        { "partitions", required_argument, 0, 'N' }, { "quant", required_argument, 0, 'T' },
+        { "batch", required_argument, 0, 'b' }, { "partitions", required_argument, 0, 'N' }, { "quant", required_argument, 0, 'T' },
         { "train-sample", required_argument, 0, 'W' }, { "iters", required_argument, 0, 'G' },
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "k:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'U': opt.users = optarg; break;
@@ -453,9 +453,6 @@ int main(int argc, char **argv)
         case 'c': opt.query_col = optarg; break;
         case 'b': opt.batch = rs_opt_int("--batch", optarg, 1, 1 << 24); break;
         case 'k': opt.k = rs_opt_int("-k", optarg, 1, 1 << 20); break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         case 'N': opt.partitions = rs_opt_int("--partitions", optarg, 1, INT32_MAX); break;
         case 'T':
             if (strcmp(optarg, "int8") != 0)
@@ -479,7 +476,7 @@ int main(int argc, char **argv)
     rs_blas_set_threads(1);
 
     struct rs_writer *w;
-    int rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+    int rc = rs_output_open(&w, &opt.out);
     if (rc < 0)
         rs_die(rc);
     struct state s = { 0 };

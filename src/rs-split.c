@@ -21,9 +21,10 @@
 enum mode { M_NONE, M_CUTOFF, M_WINDOWS, M_LAST_DAYS, M_BY_EVENT, M_PER_USER };
 
 static struct {
-    const char *output, *spec, *end, *input;
+    const char *spec, *end, *input;
+    struct rs_output out;
     const char *user_col, *time_col, *event_col;
-    int mode, csv, zstd, level;
+    int mode, csv;
     int64_t cutoff, last_days;
     struct rs_split_per_user pu;
 } opt = { .user_col = "user_id", .time_col = "timestamp", .event_col = "event",
@@ -98,11 +99,11 @@ static int64_t opt_time(const char *flag, const char *arg)
 static void parse(int argc, char **argv)
 {
     enum { O_CUTOFF = 256, O_WINDOWS, O_LASTDAYS, O_PUL, O_PUF, O_RPU, O_BYEV, O_END, O_MINTRAIN,
-           O_UCOL, O_TCOL, O_ECOL, O_CSV, O_LEVEL };
+           O_UCOL, O_TCOL, O_ECOL, O_CSV };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
-        { "output", required_argument, 0, 'o' }, { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, O_LEVEL }, { "cutoff", required_argument, 0, O_CUTOFF },
+        RS_OUTPUT_LONGOPTS,
+        { "cutoff", required_argument, 0, O_CUTOFF },
         { "windows", required_argument, 0, O_WINDOWS }, { "last-days", required_argument, 0, O_LASTDAYS },
         { "per-user-last", required_argument, 0, O_PUL }, { "per-user-frac", required_argument, 0, O_PUF },
         { "random-per-user", required_argument, 0, O_RPU }, { "by-event", required_argument, 0, O_BYEV },
@@ -112,13 +113,10 @@ static void parse(int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case O_LEVEL: opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         case O_CUTOFF: set_mode(M_CUTOFF, "--cutoff"); opt.cutoff = opt_time("--cutoff", optarg); break;
         case O_WINDOWS: set_mode(M_WINDOWS, "--windows"); opt.spec = optarg; break;
         case O_LASTDAYS:
@@ -155,7 +153,7 @@ static void parse(int argc, char **argv)
     opt.input = optind < argc ? argv[optind] : "-";
     if (opt.mode == M_NONE)
         rs_usage_error(SYNOPSIS, "no split mode given");
-    if (!opt.output)
+    if (!opt.out.path)
         rs_usage_error(SYNOPSIS, "no output directory; use -o DIR");
     if (opt.end && opt.mode != M_WINDOWS && opt.mode != M_LAST_DAYS)
         rs_usage_error(SYNOPSIS, "--end only applies to --windows and --last-days");
@@ -381,7 +379,7 @@ int main(int argc, char **argv)
     if (rs_tsv_ncols(t) > 0)
         add_row(&header, t, csv_input(), 1);
     struct rs_split_out o;
-    rc = rs_split_out_open(&o, opt.output, &w, header.s, header.len, opt.zstd, opt.level);
+    rc = rs_split_out_open(&o, opt.out.path, &w, header.s, header.len, opt.out.zstd, opt.out.level);
     free(header.s);
     if (rc == 0)
         rc = opt.mode == M_PER_USER ? split_per_user(t, &o, &c) : split_stream(t, &w, &o, &c);

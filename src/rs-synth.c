@@ -16,8 +16,8 @@
 
 static struct rs_synth_params par;
 static struct {
-    const char *output, *events_out;
-    int zstd, level;
+    const char *events_out;
+    struct rs_output out;
 } opt;
 
 static void help(void)
@@ -89,11 +89,11 @@ static uint32_t opt_u32(const char *flag, const char *arg, long long min, long l
 static void parse(int argc, char **argv)
 {
     enum { O_USERS = 256, O_ITEMS, O_EVENTS, O_EVOUT, O_DIMS, O_CLUSTERS, O_CATS, O_SUBS, O_REGIONS,
-           O_SLATE, O_ZIPF, O_NOISE, O_AFF, O_PERSONAL, O_RECOMMENDED, O_DRIFT, O_COLD, O_NEW, O_START, O_DAYS, O_LEVEL };
+           O_SLATE, O_ZIPF, O_NOISE, O_AFF, O_PERSONAL, O_RECOMMENDED, O_DRIFT, O_COLD, O_NEW, O_START, O_DAYS };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
-        { "output", required_argument, 0, 'o' }, { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, O_LEVEL }, { "users", required_argument, 0, O_USERS },
+        RS_OUTPUT_LONGOPTS,
+        { "users", required_argument, 0, O_USERS },
         { "items", required_argument, 0, O_ITEMS }, { "events", required_argument, 0, O_EVENTS },
         { "events-out", required_argument, 0, O_EVOUT }, { "dims", required_argument, 0, O_DIMS },
         { "clusters", required_argument, 0, O_CLUSTERS }, { "categories", required_argument, 0, O_CATS },
@@ -106,13 +106,10 @@ static void parse(int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case O_LEVEL: opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         case O_USERS: par.users = opt_u32("--users", optarg, 1, 100000000); break;
         case O_ITEMS: par.items = opt_u32("--items", optarg, 1, 100000000); break;
         case O_EVENTS: par.events = (uint64_t)rs_opt_int("--events", optarg, 0, INT64_MAX); break;
@@ -141,7 +138,7 @@ static void parse(int argc, char **argv)
     }
     if (optind < argc)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
-    if (!opt.output)
+    if (!opt.out.path)
         rs_usage_error(SYNOPSIS, "no output directory; use -o DIR");
     par.seed = rs_opts.seed;
 }
@@ -152,10 +149,10 @@ static int write_table(struct rs_outdir *d, const char *name, int tsv, const str
                        int (*fn)(const struct rs_synth *, struct rs_writer *))
 {
     char file[64];
-    int z = opt.zstd && tsv;
+    int z = opt.out.zstd && tsv;
     snprintf(file, sizeof file, "%s%s", name, z ? ".zst" : "");
     struct rs_writer *w;
-    int rc = rs_writer_open(&w, rs_outdir_path(d, file), z ? RS_W_ZSTD : 0, opt.level);
+    int rc = rs_writer_open(&w, rs_outdir_path(d, file), z ? RS_W_ZSTD : 0, opt.out.level);
     if (rc < 0)
         return rc;
     if ((rc = fn(m, w)) < 0) {
@@ -179,9 +176,9 @@ static int write_events(struct rs_outdir *d, const struct rs_synth *m)
 {
     struct rs_writer *w;
     const char *path = opt.events_out ? opt.events_out
-                                      : rs_outdir_path(d, opt.zstd ? "events.tsv.zst" : "events.tsv");
-    int flags = opt.zstd && !opt.events_out ? RS_W_ZSTD : 0;
-    int rc = rs_writer_open(&w, path, flags, opt.level);
+                                      : rs_outdir_path(d, opt.out.zstd ? "events.tsv.zst" : "events.tsv");
+    int flags = opt.out.zstd && !opt.events_out ? RS_W_ZSTD : 0;
+    int rc = rs_writer_open(&w, path, flags, opt.out.level);
     if (rc < 0)
         return rc;
     struct rs_synth_gen g;
@@ -220,7 +217,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
     struct rs_outdir *d;
-    if ((rc = rs_outdir_open(&d, opt.output)) < 0) {
+    if ((rc = rs_outdir_open(&d, opt.out.path)) < 0) {
         rs_synth_free(&m);
         rs_die(rc);
     }

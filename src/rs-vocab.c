@@ -17,9 +17,10 @@ enum kind { PASS = 0, SINGLE = 1, LIST = 2 };
 
 static struct {
     enum mode mode;
-    const char *output, *vocab, *cols, *list_cols;
+    const char *vocab, *cols, *list_cols;
+    struct rs_output out;
     unsigned long long min_count, max_size, buckets;
-    int csv, zstd, level;
+    int csv;
 } opt = { .min_count = 1 };
 
 static void help(void)
@@ -253,6 +254,7 @@ int main(int argc, char **argv)
     }
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "cols", required_argument, 0, 'c' },
         { "list-cols", required_argument, 0, 'l' },
         { "vocab", required_argument, 0, 'W' },
@@ -260,14 +262,11 @@ int main(int argc, char **argv)
         { "max-size", required_argument, 0, 'n' },
         { "buckets", required_argument, 0, 'B' },
         { "csv", no_argument, 0, 'C' },
-        { "output", required_argument, 0, 'o' },
-        { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, 'L' },
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "c:l:m:n:B:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "c:l:m:n:B:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'c': opt.cols = optarg; break;
@@ -277,9 +276,6 @@ int main(int argc, char **argv)
         case 'n': opt.max_size = (unsigned long long)rs_opt_int("--max-size", optarg, 0, INT64_MAX); break;
         case 'B': opt.buckets = (unsigned long long)rs_opt_int("--buckets", optarg, 0, INT64_MAX); break;
         case 'C': opt.csv = 1; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 'L': opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -299,7 +295,7 @@ int main(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "%s reads one input, got %d", modes[mode], nin);
 
     struct rs_writer *w;
-    int rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level);
+    int rc = rs_output_open(&w, &opt.out);
     if (rc < 0)
         rs_die(rc);
     if ((rc = run(nin, argv + optind, w)) < 0) {

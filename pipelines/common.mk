@@ -1,0 +1,15 @@
+# common.mk - what every pipeline shares; included after the pipeline's
+# variables (it uses THREADS, SEED and OUT).
+
+# Deterministic BLAS: the tools pin their own threads (STYLE.md, determinism).
+export OPENBLAS_NUM_THREADS = 1
+export OMP_NUM_THREADS = 1
+export LC_ALL = C
+# A failing stage anywhere in a recipe's pipe fails the target (and deletes it).
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+.DELETE_ON_ERROR:
+
+# The flags every stage gets, and the output directory.
+Q = -q -j $(THREADS) -s $(SEED)
+D := $(OUT)
