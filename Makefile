@@ -91,6 +91,9 @@ $(BUILD)/lib/%.o: lib/%.c lib/*.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+# sqrtf never needs errno in nn.c; with it, GCC leaves the Adam loop scalar.
+$(BUILD)/lib/nn.o: ALL_CFLAGS += -fno-math-errno
+
 $(LIBRS): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^

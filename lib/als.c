@@ -16,6 +16,7 @@
 #include "tensor.h"
 #include "threads.h"
 #include "topk.h"
+#include "vec16.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -173,24 +174,8 @@ static void gather(const struct solve_ctx *c, const uint32_t *idx, size_t n, flo
  * (idx NULL: row j). At f ≈ 64 a BLAS call costs more in overhead than in
  * arithmetic, so these are GCC vector-extension loops, 16 floats wide (one
  * AVX-512 register, two AVX2 ones), written to keep several independent
- * dependency chains in flight. Sums run in a fixed order in every lane and
- * horizontal sums are fixed shuffle trees, so every ISA clone gives the same
- * bits (ISO C: no FMA contraction). */
-typedef float vf16 __attribute__((vector_size(64)));
-typedef int vi16 __attribute__((vector_size(64)));
-#define KERNEL __attribute__((optimize("O3"), target_clones("avx512f", "avx2", "default")))
-
-/* Macros, not functions: a vf16 passed by value changes the ABI per clone. */
-#define LOAD16(p) ({ vf16 v_; memcpy(&v_, (p), sizeof v_); v_; })
-#define HSUM16(a) ({                                                                         \
-    vf16 h_ = (a);                                                                           \
-    h_ += __builtin_shufflevector(h_, h_, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7); \
-    h_ += __builtin_shufflevector(h_, h_, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11); \
-    h_ += __builtin_shufflevector(h_, h_, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13); \
-    h_ += __builtin_shufflevector(h_, h_, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14); \
-    h_[0];                                                                                   \
-})
-
+ * dependency chains in flight, in a fixed order: every ISA clone gives the
+ * same bits (vec16.h). */
 static inline const float *row(const float *base, const uint32_t *idx, size_t j, size_t f)
 {
     return base + (idx ? (size_t)idx[j] : j) * f;
@@ -209,40 +194,43 @@ static inline float dot16(const float *y, const float *v, size_t f)
     return s;
 }
 
-/* t[j] = y_j · v for j < n; four rows at a time share one horizontal sum
- * (a fixed shuffle tree that leaves row r's total in lane 4r). */
-KERNEL static void dots(float *restrict t, const float *base, const uint32_t *idx, size_t n,
+/* s0..s3 = y0..y3 · v: the four rows share one horizontal sum (a fixed
+ * shuffle tree that leaves row r's total in lane 4r, each lane's sum in
+ * dot16's order, so each total equals dot16's). */
+#define DOT4(y0, y1, y2, y3, v, f16, f, s0, s1, s2, s3) do {                                               \
+    vf16 a0_ = { 0 }, a1_ = { 0 }, a2_ = { 0 }, a3_ = { 0 };                                               \
+    for (size_t k_ = 0; k_ < f16; k_ += 16) {                                                              \
+        vf16 w_ = LOAD16((v) + k_);                                                                        \
+        a0_ += LOAD16((y0) + k_) * w_;                                                                     \
+        a1_ += LOAD16((y1) + k_) * w_;                                                                     \
+        a2_ += LOAD16((y2) + k_) * w_;                                                                     \
+        a3_ += LOAD16((y3) + k_) * w_;                                                                     \
+    }                                                                                                      \
+    vf16 s01_ = __builtin_shufflevector(a0_, a1_, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) + \
+                __builtin_shufflevector(a0_, a1_, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31); \
+    vf16 s23_ = __builtin_shufflevector(a2_, a3_, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) + \
+                __builtin_shufflevector(a2_, a3_, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31); \
+    vf16 q_ = __builtin_shufflevector(s01_, s23_, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) + \
+              __builtin_shufflevector(s01_, s23_, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31); \
+    q_ += __builtin_shufflevector(q_, q_, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);           \
+    q_ += __builtin_shufflevector(q_, q_, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);           \
+    s0 = q_[0], s1 = q_[4], s2 = q_[8], s3 = q_[12];                                                       \
+    for (size_t k_ = f16; k_ < f; k_++) {                                                                  \
+        s0 += (y0)[k_] * (v)[k_];                                                                          \
+        s1 += (y1)[k_] * (v)[k_];                                                                          \
+        s2 += (y2)[k_] * (v)[k_];                                                                          \
+        s3 += (y3)[k_] * (v)[k_];                                                                          \
+    }                                                                                                      \
+} while (0)
+
+/* t[j] = y_j · v for j < n, four rows at a time. */
+RS_VEC static void dots(float *restrict t, const float *base, const uint32_t *idx, size_t n,
                         const float *restrict v, size_t f)
 {
     size_t j = 0, f16 = f / 16 * 16;
-    for (; j + 4 <= n; j += 4) {
-        const float *y0 = row(base, idx, j, f), *y1 = row(base, idx, j + 1, f);
-        const float *y2 = row(base, idx, j + 2, f), *y3 = row(base, idx, j + 3, f);
-        vf16 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
-        for (size_t k = 0; k < f16; k += 16) {
-            vf16 w = LOAD16(v + k);
-            a0 += LOAD16(y0 + k) * w;
-            a1 += LOAD16(y1 + k) * w;
-            a2 += LOAD16(y2 + k) * w;
-            a3 += LOAD16(y3 + k) * w;
-        }
-        vf16 s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
-                   __builtin_shufflevector(a0, a1, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-        vf16 s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
-                   __builtin_shufflevector(a2, a3, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-        vf16 q = __builtin_shufflevector(s01, s23, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
-                 __builtin_shufflevector(s01, s23, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
-        q += __builtin_shufflevector(q, q, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
-        q += __builtin_shufflevector(q, q, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
-        float s0 = q[0], s1 = q[4], s2 = q[8], s3 = q[12];
-        for (size_t k = f16; k < f; k++) {
-            s0 += y0[k] * v[k];
-            s1 += y1[k] * v[k];
-            s2 += y2[k] * v[k];
-            s3 += y3[k] * v[k];
-        }
-        t[j] = s0, t[j + 1] = s1, t[j + 2] = s2, t[j + 3] = s3;
-    }
+    for (; j + 4 <= n; j += 4)
+        DOT4(row(base, idx, j, f), row(base, idx, j + 1, f), row(base, idx, j + 2, f), row(base, idx, j + 3, f),
+             v, f16, f, t[j], t[j + 1], t[j + 2], t[j + 3]);
     for (; j < n; j++)
         t[j] = dot16(row(base, idx, j, f), v, f);
 }
@@ -250,7 +238,7 @@ KERNEL static void dots(float *restrict t, const float *base, const uint32_t *id
 /* out[0..f) += Σ_j t[j] y_j, 64 columns at a time held in registers over j:
  * even and odd j in two sets of accumulators (halves the dependency chain),
  * added at the end. */
-KERNEL static void add_rows(float *restrict out, const float *base, const uint32_t *idx,
+RS_VEC static void add_rows(float *restrict out, const float *base, const uint32_t *idx,
                             const float *restrict t, size_t n, size_t f)
 {
     size_t f16 = f / 16 * 16;
@@ -300,9 +288,95 @@ KERNEL static void add_rows(float *restrict out, const float *base, const uint32
     }
 }
 
-KERNEL static float dot(const float *a, const float *b, size_t n)
+RS_VEC static float dot(const float *a, const float *b, size_t n)
 {
     return dot16(a, b, n);
+}
+
+/* Row j's weight from its dot product s = y_j · v (see fused_rows). */
+static inline float cg_weight(float c, float s, int init)
+{
+    return init ? c - (c - 1.0f) * s : s * (c - 1.0f);
+}
+
+/* acc0..acc3 += t · y (f16 / 16 ≤ 4 vectors), and its tail columns into tail. */
+#define ROW_ADD(y, t, f16, f, acc0, acc1, acc2, acc3) do {          \
+    size_t m_ = (f16) / 16;                                         \
+    if (m_ > 0)                                                     \
+        acc0 += (t) * LOAD16(y);                                    \
+    if (m_ > 1)                                                     \
+        acc1 += (t) * LOAD16((y) + 16);                             \
+    if (m_ > 2)                                                     \
+        acc2 += (t) * LOAD16((y) + 32);                             \
+    if (m_ > 3)                                                     \
+        acc3 += (t) * LOAD16((y) + 48);                             \
+    for (size_t q_ = f16; q_ < f; q_++)                             \
+        tail[q_ - (f16)] += (t) * (y)[q_];                          \
+} while (0)
+
+/* out[0..f) += Σ_j t_j y_j with t_j = (c_j − 1)(y_j · v), or, with init,
+ * t_j = c_j − (c_j − 1)(y_j · v): dots() then add_rows() fused into one pass
+ * that reads each y_j once, for f ≤ 64. Every sum runs as in the two
+ * passes (the same dot code; even and odd j in separate accumulators, added
+ * at the end; tail columns over j in order), so the bits are theirs. */
+static inline __attribute__((always_inline)) void fused_body(float *restrict out, const float *base,
+                                                             const uint32_t *idx, const float *conf, size_t n,
+                                                             const float *restrict v, size_t f, int init)
+{
+    size_t f16 = f / 16 * 16, j = 0;
+    vf16 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 }, b0 = { 0 }, b1 = { 0 }, b2 = { 0 }, b3 = { 0 };
+    float tail[16] = { 0 };
+    for (; j + 4 <= n; j += 4) {
+        const float *y0 = row(base, idx, j, f), *y1 = row(base, idx, j + 1, f);
+        const float *y2 = row(base, idx, j + 2, f), *y3 = row(base, idx, j + 3, f);
+        float t0, t1, t2, t3;
+        DOT4(y0, y1, y2, y3, v, f16, f, t0, t1, t2, t3);
+        ROW_ADD(y0, cg_weight(conf[j], t0, init), f16, f, a0, a1, a2, a3);
+        ROW_ADD(y1, cg_weight(conf[j + 1], t1, init), f16, f, b0, b1, b2, b3);
+        ROW_ADD(y2, cg_weight(conf[j + 2], t2, init), f16, f, a0, a1, a2, a3);
+        ROW_ADD(y3, cg_weight(conf[j + 3], t3, init), f16, f, b0, b1, b2, b3);
+    }
+    for (; j < n; j++) {
+        const float *y = row(base, idx, j, f);
+        float t = cg_weight(conf[j], dot16(y, v, f), init);
+        if (j % 2 == 0)
+            ROW_ADD(y, t, f16, f, a0, a1, a2, a3);
+        else
+            ROW_ADD(y, t, f16, f, b0, b1, b2, b3);
+    }
+    vf16 sum[4] = { a0 + b0, a1 + b1, a2 + b2, a3 + b3 };
+    for (size_t k = 0; k < f16 / 16; k++) {
+        vf16 o = LOAD16(out + 16 * k) + sum[k];
+        memcpy(out + 16 * k, &o, sizeof o);
+    }
+    for (size_t k = f16; k < f; k++)
+        out[k] += tail[k - f16];
+}
+
+/* fused_body, with a copy for f = 64 (the default) that has the constants
+ * folded in: 7% of a sweep from the fusion, 10% from the copy. */
+RS_VEC static void fused_rows(float *restrict out, const float *base, const uint32_t *idx,
+                              const float *conf, size_t n, const float *restrict v, size_t f, int init)
+{
+    if (f == 64)
+        fused_body(out, base, idx, conf, n, v, 64, init);
+    else
+        fused_body(out, base, idx, conf, n, v, f, init);
+}
+
+/* out += Σ_j cg_weight(c_j, y_j · v) y_j over the row's vectors. */
+static void weighted_rows(const struct solve_ctx *c, struct scratch *s, const uint32_t *idx,
+                          const float *conf, size_t n, const float *v, float *out, int init)
+{
+    size_t f = (size_t)c->f;
+    if (f <= 64) {
+        fused_rows(out, c->y, idx, conf, n, v, f, init);
+        return;
+    }
+    dots(s->t, c->y, idx, n, v, f);
+    for (size_t j = 0; j < n; j++)
+        s->t[j] = cg_weight(conf[j], s->t[j], init);
+    add_rows(out, c->y, idx, s->t, n, f);
 }
 
 /* out = A v with A = G + Y_uᵀ diag(c − 1) Y_u, never forming A:
@@ -313,15 +387,12 @@ static void apply_a(const struct solve_ctx *c, struct scratch *s, const uint32_t
     size_t f = (size_t)c->f;
     memset(out, 0, f * sizeof *out);
     add_rows(out, c->g, NULL, v, f, f); /* G symmetric: Σ_k v_k G_k = G v */
-    dots(s->t, c->y, idx, n, v, f);
-    for (size_t j = 0; j < n; j++)
-        s->t[j] *= conf[j] - 1.0f;
-    add_rows(out, c->y, idx, s->t, n, f);
+    weighted_rows(c, s, idx, conf, n, v, out, 0);
 }
 
 /* Warm-started CG from x, cg_steps steps (the `implicit` library's loop);
  * vectorised as a whole for the short f-length updates. */
-KERNEL static void solve_cg(const struct solve_ctx *c, struct scratch *s, const uint32_t *idx,
+RS_VEC static void solve_cg(const struct solve_ctx *c, struct scratch *s, const uint32_t *idx,
                             const float *conf, size_t n, float *x)
 {
     size_t f = (size_t)c->f;
@@ -330,10 +401,7 @@ KERNEL static void solve_cg(const struct solve_ctx *c, struct scratch *s, const 
         s->q[k] = -x[k];
     memset(s->r, 0, f * sizeof *s->r);
     add_rows(s->r, c->g, NULL, s->q, f, f);
-    dots(s->t, c->y, idx, n, x, f);
-    for (size_t j = 0; j < n; j++)
-        s->t[j] = conf[j] - (conf[j] - 1.0f) * s->t[j];
-    add_rows(s->r, c->y, idx, s->t, n, f);
+    weighted_rows(c, s, idx, conf, n, x, s->r, 1);
     memcpy(s->q, s->r, f * sizeof *s->q);
     float rsold = dot(s->r, s->r, f);
     for (int step = 0; step < c->p->cg_steps && rsold > 1e-20f; step++) {

@@ -1,7 +1,8 @@
 /* nn.c - layers, losses and optimisers with hand-written backward passes
  * (see nn.h for shapes, formulas and references). Matrix products go through
  * lib/tensor.h (OpenBLAS sgemm); everything else is plain loops in a fixed
- * order, so results depend only on the inputs and the BLAS thread count. */
+ * order, so results depend only on the inputs and the BLAS thread count (and,
+ * for the in-batch softmax, its own; see nn.h). */
 #include "nn.h"
 
 #include <math.h>
@@ -10,6 +11,53 @@
 
 #include "err.h"
 #include "tensor.h"
+#include "threads.h"
+#include "vec16.h"
+
+/* Hot element-wise loops are RS_VEC (vec16.h); reductions that must
+ * vectorise use explicit 16-lane blocks summed in a fixed order. The Makefile
+ * builds this file with -fno-math-errno: otherwise sqrtf keeps a scalar errno
+ * branch. */
+
+/* e^x lane-wise for x <= 0, as Cephes expf (Moshier): x = n ln2 + r with
+ * n = round(x / ln2) (by adding and subtracting 1.5·2^23) and ln2 split in two
+ * so r is exact, e^r by its degree-7 polynomial, times 2^n built in the
+ * exponent bits: relative error below 1e-7 on [-87.3, 0]. Lanes below -87.3 (-inf included), where
+ * e^x < FLT_MIN, give 0. */
+#define EXP16(x) ({                                                                             \
+    vf16 x_ = (x), c_ = MAX16(x_, SPLAT16(-87.3f));                                             \
+    vf16 n_ = (c_ * 1.44269504088896341f + 12582912.0f) - 12582912.0f;                          \
+    vf16 r_ = (c_ - n_ * 0.693359375f) - n_ * -2.12194440e-4f;                                 \
+    vf16 p_ = SPLAT16(1.9875691500e-4f);                                                        \
+    p_ = p_ * r_ + 1.3981999507e-3f;                                                            \
+    p_ = p_ * r_ + 8.3334519073e-3f;                                                            \
+    p_ = p_ * r_ + 4.1665795894e-2f;                                                            \
+    p_ = p_ * r_ + 1.6666665459e-1f;                                                            \
+    p_ = p_ * r_ + 5.0000001201e-1f;                                                            \
+    p_ = p_ * (r_ * r_) + r_ + 1.0f;                                                            \
+    vf16 e_ = p_ * (vf16)((__builtin_convertvector(n_, vi16) + 127) << 23);                    \
+    SELECT16(x_ >= -87.3f, e_, SPLAT16(0.0f));                                                  \
+})
+#define HMAX16(a) ({                                                                                  \
+    vf16 h_ = (a);                                                                                    \
+    h_ = MAX16(h_, __builtin_shufflevector(h_, h_, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)); \
+    h_ = MAX16(h_, __builtin_shufflevector(h_, h_, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11)); \
+    h_ = MAX16(h_, __builtin_shufflevector(h_, h_, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)); \
+    h_ = MAX16(h_, __builtin_shufflevector(h_, h_, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14)); \
+    h_[0];                                                                                            \
+})
+/* Σ a_k b_k over n floats: 16 lanes, a fixed tree, then the tail in order. */
+#define DOT16(a, b, n) ({                                                        \
+    const float *a_ = (a), *b_ = (b);                                           \
+    size_t n_ = (n), k_ = 0;                                                    \
+    vf16 s_ = { 0 };                                                            \
+    for (; k_ + 16 <= n_; k_ += 16)                                             \
+        s_ += LOAD16(a_ + k_) * LOAD16(b_ + k_);                                \
+    float t_ = HSUM16(s_);                                                      \
+    for (; k_ < n_; k_++)                                                       \
+        t_ += a_[k_] * b_[k_];                                                  \
+    t_;                                                                         \
+})
 
 /* Each tensor starts on a 64-byte boundary relative to the base. */
 #define PARAM_ALIGN 16
@@ -219,8 +267,8 @@ void rs_dense_forward(float *y, const float *x, const float *w, const float *b, 
     rs_sgemm(0, 0, B, d_out, d_in, 1.0f, x, d_in, w, d_out, b ? 1.0f : 0.0f, y, d_out);
 }
 
-void rs_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                       const float *w, size_t B, size_t d_in, size_t d_out)
+RS_VEC void rs_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                           const float *w, size_t B, size_t d_in, size_t d_out)
 {
     if (dx)
         rs_sgemm(0, 1, B, d_in, d_out, 1.0f, dy, d_out, w, d_out, 1.0f, dx, d_in);
@@ -232,16 +280,16 @@ void rs_dense_backward(float *dx, float *dw, float *db, const float *dy, const f
                 db[j] += dy[i * d_out + j];
 }
 
-void rs_relu_forward(float *y, const float *x, size_t n)
+RS_VEC void rs_relu_forward(float *y, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = x[i] > 0 ? x[i] : 0;
 }
 
-void rs_relu_backward(float *dx, const float *dy, const float *y, size_t n)
+RS_VEC void rs_relu_backward(float *dx, const float *dy, const float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        dx[i] += y[i] > 0 ? dy[i] : 0.0f; /* branch-free: vectorises */
+        dx[i] += y[i] > 0 ? dy[i] : 0.0f;
 }
 
 static float sigmoidf(float x)
@@ -264,14 +312,11 @@ void rs_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n)
         dx[i] += dy[i] * y[i] * (1 - y[i]);
 }
 
-void rs_l2norm_forward(float *y, float *norm, const float *x, size_t B, size_t d)
+RS_VEC void rs_l2norm_forward(float *y, float *norm, const float *x, size_t B, size_t d)
 {
     for (size_t b = 0; b < B; b++) {
         const float *xb = x + b * d;
-        double s = 0;
-        for (size_t j = 0; j < d; j++)
-            s += (double)xb[j] * xb[j];
-        float n = (float)sqrt(s);
+        float n = sqrtf(DOT16(xb, xb, d));
         if (!(n > RS_L2_EPS))
             n = RS_L2_EPS;
         norm[b] = n;
@@ -281,8 +326,8 @@ void rs_l2norm_forward(float *y, float *norm, const float *x, size_t B, size_t d
     }
 }
 
-void rs_l2norm_backward(float *dx, const float *dy, const float *y, const float *norm, size_t B,
-                        size_t d)
+RS_VEC void rs_l2norm_backward(float *dx, const float *dy, const float *y, const float *norm, size_t B,
+                            size_t d)
 {
     for (size_t b = 0; b < B; b++) {
         const float *yb = y + b * d, *dyb = dy + b * d;
@@ -292,11 +337,9 @@ void rs_l2norm_backward(float *dx, const float *dy, const float *y, const float 
                 dx[b * d + j] += dyb[j] * inv;
             continue;
         }
-        double dot = 0;
+        float dot = DOT16(yb, dyb, d);
         for (size_t j = 0; j < d; j++)
-            dot += (double)yb[j] * dyb[j];
-        for (size_t j = 0; j < d; j++)
-            dx[b * d + j] += (dyb[j] - yb[j] * (float)dot) * inv;
+            dx[b * d + j] += (dyb[j] - yb[j] * dot) * inv;
     }
 }
 
@@ -331,8 +374,8 @@ void rs_concat_forward(float *y, const float *const *xs, const size_t *dims, siz
     }
 }
 
-void rs_concat_backward(float *const *dxs, const float *dy, const size_t *dims, size_t nparts,
-                        size_t B)
+RS_VEC void rs_concat_backward(float *const *dxs, const float *dy, const size_t *dims, size_t nparts,
+                            size_t B)
 {
     size_t D = 0;
     for (size_t k = 0; k < nparts; k++)
@@ -358,8 +401,8 @@ void rs_embedding_forward(float *y, const float *table, const uint32_t *ids, siz
         memcpy(y + b * d, table + (size_t)ids[b] * d, d * sizeof(float));
 }
 
-void rs_embedding_backward(struct rs_params *p, int ti, const uint32_t *ids, const float *dy,
-                           size_t B)
+RS_VEC void rs_embedding_backward(struct rs_params *p, int ti, const uint32_t *ids, const float *dy,
+                               size_t B)
 {
     const struct rs_tensor *t = &p->t[ti];
     size_t d = t->cols;
@@ -380,9 +423,9 @@ static float bag_scale(const uint32_t *offsets, size_t b, int pool)
     return (pool == RS_POOL_MEAN && n > 0) ? 1.0f / (float)n : 1.0f;
 }
 
-void rs_embedding_bag_forward(float *y, const float *table, const uint32_t *ids,
-                              const uint32_t *offsets, const float *wts, size_t B, size_t d,
-                              int pool)
+RS_VEC void rs_embedding_bag_forward(float *y, const float *table, const uint32_t *ids,
+                                  const uint32_t *offsets, const float *wts, size_t B, size_t d,
+                                  int pool)
 {
     RS_ASSERT(pool == RS_POOL_SUM || pool == RS_POOL_MEAN);
     for (size_t b = 0; b < B; b++) {
@@ -398,24 +441,61 @@ void rs_embedding_bag_forward(float *y, const float *table, const uint32_t *ids,
     }
 }
 
-void rs_embedding_bag_backward(struct rs_params *p, int ti, const uint32_t *ids,
-                               const uint32_t *offsets, const float *wts, const float *dy,
-                               size_t B, int pool)
+/* Adds bag gradients into the rows r of the table with r % nparts == part;
+ * every row gets its terms in the same order whatever the split. */
+RS_VEC static void bag_backward_part(const struct rs_tensor *t, float *g, const uint32_t *ids,
+                                  const uint32_t *offsets, const float *wts, const float *dy,
+                                  size_t B, int pool, size_t part, size_t nparts)
 {
-    const struct rs_tensor *t = &p->t[ti];
     size_t d = t->cols;
-    float *g = rs_params_g(p, ti);
     for (size_t b = 0; b < B; b++) {
         float c = bag_scale(offsets, b, pool);
         for (uint32_t j = offsets[b]; j < offsets[b + 1]; j++) {
             RS_ASSERT(ids[j] < t->rows);
-            rs_params_touch(p, ti, ids[j]);
+            if (ids[j] % nparts != part)
+                continue;
             float *gr = g + (size_t)ids[j] * d;
             float a = wts ? c * wts[j] : c;
             for (size_t k = 0; k < d; k++)
                 gr[k] += a * dy[b * d + k];
         }
     }
+}
+
+struct bag_job {
+    const struct rs_tensor *t;
+    float *g;
+    const uint32_t *ids, *offsets;
+    const float *wts, *dy;
+    size_t B;
+    int pool;
+    size_t nparts;
+};
+
+static void bag_parts(void *arg, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    const struct bag_job *j = arg;
+    for (size_t part = lo; part < hi; part++)
+        bag_backward_part(j->t, j->g, j->ids, j->offsets, j->wts, j->dy, j->B, j->pool, part, j->nparts);
+}
+
+void rs_embedding_bag_backward_mt(struct rs_params *p, int ti, const uint32_t *ids,
+                                  const uint32_t *offsets, const float *wts, const float *dy,
+                                  size_t B, int pool, int threads)
+{
+    for (uint32_t j = 0; j < offsets[B]; j++)
+        rs_params_touch(p, ti, ids[j]);
+    size_t nparts = threads > 1 ? (size_t)threads : 1;
+    struct bag_job job = { &p->t[ti], rs_params_g(p, ti), ids, offsets, wts, dy, B, pool, nparts };
+    rs_parallel_for(threads, nparts, bag_parts, &job);
+}
+
+void rs_embedding_bag_backward(struct rs_params *p, int ti, const uint32_t *ids,
+                               const uint32_t *offsets, const float *wts, const float *dy,
+                               size_t B, int pool)
+{
+    rs_embedding_bag_backward_mt(p, ti, ids, offsets, wts, dy, B, pool, 1);
 }
 
 void rs_attn_pool_forward(float *y, float *alpha, const float *table, const uint32_t *ids,
@@ -489,22 +569,33 @@ void rs_attn_pool_backward(struct rs_params *p, int ti, float *dq, const float *
  * Losses
  */
 
-/* Softmax of one row in place over finite entries (-inf stays 0); returns
- * log Σ exp(z - max) and stores max in *mx. */
-static double softmax_row(float *pr, const float *z, size_t C, float *mx)
+/* Softmax of one row (pr may equal z) over finite entries (-inf stays 0);
+ * returns log Σ exp(z - max) and stores max in *mx. Sixteen columns at a
+ * time, the last block padded with -inf; the sum runs in 16 float lanes. */
+RS_VEC static double softmax_row(float *pr, const float *z, size_t C, float *mx)
 {
-    float m = -INFINITY;
-    for (size_t c = 0; c < C; c++)
-        if (z[c] > m)
-            m = z[c];
-    double s = 0;
-    for (size_t c = 0; c < C; c++) {
-        pr[c] = z[c] == -INFINITY ? 0.0f : expf(z[c] - m);
-        s += pr[c];
+    size_t C16 = C / 16 * 16, rem = C - C16;
+    float tail[16];
+    for (size_t c = 0; c < 16; c++)
+        tail[c] = c < rem ? z[C16 + c] : -INFINITY;
+    vf16 m16 = LOAD16(tail);
+    for (size_t c = 0; c < C16; c += 16)
+        m16 = MAX16(LOAD16(z + c), m16);
+    float m = HMAX16(m16);
+    vf16 s16 = { 0 };
+    for (size_t c = 0; c < C16; c += 16) {
+        vf16 e = EXP16(LOAD16(z + c) - m);
+        STORE16(pr + c, e);
+        s16 += e;
     }
+    vf16 e = EXP16(LOAD16(tail) - m);
+    s16 += e;
+    double s = HSUM16(s16);
     float inv = (float)(1.0 / s);
-    for (size_t c = 0; c < C; c++)
-        pr[c] *= inv;
+    for (size_t c = 0; c < C16; c += 16)
+        STORE16(pr + c, LOAD16(pr + c) * inv);
+    for (size_t c = 0; c < rem; c++)
+        pr[C16 + c] = e[c] * inv;
     *mx = m;
     return log(s);
 }
@@ -559,63 +650,112 @@ void rs_bce_backward(float *dz, const float *p, const float *y, const float *w, 
         dz[b] += c * (w ? w[b] : 1.0f) * (p[b] - y[b]);
 }
 
+/* The in-batch softmax runs in blocks of rows, one per thread: rows [lo, hi)
+ * need only their own logits (forward), and their own rows and columns of
+ * probs (backward). Row losses are summed in row order afterwards. */
+struct inbatch_fwd {
+    const struct rs_inbatch *s;
+    float *probs;
+    const float *u, *v, *neg;
+    double *row_loss; /* (B) */
+};
+struct inbatch_bwd {
+    const struct rs_inbatch *s;
+    const float *probs, *u, *v, *neg;
+    float *du, *dv, *dneg, c;
+};
+
+/* Row i's logits in place: minus log q, and the positive's duplicates masked. */
+RS_VEC static void inbatch_logits(float *z, const struct rs_inbatch *s, size_t i)
+{
+    size_t B = s->B, K = s->K;
+    if (s->logq)
+        for (size_t j = 0; j < B; j++)
+            z[j] -= s->logq[j];
+    if (s->item) {
+        uint32_t pos = s->item[i];
+        for (size_t j = 0; j < B; j++)
+            z[j] = s->item[j] == pos && j != i ? -INFINITY : z[j];
+    }
+    for (size_t k = 0; k < K; k++) {
+        if (s->neg_logq)
+            z[B + k] -= s->neg_logq[i * K + k];
+        if (s->item && s->neg_item && s->neg_item[i * K + k] == s->item[i])
+            z[B + k] = -INFINITY;
+    }
+}
+
+static void inbatch_forward_rows(void *arg, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    const struct inbatch_fwd *j = arg;
+    const struct rs_inbatch *s = j->s;
+    size_t B = s->B, K = s->K, d = s->d, C = B + K;
+    float it = 1.0f / s->tau;
+    rs_sgemm(0, 1, hi - lo, B, d, it, j->u + lo * d, d, j->v, d, 0.0f, j->probs + lo * C, C);
+    for (size_t i = lo; i < hi; i++) {
+        float *z = j->probs + i * C, mx;
+        if (K > 0)
+            rs_sgemv(0, K, d, it, j->neg + i * K * d, d, j->u + i * d, 0.0f, z + B);
+        inbatch_logits(z, s, i);
+        float zi = z[i];
+        double lse = softmax_row(z, z, C, &mx);
+        j->row_loss[i] = lse - ((double)zi - mx);
+    }
+}
+
 double rs_inbatch_softmax_forward(float *probs, const struct rs_inbatch *s, const float *u,
                                   const float *v, const float *neg)
 {
-    size_t B = s->B, K = s->K, d = s->d, C = B + K;
-    float it = 1.0f / s->tau;
-    RS_ASSERT(s->tau > 0 && (K == 0 || neg));
+    size_t B = s->B;
+    RS_ASSERT(s->tau > 0 && (s->K == 0 || neg));
     if (B == 0)
         return 0;
-    rs_sgemm(0, 1, B, B, d, it, u, d, v, d, 0.0f, probs, C);
-    for (size_t i = 0; i < B && K > 0; i++)
-        rs_sgemv(0, K, d, it, neg + i * K * d, d, u + i * d, 0.0f, probs + i * C + B);
+    struct inbatch_fwd j = { s, probs, u, v, neg, xmalloc(B * sizeof(double)) };
+    rs_parallel_for(s->threads, B, inbatch_forward_rows, &j);
     double loss = 0;
-    for (size_t i = 0; i < B; i++) {
-        float *z = probs + i * C, mx;
-        for (size_t j = 0; j < B; j++) {
-            if (s->logq)
-                z[j] -= s->logq[j];
-            if (s->item && j != i && s->item[j] == s->item[i])
-                z[j] = -INFINITY;
-        }
-        for (size_t k = 0; k < K; k++) {
-            if (s->neg_logq)
-                z[B + k] -= s->neg_logq[i * K + k];
-            if (s->item && s->neg_item && s->neg_item[i * K + k] == s->item[i])
-                z[B + k] = -INFINITY;
-        }
-        float zi = z[i];
-        double lse = softmax_row(z, z, C, &mx);
-        loss += lse - ((double)zi - mx);
-    }
+    for (size_t i = 0; i < B; i++)
+        loss += j.row_loss[i];
+    free(j.row_loss);
     return loss / (double)B;
+}
+
+/* Rows [lo, hi) of du and dv (column block [lo, hi) of probs), and the
+ * negatives of rows [lo, hi). */
+static void inbatch_backward_rows(void *arg, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    const struct inbatch_bwd *j = arg;
+    const struct rs_inbatch *s = j->s;
+    size_t B = s->B, K = s->K, d = s->d, C = B + K, n = hi - lo;
+    float c = j->c;
+    const float *P = j->probs;
+    if (j->du) {
+        rs_sgemm(0, 0, n, d, B, c, P + lo * C, C, j->v, d, 1.0f, j->du + lo * d, d);
+        rs_saxpy(n * d, -c, j->v + lo * d, j->du + lo * d);
+        for (size_t i = lo; i < hi && K > 0; i++)
+            rs_sgemv(1, K, d, c, j->neg + i * K * d, d, P + i * C + B, 1.0f, j->du + i * d);
+    }
+    if (j->dv) {
+        rs_sgemm(1, 0, n, d, B, c, P + lo, C, j->u, d, 1.0f, j->dv + lo * d, d);
+        rs_saxpy(n * d, -c, j->u + lo * d, j->dv + lo * d);
+    }
+    if (j->dneg)
+        for (size_t i = lo; i < hi; i++)
+            for (size_t k = 0; k < K; k++)
+                rs_saxpy(d, c * P[i * C + B + k], j->u + i * d, j->dneg + (i * K + k) * d);
 }
 
 void rs_inbatch_softmax_backward(float *du, float *dv, float *dneg, const struct rs_inbatch *s,
                                  const float *probs, const float *u, const float *v,
                                  const float *neg, float dloss)
 {
-    size_t B = s->B, K = s->K, d = s->d, C = B + K;
-    if (B == 0)
+    if (s->B == 0)
         return;
     /* dlogits = c·(P - I) with c = dloss/B; logits = u·vᵀ/tau, so each
      * product carries c/tau. The identity part is applied row by row. */
-    float c = dloss / (float)B / s->tau;
-    if (du) {
-        rs_sgemm(0, 0, B, d, B, c, probs, C, v, d, 1.0f, du, d);
-        rs_saxpy(B * d, -c, v, du);
-        for (size_t i = 0; i < B && K > 0; i++)
-            rs_sgemv(1, K, d, c, neg + i * K * d, d, probs + i * C + B, 1.0f, du + i * d);
-    }
-    if (dv) {
-        rs_sgemm(1, 0, B, d, B, c, probs, C, u, d, 1.0f, dv, d);
-        rs_saxpy(B * d, -c, u, dv);
-    }
-    if (dneg)
-        for (size_t i = 0; i < B; i++)
-            for (size_t k = 0; k < K; k++)
-                rs_saxpy(d, c * probs[i * C + B + k], u + i * d, dneg + (i * K + k) * d);
+    struct inbatch_bwd j = { s, probs, u, v, neg, du, dv, dneg, dloss / (float)s->B / s->tau };
+    rs_parallel_for(s->threads, s->B, inbatch_backward_rows, &j);
 }
 
 /* ---------------------------------------------------------------------------
@@ -632,54 +772,102 @@ void rs_optim_init(struct rs_optim *o)
     o->sparse = RS_SPARSE_ADAM;
     o->lr_sparse = 0.05f;
     o->t = 0;
+    o->threads = 1;
 }
 
-/* sqrtf of a nonnegative value never sets errno; without -fmath-errno GCC
- * vectorises the Adam loop (the optimiser's hottest one). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define NO_MATH_ERRNO __attribute__((optimize("no-math-errno")))
-#else
-#define NO_MATH_ERRNO
-#endif
-
 /* Adam on n consecutive floats; bc1/bc2 are the bias corrections 1 - beta^t. */
-NO_MATH_ERRNO static void adam_span(const struct rs_optim *o, float *w, const float *g, float *m, float *v,
-                      size_t n, float bc1, float bc2, float decay)
+RS_VEC static void adam_span(const struct rs_optim *o, float *restrict w, const float *restrict g,
+                          float *restrict m, float *restrict v, size_t n, float bc1, float bc2,
+                          float decay)
 {
+    float b1 = o->beta1, b2 = o->beta2, lr = o->lr, eps = o->eps;
     for (size_t i = 0; i < n; i++) {
-        m[i] = o->beta1 * m[i] + (1 - o->beta1) * g[i];
-        v[i] = o->beta2 * v[i] + (1 - o->beta2) * g[i] * g[i];
+        m[i] = b1 * m[i] + (1 - b1) * g[i];
+        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
         float mh = m[i] / bc1, vh = v[i] / bc2;
-        w[i] -= o->lr * (mh / (sqrtf(vh) + o->eps) + decay * w[i]);
+        w[i] -= lr * (mh / (sqrtf(vh) + eps) + decay * w[i]);
     }
 }
 
-NO_MATH_ERRNO static void adagrad_span(const struct rs_optim *o, float *w, const float *g, float *v, size_t n)
+/* Lazy Adam on the rows of a sparse table, in the form of Kingma & Ba 2015,
+ * section 2 (before Algorithm 1): w -= lr·sqrt(bc2)/bc1 · m / (sqrt(v) + eps),
+ * eps outside the bias correction, as PyTorch's SparseAdam and TF's LazyAdam.
+ * While bc2 is small (the first few hundred steps) this eps is the larger
+ * one, which damps rows whose gradients are tiny. */
+RS_VEC static void lazy_adam_span(const struct rs_optim *o, float *restrict w, const float *restrict g,
+                                  float *restrict m, float *restrict v, size_t n, float bc1, float bc2)
 {
+    float b1 = o->beta1, b2 = o->beta2, eps = o->eps, step = o->lr * sqrtf(bc2) / bc1;
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + (1 - b1) * g[i];
+        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+        w[i] -= step * (m[i] / (sqrtf(v[i]) + eps));
+    }
+}
+
+RS_VEC static void adagrad_span(const struct rs_optim *o, float *restrict w, const float *restrict g,
+                             float *restrict v, size_t n)
+{
+    float lr = o->lr_sparse, eps = o->eps;
     for (size_t i = 0; i < n; i++) {
         v[i] += g[i] * g[i];
-        w[i] -= o->lr_sparse * g[i] / (sqrtf(v[i]) + o->eps);
+        w[i] -= lr * g[i] / (sqrtf(v[i]) + eps);
+    }
+}
+
+struct optim_job {
+    const struct rs_optim *o;
+    struct rs_params *p;
+    float bc1, bc2;
+};
+
+/* Updates floats [off, off + n) of tensor t, the stretch at *pos of the
+ * update sequence, where it overlaps [lo, hi); advances *pos by n. */
+static void optim_span(const struct optim_job *j, const struct rs_tensor *t, size_t off, size_t n,
+                       size_t *pos, size_t lo, size_t hi)
+{
+    size_t a = *pos > lo ? *pos : lo, b = *pos + n < hi ? *pos + n : hi;
+    if (a < b) {
+        const struct rs_optim *o = j->o;
+        struct rs_params *p = j->p;
+        size_t at = t->off + off + (a - *pos);
+        if (!(t->flags & RS_PARAM_SPARSE))
+            adam_span(o, p->w + at, p->g + at, p->m + at, p->v + at, b - a, j->bc1, j->bc2, o->weight_decay);
+        else if (o->sparse == RS_SPARSE_ADAGRAD)
+            adagrad_span(o, p->w + at, p->g + at, p->v + at, b - a);
+        else
+            lazy_adam_span(o, p->w + at, p->g + at, p->m + at, p->v + at, b - a, j->bc1, j->bc2);
+    }
+    *pos += n;
+}
+
+/* Floats [lo, hi) of the update sequence: each tensor in order, a dense one
+ * whole, a sparse one its touched rows. */
+static void optim_range(void *arg, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    const struct optim_job *j = arg;
+    size_t pos = 0;
+    for (size_t i = 0; i < j->p->n && pos < hi; i++) {
+        const struct rs_tensor *t = &j->p->t[i];
+        if (!(t->flags & RS_PARAM_SPARSE)) {
+            optim_span(j, t, 0, t->rows * t->cols, &pos, lo, hi);
+            continue;
+        }
+        for (size_t k = 0; k < t->n_touched && pos < hi; k++)
+            optim_span(j, t, (size_t)t->touched[k] * t->cols, t->cols, &pos, lo, hi);
     }
 }
 
 void rs_optim_step(struct rs_optim *o, struct rs_params *p)
 {
     o->t++;
-    float bc1 = (float)(1 - pow(o->beta1, (double)o->t));
-    float bc2 = (float)(1 - pow(o->beta2, (double)o->t));
+    struct optim_job j = { o, p, (float)(1 - pow(o->beta1, (double)o->t)),
+                           (float)(1 - pow(o->beta2, (double)o->t)) };
+    size_t total = 0;
     for (size_t i = 0; i < p->n; i++) {
         const struct rs_tensor *t = &p->t[i];
-        float *w = p->w + t->off, *g = p->g + t->off, *m = p->m + t->off, *v = p->v + t->off;
-        if (!(t->flags & RS_PARAM_SPARSE)) {
-            adam_span(o, w, g, m, v, t->rows * t->cols, bc1, bc2, o->weight_decay);
-            continue;
-        }
-        for (size_t k = 0; k < t->n_touched; k++) {
-            size_t r = (size_t)t->touched[k] * t->cols;
-            if (o->sparse == RS_SPARSE_ADAGRAD)
-                adagrad_span(o, w + r, g + r, v + r, t->cols);
-            else
-                adam_span(o, w + r, g + r, m + r, v + r, t->cols, bc1, bc2, 0);
-        }
+        total += (t->flags & RS_PARAM_SPARSE ? t->n_touched : t->rows) * t->cols;
     }
+    rs_parallel_for(o->threads, total, optim_range, &j);
 }

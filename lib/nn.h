@@ -26,7 +26,8 @@
  * it touched; rs_params_zero_grad and rs_optim_step visit only those rows, so
  * a step costs O(rows touched in the batch), not O(table). Their update is
  * lazy Adam (m, v and w of a row change only in steps that touch it; the bias
- * correction uses the global step, as TF Addons' LazyAdam) or Adagrad
+ * correction uses the global step and eps is added to sqrt(v) before it, as
+ * TF Addons' LazyAdam and PyTorch's SparseAdam) or Adagrad
  * (Duchi et al. 2011; v accumulates g², w -= lr·g/(sqrt(v)+eps)).
  *
  * Initialisation (rs_nn_init_*), all drawn from lib/rng.h so a seed fixes them:
@@ -196,6 +197,12 @@ void rs_embedding_bag_forward(float *y, const float *table, const uint32_t *ids,
 void rs_embedding_bag_backward(struct rs_params *p, int ti, const uint32_t *ids,
                                const uint32_t *offsets, const float *wts, const float *dy,
                                size_t B, int pool);
+/* The same on `threads` threads, each adding into its own table rows (r mod
+ * threads): every row gets its terms in the same order, so the result is the
+ * serial one, bit for bit. */
+void rs_embedding_bag_backward_mt(struct rs_params *p, int ti, const uint32_t *ids,
+                                  const uint32_t *offsets, const float *wts, const float *dy,
+                                  size_t B, int pool, int threads);
 
 /* Attention pooling of a bag (sequences such as a user's history):
  *   s_j = scale · q_b·e_j,  alpha = softmax_j(s) over the bag,  y_b = Σ_j alpha_j e_j
@@ -258,9 +265,14 @@ struct rs_inbatch {
     const uint32_t *item;      /* (B) item id of each row, NULL = no duplicate masking */
     const float *neg_logq;     /* (B, K) or NULL = 0 */
     const uint32_t *neg_item;  /* (B, K) or NULL = no masking of negatives */
+    int threads;               /* blocks of rows on this many threads (threads.h),
+                                  0 or 1: the caller's; see below */
 };
 /* u: (B, d) user vectors, v: (B, d) item vectors, neg: (B, K, d) or NULL when
- * K = 0; probs: (B, B + K) written for backward. */
+ * K = 0; probs: (B, B + K) written for backward. A fixed thread count gives
+ * fixed bits. Other counts gave the same bits at B = 512, d = 64 (1 to 16
+ * threads), but OpenBLAS does not promise to compute a block of rows as it
+ * does inside the whole product. */
 double rs_inbatch_softmax_forward(float *probs, const struct rs_inbatch *s, const float *u,
                                   const float *v, const float *neg);
 /* du += ∂/∂u, dv += ∂/∂v, dneg += ∂/∂neg (each may be NULL), times dloss. */
@@ -287,10 +299,11 @@ struct rs_optim {
     int sparse;         /* enum rs_sparse_opt for RS_PARAM_SPARSE tensors */
     float lr_sparse;    /* Adagrad learning rate (RS_SPARSE_ADAGRAD) */
     long t;             /* steps taken; rs_optim_step increments it first */
+    int threads;        /* the update is element-wise: any count gives the same bits */
 };
 
 /* Defaults: lr 1e-3, betas 0.9/0.999, eps 1e-8, no decay, sparse lazy Adam,
- * lr_sparse 0.05, t 0. */
+ * lr_sparse 0.05, t 0, 1 thread. */
 void rs_optim_init(struct rs_optim *o);
 /* One update of every dense tensor and of the touched rows of sparse ones
  * from p->g. Does not zero the gradient (call rs_params_zero_grad). */

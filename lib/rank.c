@@ -13,6 +13,7 @@
 #include "rsm.h"
 #include "strmap.h"
 #include "tensor.h"
+#include "threads.h"
 
 /* ---------------------------------------------------------------------------
  * Config
@@ -72,6 +73,48 @@ static int cat_index(const struct rs_rank_model *m, const char *n)
     return -1;
 }
 
+/* A key of o absent (or o not an object) or holding an integer. */
+static int int_or_absent(json_t *o, const char *key)
+{
+    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    return !v || json_is_integer(v);
+}
+
+static int valid_buckets(long long n)
+{
+    return n == 0 || (n >= 2 && n <= RS_RANK_MAX_NUM_BUCKETS);
+}
+
+/* A numeric entry: "name" or {"name", "log1p", "buckets", "embedding_size"};
+ * appended to out with its defaults filled in. */
+static int parse_numeric(struct rs_rank_model *m, struct rs_rank_numeric *f, json_t *e, json_t *out,
+                         long long emb, long long buckets, const char *name)
+{
+    const char *n = entry_name(e);
+    if (!valid_name(n))
+        return cfg_err(name, "a numeric feature needs a name (no tab, '=', '&')");
+    if (check_entry_keys(e, "name log1p buckets embedding_size", name, "numeric") < 0)
+        return RS_ERR_FORMAT;
+    json_t *l = json_is_object(e) ? json_object_get(e, "log1p") : NULL;
+    long long nb = get_int(e, "buckets", buckets), d = get_int(e, "embedding_size", emb);
+    if ((l && !json_is_boolean(l)) || !valid_buckets(nb) || d < 1 || d > 1024 ||
+        !int_or_absent(e, "buckets") || !int_or_absent(e, "embedding_size"))
+        return rs_err_set(RS_ERR_FORMAT, "'%s': numeric '%s': log1p true or false, buckets 0 (none) or "
+                          "2..%d, embedding_size 1..1024", name, n, RS_RANK_MAX_NUM_BUCKETS);
+    f->name = xstrdup(n);
+    f->log1p = json_is_true(l);
+    f->std = 1;
+    f->buckets = (uint32_t)nb;
+    f->dim = nb ? (size_t)d : 0;
+    f->slot = nb ? (int)m->nbin++ : -1;
+    f->t_emb = -1;
+    json_t *o = json_pack("{s:s, s:b, s:I}", "name", n, "log1p", f->log1p, "buckets", (json_int_t)nb);
+    if (nb)
+        json_object_set_new(o, "embedding_size", json_integer(d));
+    json_array_append_new(out, o);
+    return 0;
+}
+
 /* "interactions": [["a", "b"], ...]: pairs of categoricals of one size. */
 static int parse_interactions(struct rs_rank_model *m, json_t *in, const char *name)
 {
@@ -104,15 +147,19 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
     json_object_foreach(cfg, key, val) {
         if (strcmp(key, "numeric") && strcmp(key, "categorical") && strcmp(key, "crosses") &&
             strcmp(key, "cross_buckets") && strcmp(key, "embedding_size") && strcmp(key, "hidden") &&
-            strcmp(key, "interactions"))
+            strcmp(key, "interactions") && strcmp(key, "numeric_buckets"))
             return rs_err_set(RS_ERR_FORMAT, "'%s': unknown key '%s'", name, key);
     }
     long long emb = get_int(cfg, "embedding_size", RS_RANK_DEFAULT_EMB);
     long long buckets = get_int(cfg, "cross_buckets", RS_RANK_DEFAULT_BUCKETS);
+    long long nbuckets = get_int(cfg, "numeric_buckets", 0);
     if (emb < 1 || emb > 1024)
         return cfg_err(name, "embedding_size must be in 1..1024");
     if (buckets < 1 || buckets > (1LL << 30))
         return cfg_err(name, "cross_buckets must be in 1..2^30");
+    if (!valid_buckets(nbuckets) || !int_or_absent(cfg, "numeric_buckets"))
+        return rs_err_set(RS_ERR_FORMAT, "'%s': numeric_buckets must be 0 (none) or an integer in 2..%d",
+                          name, RS_RANK_MAX_NUM_BUCKETS);
     json_t *num = json_object_get(cfg, "numeric"), *cat = json_object_get(cfg, "categorical");
     json_t *crs = json_object_get(cfg, "crosses"), *hid = json_object_get(cfg, "hidden");
     if ((num && !json_is_array(num)) || (cat && !json_is_array(cat)) || (crs && !json_is_array(crs)) ||
@@ -134,19 +181,10 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
     json_object_set_new(out, "crosses", ocrs);
     json_object_set_new(out, "cross_buckets", json_integer(buckets));
     json_object_set_new(out, "embedding_size", json_integer(emb));
-    for (size_t i = 0; i < m->nnum; i++) {
-        json_t *e = json_array_get(num, i);
-        const char *n = entry_name(e);
-        if (!valid_name(n))
-            return cfg_err(name, "a numeric feature needs a name (no tab, '=', '&')");
-        if (check_entry_keys(e, "name log1p", name, "numeric") < 0)
+    json_object_set_new(out, "numeric_buckets", json_integer(nbuckets));
+    for (size_t i = 0; i < m->nnum; i++)
+        if (parse_numeric(m, &m->num[i], json_array_get(num, i), onum, emb, nbuckets, name) < 0)
             return RS_ERR_FORMAT;
-        m->num[i].name = xstrdup(n);
-        json_t *l = json_is_object(e) ? json_object_get(e, "log1p") : NULL;
-        m->num[i].log1p = json_is_true(l);
-        m->num[i].std = 1;
-        json_array_append_new(onum, json_pack("{s:s, s:b}", "name", n, "log1p", m->num[i].log1p));
-    }
     for (size_t i = 0; i < m->ncat; i++) {
         json_t *e = json_array_get(cat, i);
         const char *n = entry_name(e);
@@ -168,6 +206,8 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
         json_array_append_new(ocat, json_pack("{s:s, s:I, s:I}", "name", n, "embedding_size",
                                               (json_int_t)d, "min_count", (json_int_t)mc));
     }
+    for (size_t i = 0; i < m->nnum; i++)
+        m->d_in += m->num[i].slot >= 0 ? m->num[i].dim : 0;
     m->d_in += m->nnum;
     for (size_t i = 0; i < m->ncross; i++) {
         json_t *e = json_array_get(crs, i);
@@ -222,6 +262,23 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
  * Model
  */
 
+/* Table and width of embedded input f: categorical f when f < ncat, else the
+ * bins of the bucketised numeric in slot f - ncat. */
+static int emb_table(const struct rs_rank_model *m, size_t f, size_t *dim)
+{
+    if (f < m->ncat) {
+        *dim = m->cat[f].dim;
+        return m->cat[f].t_emb;
+    }
+    for (size_t k = 0; k < m->nnum; k++)
+        if (m->num[k].slot == (int)(f - m->ncat)) {
+            *dim = m->num[k].dim;
+            return m->num[k].t_emb;
+        }
+    RS_ASSERT(!"embedded input out of range");
+    return -1;
+}
+
 /* Declares the parameters (shapes only; rs_params_alloc allocates). */
 static void declare_params(struct rs_rank_model *m)
 {
@@ -234,6 +291,11 @@ static void declare_params(struct rs_rank_model *m)
         m->cat[i].t_emb = rs_params_add(p, nm, rs_strmap_size(m->cat[i].vocab) + 1, m->cat[i].dim,
                                         RS_PARAM_SPARSE);
     }
+    for (size_t i = 0; i < m->nnum; i++)
+        if (m->num[i].slot >= 0) {
+            snprintf(nm, sizeof nm, "num%zu.emb", i);
+            m->num[i].t_emb = rs_params_add(p, nm, m->num[i].nedges + 2, m->num[i].dim, RS_PARAM_SPARSE);
+        }
     m->t_wide = rs_params_add(p, "wide.w", m->buckets, 2, RS_PARAM_SPARSE);
     m->t_wide_b = rs_params_add(p, "wide.b", 1, 2, RS_PARAM_DENSE);
     size_t d = m->d_in;
@@ -266,11 +328,12 @@ void rs_rank_model_init(struct rs_rank_model *m, uint64_t seed, double base_clic
     struct rs_rng g;
     rs_rng_init(&g, seed, 0x72616e6b); /* "rank" */
     memset(p->w, 0, p->size * sizeof(float));
-    for (size_t i = 0; i < m->ncat; i++) {
-        const struct rs_tensor *t = &p->t[m->cat[i].t_emb];
-        float *e = rs_params_w(p, m->cat[i].t_emb);
-        rs_nn_init_embedding(e, t->rows, t->cols, &g);
-        memset(e, 0, t->cols * sizeof *e); /* unknown values start as "no information" */
+    for (size_t i = 0; i < m->ncat + m->nbin; i++) {
+        size_t dim;
+        int ti = emb_table(m, i, &dim);
+        float *e = rs_params_w(p, ti);
+        rs_nn_init_normal(e, p->t[ti].rows * dim, RS_RANK_EMB_INIT_NORM / sqrtf((float)dim), &g);
+        memset(e, 0, dim * sizeof *e); /* unknown or missing values start as "no information" */
     }
     for (size_t l = 0; l <= m->nhidden; l++) {
         const struct rs_tensor *t = &p->t[m->t_w[l]];
@@ -289,7 +352,7 @@ void rs_rank_model_free(struct rs_rank_model *m)
     if (!m)
         return;
     for (size_t i = 0; i < m->nnum; i++)
-        free(m->num[i].name);
+        free(m->num[i].name), free(m->num[i].edges);
     for (size_t i = 0; i < m->ncat; i++) {
         free(m->cat[i].name);
         rs_strmap_free(m->cat[i].vocab);
@@ -299,7 +362,7 @@ void rs_rank_model_free(struct rs_rank_model *m)
         for (int j = 0; j < m->cross[i].ncols; j++)
             free(m->cross[i].cols[j]);
     }
-    free(m->num), free(m->cat), free(m->cross), free(m->inter);
+    free(m->num), free(m->cat), free(m->cross), free(m->inter), free(m->w_booking);
     json_decref(m->config);
     rs_params_free(&m->p);
     memset(m, 0, sizeof *m);
@@ -340,18 +403,75 @@ float rs_rank_numeric_value(const struct rs_rank_numeric *f, double x)
     return (float)((x - f->mean) / f->std);
 }
 
+float rs_rank_numeric_raw(const struct rs_rank_numeric *f, double x)
+{
+    return (float)(f->log1p && !isnan(x) ? log1p(x > 0 ? x : 0) : x);
+}
+
+static int by_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+void rs_rank_numeric_fit_edges(struct rs_rank_numeric *f, float *fx, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(fx[i]))
+            fx[k++] = fx[i];
+    qsort(fx, k, sizeof *fx, by_float);
+    double target = (double)k / f->buckets, fill = 0;
+    free(f->edges);
+    f->edges = xmalloc((2 * (size_t)f->buckets + 1) * sizeof *f->edges);
+    f->nedges = 0;
+    /* The last distinct value never closes a bin: values above it join the
+     * top bin, which then holds training rows. */
+    for (size_t i = 0, j; i < k; i = j) {
+        for (j = i + 1; j < k && fx[j] == fx[i];)
+            j++;
+        if ((double)(j - i) >= target && fill > 0) /* a spike: close the bin before it */
+            f->edges[f->nedges++] = fx[i - 1], fill = 0;
+        fill += (double)(j - i);
+        if (fill >= target && j < k)
+            f->edges[f->nedges++] = fx[i], fill = 0;
+    }
+}
+
+uint32_t rs_rank_numeric_bin(const struct rs_rank_numeric *f, float fx)
+{
+    if (isnan(fx))
+        return 0;
+    size_t lo = 0, hi = f->nedges; /* first edge >= fx */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->edges[mid] < fx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo + 1;
+}
+
 /* ---------------------------------------------------------------------------
  * Persistence: sections "model" and "features", tensors "cat<i>.vocab" (u8,
- * NUL-separated values in id order) and the weights by parameter name.
+ * NUL-separated values in id order), "num<i>.edges" (f32) and the weights by
+ * parameter name; the booking head's own weights, when it has them, again
+ * under BOOKING_PREFIX + name.
  */
+
+#define BOOKING_PREFIX "booking/"
 
 static json_t *features_json(const struct rs_rank_model *m)
 {
     json_t *num = json_array(), *cat = json_array();
-    for (size_t i = 0; i < m->nnum; i++)
-        json_array_append_new(num, json_pack("{s:s, s:b, s:f, s:f}", "name", m->num[i].name, "log1p",
-                                             m->num[i].log1p, "mean", (double)m->num[i].mean,
-                                             "std", (double)m->num[i].std));
+    for (size_t i = 0; i < m->nnum; i++) {
+        json_t *e = json_pack("{s:s, s:b, s:f, s:f}", "name", m->num[i].name, "log1p", m->num[i].log1p,
+                              "mean", (double)m->num[i].mean, "std", (double)m->num[i].std);
+        if (m->num[i].slot >= 0)
+            json_object_set_new(e, "edges", json_integer((json_int_t)m->num[i].nedges));
+        json_array_append_new(num, e);
+    }
     for (size_t i = 0; i < m->ncat; i++)
         json_array_append_new(cat, json_pack("{s:s, s:I}", "name", m->cat[i].name, "vocab",
                                              (json_int_t)rs_strmap_size(m->cat[i].vocab)));
@@ -390,10 +510,21 @@ int rs_rank_model_save(const struct rs_rank_model *m, const char *path, json_t *
             blobs[i][0] = 0;
         rc = rs_rsm_add_tensor(r, nm, RS_RSM_U8, 1, &shape, blobs[i]);
     }
+    for (size_t i = 0; i < m->nnum && rc == 0; i++) {
+        char nm[64];
+        uint64_t shape = m->num[i].nedges;
+        snprintf(nm, sizeof nm, "num%zu.edges", i);
+        if (shape)
+            rc = rs_rsm_add_tensor(r, nm, RS_RSM_F32, 1, &shape, m->num[i].edges);
+    }
     for (size_t i = 0; i < m->p.n && rc == 0; i++) {
         const struct rs_tensor *t = &m->p.t[i];
         uint64_t shape[2] = {t->rows, t->cols};
+        char nm[RS_PARAM_NAME_MAX + 16];
         rc = rs_rsm_add_tensor(r, t->name, RS_RSM_F32, 2, shape, rs_params_w(&m->p, (int)i));
+        snprintf(nm, sizeof nm, BOOKING_PREFIX "%s", t->name);
+        if (rc == 0 && m->w_booking)
+            rc = rs_rsm_add_tensor(r, nm, RS_RSM_F32, 2, shape, m->w_booking + t->off);
     }
     if (rc == 0)
         rc = rs_rsm_save(r, path);
@@ -402,6 +533,37 @@ int rs_rank_model_save(const struct rs_rank_model *m, const char *path, json_t *
     free(blobs);
     rs_rsm_free(r);
     return rc;
+}
+
+/* The statistics and bin edges of numeric i from its "features" entry e. */
+static int load_numeric(struct rs_rank_numeric *f, json_t *e, const struct rs_rsm *r, size_t i,
+                        const char *path)
+{
+    f->mean = (float)json_number_value(json_object_get(e, "mean"));
+    f->std = (float)json_number_value(json_object_get(e, "std"));
+    if (!(f->std > 0))
+        return rs_err_set(RS_ERR_FORMAT, "'%s': numeric '%s' has std <= 0", path, f->name);
+    if (f->slot < 0)
+        return 0;
+    json_t *ne = json_object_get(e, "edges");
+    json_int_t n = json_integer_value(ne);
+    if (!json_is_integer(ne) || n < 0 || n > 2 * (json_int_t)f->buckets)
+        return rs_err_set(RS_ERR_FORMAT, "'%s': numeric '%s': bad edge count", path, f->name);
+    f->nedges = (size_t)n;
+    f->edges = xmalloc(((size_t)n + 1) * sizeof *f->edges);
+    if (n == 0)
+        return 0;
+    char nm[64];
+    const void *data;
+    snprintf(nm, sizeof nm, "num%zu.edges", i);
+    int rc = rs_rsm_get(r, nm, RS_RSM_F32, (uint64_t)n, &data);
+    if (rc < 0)
+        return rc;
+    memcpy(f->edges, data, (size_t)n * sizeof *f->edges);
+    for (size_t k = 0; k < f->nedges; k++)
+        if (!isfinite(f->edges[k]) || (k && !(f->edges[k] > f->edges[k - 1])))
+            return rs_err_set(RS_ERR_FORMAT, "'%s': tensor '%s' is not ascending", path, nm);
+    return 0;
 }
 
 static int load_vocab(struct rs_rank_categorical *c, const struct rs_rsm *r, size_t i, size_t n,
@@ -428,6 +590,40 @@ static int load_vocab(struct rs_rank_categorical *c, const struct rs_rsm *r, siz
     return 0;
 }
 
+/* Checks that r holds every parameter tensor, named prefix + its name, with
+ * its shape: before anything is allocated, as a corrupt size would otherwise
+ * be a huge allocation. */
+static int check_weights(const struct rs_rank_model *m, const struct rs_rsm *r, const char *prefix,
+                         const char *path)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < m->p.n; i++) {
+        const struct rs_tensor *t = &m->p.t[i];
+        char nm[RS_PARAM_NAME_MAX + 16];
+        const void *data;
+        uint64_t count;
+        snprintf(nm, sizeof nm, "%s%s", prefix, t->name);
+        if (__builtin_mul_overflow((uint64_t)t->rows, (uint64_t)t->cols, &count))
+            rc = rs_err_set(RS_ERR_FORMAT, "'%s': tensor '%s' is too large", path, nm);
+        else
+            rc = rs_rsm_get(r, nm, RS_RSM_F32, count, &data);
+    }
+    return rc;
+}
+
+/* Copies the tensors checked by check_weights into w (p's layout). */
+static void copy_weights(const struct rs_rank_model *m, const struct rs_rsm *r, const char *prefix, float *w)
+{
+    for (size_t i = 0; i < m->p.n; i++) {
+        const struct rs_tensor *t = &m->p.t[i];
+        char nm[RS_PARAM_NAME_MAX + 16];
+        const void *data;
+        snprintf(nm, sizeof nm, "%s%s", prefix, t->name);
+        rs_rsm_get(r, nm, RS_RSM_F32, t->rows * t->cols, &data);
+        memcpy(w + t->off, data, t->rows * t->cols * sizeof(float));
+    }
+}
+
 int rs_rank_model_load(struct rs_rank_model *m, const char *path)
 {
     struct rs_rsm *r;
@@ -446,39 +642,25 @@ int rs_rank_model_load(struct rs_rank_model *m, const char *path)
     json_t *num = json_object_get(feat, "numeric"), *cat = json_object_get(feat, "categorical");
     if (rc == 0 && (json_array_size(num) != m->nnum || json_array_size(cat) != m->ncat))
         rc = rs_err_set(RS_ERR_FORMAT, "'%s': features section does not match the config", path);
-    for (size_t i = 0; rc == 0 && i < m->nnum; i++) {
-        json_t *e = json_array_get(num, i);
-        m->num[i].mean = (float)json_number_value(json_object_get(e, "mean"));
-        m->num[i].std = (float)json_number_value(json_object_get(e, "std"));
-        if (!(m->num[i].std > 0))
-            rc = rs_err_set(RS_ERR_FORMAT, "'%s': numeric '%s' has std <= 0", path, m->num[i].name);
-    }
+    for (size_t i = 0; rc == 0 && i < m->nnum; i++)
+        rc = load_numeric(&m->num[i], json_array_get(num, i), r, i, path);
     for (size_t i = 0; rc == 0 && i < m->ncat; i++) {
         json_int_t n = json_integer_value(json_object_get(json_array_get(cat, i), "vocab"));
         rc = load_vocab(&m->cat[i], r, i, (size_t)n, path);
     }
+    int two = 0; /* the booking head has weights of its own */
     if (rc == 0) {
-        /* Shapes are checked against the file before anything is allocated:
-         * a corrupt size would otherwise be a huge allocation. */
         declare_params(m);
-        for (size_t i = 0; rc == 0 && i < m->p.n; i++) {
-            const struct rs_tensor *t = &m->p.t[i];
-            const void *data;
-            uint64_t count;
-            if (__builtin_mul_overflow((uint64_t)t->rows, (uint64_t)t->cols, &count))
-                rc = rs_err_set(RS_ERR_FORMAT, "'%s': tensor '%s' is too large", path, t->name);
-            else
-                rc = rs_rsm_get(r, t->name, RS_RSM_F32, count, &data);
-        }
+        rc = check_weights(m, r, "", path);
+        two = rs_rsm_tensor(r, BOOKING_PREFIX "wide.b") != NULL;
+        if (rc == 0 && two)
+            rc = check_weights(m, r, BOOKING_PREFIX, path);
     }
     if (rc == 0) {
         rs_params_alloc(&m->p);
-        for (size_t i = 0; i < m->p.n; i++) {
-            const struct rs_tensor *t = &m->p.t[i];
-            const void *data;
-            rs_rsm_get(r, t->name, RS_RSM_F32, t->rows * t->cols, &data);
-            memcpy(rs_params_w(&m->p, (int)i), data, t->rows * t->cols * sizeof(float));
-        }
+        copy_weights(m, r, "", m->p.w);
+        if (two)
+            copy_weights(m, r, BOOKING_PREFIX, m->w_booking = xcalloc(m->p.size, sizeof(float)));
     }
     rs_rsm_free(r);
     if (rc < 0)
@@ -494,22 +676,22 @@ double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
                        struct rs_rank_acts *a, struct rs_arena *ar)
 {
     struct rs_params *p = &m->p;
-    size_t B = b->B, nc = m->ncat, nx = m->ncross;
-    a->ids = rs_arena_alloc(ar, (nc + 1) * sizeof *a->ids);
-    a->emb = rs_arena_alloc(ar, (nc + 1) * sizeof *a->emb);
-    const float **parts = rs_arena_alloc(ar, (nc + 2) * sizeof *parts);
-    size_t *dims = rs_arena_alloc(ar, (nc + 2) * sizeof *dims);
-    for (size_t f = 0; f < nc; f++) {
+    size_t B = b->B, nc = m->ncat, nx = m->ncross, ne = nc + m->nbin;
+    a->ids = rs_arena_alloc(ar, (ne + 1) * sizeof *a->ids);
+    a->emb = rs_arena_alloc(ar, (ne + 1) * sizeof *a->emb);
+    const float **parts = rs_arena_alloc(ar, (ne + 2) * sizeof *parts);
+    size_t *dims = rs_arena_alloc(ar, (ne + 2) * sizeof *dims);
+    for (size_t f = 0; f < ne; f++) {
+        int ti = emb_table(m, f, &dims[f]);
         a->ids[f] = rs_arena_alloc(ar, B * sizeof(uint32_t));
         for (size_t i = 0; i < B; i++)
-            a->ids[f][i] = b->cat[i * nc + f];
-        a->emb[f] = rs_arena_floats(ar, B * m->cat[f].dim);
-        rs_embedding_forward(a->emb[f], rs_params_w(p, m->cat[f].t_emb), a->ids[f], B, m->cat[f].dim);
+            a->ids[f][i] = f < nc ? b->cat[i * nc + f] : b->bin[i * m->nbin + f - nc];
+        a->emb[f] = rs_arena_floats(ar, B * dims[f]);
+        rs_embedding_forward(a->emb[f], rs_params_w(p, ti), a->ids[f], B, dims[f]);
         parts[f] = a->emb[f];
-        dims[f] = m->cat[f].dim;
     }
-    parts[nc] = b->num;
-    dims[nc] = m->nnum;
+    parts[ne] = b->num;
+    dims[ne] = m->nnum;
     a->dots = rs_arena_floats(ar, B * m->ninter + 1);
     for (size_t i = 0; i < B; i++)
         for (size_t k = 0; k < m->ninter; k++) {
@@ -517,10 +699,10 @@ double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
             size_t d = m->cat[f].dim;
             a->dots[i * m->ninter + k] = rs_sdot(d, a->emb[f] + i * d, a->emb[g] + i * d);
         }
-    parts[nc + 1] = a->dots;
-    dims[nc + 1] = m->ninter;
+    parts[ne + 1] = a->dots;
+    dims[ne + 1] = m->ninter;
     a->x = rs_arena_floats(ar, B * m->d_in);
-    rs_concat_forward(a->x, parts, dims, nc + 2, B);
+    rs_concat_forward(a->x, parts, dims, ne + 2, B);
     const float *in = a->x;
     size_t d = m->d_in;
     for (size_t l = 0; l < m->nhidden; l++) {
@@ -575,10 +757,13 @@ void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
                       const struct rs_rank_acts *a, struct rs_arena *ar)
 {
     struct rs_params *p = &m->p;
-    size_t B = b->B, nc = m->ncat;
+    size_t B = b->B, ne = m->ncat + m->nbin;
     float *dzc = rs_arena_zeros(ar, B), *dzb = rs_arena_zeros(ar, B);
-    rs_bce_backward(dzc, a->pc, a->yc, a->wc, B, 1);
-    rs_bce_backward(dzb, a->pb, a->yb, a->wb, B, 1);
+    double own[2] = {0, 0};
+    for (size_t i = 0; i < B; i++)
+        own[0] += a->wc[i], own[1] += a->wb[i];
+    rs_bce_backward(dzc, a->pc, a->yc, a->wc, B, b->wsum[0] > 0 ? (float)(own[0] / b->wsum[0]) : 1);
+    rs_bce_backward(dzb, a->pb, a->yb, a->wb, B, b->wsum[1] > 0 ? (float)(own[1] / b->wsum[1]) : 1);
     float *dz = rs_arena_floats(ar, B * 2);
     float *gwb = rs_params_g(p, m->t_wide_b);
     for (size_t i = 0; i < B; i++) {
@@ -601,28 +786,29 @@ void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
         }
         dy = dx;
     }
-    float **dparts = rs_arena_alloc(ar, (nc + 2) * sizeof *dparts);
-    size_t *dims = rs_arena_alloc(ar, (nc + 2) * sizeof *dims);
-    for (size_t f = 0; f < nc; f++) {
-        dparts[f] = rs_arena_zeros(ar, B * m->cat[f].dim);
-        dims[f] = m->cat[f].dim;
+    float **dparts = rs_arena_alloc(ar, (ne + 2) * sizeof *dparts);
+    size_t *dims = rs_arena_alloc(ar, (ne + 2) * sizeof *dims);
+    int *tab = rs_arena_alloc(ar, (ne + 1) * sizeof *tab);
+    for (size_t f = 0; f < ne; f++) {
+        tab[f] = emb_table(m, f, &dims[f]);
+        dparts[f] = rs_arena_zeros(ar, B * dims[f]);
     }
-    dparts[nc] = NULL;
-    dims[nc] = m->nnum;
-    dparts[nc + 1] = rs_arena_zeros(ar, B * m->ninter + 1);
-    dims[nc + 1] = m->ninter;
-    rs_concat_backward(dparts, dy, dims, nc + 2, B);
+    dparts[ne] = NULL;
+    dims[ne] = m->nnum;
+    dparts[ne + 1] = rs_arena_zeros(ar, B * m->ninter + 1);
+    dims[ne + 1] = m->ninter;
+    rs_concat_backward(dparts, dy, dims, ne + 2, B);
     /* d<e_f, e_g> = e_g de_f + e_f de_g */
     for (size_t i = 0; i < B; i++)
         for (size_t k = 0; k < m->ninter; k++) {
             int f = m->inter[k][0], g = m->inter[k][1];
             size_t d = m->cat[f].dim;
-            float dd = dparts[nc + 1][i * m->ninter + k];
+            float dd = dparts[ne + 1][i * m->ninter + k];
             rs_saxpy(d, dd, a->emb[g] + i * d, dparts[f] + i * d);
             rs_saxpy(d, dd, a->emb[f] + i * d, dparts[g] + i * d);
         }
-    for (size_t f = 0; f < nc; f++)
-        rs_embedding_backward(p, m->cat[f].t_emb, a->ids[f], dparts[f], B);
+    for (size_t f = 0; f < ne; f++)
+        rs_embedding_backward(p, tab[f], a->ids[f], dparts[f], B);
 }
 
 /* ---------------------------------------------------------------------------
@@ -635,6 +821,7 @@ void rs_rank_data_init(struct rs_rank_data *d, const struct rs_rank_model *m)
     d->ncat = m->ncat;
     d->nnum = m->nnum;
     d->ncross = m->ncross;
+    d->nbin = m->nbin;
 }
 
 size_t rs_rank_data_push(struct rs_rank_data *d)
@@ -642,6 +829,7 @@ size_t rs_rank_data_push(struct rs_rank_data *d)
     if (d->n == d->cap) {
         d->cap = d->cap ? 2 * d->cap : 1024;
         d->cat = xrealloc(d->cat, d->cap * (d->ncat ? d->ncat : 1) * sizeof *d->cat);
+        d->bin = xrealloc(d->bin, d->cap * (d->nbin ? d->nbin : 1) * sizeof *d->bin);
         d->num = xrealloc(d->num, d->cap * (d->nnum ? d->nnum : 1) * sizeof *d->num);
         d->cross = xrealloc(d->cross, d->cap * (d->ncross ? d->ncross : 1) * sizeof *d->cross);
         d->y = xrealloc(d->y, d->cap * 2 * sizeof *d->y);
@@ -649,6 +837,7 @@ size_t rs_rank_data_push(struct rs_rank_data *d)
     }
     size_t i = d->n++;
     memset(d->cat + i * d->ncat, 0, d->ncat * sizeof *d->cat);
+    memset(d->bin + i * d->nbin, 0, d->nbin * sizeof *d->bin);
     memset(d->num + i * d->nnum, 0, d->nnum * sizeof *d->num);
     memset(d->cross + i * d->ncross, 0, d->ncross * sizeof *d->cross);
     d->y[2 * i] = d->y[2 * i + 1] = 0;
@@ -660,7 +849,7 @@ void rs_rank_data_free(struct rs_rank_data *d)
 {
     if (!d)
         return;
-    free(d->cat), free(d->num), free(d->cross), free(d->y), free(d->group);
+    free(d->cat), free(d->bin), free(d->num), free(d->cross), free(d->y), free(d->group);
     memset(d, 0, sizeof *d);
 }
 
@@ -676,6 +865,9 @@ void rs_rank_train_defaults(struct rs_rank_train_opts *o)
     o->patience = 2;
     o->lr = 2e-3f;
     o->pos_weight[0] = o->pos_weight[1] = 1;
+    o->emb_l2 = RS_RANK_DEFAULT_EMB_L2;
+    o->stop = RS_RANK_STOP_AUC;
+    o->threads = 1;
     o->seed = 42;
 }
 
@@ -684,12 +876,14 @@ static void gather(struct rs_rank_batch *b, const struct rs_rank_data *d, const 
                    size_t B, const float *pos_weight, struct rs_arena *ar)
 {
     uint32_t *cat = rs_arena_alloc(ar, B * (d->ncat + 1) * sizeof *cat);
+    uint32_t *bin = rs_arena_alloc(ar, B * (d->nbin + 1) * sizeof *bin);
     uint32_t *cross = rs_arena_alloc(ar, B * (d->ncross + 1) * sizeof *cross);
     float *num = rs_arena_floats(ar, B * (d->nnum + 1)), *y = rs_arena_floats(ar, 2 * B);
     float *w = pos_weight ? rs_arena_floats(ar, 2 * B) : NULL;
     for (size_t i = 0; i < B; i++) {
         size_t r = idx ? idx[i] : i;
         memcpy(cat + i * d->ncat, d->cat + r * d->ncat, d->ncat * sizeof *cat);
+        memcpy(bin + i * d->nbin, d->bin + r * d->nbin, d->nbin * sizeof *bin);
         memcpy(cross + i * d->ncross, d->cross + r * d->ncross, d->ncross * sizeof *cross);
         memcpy(num + i * d->nnum, d->num + r * d->nnum, d->nnum * sizeof *num);
         y[2 * i] = d->y[2 * r], y[2 * i + 1] = d->y[2 * r + 1];
@@ -697,7 +891,7 @@ static void gather(struct rs_rank_batch *b, const struct rs_rank_data *d, const 
             for (int h = 0; h < 2; h++)
                 w[2 * i + h] = y[2 * i + h] > 0.5f ? pos_weight[h] : 1.0f;
     }
-    *b = (struct rs_rank_batch){.B = B, .cat = cat, .num = num, .cross = cross, .y = y, .w = w};
+    *b = (struct rs_rank_batch){.B = B, .cat = cat, .bin = bin, .num = num, .cross = cross, .y = y, .w = w};
 }
 
 void rs_rank_predict(struct rs_rank_model *m, const struct rs_rank_data *d, float *p)
@@ -707,12 +901,21 @@ void rs_rank_predict(struct rs_rank_model *m, const struct rs_rank_data *d, floa
     const size_t chunk = 4096;
     for (size_t s = 0; s < d->n; s += chunk) {
         size_t B = d->n - s < chunk ? d->n - s : chunk;
-        struct rs_rank_batch b = {.B = B, .cat = d->cat + s * d->ncat, .num = d->num + s * d->nnum,
+        struct rs_rank_batch b = {.B = B, .cat = d->cat + s * d->ncat, .bin = d->bin + s * d->nbin,
+                                  .num = d->num + s * d->nnum,
                                   .cross = d->cross + s * d->ncross};
         struct rs_rank_acts a;
         rs_arena_reset(&ar);
         rs_rank_forward(m, &b, &a, &ar);
         memcpy(p + 2 * s, a.p, 2 * B * sizeof(float));
+        if (m->w_booking) { /* the booking head's own weights: a second pass */
+            struct rs_rank_model mb = *m; /* m is left alone: callers may share it across threads */
+            mb.p.w = m->w_booking;
+            rs_arena_reset(&ar);
+            rs_rank_forward(&mb, &b, &a, &ar);
+            for (size_t i = 0; i < B; i++)
+                p[2 * (s + i) + 1] = a.pb[i];
+        }
     }
     rs_arena_free(&ar);
 }
@@ -738,7 +941,7 @@ static void validate(struct rs_rank_model *m, const struct rs_rank_data *v, stru
     }
     /* normalised entropy (He et al. 2014): each head's log loss over that of
      * predicting its base rate, so the rare booking head weighs as much as
-     * the click head in early stopping */
+     * the click head */
     e->valid_loss = 0;
     for (int h = 0; h < 2; h++) {
         double r = 0;
@@ -747,18 +950,219 @@ static void validate(struct rs_rank_model *m, const struct rs_rank_data *v, stru
         r = r / (double)v->n;
         double hb = r > 0 && r < 1 ? -(r * log(r) + (1 - r) * log(1 - r)) : 0;
         e->valid_loss += hb > 0 ? e->logloss[h] / hb : e->logloss[h];
+        e->one_class[h] = !(r > 0 && r < 1);
     }
     free(p);
 }
 
+/* What early stopping minimises for head h: minus the AUC, or the log loss
+ * when asked or when the validation rows hold one class of the head (their
+ * AUC is a constant 0.5). */
+static double stop_value(const struct rs_rank_epoch *e, int h, int metric)
+{
+    return metric == RS_RANK_STOP_AUC && !e->one_class[h] ? -e->auc[h] : e->logloss[h];
+}
+
+/* Sparse table f: the embedded inputs (emb_table) for f < ncat + nbin, then
+ * the wide table. */
+static int sparse_table(const struct rs_rank_model *m, size_t f, size_t *dim)
+{
+    if (f < m->ncat + m->nbin)
+        return emb_table(m, f, dim);
+    *dim = 2;
+    return m->t_wide;
+}
+
+uint32_t **rs_rank_row_counts(const struct rs_rank_model *m, const struct rs_rank_data *d)
+{
+    size_t ne = m->ncat + m->nbin;
+    uint32_t **n = xcalloc(ne + 2, sizeof *n);
+    for (size_t f = 0; f <= ne; f++) {
+        size_t dim;
+        n[f] = xcalloc(m->p.t[sparse_table(m, f, &dim)].rows, sizeof **n);
+        for (size_t i = 0; i < d->n; i++)
+            if (f < ne)
+                n[f][f < m->ncat ? d->cat[i * d->ncat + f] : d->bin[i * d->nbin + f - m->ncat]]++;
+            else
+                for (size_t k = 0; k < d->ncross; k++)
+                    n[f][d->cross[i * d->ncross + k]]++;
+    }
+    return n;
+}
+
+void rs_rank_row_counts_free(const struct rs_rank_model *m, uint32_t **count)
+{
+    for (size_t f = 0; count && f <= m->ncat + m->nbin; f++)
+        free(count[f]);
+    free(count);
+}
+
+void rs_rank_emb_l2(struct rs_rank_model *m, uint32_t *const *count, float lambda)
+{
+    for (size_t f = 0; f <= m->ncat + m->nbin; f++) {
+        size_t dim;
+        int ti = sparse_table(m, f, &dim);
+        const struct rs_tensor *t = &m->p.t[ti];
+        const float *w = rs_params_w(&m->p, ti);
+        float *g = rs_params_g(&m->p, ti);
+        for (size_t k = 0; k < t->n_touched; k++) {
+            size_t r = t->touched[k];
+            float c = lambda / (float)(count[f][r] ? count[f][r] : 1);
+            for (size_t j = 0; j < dim; j++)
+                g[r * dim + j] += c * w[r * dim + j];
+        }
+    }
+}
+
+/* Data-parallel steps (threads > 1): worker k runs forward and backward on
+ * slice k of the mini-batch into a shard, a gradient of its own over the
+ * model's tensors and weights; the shards are then added into the model's
+ * gradient in worker order, so a thread count gives the same bits on every
+ * run. */
+struct shard {
+    struct rs_params p; /* the model's tensors and weights; its own g and touched rows */
+    struct rs_arena ar;
+    double loss;        /* the slice's share of the mini-batch loss */
+};
+
+static void shard_init(struct shard *s, const struct rs_params *p)
+{
+    memset(s, 0, sizeof *s);
+    s->p = *p;
+    s->p.t = xmalloc((p->n + 1) * sizeof *s->p.t);
+    memcpy(s->p.t, p->t, p->n * sizeof *p->t);
+    for (size_t i = 0; i < p->n; i++) {
+        struct rs_tensor *t = &s->p.t[i];
+        t->n_touched = 0;
+        t->touched_mark = NULL, t->touched = NULL;
+        if (t->flags & RS_PARAM_SPARSE)
+            t->touched_mark = xcalloc(t->rows, 1), t->touched = xmalloc(t->rows * sizeof *t->touched);
+    }
+    s->p.g = xcalloc(p->size + 1, sizeof(float));
+    s->p.m = s->p.v = NULL;
+    rs_arena_init(&s->ar, 0);
+}
+
+static void shard_free(struct shard *s)
+{
+    for (size_t i = 0; i < s->p.n; i++)
+        free(s->p.t[i].touched_mark), free(s->p.t[i].touched);
+    free(s->p.t);
+    free(s->p.g);
+    rs_arena_free(&s->ar);
+}
+
+/* p's gradient += the shard's, which is then zeroed. */
+static void shard_reduce(struct rs_params *p, struct shard *s)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct rs_tensor *t = &s->p.t[i];
+        float *dst = p->g + t->off;
+        const float *src = s->p.g + t->off;
+        if (!(t->flags & RS_PARAM_SPARSE)) {
+            for (size_t k = 0; k < t->rows * t->cols; k++)
+                dst[k] += src[k];
+            continue;
+        }
+        for (size_t k = 0; k < t->n_touched; k++) {
+            size_t r = t->touched[k];
+            rs_params_touch(p, (int)i, r);
+            for (size_t c = 0; c < t->cols; c++)
+                dst[r * t->cols + c] += src[r * t->cols + c];
+        }
+    }
+    rs_params_zero_grad(&s->p);
+}
+
+struct step {
+    struct rs_rank_model *m;
+    const struct rs_rank_data *train;
+    const uint32_t *idx; /* the mini-batch's rows */
+    size_t B;
+    const struct rs_rank_train_opts *o;
+    struct shard *shards;
+    double wsum[2];
+};
+
+static void step_slice(void *ctx, size_t begin, size_t end, int tid)
+{
+    (void)tid;
+    struct step *st = ctx;
+    size_t T = (size_t)st->o->threads;
+    for (size_t k = begin; k < end; k++) {
+        struct shard *sh = &st->shards[k];
+        struct rs_rank_model mk = *st->m;
+        size_t lo = st->B * k / T, hi = st->B * (k + 1) / T;
+        struct rs_rank_batch b;
+        struct rs_rank_acts a;
+        mk.p = sh->p;
+        rs_arena_reset(&sh->ar);
+        gather(&b, st->train, st->idx + lo, hi - lo, st->o->pos_weight, &sh->ar);
+        b.wsum[0] = st->wsum[0], b.wsum[1] = st->wsum[1];
+        rs_rank_forward(&mk, &b, &a, &sh->ar);
+        rs_rank_backward(&mk, &b, &a, &sh->ar);
+        double own[2] = {0, 0};
+        for (size_t i = 0; i < b.B; i++)
+            own[0] += a.wc[i], own[1] += a.wb[i];
+        sh->loss = a.loss_click * own[0] / st->wsum[0] + a.loss_booking * own[1] / st->wsum[1];
+    }
+}
+
+/* Loss of one mini-batch (rows idx[0..B)), its gradient left in m->p.g. */
+static double train_step(struct rs_rank_model *m, const struct rs_rank_data *train, const uint32_t *idx,
+                         size_t B, const struct rs_rank_train_opts *o, struct shard *shards, struct rs_arena *ar)
+{
+    rs_params_zero_grad(&m->p);
+    if (o->threads <= 1 || B < (size_t)o->threads) {
+        struct rs_rank_batch b;
+        struct rs_rank_acts a;
+        rs_arena_reset(ar);
+        gather(&b, train, idx, B, o->pos_weight, ar);
+        double loss = rs_rank_forward(m, &b, &a, ar);
+        rs_rank_backward(m, &b, &a, ar);
+        return loss;
+    }
+    struct step st = {m, train, idx, B, o, shards, {0, 0}};
+    for (size_t i = 0; i < B; i++)
+        for (int h = 0; h < 2; h++)
+            st.wsum[h] += train->y[2 * (size_t)idx[i] + (size_t)h] > 0.5f ? o->pos_weight[h] : 1.0f;
+    rs_parallel_for(o->threads, (size_t)o->threads, step_slice, &st);
+    double loss = 0;
+    for (int k = 0; k < o->threads; k++) {
+        shard_reduce(&m->p, &shards[k]);
+        loss += shards[k].loss;
+    }
+    return loss;
+}
+
+/* Mean loss of one epoch: a shuffled pass over train in mini-batches. */
+static double train_epoch(struct rs_rank_model *m, const struct rs_rank_data *train,
+                          const struct rs_rank_train_opts *o, struct rs_optim *opt, uint32_t *idx,
+                          uint32_t *const *count, struct shard *shards, struct rs_rng *g, struct rs_arena *ar)
+{
+    double sum = 0;
+    size_t nb = 0;
+    rs_rng_shuffle_u32(g, idx, train->n);
+    for (size_t s = 0; s < train->n; s += o->batch, nb++) {
+        size_t B = train->n - s < o->batch ? train->n - s : o->batch;
+        sum += train_step(m, train, idx + s, B, o, shards, ar);
+        if (o->emb_l2 > 0)
+            rs_rank_emb_l2(m, count, o->emb_l2);
+        rs_optim_step(opt, &m->p);
+    }
+    return sum / (double)nb;
+}
+
 int rs_rank_train(struct rs_rank_model *m, const struct rs_rank_data *train,
                   const struct rs_rank_data *valid, const struct rs_rank_train_opts *o,
-                  struct rs_rank_epoch *best)
+                  struct rs_rank_epoch best[2])
 {
     if (train->n == 0)
         return rs_err_set(RS_ERR_FORMAT, "no training examples");
     struct rs_optim opt;
     rs_optim_init(&opt);
+    memset(m->p.m, 0, m->p.size * sizeof(float)); /* a fresh optimiser: no moments of an earlier run */
+    memset(m->p.v, 0, m->p.size * sizeof(float));
     opt.lr = o->lr;
     opt.weight_decay = o->weight_decay;
     struct rs_rng g;
@@ -766,45 +1170,54 @@ int rs_rank_train(struct rs_rank_model *m, const struct rs_rank_data *train,
     uint32_t *idx = xmalloc(train->n * sizeof *idx);
     for (size_t i = 0; i < train->n; i++)
         idx[i] = (uint32_t)i;
-    float *best_w = xmalloc(m->p.size * sizeof(float));
+    uint32_t **count = rs_rank_row_counts(m, train);
+    free(m->w_booking); /* both heads train, and validate, on p.w */
+    m->w_booking = NULL;
+    int T = o->threads > 1 ? o->threads : 1;
+    struct shard *shards = xcalloc((size_t)T, sizeof *shards);
+    for (int k = 0; T > 1 && k < T; k++)
+        shard_init(&shards[k], &m->p);
+    if (T > 1) /* the workers' products are small: BLAS threads inside them only spin */
+        rs_blas_set_threads(1);
+    float *best_w[2] = {xmalloc(m->p.size * sizeof(float)), xmalloc(m->p.size * sizeof(float))};
     struct rs_arena ar;
     rs_arena_init(&ar, 0);
-    memset(best, 0, sizeof *best);
-    int since = 0;
+    memset(best, 0, 2 * sizeof *best);
+    int since[2] = {0, 0};
     for (int ep = 1; ep <= o->epochs; ep++) {
-        double t0 = wall(), sum = 0;
-        size_t nb = 0;
-        rs_rng_shuffle_u32(&g, idx, train->n);
-        for (size_t s = 0; s < train->n; s += o->batch, nb++) {
-            size_t B = train->n - s < o->batch ? train->n - s : o->batch;
-            struct rs_rank_batch b;
-            struct rs_rank_acts a;
-            rs_arena_reset(&ar);
-            gather(&b, train, idx + s, B, o->pos_weight, &ar);
-            rs_params_zero_grad(&m->p);
-            sum += rs_rank_forward(m, &b, &a, &ar);
-            rs_rank_backward(m, &b, &a, &ar);
-            rs_optim_step(&opt, &m->p);
-        }
-        struct rs_rank_epoch e = {.epoch = ep, .train_loss = sum / (double)nb};
+        double t0 = wall();
+        struct rs_rank_epoch e = {.epoch = ep};
+        e.train_loss = train_epoch(m, train, o, &opt, idx, count, shards, &g, &ar);
         validate(m, valid, &e);
         e.seconds = wall() - t0;
-        e.best = ep == 1 || valid->n == 0 || e.valid_loss < best->valid_loss;
-        if (e.best) {
-            *best = e;
-            memcpy(best_w, m->p.w, m->p.size * sizeof(float));
-            since = 0;
-        } else {
-            since++;
+        for (int h = 0; h < 2; h++) {
+            e.best[h] = ep == 1 || valid->n == 0 ||
+                        stop_value(&e, h, o->stop) < stop_value(&best[h], h, o->stop);
+            since[h] = e.best[h] ? 0 : since[h] + 1;
         }
+        for (int h = 0; h < 2; h++)
+            if (e.best[h]) {
+                best[h] = e;
+                memcpy(best_w[h], m->p.w, m->p.size * sizeof(float));
+            }
         if (o->on_epoch)
             o->on_epoch(o->ctx, &e);
-        if (since > 0 && since >= o->patience)
+        if (since[0] > 0 && since[0] >= o->patience && since[1] > 0 && since[1] >= o->patience)
             break;
     }
-    memcpy(m->p.w, best_w, m->p.size * sizeof(float));
+    memcpy(m->p.w, best_w[0], m->p.size * sizeof(float));
+    if (best[1].epoch != best[0].epoch)
+        m->w_booking = best_w[1];
+    else
+        free(best_w[1]);
+    rs_rank_row_counts_free(m, count);
+    for (int k = 0; T > 1 && k < T; k++)
+        shard_free(&shards[k]);
+    free(shards);
+    if (T > 1) /* back to the caller's count (rs-rank sets -j) */
+        rs_blas_set_threads(T);
     rs_arena_free(&ar);
-    free(best_w);
+    free(best_w[0]);
     free(idx);
     return 0;
 }

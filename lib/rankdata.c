@@ -39,7 +39,7 @@ struct rs_rank_table {
     size_t cellcap;
 };
 
-/* Calls fn(name) for every column the model names. */
+/* 2: a numeric feature of m reads column name; 1: a categorical or a cross. */
 static int model_uses(const struct rs_rank_model *m, const char *name)
 {
     for (size_t i = 0; i < m->nnum; i++)
@@ -177,17 +177,41 @@ struct enc {
     const struct rs_rank_model *m;
     const struct rs_rank_io *io;
     struct rs_rank_fit *fit;
-    struct rs_tsv *t;
+    struct rs_tsv *t;                /* rows come from this stream, or, when NULL, */
+    const struct rs_rank_rows *rows; /* from rows: row r */
+    size_t r;
     int ucol, icol;
     struct src *num, *cat, *cross; /* cross: (ncross, 3) */
     int64_t urow, irow;            /* joined table rows of the current row, -1 none */
 };
 
+/* Column of the current row's source named name, -1 when absent. */
+static int row_col(const struct enc *e, const char *name)
+{
+    if (e->t)
+        return rs_tsv_col(e->t, name);
+    for (size_t c = 0; c < e->rows->ncols; c++)
+        if (strcmp(e->rows->names[c], name) == 0)
+            return (int)c;
+    return -1;
+}
+
+static const char *row_get(const struct enc *e, int c, size_t *len)
+{
+    if (e->t) {
+        *len = rs_tsv_len(e->t, c);
+        return rs_tsv_get(e->t, c);
+    }
+    const char *v = e->rows->vals[e->r * e->rows->ncols + (size_t)c];
+    *len = strlen(v);
+    return v;
+}
+
 static struct src resolve(struct enc *e, const char *name, struct rs_rank_read_stats *st)
 {
     if (e->io->user_emb && e->io->item_emb && strcmp(name, RS_RANK_TOWER_SCORE) == 0)
         return (struct src){SRC_TOWER, 0};
-    int c = rs_tsv_col(e->t, name);
+    int c = row_col(e, name);
     if (c >= 0)
         return (struct src){SRC_ROW, c};
     if ((c = table_col(e->io->items, name)) >= 0)
@@ -207,15 +231,16 @@ static void enc_close(struct enc *e)
     free(e->num), free(e->cat), free(e->cross);
 }
 
-/* Resolves every column of the model against stream t; when fitting, a
- * column found nowhere is an error. */
+/* Resolves every column of the model against stream t (or rows); when
+ * fitting, a column found nowhere is an error. */
 static int enc_open(struct enc *e, const struct rs_rank_model *m, struct rs_tsv *t,
-                    const struct rs_rank_io *io, struct rs_rank_fit *fit, struct rs_rank_read_stats *st)
+                    const struct rs_rank_rows *rows, const struct rs_rank_io *io, struct rs_rank_fit *fit,
+                    struct rs_rank_read_stats *st)
 {
     memset(e, 0, sizeof *e);
-    e->m = m, e->io = io, e->fit = fit, e->t = t;
-    e->ucol = rs_tsv_col(t, io->user_col);
-    e->icol = rs_tsv_col(t, io->item_col);
+    e->m = m, e->io = io, e->fit = fit, e->t = t, e->rows = rows;
+    e->ucol = row_col(e, io->user_col);
+    e->icol = row_col(e, io->item_col);
     e->num = xmalloc((m->nnum + 1) * sizeof *e->num);
     e->cat = xmalloc((m->ncat + 1) * sizeof *e->cat);
     e->cross = xmalloc((m->ncross * 3 + 1) * sizeof *e->cross);
@@ -238,8 +263,7 @@ static const char *field(const struct enc *e, struct src s, size_t *len)
     int64_t r = s.where == SRC_ITEM ? e->irow : e->urow;
     switch (s.where) {
     case SRC_ROW:
-        *len = rs_tsv_len(e->t, s.idx);
-        return rs_tsv_get(e->t, s.idx);
+        return row_get(e, s.idx, len);
     case SRC_ITEM:
     case SRC_USER:
         if (r >= 0) {
@@ -253,37 +277,46 @@ static const char *field(const struct enc *e, struct src s, size_t *len)
     return "";
 }
 
-/* Dot product of the row's user and item embeddings; NaN (missing) when
- * either has none. */
+/* Dot product of the row's user and item embeddings (the user's given with
+ * rows); NaN (missing) when either has none. */
 static double tower_score(const struct enc *e)
 {
     const struct rs_embset *u = e->io->user_emb, *it = e->io->item_emb;
     if (e->ucol < 0 || e->icol < 0)
         return NAN;
-    int64_t a = rs_strmap_get(u->ids, rs_tsv_get(e->t, e->ucol), rs_tsv_len(e->t, e->ucol));
-    int64_t b = rs_strmap_get(it->ids, rs_tsv_get(e->t, e->icol), rs_tsv_len(e->t, e->icol));
-    if (a < 0 || b < 0)
+    size_t len;
+    const char *id = row_get(e, e->icol, &len);
+    int64_t b = rs_strmap_get(it->ids, id, len);
+    const float *x = e->rows ? e->rows->user_vec : NULL;
+    if (!e->rows) {
+        id = row_get(e, e->ucol, &len);
+        int64_t a = rs_strmap_get(u->ids, id, len);
+        x = a >= 0 ? u->x + (size_t)a * u->dims : NULL;
+    }
+    if (!x || b < 0)
         return NAN;
-    const float *x = u->x + (size_t)a * u->dims, *y = it->x + (size_t)b * it->dims;
+    const float *y = it->x + (size_t)b * it->dims;
     double dot = 0;
-    for (uint32_t k = 0; k < u->dims; k++)
+    for (uint32_t k = 0; k < it->dims; k++)
         dot += (double)x[k] * y[k];
     return dot;
 }
 
-static int64_t join(const struct rs_rank_table *tb, struct rs_tsv *t, int col)
+static int64_t join(const struct rs_rank_table *tb, const struct enc *e, int col)
 {
     if (!tb || col < 0)
         return -1;
-    return rs_strmap_get(tb->keys, rs_tsv_get(t, col), rs_tsv_len(t, col));
+    size_t len;
+    const char *key = row_get(e, col, &len);
+    return rs_strmap_get(tb->keys, key, len);
 }
 
-/* Encodes the current row of e->t into row i of d. */
+/* Encodes the current row (of e->t, or row e->r of e->rows) into row i of d. */
 static int encode(struct enc *e, struct rs_rank_data *d, size_t i)
 {
     const struct rs_rank_model *m = e->m;
-    e->irow = join(e->io->items, e->t, e->icol);
-    e->urow = join(e->io->users, e->t, e->ucol);
+    e->irow = join(e->io->items, e, e->icol);
+    e->urow = join(e->io->users, e, e->ucol);
     size_t len;
     for (size_t f = 0; f < m->ncat; f++) {
         const char *v = field(e, e->cat[f], &len);
@@ -298,12 +331,17 @@ static int encode(struct enc *e, struct rs_rank_data *d, size_t i)
         const char *v = field(e, e->num[f], &len);
         double x = e->num[f].where == SRC_TOWER ? tower_score(e) : NAN;
         if (len && !parse_number(v, &x))
-            return rs_tsv_errf(e->t, e->num[f].idx, "expected a number, got '%s'", v);
+            return e->t ? rs_tsv_errf(e->t, e->num[f].idx, "expected a number, got '%s'", v)
+                        : rs_err_set(RS_ERR_USAGE, "parameter '%s': expected a number, got '%.60s'",
+                                     e->rows->names[e->num[f].idx], v);
         float *out = &d->num[i * d->nnum + f];
         if (!e->fit)
             *out = rs_rank_numeric_value(&m->num[f], x);
-        else
-            *out = (float)(m->num[f].log1p && !isnan(x) ? log1p(x > 0 ? x : 0) : x);
+        else /* raw f(x) until rs_rank_fit_finish has the statistics and bin edges */
+            *out = rs_rank_numeric_raw(&m->num[f], x);
+        if (!e->fit && m->num[f].slot >= 0)
+            d->bin[i * d->nbin + (size_t)m->num[f].slot] =
+                rs_rank_numeric_bin(&m->num[f], rs_rank_numeric_raw(&m->num[f], x));
     }
     for (size_t k = 0; k < m->ncross; k++) {
         const char *vals[RS_RANK_MAX_CROSS_COLS];
@@ -355,7 +393,16 @@ void rs_rank_fit_finish(struct rs_rank_model *m, struct rs_rank_fit *f, struct r
             d->cat[i * d->ncat + c] = remap[d->cat[i * d->ncat + c]];
         free(count), free(remap);
     }
+    float *fx = xmalloc((n_train + 1) * sizeof *fx);
     for (size_t c = 0; c < m->nnum; c++) {
+        struct rs_rank_numeric *nf = &m->num[c];
+        if (nf->slot >= 0) { /* edges from the training rows, then every row's bin */
+            for (size_t i = 0; i < n_train; i++)
+                fx[i] = d->num[i * d->nnum + c];
+            rs_rank_numeric_fit_edges(nf, fx, n_train);
+            for (size_t i = 0; i < d->n; i++)
+                d->bin[i * d->nbin + (size_t)nf->slot] = rs_rank_numeric_bin(nf, d->num[i * d->nnum + c]);
+        }
         double s = 0, s2 = 0, n = 0;
         for (size_t i = 0; i < n_train; i++) {
             double x = d->num[i * d->nnum + c];
@@ -370,6 +417,7 @@ void rs_rank_fit_finish(struct rs_rank_model *m, struct rs_rank_fit *f, struct r
             *x = isnan(*x) ? 0 : (float)((*x - mean) / m->num[c].std);
         }
     }
+    free(fx);
 }
 
 struct rs_rank_data rs_rank_data_view(const struct rs_rank_data *d, size_t start, size_t n)
@@ -379,6 +427,7 @@ struct rs_rank_data rs_rank_data_view(const struct rs_rank_data *d, size_t start
     v.n = n;
     v.cap = 0;
     v.cat += start * d->ncat;
+    v.bin += start * d->nbin;
     v.num += start * d->nnum;
     v.cross += start * d->ncross;
     v.y += 2 * start;
@@ -473,7 +522,7 @@ static int reader_open(struct reader *r, const struct rs_rank_model *m, const ch
             return rc;
         r->groups = rs_strmap_new(1024);
     }
-    return enc_open(&r->e, m, r->t, io, f, st);
+    return enc_open(&r->e, m, r->t, NULL, io, f, st);
 }
 
 /* Reads every row into d; with events, impressions become examples and
@@ -669,7 +718,7 @@ int rs_rank_score(struct rs_rank_model *m, const char *path, const struct rs_ran
     size_t cur_len = 0;
     rs_rank_data_init(&s.cur, m);
     if ((rc = rs_tsv_require(s.t, io->user_col, &ucol)) < 0 || (rc = rs_tsv_require(s.t, io->item_col, &(int){0})) < 0 ||
-        (rc = enc_open(&s.e, m, s.t, io, NULL, st)) < 0)
+        (rc = enc_open(&s.e, m, s.t, NULL, io, NULL, st)) < 0)
         goto out;
     for (int j = 0; j < 4; j++)
         s.cols[j] = rs_tsv_col(s.t, out_cols[j]);
@@ -707,6 +756,29 @@ out:
     rs_rank_data_free(&s.cur);
     free(s.buf), free(s.start), free(s.p), free(s.order);
     rs_tsv_close(s.t);
+    return rc;
+}
+
+int rs_rank_uses(const struct rs_rank_model *m, const char *column)
+{
+    return model_uses(m, column) != 0;
+}
+
+int rs_rank_score_rows(struct rs_rank_model *m, const struct rs_rank_io *io, const struct rs_rank_rows *rows,
+                       float *p, uint32_t *order, struct rs_rank_read_stats *st)
+{
+    struct enc e;
+    struct rs_rank_data d;
+    rs_rank_data_init(&d, m);
+    int rc = enc_open(&e, m, NULL, rows, io, NULL, st);
+    for (e.r = 0; rc == 0 && e.r < rows->n; e.r++)
+        rc = encode(&e, &d, rs_rank_data_push(&d));
+    if (rc == 0 && rows->n) {
+        rs_rank_predict(m, &d, p);
+        order_by_score(order, p, rows->n);
+    }
+    enc_close(&e);
+    rs_rank_data_free(&d);
     return rc;
 }
 

@@ -87,6 +87,27 @@ struct rs_rank_data rs_rank_data_view(const struct rs_rank_data *d, size_t start
 int rs_rank_score(struct rs_rank_model *m, const char *path, const struct rs_rank_io *io,
                   size_t keep, struct rs_writer *w, struct rs_rank_read_stats *st);
 
+/* One user's candidates given as fields instead of a stream (rs-serve): the
+ * value of column c in row r is vals[r * ncols + c] (NUL-terminated). */
+struct rs_rank_rows {
+    size_t n, ncols;
+    const char *const *names; /* (ncols) column names */
+    const char *const *vals;  /* (n, ncols) */
+    const float *user_vec;    /* the user's embedding for RS_RANK_TOWER_SCORE (io->item_emb's
+                               * dims; io->user_emb is not consulted), or NULL: missing */
+};
+
+/* Scores rows exactly as rs_rank_score scores the same rows read from a
+ * stream (the same lookups, encoding and one forward pass over the list):
+ * p (n, 2) gets p_click and p_booking, order (n) the rows by score
+ * descending, ties by row order. st (may be NULL) gets the columns found
+ * nowhere in st->missing. A value of a numeric column that is not a number:
+ * RS_ERR_USAGE "parameter 'NAME': ...". */
+int rs_rank_score_rows(struct rs_rank_model *m, const struct rs_rank_io *io, const struct rs_rank_rows *rows,
+                       float *p, uint32_t *order, struct rs_rank_read_stats *st);
+/* 1 when a feature or cross of m reads column. */
+int rs_rank_uses(const struct rs_rank_model *m, const char *column);
+
 /* Evaluates m on a labelled stream: writes a metrics stream (model, metric,
  * k, value): AUC and log loss per head for model "rs-rank"; then, over the
  * lists (rows sharing io->group_col, relevant = click or booking), ndcg@k

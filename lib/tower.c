@@ -288,6 +288,11 @@ static const char *feat_column(const struct rs_tower *t, int side, const struct 
     return f->column ? f->column : t->side[side].id_col;
 }
 
+const char *rs_tower_column(const struct rs_tower *t, int side, size_t k)
+{
+    return feat_column(t, side, &t->side[side].f[k]);
+}
+
 static int is_behavioural(const struct rs_tower *t, int side, const struct rs_feat *f)
 {
     if (f->behavioural >= 0)
@@ -346,43 +351,49 @@ static const char *field(const struct rs_tower *t, int side, const struct rs_fea
     return "";
 }
 
-static int field_err(const struct rs_tsv *tb, const struct rs_feat *f, const char *what, const char *s, size_t n)
+/* An error for a bad field of f: in table tb, or (param non-NULL) the value
+ * of a named parameter, or the entity's id. */
+static int field_err(const struct rs_tsv *tb, const char *param, const struct rs_feat *f, const char *what,
+                     const char *s, size_t n)
 {
+    if (param)
+        return rs_err_set(RS_ERR_USAGE, "parameter '%s': %s, got '%.*s'", param, what, (int)(n > 60 ? 60 : n), s);
     if (tb && f->col >= 0)
         return rs_tsv_errf(tb, f->col, "%s, got '%.*s'", what, (int)(n > 60 ? 60 : n), s);
     return rs_err_set(RS_ERR_FORMAT, "feature '%s': %s, got '%.*s'", f->name, what, (int)(n > 60 ? 60 : n), s);
 }
 
 /* Canonical decimal of an int feature's field into buf. */
-static int int_token(const struct rs_tsv *tb, const struct rs_feat *f, const char *s, size_t n, char *buf,
-                     size_t *len)
+static int int_token(const struct rs_tsv *tb, const char *param, const struct rs_feat *f, const char *s, size_t n,
+                     char *buf, size_t *len)
 {
     char tmp[32], *end;
     if (n == 0 || n >= sizeof tmp)
-        return n == 0 ? (*len = 0, 0) : field_err(tb, f, "expected an integer", s, n);
+        return n == 0 ? (*len = 0, 0) : field_err(tb, param, f, "expected an integer", s, n);
     memcpy(tmp, s, n);
     tmp[n] = '\0';
     errno = 0;
     long long x = strtoll(tmp, &end, 10);
     if (*end || errno)
-        return field_err(tb, f, "expected an integer", s, n);
+        return field_err(tb, param, f, "expected an integer", s, n);
     *len = (size_t)snprintf(buf, 32, "%lld", x);
     return 0;
 }
 
-static int numeric_value(const struct rs_tsv *tb, const struct rs_feat *f, const char *s, size_t n, double *x)
+static int numeric_value(const struct rs_tsv *tb, const char *param, const struct rs_feat *f, const char *s, size_t n,
+                         double *x)
 {
     char tmp[64], *end;
     if (n >= sizeof tmp)
-        return field_err(tb, f, "expected a number", s, n);
+        return field_err(tb, param, f, "expected a number", s, n);
     memcpy(tmp, s, n);
     tmp[n] = '\0';
     *x = strtod(tmp, &end);
     if (*end || !isfinite(*x))
-        return field_err(tb, f, "expected a finite number", s, n);
+        return field_err(tb, param, f, "expected a finite number", s, n);
     if (f->log1p) {
         if (*x <= -1)
-            return field_err(tb, f, "expected a number > -1 (log1p)", s, n);
+            return field_err(tb, param, f, "expected a number > -1 (log1p)", s, n);
         *x = log1p(*x);
     }
     return 0;
@@ -415,7 +426,7 @@ int rs_tower_count(struct rs_tower *t, int side, const struct rs_tsv *tb, const 
             } else if (f->type == RS_FEAT_INT) {
                 char buf[32];
                 size_t len;
-                int rc = int_token(tb, f, s, n, buf, &len);
+                int rc = int_token(tb, NULL, f, s, n, buf, &len);
                 if (rc < 0)
                     return rc;
                 rs_vocab_counter_add(f->counter, buf, len, 1);
@@ -424,7 +435,7 @@ int rs_tower_count(struct rs_tower *t, int side, const struct rs_tsv *tb, const 
             }
         } else if (f->type == RS_FEAT_NUMERIC && n > 0) {
             double x;
-            int rc = numeric_value(tb, f, s, n, &x);
+            int rc = numeric_value(tb, NULL, f, s, n, &x);
             if (rc < 0)
                 return rc;
             f->sum += x;
@@ -610,14 +621,16 @@ static void encode_text(struct rs_enc_feat *ef, size_t *nids, const struct rs_fe
     }
 }
 
+/* Encodes field s[0..n) of feature k as entity e->n; tb and param say
+ * where the field came from (for errors). */
 static int encode_feature(struct rs_enc *e, size_t k, const struct rs_tower *t, int side, const struct rs_tsv *tb,
-                          const char *s, size_t n)
+                          const char *param, const char *s, size_t n)
 {
     const struct rs_feat *f = &t->side[side].f[k];
     struct rs_enc_feat *ef = &e->f[k];
     if (f->type == RS_FEAT_NUMERIC) {
         double x = f->mean;
-        int rc = n ? numeric_value(tb, f, s, n, &x) : 0;
+        int rc = n ? numeric_value(tb, param, f, s, n, &x) : 0;
         ef->val[e->n] = (float)((x - f->mean) / f->std);
         return rc;
     }
@@ -633,7 +646,7 @@ static int encode_feature(struct rs_enc *e, size_t k, const struct rs_tower *t, 
     case RS_FEAT_INT: {
         char buf[32];
         size_t len;
-        int rc = int_token(tb, f, s, n, buf, &len);
+        int rc = int_token(tb, param, f, s, n, buf, &len);
         if (rc < 0)
             return rc;
         push_id(ef, &nids, rs_vocab_id(f->vocab, buf, len, f->buckets));
@@ -663,8 +676,7 @@ static int encode_feature(struct rs_enc *e, size_t k, const struct rs_tower *t, 
     return 0;
 }
 
-int rs_enc_add(struct rs_enc *e, const struct rs_tower *t, int side, const struct rs_tsv *tb, const char *id,
-               size_t idlen)
+static void enc_grow(struct rs_enc *e)
 {
     if (e->n == e->cap) {
         e->cap *= 2;
@@ -675,10 +687,36 @@ int rs_enc_add(struct rs_enc *e, const struct rs_tower *t, int side, const struc
                 e->f[k].off = xrealloc(e->f[k].off, (e->cap + 1) * sizeof(uint32_t));
         }
     }
+}
+
+int rs_enc_add(struct rs_enc *e, const struct rs_tower *t, int side, const struct rs_tsv *tb, const char *id,
+               size_t idlen)
+{
+    enc_grow(e);
     for (size_t k = 0; k < e->nf; k++) {
         size_t n;
         const char *s = field(t, side, &t->side[side].f[k], tb, id, idlen, &n);
-        int rc = encode_feature(e, k, t, side, tb, s, n);
+        int rc = encode_feature(e, k, t, side, tb, NULL, s, n);
+        if (rc < 0)
+            return rc;
+    }
+    e->n++;
+    return 0;
+}
+
+int rs_enc_add_fields(struct rs_enc *e, const struct rs_tower *t, int side, const char *const *names,
+                      const char *const *vals, size_t nvals, const char *id)
+{
+    enc_grow(e);
+    for (size_t k = 0; k < e->nf; k++) {
+        const struct rs_feat *f = &t->side[side].f[k];
+        const char *col = feat_column(t, side, f), *s = "", *param = NULL;
+        for (size_t j = 0; j < nvals && !param; j++)
+            if (strcmp(names[j], col) == 0)
+                s = vals[j], param = names[j];
+        if (!param && strcmp(col, t->side[side].id_col) == 0)
+            s = id; /* as field() reads an id column the table lacks */
+        int rc = encode_feature(e, k, t, side, NULL, param, s, strlen(s));
         if (rc < 0)
             return rc;
     }
@@ -755,16 +793,18 @@ void rs_tower_forward(const struct rs_tower *t, int side, const struct rs_enc *e
 }
 
 /* The embedding bag backward of feature k (its output gradient in act->dout). */
-static void bag_backward(struct rs_tower *t, const struct rs_feat *f, const struct rs_tower_act *act, size_t k)
+static void bag_backward(struct rs_tower *t, const struct rs_feat *f, const struct rs_tower_act *act, size_t k,
+                         int threads)
 {
-    rs_embedding_bag_backward(&t->p, f->table, act->ids[k], act->off[k], NULL, act->dout[k], act->B, RS_POOL_MEAN);
+    rs_embedding_bag_backward_mt(&t->p, f->table, act->ids[k], act->off[k], NULL, act->dout[k], act->B,
+                                 RS_POOL_MEAN, threads);
 }
 
-void rs_tower_backward_shared(struct rs_tower *t, int side, const struct rs_tower_act *act)
+void rs_tower_backward_shared(struct rs_tower *t, int side, const struct rs_tower_act *act, int threads)
 {
     for (size_t k = 0; k < t->side[side].nf; k++)
         if (t->side[side].f[k].type == RS_FEAT_SEQUENCE)
-            bag_backward(t, &t->side[side].f[k], act, k);
+            bag_backward(t, &t->side[side].f[k], act, k, threads);
 }
 
 void rs_tower_backward(struct rs_tower *t, int side, struct rs_tower_act *act, const float *dz,
@@ -802,7 +842,7 @@ void rs_tower_backward(struct rs_tower *t, int side, struct rs_tower_act *act, c
             rs_dense_backward(NULL, rs_params_g(&t->p, f->proj_w), rs_params_g(&t->p, f->proj_b), dpre,
                               act->pre[k], rs_params_w(&t->p, f->proj_w), B, f->pre_dims, f->emb);
         } else if (f->type != RS_FEAT_SEQUENCE || !(flags & RS_TOWER_DEFER_SHARED)) {
-            bag_backward(t, f, act, k);
+            bag_backward(t, f, act, k, 1);
         }
     }
 }

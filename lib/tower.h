@@ -108,6 +108,8 @@ int rs_tower_parse(struct rs_tower *t, const json_t *config, size_t d, const cha
 void rs_tower_free(struct rs_tower *t);
 /* Column names: the id column of a side (default "user_id"/"item_id"). */
 void rs_tower_set_id_col(struct rs_tower *t, int side, const char *col);
+/* The table column (and request parameter) feature k of side reads. */
+const char *rs_tower_column(const struct rs_tower *t, int side, size_t k);
 
 /* Binds every feature of side to its column of table tb (-1 when the table
  * lacks it). With require, a feature column the table lacks is an error
@@ -145,6 +147,13 @@ void rs_enc_free(struct rs_enc *e);
  * column. */
 int rs_enc_add(struct rs_enc *e, const struct rs_tower *t, int side, const struct rs_tsv *tb,
                const char *id, size_t idlen);
+/* Appends an entity given by named values instead of a table row (rs-serve's
+ * request parameters): feature k reads the value named like its column
+ * (names[j] equal to the column: vals[j], NUL-terminated), else, for the id
+ * column, id, else missing; so a table row with these columns and values
+ * encodes the same. A bad value: RS_ERR_USAGE "parameter 'COLUMN': ...". */
+int rs_enc_add_fields(struct rs_enc *e, const struct rs_tower *t, int side, const char *const *names,
+                      const char *const *vals, size_t nvals, const char *id);
 
 /* Activations of one tower for one batch, carved from an arena. */
 struct rs_tower_act {
@@ -167,11 +176,12 @@ void rs_tower_forward(const struct rs_tower *t, int side, const struct rs_enc *e
  * RS_TOWER_DEFER_SHARED, sequence features (which write the gradient of an
  * item-side table) are left to rs_tower_backward_shared, so that the user and
  * item towers can run their backward passes on two threads; calling it after
- * the item tower's backward gives the same bits as the serial order. */
+ * the item tower's backward gives the same bits as the serial order, on any
+ * number of threads (they split the table by rows). */
 enum { RS_TOWER_DEFER_SHARED = 1 };
 void rs_tower_backward(struct rs_tower *t, int side, struct rs_tower_act *act, const float *dz,
                        struct rs_arena *a, int flags);
-void rs_tower_backward_shared(struct rs_tower *t, int side, const struct rs_tower_act *act);
+void rs_tower_backward_shared(struct rs_tower *t, int side, const struct rs_tower_act *act, int threads);
 
 /* Embeds all e->n rows of e (side) into out (e->n, d), in chunks, without
  * dropout; a is reset between chunks. */

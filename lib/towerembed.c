@@ -6,6 +6,7 @@
 #include "tsv.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const char *idcol,
                          rs_tower_embed_fn fn, void *ctx)
@@ -53,5 +54,24 @@ int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const 
     }
     rs_enc_free(&e);
     rs_arena_free(&a);
+    return rc;
+}
+
+int rs_tower_embed_fields(const struct rs_tower *t, int side, const char *const *names, const char *const *vals,
+                          size_t nvals, const char *id, float *z)
+{
+    struct rs_enc e;
+    rs_enc_init(&e, t, side);
+    int rc = rs_enc_add_fields(&e, t, side, names, vals, nvals, id);
+    if (rc == 0) {
+        struct rs_arena a;
+        struct rs_tower_act act;
+        uint32_t row = 0;
+        rs_arena_init(&a, 0);
+        rs_tower_forward(t, side, &e, &row, 1, NULL, &a, &act);
+        memcpy(z, act.z, t->d * sizeof *z);
+        rs_arena_free(&a);
+    }
+    rs_enc_free(&e);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* towerembed.h - a feature table through a trained tower, chunk by chunk:
- * the loop rs-embed writes out and rs-serve keeps in memory. */
+ * the loop rs-embed writes out and rs-serve keeps in memory; and one entity
+ * given by named values (rs-serve's request features). */
 #ifndef RS_TOWEREMBED_H
 #define RS_TOWEREMBED_H
 
@@ -19,5 +20,11 @@ typedef int (*rs_tower_embed_fn)(void *ctx, char **ids, const size_t *lens, cons
  * an empty id or a bad field are errors naming file, line and column. */
 int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const char *idcol,
                          rs_tower_embed_fn fn, void *ctx);
+
+/* Embeds one entity of side given by named values (rs_enc_add_fields) into
+ * z (t->d floats, L2-normalised): the forward pass rs_tower_embed_table runs
+ * on a table row with these columns and values. Errors: rs_enc_add_fields'. */
+int rs_tower_embed_fields(const struct rs_tower *t, int side, const char *const *names, const char *const *vals,
+                          size_t nvals, const char *id, float *z);
 
 #endif

@@ -537,10 +537,11 @@ static int load_checkpoint(const struct rs_rsm *m, const char *path, struct rs_t
 }
 
 /* The two towers of a step run on two threads (each with its own arena and
- * single-threaded BLAS), so results do not depend on the thread count. Each
- * tower runs once per distinct (entity, dropped) row of the batch: popular
- * items and active users repeat within a batch, and their outputs are copied
- * to every row, their gradients summed back in row order. */
+ * single-threaded BLAS); the loss (by blocks of rows), the shared table's
+ * gradient and Adam then use every thread (nn.h says when the thread count
+ * changes bits). Each tower runs once per distinct (entity, dropped) row of
+ * the batch: popular items and active users repeat within a batch, and their
+ * outputs are copied to every row, their gradients summed back in row order. */
 struct tower_job {
     struct rs_tower *t;
     int side;
@@ -638,7 +639,8 @@ static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const s
     rs_parallel_for(o->threads, 2, tower_forward_job, jobs);
     const float *uz = jobs[0].z, *iz = jobs[1].z;
     struct rs_inbatch s = { .B = B, .K = K, .d = dd, .tau = (float)o->tau, .logq = o->logq ? logq : NULL,
-                            .item = it, .neg_logq = o->logq ? nlq : NULL, .neg_item = K ? it + B : NULL };
+                            .item = it, .neg_logq = o->logq ? nlq : NULL, .neg_item = K ? it + B : NULL,
+                            .threads = o->threads };
     float *probs = rs_arena_floats(a, B * (B + K));
     double loss = rs_inbatch_softmax_forward(probs, &s, uz, iz, K ? iz + B * dd : NULL);
     float *du = rs_arena_zeros(a, B * dd), *dv = rs_arena_zeros(a, B * (1 + K) * dd);
@@ -648,7 +650,7 @@ static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const s
     rs_parallel_for(o->threads, 2, tower_backward_job, jobs);
     /* The user tower's sequence features write the item table: after the item
      * tower's own backward, as in a serial run. */
-    rs_tower_backward_shared(t, RS_SIDE_USER, &jobs[0].act);
+    rs_tower_backward_shared(t, RS_SIDE_USER, &jobs[0].act, o->threads);
     return loss;
 }
 
@@ -659,6 +661,7 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
     struct rs_optim opt;
     rs_optim_init(&opt);
     opt.lr = (float)o->lr;
+    opt.threads = o->threads;
     if (o->sparse_adagrad) {
         opt.sparse = RS_SPARSE_ADAGRAD;
         opt.lr_sparse = (float)o->lr_sparse;

@@ -30,14 +30,16 @@
 enum { W_NONE, W_BM25, W_TFIDF };
 
 static struct {
-    int factors, iterations, cg_steps, solver, scale, weighting, dtype, exclude_seen, zstd, level;
+    int factors, iterations, cg_steps, solver, scale, weighting, dtype, exclude_seen;
     double lambda, alpha, epsilon, k1, b;
     long long candidates; /* 0: none */
-    const char *user_factors, *item_factors, *log, *users_from, *output;
+    const char *user_factors, *item_factors, *log, *users_from;
+    struct rs_output out;
     struct rs_events_spec ev;
-} opt = { DEF_FACTORS, DEF_ITERATIONS, DEF_CG_STEPS, RS_ALS_CG, RS_ALS_LINEAR, W_NONE, RS_F32, 0, 0, 0,
-          DEF_LAMBDA, DEF_ALPHA, DEF_EPSILON, DEF_BM25_K1, DEF_BM25_B, 0, NULL, NULL, NULL, NULL, NULL,
-          { "user_id", "item_id", "event", NULL, NULL, 0 } };
+} opt = { .factors = DEF_FACTORS, .iterations = DEF_ITERATIONS, .cg_steps = DEF_CG_STEPS, .solver = RS_ALS_CG,
+          .scale = RS_ALS_LINEAR, .weighting = W_NONE, .dtype = RS_F32, .lambda = DEF_LAMBDA, .alpha = DEF_ALPHA,
+          .epsilon = DEF_EPSILON, .k1 = DEF_BM25_K1, .b = DEF_BM25_B,
+          .ev = { .user_col = "user_id", .item_col = "item_id", .event_col = "event" } };
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -270,6 +272,7 @@ static void parse(int argc, char **argv)
 {
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "factors", required_argument, 0, 'f' }, { "lambda", required_argument, 0, 'l' },
         { "alpha", required_argument, 0, 'a' }, { "iterations", required_argument, 0, 'i' },
         { "solver", required_argument, 0, 1 }, { "cg-steps", required_argument, 0, 2 },
@@ -282,16 +285,15 @@ static void parse(int argc, char **argv)
         { "item-factors", required_argument, 0, 15 }, { "dtype", required_argument, 0, 16 },
         { "log", required_argument, 0, 17 }, { "candidates", required_argument, 0, 18 },
         { "exclude-seen", no_argument, 0, 19 }, { "users-from", required_argument, 0, 20 },
-        { "output", required_argument, 0, 'o' }, { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, 21 }, { 0, 0, 0, 0 },
+        { 0, 0, 0, 0 },
     };
     static const char *const solvers[] = { "cg", "cholesky", NULL }, *scales[] = { "linear", "log", NULL };
     static const char *const weightings[] = { "none", "bm25", "tfidf", NULL };
     static const int solver_v[] = { RS_ALS_CG, RS_ALS_CHOLESKY }, scale_v[] = { RS_ALS_LINEAR, RS_ALS_LOG };
     static const int weighting_v[] = { W_NONE, W_BM25, W_TFIDF };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "f:l:a:i:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "f:l:a:i:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'f': opt.factors = (int)rs_opt_int("--factors", optarg, 1, 4096); break;
@@ -321,15 +323,12 @@ static void parse(int argc, char **argv)
         case 18: opt.candidates = rs_opt_int("--candidates", optarg, 1, 1000000); break;
         case 19: opt.exclude_seen = 1; break;
         case 20: opt.users_from = optarg; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
-        case 21: opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
     if (!opt.user_factors && !opt.item_factors && !opt.candidates)
         rs_usage_error(SYNOPSIS, "nothing to write: give --user-factors, --item-factors or --candidates");
-    if (!opt.candidates && (opt.output || opt.exclude_seen || opt.users_from || opt.zstd))
+    if (!opt.candidates && (opt.out.path || opt.exclude_seen || opt.users_from || opt.out.zstd))
         rs_usage_error(SYNOPSIS, "-o, -z, --exclude-seen and --users-from need --candidates");
 }
 
@@ -340,13 +339,13 @@ int main(int argc, char **argv)
     rs_blas_set_threads(1);
 
     /* Outputs: [0] user factors, [1] item factors, [2] candidates, [3] log. */
-    const char *paths[4] = { opt.user_factors, opt.item_factors, opt.candidates ? opt.output : NULL, opt.log };
+    const char *paths[4] = { opt.user_factors, opt.item_factors, opt.candidates ? opt.out.path : NULL, opt.log };
     int want[4] = { opt.user_factors != NULL, opt.item_factors != NULL, opt.candidates > 0, opt.log != NULL };
     struct rs_writer *w[4] = { 0 };
     int rc = 0;
     for (int k = 0; rc == 0 && k < 4; k++)
         if (want[k])
-            rc = rs_writer_open(&w[k], paths[k], k == 2 && opt.zstd ? RS_W_ZSTD : 0, opt.level);
+            rc = rs_writer_open(&w[k], paths[k], k == 2 && opt.out.zstd ? RS_W_ZSTD : 0, opt.out.level);
 
     struct rs_strmap *users = rs_strmap_new(1 << 16), *items = rs_strmap_new(1 << 16), *names = NULL;
     struct rs_csr cu = { 0 }, seen = { 0 };

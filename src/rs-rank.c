@@ -46,6 +46,12 @@ static void help(void)
            "  eval   FILE is a labelled stream; writes AUC and log loss per head, and ndcg@k and\n"
            "         precision@k of the model's order and of the input order per list.\n"
            "\n"
+           "Config keys: numeric, categorical, crosses, interactions, cross_buckets,\n"
+           "embedding_size, hidden, numeric_buckets. A numeric feature {\"name\": \"price\",\n"
+           "\"buckets\": N} (or \"numeric_buckets\": N for all) also feeds the MLP an embedding\n"
+           "of the value's bin among about N equal-frequency bins of the training rows (a\n"
+           "frequent value gets a bin of its own; the edges are kept in the model).\n"
+           "\n"
            "Options:\n"
            "  -c, --config FILE      train: feature config (JSON, schemas/rank.md), required\n"
            "  -m, --model FILE       score, eval: the model written by train, required\n"
@@ -60,15 +66,21 @@ static void help(void)
            "      --valid-frac F     train: share of the input (its tail) kept for validation\n"
            "                         (default %g)\n"
            "      --epochs N         train: at most N epochs (default %d)\n"
-           "      --patience N       train: stop after N epochs without a lower validation\n"
-           "                         loss; the best epoch's weights are kept (default %d)\n"
+           "      --patience N       train: stop once neither head has improved its validation\n"
+           "                         metric for N epochs; each head keeps the weights of its\n"
+           "                         own best epoch (default %d)\n"
+           "      --stop-metric M    train: what a head's best epoch maximises: auc, or\n"
+           "                         minimises: logloss (default auc)\n"
            "      --batch N          train: examples per step (default %zu)\n"
            "      --lr X             train: Adam learning rate (default %g)\n"
            "      --weight-decay X   train: AdamW decay of the dense layers (default 0)\n"
+           "      --emb-l2 X         train: L2 of the embedding and wide-cross rows each batch\n"
+           "                         uses, X over the row's training count (mini-batch aware\n"
+           "                         regularisation, DIN); 0 = off (default %g)\n"
            "      --pos-weight-click W    train: class weight of clicked examples (default 1)\n"
            "      --pos-weight-booking W  train: class weight of booked examples (default 1)\n"
            "      --log FILE         train: one TSV row per epoch (epoch, losses, AUC, log\n"
-           "                         loss per head, seconds, best)\n"
+           "                         loss per head, seconds, best_click, best_booking)\n"
            "      --keep N           score: at most N rows per user (default: all)\n"
            "      --k LIST           eval: cutoffs (default " DEFAULT_KS ")\n"
            "      --group-col NAME   eval: rows sharing NAME form a list (default: user column)\n"
@@ -87,7 +99,16 @@ static void help(void)
            "  rs-rank train -c rank.json --items items.tsv --users users.tsv -o rank.rsm events.tsv\n"
            "  rs-rank score -m rank.rsm --items items.tsv --keep 50 candidates.tsv > ranked.tsv\n"
            "  rs-rank eval -m rank.rsm --items items.tsv --group-col session_id test.tsv\n",
-           DEFAULT_VALID_FRAC, d.epochs, d.patience, d.batch, (double)d.lr);
+           DEFAULT_VALID_FRAC, d.epochs, d.patience, d.batch, (double)d.lr, (double)d.emb_l2);
+}
+
+static int parse_stop(const char *s)
+{
+    if (strcmp(s, "auc") == 0)
+        return RS_RANK_STOP_AUC;
+    if (strcmp(s, "logloss") == 0)
+        return RS_RANK_STOP_LOGLOSS;
+    rs_usage_error(SYNOPSIS, "--stop-metric: expected auc or logloss, got '%s'", s);
 }
 
 static size_t parse_ks(const char *s, size_t *ks, size_t max)
@@ -113,16 +134,16 @@ static void log_epoch(void *ctx, const struct rs_rank_epoch *e)
     (void)ctx;
     if (opt.logw) {
         rs_writer_printf(opt.logw, "%d", e->epoch);
-        double v[8] = {e->train_loss, e->valid_loss, e->auc[0], e->auc[1], e->logloss[0],
-                       e->logloss[1], e->seconds, e->best};
-        for (int i = 0; i < 8; i++)
+        double v[9] = {e->train_loss, e->valid_loss, e->auc[0], e->auc[1], e->logloss[0],
+                       e->logloss[1], e->seconds, e->best[0], e->best[1]};
+        for (int i = 0; i < 9; i++)
             rs_writer_putc(opt.logw, '\t'), rs_writer_put_float(opt.logw, v[i]);
         rs_writer_putc(opt.logw, '\n');
     }
-    rs_log("epoch %d: train loss %.5f, valid auc click %.4f booking %.4f, logloss click %.5f "
-           "booking %.5f (%.1f s)%s",
-           e->epoch, e->train_loss, e->auc[0], e->auc[1], e->logloss[0], e->logloss[1], e->seconds,
-           e->best ? " *" : "");
+    rs_log("epoch %d: train loss %.5f, valid auc click %.4f%s booking %.4f%s, logloss click %.5f "
+           "booking %.5f (%.1f s)",
+           e->epoch, e->train_loss, e->auc[0], e->best[0] ? " *" : "", e->auc[1], e->best[1] ? " *" : "",
+           e->logloss[0], e->logloss[1], e->seconds);
 }
 
 static struct rs_embset user_emb, item_emb;
@@ -174,7 +195,7 @@ static int cmd_train(const char *input)
     }
     if (opt.log && (rc = rs_writer_open(&opt.logw, opt.log, 0, 0)) == 0)
         rc = rs_writer_printf(opt.logw, "epoch\ttrain_loss\tvalid_loss\tauc_click\tauc_booking\t"
-                                        "logloss_click\tlogloss_booking\tseconds\tbest\n");
+                                        "logloss_click\tlogloss_booking\tseconds\tbest_click\tbest_booking\n");
     if (rc < 0) {
         rs_rank_table_free(u);
         rs_rank_table_free(it);
@@ -200,20 +221,21 @@ static int cmd_train(const char *input)
                "impression); click rate %.4f, booking rate %.4f",
                tr.n, va.n, (unsigned long long)st.unmatched, base_rate(&tr, 0), base_rate(&tr, 1));
         rs_rank_model_init(&m, opt.t.seed, base_rate(&tr, 0), base_rate(&tr, 1));
-        struct rs_rank_epoch best;
+        struct rs_rank_epoch best[2];
         opt.t.on_epoch = log_epoch;
-        rc = rs_rank_train(&m, &tr, &va, &opt.t, &best);
+        rc = rs_rank_train(&m, &tr, &va, &opt.t, best);
         if (rc == 0) {
-            json_t *info = json_pack("{s:i, s:f, s:f, s:f, s:f, s:I, s:I, s:I}", "best_epoch",
-                                     best.epoch, "auc_click", best.auc[0], "auc_booking", best.auc[1],
-                                     "logloss_click", best.logloss[0], "logloss_booking",
-                                     best.logloss[1], "train_examples", (json_int_t)tr.n,
-                                     "valid_examples", (json_int_t)va.n, "seed", (json_int_t)opt.t.seed);
+            json_t *info = json_pack("{s:i, s:i, s:f, s:f, s:f, s:f, s:I, s:I, s:I}", "best_epoch",
+                                     best[0].epoch, "best_epoch_booking", best[1].epoch, "auc_click",
+                                     best[0].auc[0], "auc_booking", best[1].auc[1], "logloss_click",
+                                     best[0].logloss[0], "logloss_booking", best[1].logloss[1],
+                                     "train_examples", (json_int_t)tr.n, "valid_examples",
+                                     (json_int_t)va.n, "seed", (json_int_t)opt.t.seed);
             rc = rs_rank_model_save(&m, opt.output, info);
             json_decref(info);
             if (rc == 0)
-                rs_log("best epoch %d: valid auc click %.4f booking %.4f; model '%s'", best.epoch,
-                       best.auc[0], best.auc[1], opt.output);
+                rs_log("best epochs: click %d (valid auc %.4f), booking %d (valid auc %.4f); model '%s'",
+                       best[0].epoch, best[0].auc[0], best[1].epoch, best[1].auc[1], opt.output);
         }
     }
     if (opt.logw && rc == 0)
@@ -271,7 +293,7 @@ int main(int argc, char **argv)
         argc--, argv++;
     }
     enum { O_USERS = 256, O_ITEMS, O_UEMB, O_IEMB, O_VALID, O_VFRAC, O_EPOCHS, O_PAT, O_BATCH, O_LR, O_WD, O_PWC,
-           O_PWB, O_KEEP, O_K, O_GROUP, O_UCOL, O_ICOL, O_ECOL, O_SCOL, O_LEVEL, O_LOG };
+           O_PWB, O_KEEP, O_K, O_GROUP, O_UCOL, O_ICOL, O_ECOL, O_SCOL, O_LEVEL, O_LOG, O_EMBL2, O_STOP };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         { "config", required_argument, 0, 'c' }, { "model", required_argument, 0, 'm' },
@@ -283,6 +305,7 @@ int main(int argc, char **argv)
         { "lr", required_argument, 0, O_LR }, { "weight-decay", required_argument, 0, O_WD },
         { "pos-weight-click", required_argument, 0, O_PWC },
         { "pos-weight-booking", required_argument, 0, O_PWB },
+        { "emb-l2", required_argument, 0, O_EMBL2 }, { "stop-metric", required_argument, 0, O_STOP },
         { "keep", required_argument, 0, O_KEEP }, { "k", required_argument, 0, O_K },
         { "group-col", required_argument, 0, O_GROUP }, { "user-col", required_argument, 0, O_UCOL },
         { "item-col", required_argument, 0, O_ICOL }, { "event-col", required_argument, 0, O_ECOL },
@@ -312,6 +335,8 @@ int main(int argc, char **argv)
         case O_WD: opt.t.weight_decay = (float)rs_opt_double("--weight-decay", optarg, 0, 10); break;
         case O_PWC: opt.t.pos_weight[0] = (float)rs_opt_double("--pos-weight-click", optarg, 1e-3, 1e4); break;
         case O_PWB: opt.t.pos_weight[1] = (float)rs_opt_double("--pos-weight-booking", optarg, 1e-3, 1e4); break;
+        case O_EMBL2: opt.t.emb_l2 = (float)rs_opt_double("--emb-l2", optarg, 0, 1e6); break;
+        case O_STOP: opt.t.stop = parse_stop(optarg); break;
         case O_KEEP: opt.keep = rs_opt_int("--keep", optarg, 1, 1LL << 40); break;
         case O_K: opt.ks = optarg; break;
         case O_GROUP: opt.io.group_col = optarg; break;
@@ -338,6 +363,7 @@ int main(int argc, char **argv)
     if (opt.ks)
         parse_ks(opt.ks, (size_t[32]){0}, 32);
     opt.t.seed = rs_opts.seed;
+    opt.t.threads = rs_opts.threads;
     rs_blas_set_threads(rs_opts.threads);
     const char *input = optind < argc ? argv[optind] : "-";
     int rc = train ? cmd_train(input) : cmd_apply(input);

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "latency.h"
 #include "reco.h"
+#include "recoserve.h"
 #include "tensor.h"
 
 #include <errno.h>
@@ -12,12 +13,10 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,31 +25,49 @@
 #define DEFAULT_K 10
 #define MAX_K 1000
 #define DEFAULT_WATCH 2
+#define MAX_BODY (1 << 20)
 
 static struct {
     struct rs_reco_opts reco;
     int port, watch;
-    const char *bind, *port_file;
-} opt = { { 0 }, DEFAULT_PORT, DEFAULT_WATCH, "127.0.0.1", NULL };
+    const char *bind, *port_file, *clock_hour;
+} opt = { { 0 }, DEFAULT_PORT, DEFAULT_WATCH, "127.0.0.1", NULL, NULL };
 
 static void help(void)
 {
     printf("Usage: " SYNOPSIS "\n"
            "Serve recommendations over HTTP/1.1 with JSON responses:\n"
            "  GET /recommend?user_id=U&k=10   top k for a user (seen and out-of-stock items\n"
-           "                                  excluded); an unknown user gets the most popular\n"
-           "                                  items with \"fallback\": \"popular\"\n"
+           "                                  excluded); \"source\" says where the user's vector\n"
+           "                                  came from: \"embedding\" (--users-emb), \"tower\"\n"
+           "                                  (--users), \"tower-features\" (the request's\n"
+           "                                  features), else \"popular\": the most popular\n"
+           "                                  items, with \"fallback\": \"popular\"\n"
+           "      &age=30&history=i1,i2       a user without a vector but with --model: features\n"
+           "                                  named like the user tower's columns, embedded by\n"
+           "                                  the tower as rs-embed would embed that users row\n"
+           "      &hour=14                    with --ranker: a value named like a column it reads,\n"
+           "                                  for every candidate (as a column of the candidates\n"
+           "                                  stream is to rs-rank score: before its tables;\n"
+           "                                  absent: looked up there, else missing)\n"
+           "  POST /recommend                 the same as a JSON body: {\"user_id\": \"U\", \"k\": 10,\n"
+           "                                  \"features\": {\"age\": 30, \"history\": [\"i1\", \"i2\"],\n"
+           "                                  \"hour\": 14}} (lists join with commas)\n"
            "  GET /similar?item_id=I&k=10     the k items nearest to I\n"
            "  GET /healthz                    200 when a bundle is loaded\n"
            "  GET /metrics                    requests, errors, latency p50/p90/p99, version\n"
-           "Errors are JSON: 400 malformed parameters, 404 unknown path or item, 405 method.\n"
+           "Errors are JSON: 400 malformed parameters (named), 404 unknown path or item,\n"
+           "405 method, 413 body over %d bytes.\n"
            "\n"
            "Artefacts (one bundle, swapped whole):\n"
            "      --items-emb FILE   item embeddings (RSB), required\n"
            "      --users-emb FILE   user embeddings (RSB, from rs-embed)\n"
-           "      --model FILE       or a two-tower model (rs-train-tower) and\n"
+           "      --model FILE       a two-tower model (rs-train-tower): embeds the users of\n"
+           "                         --users, and users without a vector from their request's\n"
+           "                         features\n"
            "      --users FILE       a user feature table: the user tower embeds every user\n"
-           "                         of the table when the bundle loads (as rs-embed would)\n"
+           "                         of the table when the bundle loads (as rs-embed would);\n"
+           "                         instead of --users-emb\n"
            "      --index FILE       ANN index of the same items (rs-retrieve index build):\n"
            "                         searched instead of every item\n"
            "      --nprobe N         index partitions searched per request (default 16)\n"
@@ -60,7 +77,16 @@ static void help(void)
            "      --items FILE       items TSV: in_stock = 0 items are never returned\n"
            "      --group-col NAME   with --max-per-group: diversify by this items column\n"
            "      --max-per-group M  at most M items of one group in a list\n"
-           "      --candidates N     retrieval depth before diversification (default %d)\n"
+           "      --candidates N     retrieval depth before ranking and diversification\n"
+           "                         (default %d)\n"
+           "      --ranker FILE      rs-rank model: scores the candidates (score = p_click +\n"
+           "                         p_booking, as rs-rank score with --user-emb/--item-emb:\n"
+           "                         tower_score is the user's vector . the item's), re-orders\n"
+           "                         them, then diversification and k\n"
+           "      --rank-users FILE  the ranker's user feature table (rs-rank --users)\n"
+           "      --rank-items FILE  the ranker's item feature table (rs-rank --items)\n"
+           "      --clock-hour NAME  a request without context NAME gets the server's hour of\n"
+           "                         day (UTC, 0-23) for it (default: none; missing)\n"
            "Serving:\n"
            "      --port N           TCP port (default %d; 0 = any free port)\n"
            "      --bind ADDR        IPv4 address to listen on (default 127.0.0.1)\n"
@@ -73,45 +99,26 @@ static void help(void)
            "bundle is loaded in the background and swapped atomically; requests in flight\n"
            "finish on the old one; a bundle that fails to load is refused and the old one\n"
            "stays (counted in /metrics as reload_failures). SIGINT/SIGTERM stop cleanly.\n"
+           "Requests, answers and the pipeline of /recommend: schemas/serve.md.\n"
            "\n"
            "Examples:\n"
            "  rs-serve --items-emb items.rsb --users-emb users.rsb --seen train.tsv --port 8080 &\n"
            "  curl 'http://127.0.0.1:8080/recommend?user_id=u42&k=10'\n"
-           "  mv new_items.rsb items.rsb   # picked up within --watch seconds\n",
-           RS_RECO_DEFAULT_CANDIDATES, DEFAULT_PORT, DEFAULT_WATCH);
+           "  mv new_items.rsb items.rsb   # picked up within --watch seconds\n"
+           "  rs-serve --items-emb items.rsb --model tower.rsm --users users.tsv --ranker rank.rsm \\\n"
+           "      --rank-items item_features.tsv --seen train.tsv &\n"
+           "  curl 'http://127.0.0.1:8080/recommend?user_id=new&age=30&history=i1,i2&hour=14'\n",
+           MAX_BODY, RS_RECO_DEFAULT_CANDIDATES, DEFAULT_PORT, DEFAULT_WATCH);
 }
 
-/* ---- the current bundle, reference counted ---- */
+static struct rs_reco_slot slot = RS_RECO_SLOT_INIT;
 
-struct bundle {
-    struct rs_reco *reco;
-    int refs;
-    uint64_t version;
+/* A request's body, kept for POST /recommend (freed when it completes). */
+struct upload {
+    int post, too_big;
+    size_t len;
+    char *buf;
 };
-
-static pthread_mutex_t bundle_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct bundle *current;
-
-static struct bundle *bundle_acquire(void)
-{
-    pthread_mutex_lock(&bundle_lock);
-    struct bundle *b = current;
-    if (b)
-        b->refs++;
-    pthread_mutex_unlock(&bundle_lock);
-    return b;
-}
-
-static void bundle_release(struct bundle *b)
-{
-    pthread_mutex_lock(&bundle_lock);
-    int last = --b->refs == 0;
-    pthread_mutex_unlock(&bundle_lock);
-    if (last) {
-        rs_reco_free(b->reco);
-        free(b);
-    }
-}
 
 /* ---- metrics ---- */
 
@@ -119,7 +126,7 @@ enum { EP_RECOMMEND, EP_SIMILAR, EP_OTHER, NEP };
 static const char *ep_name[NEP] = { "recommend", "similar", "other" };
 static struct rs_latency latency[NEP];
 static atomic_uint_fast64_t status_count[6]; /* by hundreds: 2xx..5xx */
-static atomic_uint_fast64_t reloads, reload_failures, fallbacks;
+static atomic_uint_fast64_t reloads, reload_failures, sources[RS_RECO_SRC_ITEM + 1];
 
 /* ---- responses ---- */
 
@@ -144,85 +151,148 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg)
 {
-    return send_json(c, status, json_pack("{s:s, s:i}", "error", msg, "status", (int)status));
+    size_t n = strlen(msg);
+    json_t *m;
+    while (!(m = json_stringn(msg, n))) /* a quoted value cut inside a UTF-8 sequence */
+        n--;
+    return send_json(c, status, json_pack("{s:o, s:i}", "error", m, "status", (int)status));
 }
 
-/* Parses k: absent → DEFAULT_K; returns -1 when malformed. */
-static long parse_k(struct MHD_Connection *c)
+static enum MHD_Result bad_k(struct MHD_Connection *c)
 {
-    return rs_reco_parse_k(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"), DEFAULT_K, MAX_K);
-}
-
-static json_t *list_json(const struct rs_reco_list *l)
-{
-    json_t *items = json_array();
-    for (size_t i = 0; i < l->n; i++)
-        json_array_append_new(items, json_pack("{s:s, s:i, s:f}", "item_id", l->ids[i], "rank",
-                                               (int)i + 1, "score", (double)l->scores[i]));
-    return items;
-}
-
-static enum MHD_Result answer_list(struct MHD_Connection *c, int similar)
-{
-    const char *key = similar ? "item_id" : "user_id";
-    const char *id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
-    long k = parse_k(c);
     char msg[128];
-    if (!id || !*id) {
-        snprintf(msg, sizeof msg, "missing parameter '%s'", key);
-        return send_error(c, 400, msg);
+    snprintf(msg, sizeof msg, "parameter 'k' must be an integer in 1..%d", MAX_K);
+    return send_error(c, 400, msg);
+}
+
+/* GET parameter key, the id a response echoes: NULL after answering 400. */
+static const char *get_id(struct MHD_Connection *c, const char *key, enum MHD_Result *ret)
+{
+    const char *id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    json_t *j = id && *id ? json_string(id) : NULL; /* NULL unless valid UTF-8 */
+    char msg[128];
+    if (j) {
+        json_decref(j);
+        return id;
     }
-    if (k < 0) {
-        snprintf(msg, sizeof msg, "parameter 'k' must be an integer in 1..%d", MAX_K);
-        return send_error(c, 400, msg);
+    snprintf(msg, sizeof msg, id && *id ? "parameter '%s' must be UTF-8" : "missing parameter '%s'", key);
+    *ret = send_error(c, 400, msg);
+    return NULL;
+}
+
+static enum MHD_Result send_list(struct MHD_Connection *c, const char *id, const struct rs_reco_list *l,
+                                 uint64_t version)
+{
+    atomic_fetch_add(&sources[l->source], 1);
+    return send_json(c, 200, rs_reco_answer_json(id, l, version));
+}
+
+static enum MHD_Result answer_similar(struct MHD_Connection *c)
+{
+    enum MHD_Result ret;
+    const char *id = get_id(c, "item_id", &ret);
+    long k = rs_reco_parse_k(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"), DEFAULT_K, MAX_K);
+    if (!id)
+        return ret;
+    if (k < 0)
+        return bad_k(c);
+    struct rs_reco_ref *b = rs_reco_acquire(&slot);
+    if (!b)
+        return send_error(c, 503, "no bundle loaded");
+    struct rs_reco_list l = { 0 };
+    ret = rs_reco_similar(b->reco, id, (size_t)k, &l) < 0 ? send_error(c, 404, rs_err_msg())
+                                                          : send_list(c, id, &l, b->version);
+    rs_reco_list_free(&l);
+    rs_reco_release(&slot, b);
+    return ret;
+}
+
+static enum MHD_Result add_arg(void *q, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    if (strcmp(key, "user_id") != 0 && strcmp(key, "k") != 0)
+        rs_reco_req_add(q, key, value ? value : "");
+    return MHD_YES;
+}
+
+/* --clock-hour: the server's hour of day (UTC) unless q has its own. */
+static void add_clock_hour(struct rs_reco_req *q)
+{
+    for (size_t j = 0; j < q->n; j++)
+        if (strcmp(q->names[j], opt.clock_hour) == 0)
+            return;
+    char h[8];
+    snprintf(h, sizeof h, "%d", (int)(time(NULL) / 3600 % 24));
+    rs_reco_req_add(q, opt.clock_hour, h);
+}
+
+/* The request of a GET (query parameters) or POST (JSON body); 0, or -1
+ * after answering 400. */
+static int read_request(struct MHD_Connection *c, const struct upload *u, struct rs_reco_req *q,
+                        enum MHD_Result *ret)
+{
+    if (u->post) {
+        if (rs_reco_req_json(q, u->buf, u->len, DEFAULT_K, MAX_K) < 0)
+            return *ret = send_error(c, 400, rs_err_msg()), -1;
+    } else {
+        const char *id = get_id(c, "user_id", ret);
+        long k = rs_reco_parse_k(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"), DEFAULT_K, MAX_K);
+        if (!id)
+            return -1;
+        if (k < 0)
+            return *ret = bad_k(c), -1;
+        memset(q, 0, sizeof *q);
+        q->user = xstrdup(id);
+        q->k = (size_t)k;
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, q);
     }
-    json_t *id_json = json_string(id); /* NULL unless valid UTF-8 */
-    if (!id_json) {
-        snprintf(msg, sizeof msg, "parameter '%s' must be UTF-8", key);
-        return send_error(c, 400, msg);
+    if (opt.clock_hour)
+        add_clock_hour(q);
+    return 0;
+}
+
+static enum MHD_Result answer_recommend(struct MHD_Connection *c, const struct upload *u)
+{
+    struct rs_reco_req q = { 0 };
+    enum MHD_Result ret;
+    if (read_request(c, u, &q, &ret) < 0) {
+        rs_reco_req_free(&q);
+        return ret;
     }
-    struct bundle *b = bundle_acquire();
+    struct rs_reco_ref *b = rs_reco_acquire(&slot);
     if (!b) {
-        json_decref(id_json);
+        rs_reco_req_free(&q);
         return send_error(c, 503, "no bundle loaded");
     }
     struct rs_reco_list l = { 0 };
-    int rc = similar ? rs_reco_similar(b->reco, id, (size_t)k, &l) : rs_reco_recommend(b->reco, id, (size_t)k, &l);
-    enum MHD_Result ret;
-    if (rc < 0) {
-        json_decref(id_json);
-        ret = send_error(c, 404, rs_err_msg());
-    } else {
-        if (l.fallback)
-            atomic_fetch_add(&fallbacks, 1);
-        json_t *j = json_pack("{s:o, s:o, s:I}", key, id_json, "items", list_json(&l), "version", (json_int_t)b->version);
-        if (!similar)
-            json_object_set_new(j, "fallback", l.fallback ? json_string("popular") : json_null());
-        ret = send_json(c, 200, j);
-    }
+    ret = rs_reco_recommend(b->reco, &q, &l) < 0 ? send_error(c, 400, rs_err_msg())
+                                                : send_list(c, q.user, &l, b->version);
     rs_reco_list_free(&l);
-    bundle_release(b);
+    rs_reco_req_free(&q);
+    rs_reco_release(&slot, b);
     return ret;
 }
 
 static enum MHD_Result answer_metrics(struct MHD_Connection *c)
 {
-    json_t *lat = json_object();
+    json_t *lat = json_object(), *src = json_object();
     for (int e = 0; e < NEP; e++)
         json_object_set_new(lat, ep_name[e],
                             json_pack("{s:I, s:f, s:f, s:f, s:f}", "count", (json_int_t)rs_latency_count(&latency[e]),
                                       "mean_s", rs_latency_mean(&latency[e]), "p50_s", rs_latency_quantile(&latency[e], 0.5),
                                       "p90_s", rs_latency_quantile(&latency[e], 0.9), "p99_s",
                                       rs_latency_quantile(&latency[e], 0.99)));
-    struct bundle *b = bundle_acquire();
-    json_t *j = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I}", "latency", lat, "responses",
+    for (int s = RS_RECO_SRC_EMBEDDING; s <= RS_RECO_SRC_ITEM; s++)
+        json_object_set_new(src, rs_reco_source_name(s), json_integer((json_int_t)sources[s]));
+    struct rs_reco_ref *b = rs_reco_acquire(&slot);
+    json_t *j = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:I, s:I, s:I, s:I, s:I}", "latency", lat, "responses",
                           "2xx", (json_int_t)status_count[2], "3xx", (json_int_t)status_count[3], "4xx",
-                          (json_int_t)status_count[4], "5xx", (json_int_t)status_count[5], "fallbacks",
-                          (json_int_t)fallbacks, "reloads", (json_int_t)reloads, "reload_failures",
-                          (json_int_t)reload_failures, "version", (json_int_t)(b ? b->version : 0), "items",
-                          (json_int_t)(b ? rs_reco_nitems(b->reco) : 0));
+                          (json_int_t)status_count[4], "5xx", (json_int_t)status_count[5], "sources", src,
+                          "fallbacks", (json_int_t)sources[RS_RECO_SRC_POPULAR], "reloads", (json_int_t)reloads,
+                          "reload_failures", (json_int_t)reload_failures, "version",
+                          (json_int_t)(b ? b->version : 0), "items", (json_int_t)(b ? rs_reco_nitems(b->reco) : 0));
     if (b)
-        bundle_release(b);
+        rs_reco_release(&slot, b);
     return send_json(c, 200, j);
 }
 
@@ -233,60 +303,70 @@ static double now_ns(void)
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    struct upload *u = *state;
+    if (u)
+        free(u->buf);
+    free(u);
+    *state = NULL;
+}
+
+static enum MHD_Result route(struct MHD_Connection *c, const char *url, const char *method, const struct upload *u,
+                             int *ep)
+{
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int recommend = strcmp(url, "/recommend") == 0;
+    if (!get && !(u->post && recommend))
+        return send_error(c, 405, "only GET is supported (and POST on /recommend)");
+    if (u->too_big)
+        return send_error(c, 413, "request body too large");
+    if (recommend)
+        return *ep = EP_RECOMMEND, answer_recommend(c, u);
+    if (strcmp(url, "/similar") == 0)
+        return *ep = EP_SIMILAR, answer_similar(c);
+    if (strcmp(url, "/metrics") == 0)
+        return answer_metrics(c);
+    if (strcmp(url, "/healthz") != 0)
+        return send_error(c, 404, "unknown path (try /recommend, /similar, /healthz, /metrics)");
+    struct rs_reco_ref *b = rs_reco_acquire(&slot);
+    enum MHD_Result ret = b ? send_json(c, 200, json_pack("{s:s, s:I}", "status", "ok", "version", (json_int_t)b->version))
+                            : send_error(c, 503, "no bundle loaded");
+    if (b)
+        rs_reco_release(&slot, b);
+    return ret;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **state)
 {
-    (void)cls, (void)version, (void)upload;
-    if (!*state) { /* first call: headers only */
-        *state = c;
+    (void)cls, (void)version;
+    struct upload *u = *state;
+    if (!u) { /* first call: headers only */
+        *state = u = xcalloc(1, sizeof *u);
+        u->post = strcmp(method, "POST") == 0;
         return MHD_YES;
     }
-    if (*upload_size) { /* no endpoint takes a body: drain it */
+    if (*upload_size) { /* a body: kept for POST, drained otherwise */
+        if (u->post && !u->too_big && u->len + *upload_size <= MAX_BODY) {
+            u->buf = xrealloc(u->buf, u->len + *upload_size);
+            memcpy(u->buf + u->len, upload, *upload_size);
+            u->len += *upload_size;
+        } else {
+            u->too_big = u->post;
+        }
         *upload_size = 0;
         return MHD_YES;
     }
     double t0 = now_ns();
     int ep = EP_OTHER;
-    enum MHD_Result ret;
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        ret = send_error(c, 405, "only GET is supported");
-    else if (strcmp(url, "/recommend") == 0)
-        ep = EP_RECOMMEND, ret = answer_list(c, 0);
-    else if (strcmp(url, "/similar") == 0)
-        ep = EP_SIMILAR, ret = answer_list(c, 1);
-    else if (strcmp(url, "/metrics") == 0)
-        ret = answer_metrics(c);
-    else if (strcmp(url, "/healthz") == 0) {
-        struct bundle *b = bundle_acquire();
-        ret = b ? send_json(c, 200, json_pack("{s:s, s:I}", "status", "ok", "version", (json_int_t)b->version))
-                : send_error(c, 503, "no bundle loaded");
-        if (b)
-            bundle_release(b);
-    } else
-        ret = send_error(c, 404, "unknown path (try /recommend, /similar, /healthz, /metrics)");
+    enum MHD_Result ret = route(c, url, method, u, &ep);
     rs_latency_add(&latency[ep], (uint64_t)(now_ns() - t0));
     return ret;
 }
 
 /* ---- loading and hot swap ---- */
-
-/* What identifies the files' contents: a replaced file gets a new inode. */
-static uint64_t files_signature(void)
-{
-    const char *paths[] = { opt.reco.items_emb, opt.reco.users_emb, opt.reco.seen, opt.reco.items, opt.reco.index,
-                            opt.reco.model, opt.reco.users };
-    uint64_t sig = 1469598103934665603ULL;
-    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
-        struct stat st;
-        if (!paths[i] || stat(paths[i], &st) != 0)
-            continue;
-        uint64_t v[4] = { (uint64_t)st.st_ino, (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
-                          (uint64_t)st.st_mtim.tv_nsec };
-        for (int k = 0; k < 4; k++)
-            sig = (sig ^ v[k]) * 1099511628211ULL;
-    }
-    return sig;
-}
 
 static int reload(uint64_t version)
 {
@@ -300,19 +380,14 @@ static int reload(uint64_t version)
         rs_log("reload failed, keeping version %llu: %s", (unsigned long long)(version - 1), rs_err_msg());
         return rc;
     }
-    struct bundle *b = xcalloc(1, sizeof *b), *old;
-    b->reco = r;
-    b->refs = 1;
-    b->version = version;
-    pthread_mutex_lock(&bundle_lock);
-    old = current;
-    current = b;
-    pthread_mutex_unlock(&bundle_lock);
-    if (old)
-        bundle_release(old);
+    rs_reco_install(&slot, r, version);
     atomic_fetch_add(&reloads, 1);
     rs_log("loaded version %llu: %zu items, %u dims in %.2fs", (unsigned long long)version, rs_reco_nitems(r),
            rs_reco_dims(r), rs_now() - t0);
+    if (*rs_reco_feature_names(r))
+        rs_log("user features a request may carry: %s", rs_reco_feature_names(r));
+    if (*rs_reco_context_names(r))
+        rs_log("ranker columns no table holds (request context, else missing): %s", rs_reco_context_names(r));
     return 0;
 }
 
@@ -333,7 +408,8 @@ static struct MHD_Daemon *start_daemon(void)
     return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)opt.port, NULL, NULL,
                             handle, NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
                             (unsigned)rs_opts.threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                            MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                            MHD_OPTION_END);
 }
 
 static void write_port_file(int port)
@@ -348,14 +424,14 @@ static void write_port_file(int port)
 /* Waits for signals; polls the files every --watch seconds. */
 static void serve_until_stopped(void)
 {
-    uint64_t sig = files_signature(), version = 1;
+    uint64_t sig = rs_reco_files_signature(&opt.reco), version = 1;
     for (;;) {
         struct pollfd p = { signal_pipe[0], POLLIN, 0 };
         int n = poll(&p, 1, opt.watch > 0 ? opt.watch * 1000 : -1);
         char c = 0;
         if (n > 0 && read(signal_pipe[0], &c, 1) == 1 && c == 'T')
             return;
-        uint64_t now = files_signature();
+        uint64_t now = rs_reco_files_signature(&opt.reco);
         if (c == 'H' || now != sig) {
             sig = now;
             if (reload(version + 1) == 0)
@@ -385,6 +461,10 @@ int main(int argc, char **argv)
         { "bind", required_argument, 0, 'B' },
         { "port-file", required_argument, 0, 'P' },
         { "watch", required_argument, 0, 'W' },
+        { "ranker", required_argument, 0, 'K' },
+        { "rank-users", required_argument, 0, 'x' },
+        { "rank-items", required_argument, 0, 'y' },
+        { "clock-hour", required_argument, 0, 'H' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -408,6 +488,10 @@ int main(int argc, char **argv)
         case 'B': opt.bind = optarg; break;
         case 'P': opt.port_file = optarg; break;
         case 'W': opt.watch = (int)rs_opt_int("--watch", optarg, 0, 86400); break;
+        case 'K': opt.reco.ranker = optarg; break;
+        case 'x': opt.reco.rank_users = optarg; break;
+        case 'y': opt.reco.rank_items = optarg; break;
+        case 'H': opt.clock_hour = optarg; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -415,10 +499,12 @@ int main(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
     if (!opt.reco.items_emb)
         rs_usage_error(SYNOPSIS, "--items-emb is required");
-    if (!opt.reco.model != !opt.reco.users)
-        rs_usage_error(SYNOPSIS, "--model and --users go together");
-    if (opt.reco.model && opt.reco.users_emb)
+    if (opt.reco.users && !opt.reco.model)
+        rs_usage_error(SYNOPSIS, "--users needs --model");
+    if (opt.reco.users && opt.reco.users_emb)
         rs_usage_error(SYNOPSIS, "--users-emb or --model with --users, not both");
+    if ((opt.reco.rank_users || opt.reco.rank_items) && !opt.reco.ranker)
+        rs_usage_error(SYNOPSIS, "--rank-users and --rank-items need --ranker");
     if (!!opt.reco.group_col != !!opt.reco.max_per_group)
         rs_usage_error(SYNOPSIS, "--group-col and --max-per-group go together");
 
@@ -441,10 +527,6 @@ int main(int argc, char **argv)
     serve_until_stopped();
     MHD_stop_daemon(d); /* waits for requests in flight */
     rs_log("stopped");
-    pthread_mutex_lock(&bundle_lock);
-    struct bundle *b = current;
-    current = NULL;
-    pthread_mutex_unlock(&bundle_lock);
-    bundle_release(b);
+    rs_reco_install(&slot, NULL, 0);
     return 0;
 }

@@ -35,6 +35,9 @@ value() { # value FILE MODEL METRIC K
     [[ "$output" == *"Usage: rs-rank train|score|eval"* ]]
     [[ "$output" == *"(default 10)"* ]]
     [[ "$output" == *"--pos-weight-click"* ]]
+    [[ "$output" == *"--emb-l2 X"*"(default 2)"* ]]
+    [[ "$output" == *"--stop-metric M"*"(default auc)"* ]]
+    [[ "$output" == *'"buckets": N'* ]]
     [[ "$output" == *"Examples:"* ]]
     [ -z "$stderr" ]
 }
@@ -56,6 +59,10 @@ value() { # value FILE MODEL METRIC K
     assert_stderr_has "ascending"
     run -2 --separate-stderr rs-rank train -c x.json -o m --valid-frac 2 x.tsv
     assert_stderr_has "--valid-frac"
+    run -2 --separate-stderr rs-rank train -c x.json -o m --stop-metric ndcg x.tsv
+    assert_stderr_has "--stop-metric: expected auc or logloss, got 'ndcg'"
+    run -2 --separate-stderr rs-rank train -c x.json -o m --emb-l2 -1 x.tsv
+    assert_stderr_has "--emb-l2"
 }
 
 @test "missing input, config or model exits 1 naming it" {
@@ -171,6 +178,11 @@ value() { # value FILE MODEL METRIC K
     assert_same a.rsm b.rsm
     rs-rank "${a[@]}" -s 7 -o c.rsm
     ! cmp -s a.rsm c.rsm
+    # two workers (data-parallel mini-batches): the same bytes run after run
+    local a2=(train -q -j 2 -c "$CFG" --items items.tsv --users users.tsv --epochs 2 small.tsv)
+    OPENBLAS_NUM_THREADS=2 rs-rank "${a2[@]}" -o d.rsm
+    OPENBLAS_NUM_THREADS=2 rs-rank "${a2[@]}" -o e.rsm
+    assert_same d.rsm e.rsm
     rs-rank score -j 1 -m a.rsm --items items.tsv cand.tsv > s1
     rs-rank score -j 1 -m b.rsm --items items.tsv cand.tsv > s2
     assert_same s1 s2
@@ -194,8 +206,9 @@ value() { # value FILE MODEL METRIC K
     local a=(train -j 1 -c "$CFG" --items items.tsv --users users.tsv --epochs 2 --valid c-valid.tsv c-train.tsv)
     run -0 --separate-stderr rs-rank "${a[@]}" --log log.tsv -o w1.rsm
     assert_stderr_has "validation examples"
-    head -1 log.tsv | grep -q $'^epoch\ttrain_loss\tvalid_loss\tauc_click\tauc_booking'
+    head -1 log.tsv | grep -q $'^epoch\ttrain_loss\tvalid_loss\tauc_click\tauc_booking\t.*\tbest_click\tbest_booking$'
     [ "$(wc -l < log.tsv)" -eq 3 ]
+    awk -F'\t' 'NR == 2 && !($9 == 1 && $10 == 1) { exit 1 }' log.tsv # epoch 1 is best for both
     rs-rank "${a[@]}" -q --pos-weight-click 5 -o w5.rsm
     rs-rank score -m w1.rsm --items items.tsv cand.tsv | awk -F'\t' 'NR > 1 { s += $9 } END { print s / (NR - 1) }' > p1
     rs-rank score -m w5.rsm --items items.tsv cand.tsv | awk -F'\t' 'NR > 1 { s += $9 } END { print s / (NR - 1) }' > p5
@@ -229,4 +242,27 @@ PY
     awk -v a="$auc" 'BEGIN { exit !(a > 0.95) }'
     run -2 --separate-stderr rs-rank train -c c.json --user-emb u.rsb -o m.rsm train.tsv
     assert_stderr_has "--user-emb and --item-emb go together"
+}
+
+@test "numeric buckets: trained, scored, deterministic; bin edges in the model; bad buckets name the key" {
+    world
+    head -20001 train.tsv > small.tsv
+    sed 's/"numeric": \[/"numeric_buckets": 16, "numeric": [{"name": "hour", "buckets": 4, "embedding_size": 3}, /' \
+        "$CFG" > b.json
+    local a=(train -q -j 1 -c b.json --items items.tsv --users users.tsv --epochs 2 small.tsv)
+    rs-rank "${a[@]}" -o a.rsm
+    rs-rank "${a[@]}" -o b.rsm
+    assert_same a.rsm b.rsm
+    rs-cat --schema a.rsm > schema
+    grep -q 'num0.edges' schema
+    grep -q 'num0.emb' schema
+    grep -q 'num4.edges' schema
+    rs-rank score -j 1 -m a.rsm --items items.tsv --users users.tsv cand.tsv > s1
+    [ "$(wc -l < s1)" -eq "$(wc -l < cand.tsv)" ]
+    rs-rank eval -j 1 -m a.rsm --items items.tsv --users users.tsv -o ev.tsv cand.tsv
+    awk -v a="$(value ev.tsv rs-rank auc_click "")" 'BEGIN { exit !(a > 0.55) }'
+    sed 's/"buckets": 4/"buckets": 1/' b.json > bad.json
+    run -1 --separate-stderr rs-rank train -c bad.json -o m.rsm small.tsv
+    assert_stderr_has "'bad.json': numeric 'hour': log1p true or false, buckets 0 (none) or 2..65536"
+    [ ! -e m.rsm ]
 }

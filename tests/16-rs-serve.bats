@@ -27,6 +27,51 @@ PY
     rs-cat --to rsb -o users.rsb users.tsv
 }
 
+# Writes the two-tower world of tests/fixtures/rs-train-tower (users.tsv with
+# age, gender, history; items.tsv), its model m.rsm, users.rsb and items.rsb
+# from rs-embed, seen.tsv, attrs.tsv (in_stock, category), and a ranker
+# rank.rsm trained on planted clicks with the context column hour.
+make_world() {
+    "$PYTHON" "$FIXTURES/rs-train-tower/gen.py" .
+    rs-train-tower -c tower.json --users users.tsv --items items.tsv --batch 32 --epochs 2 \
+        --lr 0.02 -j 1 -q -o m.rsm train.tsv
+    rs-embed -q -m m.rsm --users users.tsv -o users.rsb
+    rs-embed -q -m m.rsm --items items.tsv -o items.rsb
+    cp train.tsv seen.tsv
+    "$PYTHON" - <<'PY'
+import math, random
+r = random.Random(3)
+with open("attrs.tsv", "w") as f:
+    f.write("item_id\tin_stock\tcategory\n")
+    for i in range(40): f.write(f"i{i}\t{int(i % 10 != 3)}\t{i % 4}\n")
+with open("rank_train.tsv", "w") as f:
+    f.write("user_id\titem_id\trank\thour\tclick\tbooking\n")
+    for _ in range(4000):
+        u, i, h = r.randrange(80), r.randrange(40), r.randrange(24)
+        z = 1.5 * (u % 4 == i % 4) - 1 + (0.8 if (h < 12) == (i % 2 == 0) else -0.8)
+        c = int(r.random() < 1 / (1 + math.exp(-z)))
+        f.write(f"u{u}\ti{i}\t{r.randint(1, 30)}\t{h}\t{c}\t{int(c and r.random() < 0.3)}\n")
+PY
+    cat > rank.json <<'JSON'
+{"numeric": ["hour", "rank", "tower_score", {"name": "price", "log1p": true}],
+ "categorical": ["user_id", "category", "gender"],
+ "crosses": [["gender", "category"], ["hour", "category"]], "hidden": [16]}
+JSON
+    rs-rank train -q -j 1 -c rank.json --users users.tsv --items items.tsv --user-emb users.rsb \
+        --item-emb items.rsb --epochs 3 -o rank.rsm rank_train.tsv
+}
+
+# serve ARGS...: rs-serve on a free port (no default bundle files).
+serve() {
+    rm -f port
+    rs-serve --port 0 --port-file port --watch 1 -j 2 "$@" 2> server.log &
+    SERVER=$!
+    for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+    URL=http://127.0.0.1:$(cat port)
+}
+
+post() { curl -s -o body -w '%{http_code}' -X POST --data-binary "$2" "$URL$1"; }
+
 start_server() {
     rs-serve --items-emb items.rsb --users-emb users.rsb --seen seen.tsv --items attrs.tsv \
         --port 0 --port-file port --watch 1 -j 2 "$@" 2> server.log &
@@ -113,13 +158,15 @@ assert got == ['i%d' % k for k in order], (got, order)"
     done
     [ "$(get "/similar?item_id=nope")" = 404 ]
     [ "$(get "/nowhere")" = 404 ]
-    [ "$(curl -s -o body -w '%{http_code}' -X POST -d 'x=1' "$URL/recommend")" = 405 ]
+    [ "$(curl -s -o body -w '%{http_code}' -X POST -d 'x=1' "$URL/similar")" = 405 ]
+    [ "$(curl -s -o body -w '%{http_code}' -X POST -d 'x=1' "$URL/recommend")" = 400 ]
+    grep -q "invalid JSON" body
     [ "$(get "/recommend?user_id=%ff%fe&k=2")" = 400 ]
     grep -q "UTF-8" body
     [ "$(get "/recommend?user_id=%00&k=2")" = 400 ]
     [ "$(get "/healthz")" = 200 ]
     [ "$(get "/metrics")" = 200 ]
-    grep -q '"4xx":12' body
+    grep -q '"4xx":13' body
 }
 
 @test "hot swap: a replaced index is served, a corrupt one refused, SIGHUP reloads" {
@@ -206,8 +253,8 @@ import json
 a = json.load(open('a.json')); b = json.load(open('body'))
 assert a['fallback'] is None and b['fallback'] is None, (a, b)
 assert [x['item_id'] for x in a['items']] == [x['item_id'] for x in b['items']], (a, b)"
-    run -2 --separate-stderr rs-serve --items-emb items.rsb --model m.rsm
-    assert_stderr_has "--model and --users go together"
+    run -2 --separate-stderr rs-serve --items-emb items.rsb --users users.tsv
+    assert_stderr_has "--users needs --model"
 }
 
 @test "/recommend equals the batch tools: rs-retrieve with the same exclusions and stock filter" {
@@ -223,4 +270,137 @@ got = [x['item_id'] for x in json.load(open('body'))['items']]
 want = [l.split('\t')[1] for l in open('batch.tsv') if l.startswith('u$u\t')]
 assert got == want, (got, want)"
     done
+}
+
+@test "request features: a user without a vector is embedded by the tower as rs-embed embeds that row" {
+    make_world
+    { cat users.tsv; printf 'new1\t33\tF\ti1,i5,i9\n'; } > users2.tsv     # the new user among others
+    rs-embed -q -m m.rsm --users users2.tsv -o users2.rsb
+    rs-retrieve -q --users users2.rsb --items items.rsb -k 6 --exclude seen.tsv -o batch.tsv
+    serve --items-emb items.rsb --model m.rsm --users users.tsv --seen seen.tsv
+    grep -q "user features a request may carry: age,gender,history" server.log
+    [ "$(get "/recommend?user_id=new1&k=6&age=33&gender=F&history=i1,i5,i9&ignored=1")" = 200 ]
+    cp body get.json
+    [ "$(post /recommend '{"user_id": "new1", "k": 6, "features": {"age": 33, "gender": "F",
+        "history": ["i1", "i5", "i9"], "ignored": null}}')" = 200 ]
+    $PYTHON - <<'PY'
+import json
+want = [l.rstrip("\n").split("\t") for l in open("batch.tsv") if l.startswith("new1\t")]
+for name in ("get.json", "body"):
+    got = json.load(open(name))
+    assert got["source"] == "tower-features" and got["fallback"] is None, got
+    assert [x["item_id"] for x in got["items"]] == [w[1] for w in want], (got, want)
+    assert all(abs(x["score"] - float(w[3])) < 1e-6 for x, w in zip(got["items"], want)), (got, want)
+PY
+    get "/recommend?user_id=u5&k=3&age=99" > /dev/null      # a known user keeps its vector
+    grep -q '"source":"tower"' body
+    get "/recommend?user_id=new2&k=3" > /dev/null           # no features: the popular fallback
+    grep -q '"source":"popular"' body
+}
+
+@test "request features: bad values and bodies get 400 naming the parameter" {
+    make_world
+    serve --items-emb items.rsb --model m.rsm --seen seen.tsv
+    [ "$(get "/recommend?user_id=new1&age=abc")" = 400 ]
+    grep -q "parameter 'age': expected a finite number, got 'abc'" body
+    [ "$(get "/recommend?user_id=new1&age=-5")" = 400 ]     # log1p feature: > -1
+    grep -q "parameter 'age'" body
+    [ "$(post /recommend '{"user_id": "new1", "features": {"age": true}}')" = 400 ]
+    grep -q "parameter 'age': expected a string, a number or a list" body
+    [ "$(post /recommend '{"user_id": "new1", "features": {"history": ["i1", "a,b"]}}')" = 400 ]
+    grep -q "parameter 'history': element 2: a list element may not contain a comma" body
+    [ "$(post /recommend '{"user_id": "new1", "k": 0}')" = 400 ]
+    grep -q "parameter 'k'" body
+    [ "$(post /recommend '{"k": 3}')" = 400 ]
+    grep -q "missing parameter 'user_id'" body
+    [ "$(post /recommend '{"user_id": "new1", "kk": 3}')" = 400 ]
+    grep -q "unknown member 'kk'" body
+    [ "$(post /recommend '[1, 2]')" = 400 ]
+    [ "$(post /recommend '{"user_id": "a\u0000b"}')" = 400 ]
+    head -c 1100000 /dev/zero | tr '\0' ' ' > big.json
+    [ "$(curl -s -o body -w '%{http_code}' -X POST --data-binary @big.json "$URL/recommend")" = 413 ]
+    [ "$(get "/recommend?user_id=new1&k=2&age=%ff")" = 400 ]   # echoed value cut to valid UTF-8
+    [ "$(get "/healthz")" = 200 ]
+}
+
+@test "--ranker: /recommend equals rs-retrieve | rs-rank score | rs-diversify for the same users, k, context" {
+    make_world
+    { cat users.tsv; printf 'new1\t33\tF\ti1,i5,i9\n'; } > users2.tsv
+    rs-embed -q -m m.rsm --users users2.tsv -o users2.rsb
+    awk -F'\t' 'NR == 1 || $2 == 0 { print $1 }' attrs.tsv > deny.tsv
+    rs-retrieve -q --users users2.rsb --items items.rsb -k 20 --exclude seen.tsv --deny deny.tsv |
+        awk -F'\t' -v OFS='\t' 'NR == 1 { print $0, "hour"; next } { print $0, 14 }' |
+        OPENBLAS_NUM_THREADS=1 rs-rank score -q -j 1 -m rank.rsm --users users2.tsv --items items.tsv \
+            --user-emb users2.rsb --item-emb items.rsb |
+        rs-diversify -q --items attrs.tsv --by category --max-per-group 2 -n 6 > batch.tsv
+    serve --items-emb items.rsb --model m.rsm --users users.tsv --seen seen.tsv --items attrs.tsv \
+        --group-col category --max-per-group 2 --candidates 20 --ranker rank.rsm --rank-users users.tsv \
+        --rank-items items.tsv
+    grep -q "ranker columns no table holds (request context, else missing): hour" server.log
+    for u in u0 u1 u2 u7 u42 new1; do
+        # the features of new1 (they would override the tables' values for a known user)
+        f=; [ $u = new1 ] && f="&age=33&gender=F&history=i1,i5,i9"
+        [ "$(get "/recommend?user_id=$u&k=6&hour=14$f")" = 200 ]
+        $PYTHON - "$u" <<'PY'
+import json, sys
+u = sys.argv[1]
+rows = [l.rstrip("\n").split("\t") for l in open("batch.tsv")]
+col = {c: j for j, c in enumerate(rows[0])}
+want = [r for r in rows[1:] if r[0] == u]
+got = json.load(open("body"))
+assert got["ranked"] is True and got["source"] == ("tower-features" if u == "new1" else "tower"), got
+assert len(want) == 6 and [x["item_id"] for x in got["items"]] == [w[1] for w in want], (got, want)
+for x, w in zip(got["items"], want):
+    for k in ("score", "p_click", "p_booking"):
+        assert "%.9g" % x[k] == w[col[k]], (k, x, w)
+PY
+    done
+    get "/recommend?user_id=u1&k=6&hour=14" > /dev/null; cp body a.json
+    post /recommend '{"user_id": "u1", "k": 6, "features": {"hour": 14}}'
+    cmp a.json body
+    get "/recommend?user_id=u1&k=6&hour=3" > /dev/null       # the context changes the scores
+    ! cmp -s a.json body
+    [ "$(get "/recommend?user_id=u1&k=6&hour=noon")" = 400 ]
+    grep -q "parameter 'hour': expected a number, got 'noon'" body
+    get "/recommend?user_id=nobody&k=4&hour=14" > /dev/null  # the popular fallback is ranked too
+    grep -q '"source":"popular","ranked":true' body
+}
+
+@test "--clock-hour: a request without the hour gets the server's UTC hour" {
+    make_world
+    serve --items-emb items.rsb --users-emb users.rsb --ranker rank.rsm --rank-users users.tsv \
+        --rank-items items.tsv --clock-hour hour
+    before=$(date -u +%-H)
+    get "/recommend?user_id=u2&k=5" > /dev/null; cp body now.json
+    after=$(date -u +%-H)
+    get "/recommend?user_id=u2&k=5&hour=$before" > /dev/null; cp body h1.json
+    get "/recommend?user_id=u2&k=5&hour=$after" > /dev/null
+    cmp -s now.json h1.json || cmp now.json body
+    get "/recommend?user_id=u2&k=5&hour=$(((before + 12) % 24))" > /dev/null
+    ! cmp -s now.json body
+}
+
+@test "--ranker hot swap: a corrupt ranker is refused and the old one kept; a new one is served" {
+    make_world
+    serve --items-emb items.rsb --users-emb users.rsb --seen seen.tsv --ranker rank.rsm \
+        --rank-users users.tsv --rank-items items.tsv
+    get "/recommend?user_id=u3&k=5&hour=9" > /dev/null; cp body v1.json
+    grep -q '"version":1' v1.json
+    head -c 300 rank.rsm > cut.rsm && mv cut.rsm rank.rsm        # truncated: refused
+    sleep 2.5
+    [ "$(get "/metrics")" = 200 ]
+    grep -q '"reload_failures":1' body
+    grep -q "reload failed, keeping version 1" server.log
+    get "/recommend?user_id=u3&k=5&hour=9" > /dev/null
+    cmp v1.json body
+    rs-rank train -q -j 1 -s 7 -c rank.json --users users.tsv --items items.tsv --user-emb users.rsb \
+        --item-emb items.rsb --epochs 1 -o new.rsm rank_train.tsv
+    mv new.rsm rank.rsm
+    wait_version_above 1
+    get "/recommend?user_id=u3&k=5&hour=9" > /dev/null
+    grep -q '"ranked":true' body
+    [ "$($PYTHON -c "import json; print([x['score'] for x in json.load(open('v1.json'))['items']] !=
+        [x['score'] for x in json.load(open('body'))['items']])")" = True ]
+    run -2 --separate-stderr rs-serve --items-emb items.rsb --rank-items items.tsv
+    assert_stderr_has "--rank-users and --rank-items need --ranker"
 }

@@ -22,13 +22,14 @@ train() {
 
 @test "kill -9 rs-train-tower mid-epoch, --resume: the same model as an uninterrupted run" {
     "$PYTHON" "$FIXTURES/rs-train-tower/gen.py" . 12000 600 > /dev/null
-    train -o full.rsm --checkpoint full.ckpt
+    # 20 epochs of about 0.05 s each: the kill below lands well before the end.
+    train -o full.rsm --checkpoint full.ckpt --epochs 20
     # Not through train(): $! must be the trainer itself, not a subshell
     # whose death would leave the trainer running.
-    rs-train-tower -c tower.json --users users.tsv --items items.tsv --batch 64 --epochs 4 --patience 0 \
+    rs-train-tower -c tower.json --users users.tsv --items items.tsv --batch 64 --epochs 20 --patience 0 \
         -k 4 -j 1 -q -o m.rsm --checkpoint ck.rsm train.tsv &
     pid=$!
-    wait_for ck.rsm # epoch 1 is done: kill inside epoch 2
+    wait_for ck.rsm # epoch 1 is done: kill a few epochs later
     sleep 0.2
     kill -9 "$pid"
     st=0
@@ -36,9 +37,9 @@ train() {
     [ "$st" -eq 137 ] # it was still running: killed, not finished
     [ ! -e m.rsm ]
     run -0 rs-cat --schema ck.rsm
-    [[ "$output" == *'"epoch":'[123]* ]]
+    [[ "$output" =~ \"epoch\":1?[0-9][^0-9] ]]
     # The killed run's temporary files (if any) are never mistaken for output.
-    rs-train-tower --users users.tsv --items items.tsv --batch 64 --epochs 4 --patience 0 -k 4 -j 1 -q \
+    rs-train-tower --users users.tsv --items items.tsv --batch 64 --epochs 20 --patience 0 -k 4 -j 1 -q \
         --resume --checkpoint ck.rsm -o m.rsm train.tsv
     assert_same full.rsm m.rsm
 }

@@ -4,8 +4,9 @@ rs-rank and XGBoost train on exactly the same rows and columns.
 
 Writes OUTDIR/{train,valid,test}.tsv, split by time, with columns
 user_id item_id click booking and every feature column (user and item
-attributes joined in; item clicks and CTR counted on a history part that
-precedes the three splits and is not trained on).
+attributes joined in; clicks and CTR of the item, its category (and brand),
+the user and the user x category pair, counted on a history part that
+precedes the three splits and is not trained on: see GROUPS).
 
 KIND synth   INPUT = an rs-synth directory: impressions labelled by the click
              and booking events of the same session; features hour, distance,
@@ -38,22 +39,39 @@ def write(outdir, name, cols, rows):
             f.write("\t".join(str(r.get(c, "")) for c in cols) + "\n")
 
 
-def add_popularity(parts, history):
-    """Item clicks and smoothed click-through rate (clicks + 1) / (shows + 10)
+# Keys whose history counts become features, per data set: (feature name,
+# columns of the key). item: popularity; category, brand: popularity of the
+# item's kind; user: the user's activity; user_category: the user's affinity
+# to the item's category.
+GROUPS = {
+    "synth": [("item", ["item_id"]), ("category", ["category"]), ("user", ["user_id"]),
+              ("user_category", ["user_id", "category"])],
+    "taobao": [("item", ["item_id"]), ("category", ["category_id"]), ("user", ["user_id"]),
+               ("user_category", ["user_id", "category_id"])],
+    "rees46": [("item", ["item_id"]), ("category", ["category_code"]), ("brand", ["brand"]),
+               ("user", ["user_id"]), ("user_category", ["user_id", "category_code"])],
+}
+
+
+def add_popularity(parts, history, groups):
+    """For each group (name, key columns): NAME_clicks and the smoothed
+    click-through rate NAME_ctr = (clicks + 1) / (shows + 10) of the row's key,
     counted on the history rows, which precede every split and are not
     trained on: the same numbers for train, valid and test, and no row's own
-    label in its features. (Counting on train leaks the label of rare items;
+    label in its features. (Counting on train leaks the label of rare keys;
     leave-one-out or out-of-fold counts make train rows differ from test rows,
     which trees overfit to.)"""
-    clicks, shows = Counter(), Counter()
-    for r in history:
-        shows[r["item_id"]] += 1
-        clicks[r["item_id"]] += r["click"]
-    for rows in parts:
-        for r in rows:
-            i = r["item_id"]
-            r["item_clicks"] = clicks[i]
-            r["item_ctr"] = "%.6f" % ((clicks[i] + 1) / (shows[i] + 10))
+    for name, key in groups:
+        clicks, shows = Counter(), Counter()
+        for r in history:
+            k = tuple(r[c] for c in key)
+            shows[k] += 1
+            clicks[k] += r["click"]
+        for rows in parts:
+            for r in rows:
+                k = tuple(r[c] for c in key)
+                r[name + "_clicks"] = clicks[k]
+                r[name + "_ctr"] = "%.6f" % ((clicks[k] + 1) / (shows[k] + 10))
 
 
 def synth(indir):
@@ -156,8 +174,9 @@ def main():
     kind, src, outdir = sys.argv[1:4]
     os.makedirs(outdir, exist_ok=True)
     (hist, tr, va, te), feats = {"synth": synth, "taobao": taobao, "rees46": rees46}[kind](src)
-    add_popularity([tr, va, te], hist)
-    cols = ["user_id", "item_id", "click", "booking"] + feats + ["item_clicks", "item_ctr"]
+    add_popularity([tr, va, te], hist, GROUPS[kind])
+    cols = ["user_id", "item_id", "click", "booking"] + feats + \
+        [g + s for g, _ in GROUPS[kind] for s in ("_clicks", "_ctr")]
     for name, rows in (("train.tsv", tr), ("valid.tsv", va), ("test.tsv", te)):
         write(outdir, name, cols, rows)
     pos = sum(r["click"] for r in tr)

@@ -753,6 +753,75 @@ static void test_optim(void)
     rs_params_free(&p); /* second free is a no-op */
 }
 
+/* ---- threaded paths: the in-batch softmax by row blocks (the same math as
+ * one block), Adam and the bag backward (the same bits on any count) ---- */
+static double maxdiff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+static void test_threaded(void)
+{
+    enum { B = 37, K = 3, D = 24 };
+    uint32_t item[B], neg_item[B * K];
+    float logq[B], neg_logq[B * K];
+    for (int i = 0; i < B; i++)
+        item[i] = (uint32_t)(i % 29), logq[i] = -1 - 0.01f * (float)i; /* rows i and i+29 share an item */
+    for (int i = 0; i < B * K; i++)
+        neg_item[i] = (uint32_t)(i % 41), neg_logq[i] = -2 + 0.01f * (float)i;
+    float *u = randv(B * D, 1), *v = randv(B * D, 1), *neg = randv(B * K * D, 1), *out[2][4];
+    double loss[2];
+    for (int r = 0; r < 2; r++) {
+        struct rs_inbatch s = {.B = B, .K = K, .d = D, .tau = 0.1f, .logq = logq, .item = item,
+                               .neg_logq = neg_logq, .neg_item = neg_item, .threads = r ? 3 : 1};
+        out[r][0] = zerov(B * (B + K)), out[r][1] = zerov(B * D), out[r][2] = zerov(B * D);
+        out[r][3] = zerov(B * K * D);
+        loss[r] = rs_inbatch_softmax_forward(out[r][0], &s, u, v, neg);
+        rs_inbatch_softmax_backward(out[r][1], out[r][2], out[r][3], &s, out[r][0], u, v, neg, 1);
+    }
+    double md = fmax(fmax(maxdiff(out[0][0], out[1][0], B * (B + K)), maxdiff(out[0][1], out[1][1], B * D)),
+                     fmax(maxdiff(out[0][2], out[1][2], B * D), maxdiff(out[0][3], out[1][3], B * K * D)));
+    ok(md < 1e-6 && fabs(loss[0] - loss[1]) < 1e-9,
+       "inbatch on 3 threads = 1 thread (probs, du, dv, dneg max diff %.2e)", md);
+
+    struct rs_params p[2];
+    uint32_t ids[40], off[9] = {0, 5, 5, 12, 20, 26, 31, 35, 40};
+    for (int j = 0; j < 40; j++)
+        ids[j] = (uint32_t)((j * 7) % 23);
+    float *dy = randv(8 * 5, 1);
+    for (int r = 0; r < 2; r++) {
+        rs_params_init(&p[r]);
+        rs_params_add(&p[r], "dense", 3, 37, RS_PARAM_DENSE);
+        int t = rs_params_add(&p[r], "table", 23, 5, RS_PARAM_SPARSE);
+        rs_params_alloc(&p[r]);
+        struct rs_rng g;
+        rs_rng_init(&g, 7, 0);
+        rs_nn_init_uniform(p[r].w, p[r].size, 1, &g);
+        rs_nn_init_uniform(p[r].g, p[r].t[1].off, 1, &g); /* dense gradient */
+        rs_embedding_bag_backward_mt(&p[r], t, ids, off, NULL, dy, 8, RS_POOL_MEAN, r ? 4 : 1);
+        struct rs_optim o;
+        rs_optim_init(&o);
+        o.threads = r ? 4 : 1;
+        for (int step = 0; step < 3; step++)
+            rs_optim_step(&o, &p[r]);
+    }
+    ok(memcmp(p[0].g, p[1].g, p[0].size * sizeof(float)) == 0 && p[0].t[1].n_touched == p[1].t[1].n_touched &&
+           memcmp(p[0].t[1].touched, p[1].t[1].touched, p[0].t[1].n_touched * sizeof(uint32_t)) == 0,
+       "bag backward on 4 threads: the same gradient bits and touched rows");
+    ok(memcmp(p[0].w, p[1].w, p[0].size * sizeof(float)) == 0 &&
+           memcmp(p[0].v, p[1].v, p[0].size * sizeof(float)) == 0,
+       "Adam on 4 threads: the same weights and moments");
+    for (int r = 0; r < 2; r++) {
+        rs_params_free(&p[r]);
+        for (int k = 0; k < 4; k++)
+            free(out[r][k]);
+    }
+    free(u), free(v), free(neg), free(dy);
+}
+
 static void test_arena(void)
 {
     struct rs_arena a;
@@ -900,6 +969,7 @@ int main(int argc, char **argv)
     test_inbatch();
     test_two_tower();
     test_optim();
+    test_threaded();
     test_arena();
     test_reference(argc > 1 ? argv[1] : "tests/fixtures/nn/ref.txt");
     return done_testing();

@@ -1,8 +1,9 @@
 /* test-rank.c - lib/rank and lib/rankdata: finite-difference gradient
- * checks of the whole wide & deep model and of each head alone, known
- * answers of the cross hash (stable across runs and machines), AUC and log
- * loss, config errors, save/load, labelling of event logs, and a planted
- * problem the model must learn. */
+ * checks of the whole wide & deep model (bucketised numerics included) and
+ * of each head alone, the mini-batch aware L2, known answers of the cross
+ * hash (stable across runs and machines) and of numeric binning, AUC and log
+ * loss, config errors, save/load, labelling of event logs, a planted problem
+ * the model must learn, and heads that stop at different epochs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@
 #include "tap.h"
 
 static const char *CFG =
-    "{\"numeric\": [\"x\", {\"name\": \"dist\", \"log1p\": true}],"
+    "{\"numeric\": [{\"name\": \"x\", \"buckets\": 3, \"embedding_size\": 2},"
+    " {\"name\": \"dist\", \"log1p\": true}],"
     " \"categorical\": [\"user_id\", {\"name\": \"item_id\", \"embedding_size\": 4}, {\"name\": \"cat\", \"embedding_size\": 4}],"
     " \"crosses\": [[\"user_id\", \"cat\"], [\"cat\", \"x\", \"item_id\"]],"
     " \"interactions\": [[\"item_id\", \"cat\"]],"
@@ -55,7 +57,7 @@ static void set_vocab(struct rs_rank_model *m, size_t n)
 struct gc {
     struct rs_rank_model m;
     struct rs_arena a;
-    uint32_t cat[NB * 3], cross[NB * 2];
+    uint32_t cat[NB * 3], bin[NB], cross[NB * 2];
     float num[NB * 2], y[NB * 2], w[NB * 2];
     struct rs_rank_batch b;
 };
@@ -117,17 +119,113 @@ static void gc_run(struct gc *g, const char *what)
     printf("# %s: %zu elements skipped at ReLU kinks\n", what, skipped);
 }
 
+/* The mini-batch aware L2 adds lambda / n_j · w_j to the gradient of the
+ * rows of the sparse tables (embeddings, bins, wide) the batch touched, and
+ * nothing anywhere else. */
+static void test_emb_l2(struct gc *g)
+{
+    struct rs_params *p = &g->m.p;
+    struct rs_rank_acts acts;
+    struct rs_rank_data d;
+    rs_rank_data_init(&d, &g->m);
+    for (size_t i = 0; i < NB; i++) { /* the batch as data: counts of its own rows */
+        size_t k = rs_rank_data_push(&d);
+        memcpy(d.cat + k * 3, g->cat + i * 3, 3 * sizeof *d.cat);
+        memcpy(d.cross + k * 2, g->cross + i * 2, 2 * sizeof *d.cross);
+        d.bin[k] = g->bin[i];
+    }
+    uint32_t **count = rs_rank_row_counts(&g->m, &d);
+    uint32_t n0 = 0;
+    for (size_t i = 0; i < NB; i++)
+        n0 += g->cat[i * 3] == g->cat[0];
+    is_int(count[0][g->cat[0]], n0, "row counts of categorical 0");
+    is_int(count[3][g->bin[2]] > 0, 1, "row counts of the bins follow the categoricals");
+    is_int(count[4][0] + count[4][1] + count[4][2] >= NB, 1, "then those of the wide buckets");
+    rs_params_zero_grad(p);
+    rs_arena_reset(&g->a);
+    rs_rank_forward(&g->m, &g->b, &acts, &g->a);
+    rs_rank_backward(&g->m, &g->b, &acts, &g->a);
+    float *g0 = malloc(p->size * sizeof *g0);
+    memcpy(g0, p->g, p->size * sizeof *g0);
+    const float lambda = 0.7f;
+    rs_rank_emb_l2(&g->m, count, lambda);
+    double err = 0;
+    size_t changed = 0;
+    for (size_t ti = 0; ti < p->n; ti++) {
+        const struct rs_tensor *t = &p->t[ti];
+        const int tables[5] = {g->m.cat[0].t_emb, g->m.cat[1].t_emb, g->m.cat[2].t_emb, g->m.num[0].t_emb,
+                               g->m.t_wide};
+        size_t f = 0;
+        while (f < 5 && tables[f] != (int)ti)
+            f++;
+        for (size_t r = 0; r < t->rows; r++)
+            for (size_t c = 0; c < t->cols; c++) {
+                size_t k = t->off + r * t->cols + c;
+                double want = g0[k];
+                if (f < 5 && count[f][r]) /* a table row the batch used */
+                    want += lambda / count[f][r] * p->w[k], changed += p->w[k] != 0;
+                err = fmax(err, fabs(p->g[k] - want));
+            }
+    }
+    ok(err < 1e-6 && changed > 10, "emb_l2: g += lambda / n_j w_j on %zu used entries, max error %.2e",
+       changed, err);
+    free(g0);
+    rs_rank_row_counts_free(&g->m, count);
+    rs_rank_data_free(&d);
+}
+
+/* Data-parallel slices: the gradients of the two halves of a batch, each
+ * told the whole batch's weight sums, add up to the whole batch's. */
+static void test_slices(struct gc *g)
+{
+    struct rs_params *p = &g->m.p;
+    struct rs_rank_acts acts;
+    rs_params_zero_grad(p);
+    rs_arena_reset(&g->a);
+    rs_rank_forward(&g->m, &g->b, &acts, &g->a);
+    rs_rank_backward(&g->m, &g->b, &acts, &g->a);
+    float *whole = malloc(p->size * sizeof *whole);
+    memcpy(whole, p->g, p->size * sizeof *whole);
+    double wsum[2] = {0, 0};
+    for (int i = 0; i < NB; i++)
+        wsum[0] += g->w[2 * i], wsum[1] += g->w[2 * i + 1];
+    rs_params_zero_grad(p);
+    for (int half = 0; half < 2; half++) {
+        size_t lo = half ? 3 : 0, n = half ? NB - 3 : 3;
+        struct rs_rank_batch b = {.B = n, .cat = g->cat + lo * 3, .bin = g->bin + lo, .num = g->num + lo * 2,
+                                  .cross = g->cross + lo * 2, .y = g->y + lo * 2, .w = g->w + lo * 2,
+                                  .wsum = {wsum[0], wsum[1]}};
+        rs_arena_reset(&g->a);
+        rs_rank_forward(&g->m, &b, &acts, &g->a);
+        rs_rank_backward(&g->m, &b, &acts, &g->a);
+    }
+    double err = 0, norm = 0;
+    for (size_t k = 0; k < p->size; k++)
+        err = fmax(err, fabs(p->g[k] - whole[k])), norm = fmax(norm, fabs(whole[k]));
+    ok(err < 1e-6 * (1 + norm), "two slices' gradients add up to the batch's (max difference %.2e)", err);
+    free(whole);
+}
+
 static void test_gradients(void)
 {
     struct gc g;
     memset(&g, 0, sizeof g);
     is_int(config_from(&g.m, CFG), 0, "config parses");
-    is_int(g.m.d_in, 3 + 4 + 4 + 2 + 1, "d_in = embeddings + numerics + interactions");
+    is_int(g.m.d_in, 3 + 4 + 4 + 2 + 2 + 1, "d_in = embeddings + bin embedding + numerics + interactions");
+    is_int(g.m.nbin, 1, "one bucketised numeric");
     set_vocab(&g.m, 5);
+    float fx[6] = {-1, 0, 0, 0, 1, 2};
+    rs_rank_numeric_fit_edges(&g.m.num[0], fx, 6);
+    is_int(g.m.num[0].nedges, 2, "x: 2 edges, 4 bins with missing");
     rs_rank_model_build(&g.m);
     rs_rank_model_init(&g.m, 7, 0.3, 0.1);
     struct rs_rng r;
     rs_rng_init(&r, 99, 0);
+    /* embeddings of norm about 1 (not the near-zero start of training), so
+     * that every path, the interactions' products included, carries weight */
+    for (size_t f = 0; f < g.m.ncat; f++)
+        rs_nn_init_embedding(rs_params_w(&g.m.p, g.m.cat[f].t_emb), 6, g.m.cat[f].dim, &r);
+    rs_nn_init_embedding(rs_params_w(&g.m.p, g.m.num[0].t_emb), 4, 2, &r);
     /* nonzero wide weights so their path is exercised beyond the first step */
     int tw = g.m.t_wide;
     rs_nn_init_uniform(rs_params_w(&g.m.p, tw), 16 * 2, 0.5f, &r);
@@ -137,15 +235,19 @@ static void test_gradients(void)
     for (int i = 0; i < NB; i++) {
         for (int f = 0; f < 3; f++)
             g.cat[i * 3 + f] = (uint32_t)rs_rng_below(&r, 6); /* 0 = unknown included */
+        g.bin[i] = (uint32_t)rs_rng_below(&r, 4); /* 0 = missing included */
         g.cross[i * 2] = (uint32_t)rs_rng_below(&r, 16);
         g.cross[i * 2 + 1] = (uint32_t)(i % 3); /* repeated buckets */
         g.num[i * 2] = (float)rs_rng_normal(&r), g.num[i * 2 + 1] = (float)rs_rng_normal(&r);
         g.y[i * 2] = (float)(i % 2), g.y[i * 2 + 1] = (float)(i % 3 == 0);
         g.w[i * 2] = g.y[i * 2] > 0 ? 3.0f : 1.0f, g.w[i * 2 + 1] = g.y[i * 2 + 1] > 0 ? 5.0f : 1.0f;
     }
-    g.b = (struct rs_rank_batch){.B = NB, .cat = g.cat, .num = g.num, .cross = g.cross, .y = g.y, .w = g.w};
+    g.b = (struct rs_rank_batch){.B = NB, .cat = g.cat, .bin = g.bin, .num = g.num, .cross = g.cross, .y = g.y,
+                                 .w = g.w};
     rs_arena_init(&g.a, 0);
     gc_run(&g, "both heads, class weights");
+    test_emb_l2(&g);
+    test_slices(&g);
     /* each head alone: the other head's weights are all 0 */
     float w2[NB * 2];
     memcpy(w2, g.w, sizeof w2);
@@ -206,6 +308,40 @@ static void test_metrics(void)
     is_near(rs_rank_auc(inter, yi, 2, 2), 1.0, 0, "AUC with a stride");
 }
 
+/* Greedy equal-frequency bins of distinct values: a spike gets a bin of its
+ * own, the last value never closes one, NaN is skipped and is bin 0. */
+static void test_bins(void)
+{
+    struct rs_rank_numeric f = {.buckets = 4};
+    float a[13] = {3, 0, 0, 7, 0, 1, 0, 2, 4, 0, 5, 6, NAN};
+    rs_rank_numeric_fit_edges(&f, a, 13); /* 12 values: 3 a bin */
+    ok(f.nedges == 3 && f.edges[0] == 0 && f.edges[1] == 3 && f.edges[2] == 6, "edges 0 3 6 (got %zu)",
+       f.nedges);
+    static const float x[] = {NAN, -1, 0, 0.5f, 3, 3.5f, 6, 7, 100};
+    static const uint32_t want[] = {0, 1, 1, 2, 2, 3, 3, 4, 4};
+    int good = 1;
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+        good &= rs_rank_numeric_bin(&f, x[i]) == want[i];
+    ok(good, "bins: missing 0, (-inf, 0] 1, (0, 3] 2, (3, 6] 3, above 6 4");
+    float b[10] = {1, 2, 5, 5, 5, 5, 5, 5, 8, 9};
+    rs_rank_numeric_fit_edges(&f, b, 10); /* 2.5 a bin: the spike 5 closes [1, 2] first */
+    ok(f.nedges == 2 && f.edges[0] == 2 && f.edges[1] == 5, "a spike has a bin of its own");
+    is_int(rs_rank_numeric_bin(&f, 5), 2, "the spike's bin");
+    is_int(rs_rank_numeric_bin(&f, 2), 1, "the value below the spike is in the bin before");
+    float c[4] = {7, 7, 7, NAN};
+    rs_rank_numeric_fit_edges(&f, c, 4);
+    ok(f.nedges == 0 && rs_rank_numeric_bin(&f, 7) == 1 && rs_rank_numeric_bin(&f, -7) == 1,
+       "a constant has one bin");
+    float d[2] = {NAN, NAN};
+    rs_rank_numeric_fit_edges(&f, d, 2);
+    ok(f.nedges == 0 && rs_rank_numeric_bin(&f, NAN) == 0, "all missing: no edges, missing bin 0");
+    struct rs_rank_numeric l = {.log1p = 1};
+    is_near(rs_rank_numeric_raw(&l, -5), 0, 0, "raw log1p of a negative is 0");
+    is_near(rs_rank_numeric_raw(&l, 9), (float)log1p(9), 0, "raw log1p as a float");
+    ok(isnan(rs_rank_numeric_raw(&l, NAN)), "raw of missing stays NaN");
+    free(f.edges);
+}
+
 static void test_config_errors(void)
 {
     static const struct {
@@ -220,6 +356,14 @@ static void test_config_errors(void)
         {"{\"categorical\": [\"a\"], \"hidden\": [0]}", "hidden sizes"},
         {"{\"categorical\": [\"a\", \"a\"]}", "given twice"},
         {"{\"numeric\": [\"a=b\"]}", "needs a name"},
+        {"{\"numeric\": [{\"name\": \"x\", \"buckets\": 1}]}", "numeric 'x': log1p true or false, buckets 0"},
+        {"{\"numeric\": [{\"name\": \"x\", \"buckets\": \"8\"}]}", "numeric 'x': log1p true or false, buckets 0"},
+        {"{\"numeric\": [{\"name\": \"x\", \"buckets\": 65537}]}", "2..65536"},
+        {"{\"numeric\": [{\"name\": \"x\", \"log1p\": 1}]}", "numeric 'x': log1p true or false"},
+        {"{\"numeric\": [{\"name\": \"x\", \"buckets\": 8, \"embedding_size\": 0}]}", "embedding_size 1..1024"},
+        {"{\"numeric\": [{\"name\": \"x\", \"bucket\": 8}]}", "unknown key 'bucket' in a numeric"},
+        {"{\"numeric\": [\"x\"], \"numeric_buckets\": 1}", "numeric_buckets must be 0"},
+        {"{\"numeric\": [\"x\"], \"numeric_buckets\": 2.5}", "numeric_buckets must be 0"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct rs_rank_model m;
@@ -271,10 +415,78 @@ static void write_events(const char *path, int sessions, uint64_t seed)
 }
 
 static const char *PLANT_CFG =
-    "{\"numeric\": [{\"name\": \"dist\", \"log1p\": true}],"
+    "{\"numeric\": [{\"name\": \"dist\", \"log1p\": true, \"buckets\": 8}],"
     " \"categorical\": [\"user_id\", \"item_id\", \"group\"],"
     " \"crosses\": [[\"user_id\", \"group\"]], \"interactions\": [[\"user_id\", \"item_id\"]],"
     " \"cross_buckets\": 4096, \"hidden\": [16]}";
+
+/* Two workers: the same bits on every run, and the planted problem learned
+ * as well as by one. */
+static void test_threads(struct rs_rank_model *m, const struct rs_rank_data *d, size_t ntr,
+                         const struct rs_rank_train_opts *o1)
+{
+    struct rs_rank_data tr = rs_rank_data_view(d, 0, ntr), va = rs_rank_data_view(d, ntr, d->n - ntr);
+    struct rs_rank_train_opts o = *o1;
+    struct rs_rank_epoch best[2];
+    float *w1 = malloc(m->p.size * sizeof *w1), *keep = malloc(m->p.size * sizeof *keep);
+    float *keep_booking = m->w_booking; /* the 1-thread model, for what follows */
+    memcpy(keep, m->p.w, m->p.size * sizeof *keep);
+    m->w_booking = NULL;
+    o.threads = 2;
+    o.epochs = 2;
+    rs_rank_model_init(m, 42, 0.2, 0.05);
+    rs_rank_train(m, &tr, &va, &o, best);
+    memcpy(w1, m->p.w, m->p.size * sizeof *w1);
+    rs_rank_model_init(m, 42, 0.2, 0.05);
+    rs_rank_train(m, &tr, &va, &o, best);
+    ok(memcmp(w1, m->p.w, m->p.size * sizeof *w1) == 0, "2 threads: the same weights twice");
+    ok(best[0].auc[0] > 0.8, "2 threads: planted click AUC %.4f > 0.8", best[0].auc[0]);
+    memcpy(m->p.w, keep, m->p.size * sizeof *keep);
+    free(m->w_booking);
+    m->w_booking = keep_booking;
+    free(w1), free(keep);
+}
+
+/* Validation booking labels that contradict training (booked = not
+ * clicked): the booking head is best at an early epoch, the click head at a
+ * later one; each keeps its own weights, through save and load. */
+static void test_heads_apart(struct rs_rank_model *m, const struct rs_rank_data *d, size_t ntr)
+{
+    struct rs_rank_data tr = rs_rank_data_view(d, 0, ntr), va = rs_rank_data_view(d, ntr, d->n - ntr);
+    float *y = malloc(2 * va.n * sizeof *y);
+    for (size_t i = 0; i < va.n; i++)
+        y[2 * i] = va.y[2 * i], y[2 * i + 1] = 1 - va.y[2 * i];
+    va.y = y;
+    struct rs_rank_train_opts o;
+    rs_rank_train_defaults(&o);
+    o.epochs = 4;
+    o.patience = 4;
+    o.batch = 128;
+    struct rs_rank_epoch best[2];
+    rs_rank_model_init(m, 42, 0.2, 0.05);
+    is_int(rs_rank_train(m, &tr, &va, &o, best), 0, "trains against contrary bookings");
+    ok(best[1].epoch < best[0].epoch && m->w_booking, "best epochs: click %d, booking %d", best[0].epoch,
+       best[1].epoch);
+    is_int(rs_rank_model_save(m, path_of("m2.rsm"), NULL), 0, "two-weight model saves");
+    struct rs_rank_model m2;
+    is_int(rs_rank_model_load(&m2, path_of("m2.rsm")), 0, "two-weight model loads");
+    float *p1 = malloc(2 * va.n * sizeof *p1), *p2 = malloc(2 * va.n * sizeof *p2);
+    rs_rank_predict(m, &va, p1);
+    rs_rank_predict(&m2, &va, p2);
+    ok(m2.w_booking && memcmp(p1, p2, 2 * va.n * sizeof *p1) == 0, "loaded: the same two heads bit for bit");
+    is_near(rs_rank_auc(p1 + 1, va.y + 1, va.n, 2), best[1].auc[1], 1e-9, "booking from its own epoch");
+    is_near(rs_rank_auc(p1, va.y, va.n, 2), best[0].auc[0], 1e-9, "click from its own epoch");
+    free(m2.w_booking);
+    m2.w_booking = NULL; /* one set of weights: the click epoch's for both heads */
+    rs_rank_predict(&m2, &va, p2);
+    int same_click = 1, same_booking = 1;
+    for (size_t i = 0; i < va.n; i++)
+        same_click &= p1[2 * i] == p2[2 * i], same_booking &= p1[2 * i + 1] == p2[2 * i + 1];
+    ok(same_click && !same_booking, "without them the booking head changes, the click head does not");
+    free(p1), free(p2), free(y);
+    rs_rank_model_free(&m2);
+    unlink(path_of("m2.rsm"));
+}
 
 static void test_planted(void)
 {
@@ -309,6 +521,10 @@ static void test_planted(void)
     rs_rank_fit_free(fit);
     is_int(rs_strmap_size(m.cat[2].vocab), 3, "group vocabulary from the items table");
     ok(fabs(m.num[0].mean - 2.57) < 0.3, "numeric mean of log1p(dist) %.3f", m.num[0].mean);
+    /* dist takes 6 values, 0 10 .. 50, each in 1/6 of the rows: a bin each */
+    is_int(m.num[0].nedges, 5, "dist: an edge below each of its 6 values but the last");
+    ok(d.bin[0] >= 1 && d.bin[0] <= 6 && d.bin[5] == d.bin[0] + 5, "bins of a session's 6 impressions %u..%u",
+       d.bin[0], d.bin[5]);
     rs_rank_model_build(&m);
     rs_rank_model_init(&m, 42, 0.2, 0.05);
     struct rs_rank_train_opts o;
@@ -317,10 +533,11 @@ static void test_planted(void)
     o.batch = 128;
     o.lr = 5e-3f;
     struct rs_rank_data tr = rs_rank_data_view(&d, 0, ntr), va = rs_rank_data_view(&d, ntr, d.n - ntr);
-    struct rs_rank_epoch best;
-    is_int(rs_rank_train(&m, &tr, &va, &o, &best), 0, "trains");
-    ok(best.auc[0] > 0.8, "planted click AUC %.4f > 0.8 (Bayes optimum 0.84)", best.auc[0]);
-    ok(best.auc[1] > 0.75, "planted booking AUC %.4f > 0.75", best.auc[1]);
+    struct rs_rank_epoch best[2];
+    is_int(rs_rank_train(&m, &tr, &va, &o, best), 0, "trains");
+    ok(best[0].auc[0] > 0.8, "planted click AUC %.4f > 0.8 (Bayes optimum 0.84)", best[0].auc[0]);
+    ok(best[1].auc[1] > 0.75, "planted booking AUC %.4f > 0.75", best[1].auc[1]);
+    test_threads(&m, &d, ntr, &o);
     /* save, load: the same predictions */
     is_int(rs_rank_model_save(&m, path_of("m.rsm"), NULL), 0, "model saves");
     struct rs_rank_model m2;
@@ -364,6 +581,7 @@ static void test_planted(void)
        "bad label: %s", rs_err_msg());
     rs_rank_data_free(&e);
     free(p1), free(p2);
+    test_heads_apart(&m, &d, ntr);
     rs_rank_data_free(&d);
     rs_rank_table_free(items);
     rs_rank_model_free(&m);
@@ -378,6 +596,7 @@ int main(void)
     test_hash();
     test_metrics();
     test_config_errors();
+    test_bins();
     test_gradients();
     test_planted();
     const char *names[] = {"train.tsv", "test.tsv", "items.tsv", "m.rsm", "eval.tsv", "bad.tsv"};

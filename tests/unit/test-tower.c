@@ -9,6 +9,7 @@
 #include "tap.h"
 #include "tsv.h"
 #include "tower.h"
+#include "towerembed.h"
 #include "towertrain.h"
 
 #include <math.h>
@@ -271,6 +272,45 @@ static void encoders(struct fixture *fx)
     is_int(hf->off[3] - hf->off[2], 0, "empty history: empty bag");
 }
 
+/* Named values (rs-serve's request features) encode and embed as a table
+ * row with those columns and values; a missing column reads as missing. */
+static void fields_match_rows(struct fixture *fx)
+{
+    struct rs_tower *t = &fx->t;
+    struct rs_tsv *tb;
+    struct rs_enc e;
+    rs_tsv_open(&tb, path("users.tsv"), 0);
+    rs_tower_bind(t, RS_SIDE_USER, tb, 1);
+    rs_enc_init(&e, t, RS_SIDE_USER);
+    while (rs_tsv_next(tb) == 0)
+        rs_enc_add(&e, t, RS_SIDE_USER, tb, rs_tsv_get(tb, 0), rs_tsv_len(tb, 0));
+    rs_tsv_close(tb);
+    struct rs_arena a;
+    rs_arena_init(&a, 0);
+    float z[4 * 4], zf[4];
+    rs_tower_embed(t, RS_SIDE_USER, &e, &a, z);
+    const char *names[] = { "history", "age", "tags", "unused" }, *vals[] = { "i2,i3,i1,i0", "35", "b", "x" };
+    ok(rs_tower_embed_fields(t, RS_SIDE_USER, names, vals, 4, "u1", zf) == 0, "embed from fields: %s", rs_err_msg());
+    double worst = 0;
+    for (int j = 0; j < 4; j++)
+        worst = fmax(worst, fabs(zf[j] - z[4 + j]));
+    ok(worst < 1e-6, "fields of u1 embed as its row (max difference %g)", worst);
+    ok(rs_tower_embed_fields(t, RS_SIDE_USER, names, vals, 2, "u3", zf) == 0 && fabs(zf[0] - z[12]) > 1e-3,
+       "other values, another embedding");
+    const char *n3[] = { "tags", "history" }, *v3[] = { "c,a", "i3" };
+    rs_tower_embed_fields(t, RS_SIDE_USER, n3, v3, 2, "u3", zf);
+    worst = 0;
+    for (int j = 0; j < 4; j++)
+        worst = fmax(worst, fabs(zf[j] - z[12 + j]));
+    ok(worst < 1e-6, "no age: as u3's row with an empty age (max difference %g)", worst);
+    vals[1] = "old";
+    is_int(rs_tower_embed_fields(t, RS_SIDE_USER, names, vals, 4, "u1", zf), RS_ERR_USAGE, "a bad value");
+    ok(strstr(rs_err_msg(), "parameter 'age': expected a finite number, got 'old'") != NULL, "names it: %s",
+       rs_err_msg());
+    rs_arena_free(&a);
+    rs_enc_free(&e);
+}
+
 static void rsm_round_trip(struct fixture *fx)
 {
     struct rs_rsm *m = rs_rsm_new();
@@ -322,6 +362,7 @@ int main(void)
     is_int(fx.d.items.n, 5, "five items (i4 only in the table and as a negative)");
     encoders(&fx);
     gradient_check(&fx);
+    fields_match_rows(&fx);
     rsm_round_trip(&fx);
     rs_tt_data_free(&fx.d);
     rs_tower_free(&fx.t);
