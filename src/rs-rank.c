@@ -20,11 +20,11 @@
 #define DEFAULT_KS "5,10"
 
 static struct {
-    const char *cmd, *config, *model, *output, *users, *items, *valid, *ks, *log, *user_emb, *item_emb;
+    const char *cmd, *config, *model, *users, *items, *valid, *ks, *log, *user_emb, *item_emb;
     struct rs_writer *logw;
     double valid_frac;
     long long keep;
-    int zstd, level;
+    struct rs_output out;
     struct rs_rank_io io;
     struct rs_rank_train_opts t;
 } opt;
@@ -231,11 +231,11 @@ static int cmd_train(const char *input)
                                      best[0].logloss[0], "logloss_booking", best[1].logloss[1],
                                      "train_examples", (json_int_t)tr.n, "valid_examples",
                                      (json_int_t)va.n, "seed", (json_int_t)opt.t.seed);
-            rc = rs_rank_model_save(&m, opt.output, info);
+            rc = rs_rank_model_save(&m, opt.out.path, info);
             json_decref(info);
             if (rc == 0)
                 rs_log("best epochs: click %d (valid auc %.4f), booking %d (valid auc %.4f); model '%s'",
-                       best[0].epoch, best[0].auc[0], best[1].epoch, best[1].auc[1], opt.output);
+                       best[0].epoch, best[0].auc[0], best[1].epoch, best[1].auc[1], opt.out.path);
         }
     }
     if (opt.logw && rc == 0)
@@ -261,7 +261,7 @@ static int cmd_apply(const char *input)
     if (rc < 0)
         return rc;
     if ((rc = load_tables(&m, &u, &it)) == 0 &&
-        (rc = rs_writer_open(&w, opt.output, opt.zstd ? RS_W_ZSTD : 0, opt.level)) == 0) {
+        (rc = rs_output_open(&w, &opt.out)) == 0) {
         if (strcmp(opt.cmd, "score") == 0)
             rc = rs_rank_score(&m, input, &opt.io, (size_t)opt.keep, w, &st);
         else
@@ -293,11 +293,12 @@ int main(int argc, char **argv)
         argc--, argv++;
     }
     enum { O_USERS = 256, O_ITEMS, O_UEMB, O_IEMB, O_VALID, O_VFRAC, O_EPOCHS, O_PAT, O_BATCH, O_LR, O_WD, O_PWC,
-           O_PWB, O_KEEP, O_K, O_GROUP, O_UCOL, O_ICOL, O_ECOL, O_SCOL, O_LEVEL, O_LOG, O_EMBL2, O_STOP };
+           O_PWB, O_KEEP, O_K, O_GROUP, O_UCOL, O_ICOL, O_ECOL, O_SCOL, O_LOG, O_EMBL2, O_STOP };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
+        RS_OUTPUT_LONGOPTS,
         { "config", required_argument, 0, 'c' }, { "model", required_argument, 0, 'm' },
-        { "output", required_argument, 0, 'o' }, { "users", required_argument, 0, O_USERS },
+        { "users", required_argument, 0, O_USERS },
         { "user-emb", required_argument, 0, O_UEMB }, { "item-emb", required_argument, 0, O_IEMB },
         { "items", required_argument, 0, O_ITEMS }, { "valid", required_argument, 0, O_VALID },
         { "valid-frac", required_argument, 0, O_VFRAC }, { "epochs", required_argument, 0, O_EPOCHS },
@@ -309,19 +310,16 @@ int main(int argc, char **argv)
         { "keep", required_argument, 0, O_KEEP }, { "k", required_argument, 0, O_K },
         { "group-col", required_argument, 0, O_GROUP }, { "user-col", required_argument, 0, O_UCOL },
         { "item-col", required_argument, 0, O_ICOL }, { "event-col", required_argument, 0, O_ECOL },
-        { "session-col", required_argument, 0, O_SCOL }, { "zstd", no_argument, 0, 'z' },
-        { "level", required_argument, 0, O_LEVEL }, { "log", required_argument, 0, O_LOG },
+        { "session-col", required_argument, 0, O_SCOL }, { "log", required_argument, 0, O_LOG },
         { 0, 0, 0, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "c:m:o:z", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "c:m:", longopts, NULL)) != -1) {
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
             continue;
         switch (c) {
         case 'c': opt.config = optarg; break;
         case 'm': opt.model = optarg; break;
-        case 'o': opt.output = optarg; break;
-        case 'z': opt.zstd = 1; break;
         case O_USERS: opt.users = optarg; break;
         case O_UEMB: opt.user_emb = optarg; break;
         case O_IEMB: opt.item_emb = optarg; break;
@@ -345,7 +343,6 @@ int main(int argc, char **argv)
         case O_ECOL: opt.io.event_col = optarg; break;
         case O_SCOL: opt.io.session_col = optarg; break;
         case O_LOG: opt.log = optarg; break;
-        case O_LEVEL: opt.level = (int)rs_opt_int("--level", optarg, 1, 19); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -354,7 +351,7 @@ int main(int argc, char **argv)
     if (argc - optind > 1)
         rs_usage_error(SYNOPSIS, "at most one input file");
     int train = strcmp(opt.cmd, "train") == 0;
-    if (train && (!opt.config || !opt.output))
+    if (train && (!opt.config || !opt.out.path))
         rs_usage_error(SYNOPSIS, "train needs --config and -o MODEL");
     if (!train && !opt.model)
         rs_usage_error(SYNOPSIS, "%s needs --model", opt.cmd);
