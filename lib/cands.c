@@ -60,7 +60,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 int rs_seen_load(struct rs_seen *s, const char *path, const char *user_col, const char *item_col,
-                 const struct rs_strmap *items)
+                 const struct rs_strmap *items, uint64_t *count)
 {
     memset(s, 0, sizeof *s);
     struct rs_tsv *t;
@@ -85,6 +85,8 @@ int rs_seen_load(struct rs_seen *s, const char *path, const char *user_col, cons
         }
         pu[n] = (uint32_t)rs_strmap_put(s->users, rs_tsv_get(t, uc), rs_tsv_len(t, uc), NULL);
         pi[n++] = (uint32_t)item;
+        if (count)
+            count[item]++;
     }
     rs_tsv_close(t);
     if (rc == RS_ERR_EOF) {

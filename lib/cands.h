@@ -28,9 +28,11 @@ struct rs_seen {
 };
 
 /* Reads the (user_col, item_col) pairs of the TSV at path; items not in
- * items are ignored. Returns 0 or a negative rs_err naming file and line. */
+ * items are ignored. With count (one per item of items), adds each kept
+ * row's item to it, repeats included. Returns 0 or a negative rs_err naming
+ * file and line. */
 int rs_seen_load(struct rs_seen *s, const char *path, const char *user_col, const char *item_col,
-                 const struct rs_strmap *items);
+                 const struct rs_strmap *items, uint64_t *count);
 /* The sorted items of user (NULL and *n = 0 if none). */
 const uint32_t *rs_seen_get(const struct rs_seen *s, const char *user, size_t len, size_t *n);
 void rs_seen_free(struct rs_seen *s);

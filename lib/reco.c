@@ -2,6 +2,7 @@
 #include "reco.h"
 #include "ann.h"
 #include "diversify.h"
+#include "cands.h"
 #include "err.h"
 #include "itemattr.h"
 #include "knn.h"
@@ -30,9 +31,7 @@ struct rs_reco {
     uint8_t *deny;            /* per item: out of stock */
     int32_t *group;           /* per item: group value id, -1 none; NULL: no diversification */
     size_t max_per_group, candidates;
-    struct rs_strmap *seen_users;
-    size_t *seen_off;         /* CSR: seen items of user u, sorted ascending */
-    uint32_t *seen;
+    struct rs_seen seen;      /* items each user interacted with */
     uint32_t *popular;        /* items by event count, descending (ties: lower index) */
     float *popular_count;
     size_t npopular;
@@ -61,51 +60,13 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Reads (user, item) pairs; builds the per-user seen lists and item counts. */
+/* Reads (user, item) pairs: the per-user seen lists, and the most frequent
+ * items (by event count, ties to the lower index) for the popular fallback. */
 static int load_seen(struct rs_reco *r, const char *path)
 {
-    struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, path, 0), uc, ic;
-    if (rc < 0)
-        return rc;
-    if ((rc = rs_tsv_require(t, "user_id", &uc)) < 0 || (rc = rs_tsv_require(t, "item_id", &ic)) < 0) {
-        rs_tsv_close(t);
-        return rc;
-    }
-    size_t n = 0, cap = 1024;
-    uint32_t *pu = xmalloc(cap * sizeof *pu), *pi = xmalloc(cap * sizeof *pi);
-    uint64_t *count = xcalloc(r->items.n, sizeof *count);
-    r->seen_users = rs_strmap_new(1024);
-    while ((rc = rs_tsv_next(t)) == 0) {
-        int64_t item = rs_strmap_get(r->items.ids, rs_tsv_get(t, ic), rs_tsv_len(t, ic));
-        if (item < 0)
-            continue; /* an item without an embedding can never be recommended */
-        if (n == cap) {
-            cap *= 2;
-            pu = xrealloc(pu, cap * sizeof *pu);
-            pi = xrealloc(pi, cap * sizeof *pi);
-        }
-        pu[n] = (uint32_t)rs_strmap_put(r->seen_users, rs_tsv_get(t, uc), rs_tsv_len(t, uc), NULL);
-        pi[n++] = (uint32_t)item;
-        count[item]++;
-    }
-    rs_tsv_close(t);
-    if (rc == RS_ERR_EOF) {
-        size_t nu = rs_strmap_size(r->seen_users);
-        r->seen_off = xcalloc(nu + 1, sizeof *r->seen_off);
-        r->seen = xmalloc((n ? n : 1) * sizeof *r->seen);
-        for (size_t e = 0; e < n; e++)
-            r->seen_off[pu[e] + 1]++;
-        for (size_t u = 0; u < nu; u++)
-            r->seen_off[u + 1] += r->seen_off[u];
-        size_t *fill = xmalloc((nu + 1) * sizeof *fill);
-        memcpy(fill, r->seen_off, (nu + 1) * sizeof *fill);
-        for (size_t e = 0; e < n; e++)
-            r->seen[fill[pu[e]]++] = pi[e];
-        for (size_t u = 0; u < nu; u++)
-            qsort(r->seen + r->seen_off[u], r->seen_off[u + 1] - r->seen_off[u], sizeof *r->seen, cmp_u32);
-        free(fill);
-        /* popularity: the most frequent items, ties to the lower index */
+    uint64_t *count = xcalloc(r->items.n + 1, sizeof *count);
+    int rc = rs_seen_load(&r->seen, path, "user_id", "item_id", r->items.ids, count);
+    if (rc == 0) {
         struct rs_topk top;
         rs_topk_init(&top, r->items.n < 1000 ? r->items.n : 1000);
         for (size_t i = 0; i < r->items.n; i++)
@@ -118,10 +79,7 @@ static int load_seen(struct rs_reco *r, const char *path)
             r->popular_count[j] = top.score[j];
         }
         rs_topk_free(&top);
-        rc = 0;
     }
-    free(pu);
-    free(pi);
     free(count);
     return rc;
 }
@@ -324,9 +282,7 @@ void rs_reco_free(struct rs_reco *r)
     free(r->ann_to_item);
     free(r->item_to_ann);
     free(r->deny_ann);
-    rs_strmap_free(r->seen_users);
-    free(r->seen_off);
-    free(r->seen);
+    rs_seen_free(&r->seen);
     free(r->popular);
     free(r->popular_count);
     free(r->deny);
@@ -574,10 +530,8 @@ int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, stru
         return rc;
     }
     size_t off[2] = { 0, 0 }, k = q->k;
-    int64_t u = r->seen_users ? rs_strmap_get(r->seen_users, q->user, strlen(q->user)) : -1;
-    if (u >= 0)
-        off[1] = r->seen_off[u + 1] - r->seen_off[u];
-    struct rs_knn_filter f = { .deny = r->deny, .excl_off = off, .excl = u >= 0 ? r->seen + r->seen_off[u] : NULL };
+    const uint32_t *seen = rs_seen_get(&r->seen, q->user, strlen(q->user), &off[1]);
+    struct rs_knn_filter f = { .deny = r->deny, .excl_off = off, .excl = seen };
     size_t depth = r->rank || (r->group && r->max_per_group) ? (r->candidates > k ? r->candidates : k) : k;
     struct cands c;
     if (uvec)

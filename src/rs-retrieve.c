@@ -164,7 +164,7 @@ static int load_catalogue(struct state *s)
     if (opt.deny && (rc = rs_cands_mark_items(opt.deny, opt.item_col, s->cat, s->deny, &unknown)) < 0)
         return rc;
     if (opt.exclude)
-        rc = rs_seen_load(&s->seen, opt.exclude, opt.user_col, opt.item_col, s->cat);
+        rc = rs_seen_load(&s->seen, opt.exclude, opt.user_col, opt.item_col, s->cat, NULL);
     return rc;
 }
 
