@@ -4,6 +4,7 @@
 #include "io.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define MAX_CONFIG (64u << 20)
 
@@ -40,4 +41,15 @@ int rs_config_load(json_t **out, const char *path)
     free(text);
     rs_reader_close(r);
     return rc;
+}
+
+int rs_config_word_in(const char *list, const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0) /* strstr would find "" everywhere and never advance */
+        return 0;
+    for (const char *p = list; (p = strstr(p, key)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
 }

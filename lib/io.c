@@ -520,3 +520,12 @@ void rs_writer_abort(struct rs_writer *w)
         unlink(w->tmp);
     writer_free(w);
 }
+
+int rs_writer_finish(struct rs_writer *w, int rc)
+{
+    if (rc < 0) {
+        rs_writer_abort(w);
+        return rc;
+    }
+    return rs_writer_close(w);
+}

@@ -63,6 +63,9 @@ const char *rs_writer_name(const struct rs_writer *w);
 int rs_writer_close(struct rs_writer *w);
 /* Discards the output: removes the temporary file. NULL is a no-op. */
 void rs_writer_abort(struct rs_writer *w);
+/* The end of a run that wrote to w: rs_writer_close() when rc is 0 (its
+ * result), rs_writer_abort() and rc itself when rc < 0. */
+int rs_writer_finish(struct rs_writer *w, int rc);
 
 /* 1 if s ends with suffix (output and input names: ".zst", ".csv"). */
 int rs_ends_with(const char *s, const char *suffix);

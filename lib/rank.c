@@ -9,6 +9,7 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "config.h"
 #include "err.h"
 #include "rsm.h"
 #include "strmap.h"
@@ -24,8 +25,7 @@ static int cfg_err(const char *name, const char *what)
     return rs_err_set(RS_ERR_FORMAT, "'%s': %s", name, what);
 }
 
-/* An object entry's keys must be among allowed (space-separated): a typo
- * such as "log1 p" would otherwise be silently ignored. */
+/* An object entry's keys must be among allowed (space-separated words). */
 static int check_entry_keys(json_t *e, const char *allowed, const char *name, const char *kind)
 {
     const char *key;
@@ -33,11 +33,7 @@ static int check_entry_keys(json_t *e, const char *allowed, const char *name, co
     if (!json_is_object(e))
         return 0;
     json_object_foreach(e, key, v) {
-        size_t n = strlen(key);
-        const char *p = allowed;
-        while (n && (p = strstr(p, key)) && !((p == allowed || p[-1] == ' ') && (p[n] == ' ' || !p[n])))
-            p += n;
-        if (!n || !p)
+        if (!rs_config_word_in(allowed, key))
             return rs_err_set(RS_ERR_FORMAT, "'%s': unknown key '%s' in a %s feature (use %s)", name, key, kind,
                               allowed);
     }
@@ -735,12 +731,14 @@ double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
     a->pb = rs_arena_floats(ar, B);
     a->p = rs_arena_floats(ar, B * 2);
     a->loss_click = a->loss_booking = 0;
+    a->wsum[0] = a->wsum[1] = 0;
     if (b->y) {
         a->yc = rs_arena_floats(ar, B), a->yb = rs_arena_floats(ar, B);
         a->wc = rs_arena_floats(ar, B), a->wb = rs_arena_floats(ar, B);
         for (size_t i = 0; i < B; i++) {
             a->yc[i] = b->y[2 * i], a->yb[i] = b->y[2 * i + 1];
             a->wc[i] = b->w ? b->w[2 * i] : 1, a->wb[i] = b->w ? b->w[2 * i + 1] : 1;
+            a->wsum[0] += a->wc[i], a->wsum[1] += a->wb[i];
         }
         a->loss_click = rs_bce_forward(a->pc, a->zc, a->yc, a->wc, B);
         a->loss_booking = rs_bce_forward(a->pb, a->zb, a->yb, a->wb, B);
@@ -759,11 +757,8 @@ void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
     struct rs_params *p = &m->p;
     size_t B = b->B, ne = m->ncat + m->nbin;
     float *dzc = rs_arena_zeros(ar, B), *dzb = rs_arena_zeros(ar, B);
-    double own[2] = {0, 0};
-    for (size_t i = 0; i < B; i++)
-        own[0] += a->wc[i], own[1] += a->wb[i];
-    rs_bce_backward(dzc, a->pc, a->yc, a->wc, B, b->wsum[0] > 0 ? (float)(own[0] / b->wsum[0]) : 1);
-    rs_bce_backward(dzb, a->pb, a->yb, a->wb, B, b->wsum[1] > 0 ? (float)(own[1] / b->wsum[1]) : 1);
+    rs_bce_backward(dzc, a->pc, a->yc, a->wc, B, b->wsum[0] > 0 ? (float)(a->wsum[0] / b->wsum[0]) : 1);
+    rs_bce_backward(dzb, a->pb, a->yb, a->wb, B, b->wsum[1] > 0 ? (float)(a->wsum[1] / b->wsum[1]) : 1);
     float *dz = rs_arena_floats(ar, B * 2);
     float *gwb = rs_params_g(p, m->t_wide_b);
     for (size_t i = 0; i < B; i++) {
@@ -1101,10 +1096,7 @@ static void step_slice(void *ctx, size_t begin, size_t end, int tid)
         b.wsum[0] = st->wsum[0], b.wsum[1] = st->wsum[1];
         rs_rank_forward(&mk, &b, &a, &sh->ar);
         rs_rank_backward(&mk, &b, &a, &sh->ar);
-        double own[2] = {0, 0};
-        for (size_t i = 0; i < b.B; i++)
-            own[0] += a.wc[i], own[1] += a.wb[i];
-        sh->loss = a.loss_click * own[0] / st->wsum[0] + a.loss_booking * own[1] / st->wsum[1];
+        sh->loss = a.loss_click * a.wsum[0] / st->wsum[0] + a.loss_booking * a.wsum[1] / st->wsum[1];
     }
 }
 

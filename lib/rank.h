@@ -186,6 +186,7 @@ struct rs_rank_acts {
     float *p;                    /* (B, 2) probabilities */
     float *pc, *pb;              /* (B) per-head probabilities */
     double loss_click, loss_booking;
+    double wsum[2];              /* Σ of each head's weights over this batch */
 };
 
 /* Forward pass; with b->y also the two losses (acts->loss_*), whose sum it

@@ -172,10 +172,7 @@ int rs_rsm_save(const struct rs_rsm *m, const char *path)
         put_u64(sum, XXH3_64bits_digest(st));
         if (rc == 0)
             rc = rs_writer_write(w, sum, 8);
-        if (rc < 0)
-            rs_writer_abort(w);
-        else
-            rc = rs_writer_close(w);
+        rc = rs_writer_finish(w, rc);
     }
     XXH3_freeState(st);
     free(head);

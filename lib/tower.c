@@ -1,6 +1,7 @@
 /* tower.c - the two-tower model: feature config, encoders, towers on lib/nn,
  * RSM save/load. See tower.h for the model and the feature types. */
 #include "tower.h"
+#include "config.h"
 #include "err.h"
 #include "rsm.h"
 #include "strmap.h"
@@ -92,13 +93,7 @@ static int key_allowed(int type, const char *key)
     if (!strcmp(key, "type") || !strcmp(key, "embedding_size") || !strcmp(key, "column") ||
         !strcmp(key, "behavioural"))
         return 1;
-    size_t n = strlen(key);
-    if (n == 0) /* strstr would find "" everywhere and never advance */
-        return 0;
-    for (const char *p = type_keys[type]; (p = strstr(p, key)) != NULL; p += n)
-        if ((p == type_keys[type] || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-            return 1;
-    return 0;
+    return rs_config_word_in(type_keys[type], key);
 }
 
 /* RS_PARAM_NAME_MAX less "user." and ".proj.w" and the NUL. */

@@ -508,11 +508,7 @@ int main(int argc, char **argv)
         free(s.first_header);
     }
     free(opt.meta);
-    if (rc < 0) {
-        rs_writer_abort(s.w);
-        rs_die(rc);
-    }
-    if ((rc = rs_writer_close(s.w)) < 0)
+    if ((rc = rs_writer_finish(s.w, rc)) < 0)
         rs_die(rc);
     return 0;
 }

@@ -95,11 +95,7 @@ static int write_centroids(const float *c, size_t k, uint32_t d)
         rc = rs_rsb_writer_finish(rw);
     else
         rs_rsb_writer_free(rw);
-    if (rc < 0) {
-        rs_writer_abort(w);
-        return rc;
-    }
-    return rs_writer_close(w);
+    return rs_writer_finish(w, rc);
 }
 
 /* Writes item_col, pc1..pcN: the centred rows projected on the components. */
@@ -180,11 +176,7 @@ int main(int argc, char **argv)
              : e.n == 0 ? rs_err_set(RS_ERR_FORMAT, "'%s': no vectors to project", input)
                         : write_pca(w, &e, (size_t)opt.pca);
         rs_embset_free(&e);
-        if (rc < 0) {
-            rs_writer_abort(w);
-            rs_die(rc);
-        }
-        if ((rc = rs_writer_close(w)) < 0)
+        if ((rc = rs_writer_finish(w, rc)) < 0)
             rs_die(rc);
         return 0;
     }
@@ -214,11 +206,7 @@ int main(int argc, char **argv)
     free(cent);
     free(assign);
     rs_embset_free(&e);
-    if (rc < 0) {
-        rs_writer_abort(w);
-        rs_die(rc);
-    }
-    if ((rc = rs_writer_close(w)) < 0)
+    if ((rc = rs_writer_finish(w, rc)) < 0)
         rs_die(rc);
     return 0;
 }

@@ -374,11 +374,7 @@ int main(int argc, char **argv)
     rs_div_items_free(&x.items);
     for (size_t i = 0; i < opt.nspec; i++)
         free(opt.spec[i]);
-    if (rc < 0) {
-        rs_writer_abort(w);
-        rs_die(rc);
-    }
-    if ((rc = rs_writer_close(w)) < 0)
+    if ((rc = rs_writer_finish(w, rc)) < 0)
         rs_die(rc);
     return 0;
 }

@@ -240,12 +240,7 @@ int main(int argc, char **argv)
     rs_tower_free(&t);
     rs_rsm_free(m);
     free(opt.pre);
-    if (rc < 0) {
-        rs_writer_abort(w);
-        free(model_copy);
-        rs_die(rc);
-    }
-    rc = rs_writer_close(w);
+    rc = rs_writer_finish(w, rc);
     free(model_copy);
     if (rc < 0)
         rs_die(rc);

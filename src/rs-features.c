@@ -398,11 +398,7 @@ int main(int argc, char **argv)
         rc = read_events(s, optind < argc ? argv[optind] : "-");
     if (rc == 0)
         rc = write_table(s, w);
-    if (rc < 0) {
-        rs_writer_abort(w);
-        rs_die(rc);
-    }
-    if ((rc = rs_writer_close(w)) < 0)
+    if ((rc = rs_writer_finish(w, rc)) < 0)
         rs_die(rc);
     for (size_t h = 0; h < s->nhist; h++)
         rs_lastn_free(&s->hist[h]);

@@ -440,11 +440,7 @@ int main(int argc, char **argv)
     rs_strmap_free(x.users), rs_strmap_free(x.items), rs_pairset_free(x.pos);
     rs_neg_lists_free(&x.imp), rs_negsampler_free(&x.s);
     free(x.count), free(x.near_off), free(x.near);
-    if (rc < 0) {
-        rs_writer_abort(w);
-        rs_die(rc);
-    }
-    if ((rc = rs_writer_close(w)) < 0)
+    if ((rc = rs_writer_finish(w, rc)) < 0)
         rs_die(rc);
     return 0;
 }

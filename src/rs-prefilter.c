@@ -217,9 +217,7 @@ static int top_n_map(struct state *s)
     }
     free(pop);
     free(order);
-    if (rc < 0)
-        rs_writer_abort(w);
-    return rc < 0 || !w ? rc : rs_writer_close(w);
+    return w ? rs_writer_finish(w, rc) : rc;
 }
 
 /* 2nd pass: the live rows, in input order, with top-n items mapped. */
@@ -395,12 +393,9 @@ int main(int argc, char **argv)
         rc = rs_writer_close(s->report);
         s->report = NULL;
     }
-    if (rc < 0) {
+    if (rc < 0)
         rs_writer_abort(s->report);
-        rs_writer_abort(w);
-        rs_die(rc);
-    }
-    if ((rc = rs_writer_close(w)) < 0)
+    if ((rc = rs_writer_finish(w, rc)) < 0)
         rs_die(rc);
     rs_inter_free(&s->t);
     free(s->last);

@@ -268,10 +268,7 @@ static int cmd_apply(const char *input)
             rc = rs_rank_eval(&m, input, &opt.io, ks, nk, w, &st);
         if (rc == 0 && *st.missing)
             rs_log("columns not found, read as missing: %s", st.missing);
-        if (rc < 0)
-            rs_writer_abort(w);
-        else
-            rc = rs_writer_close(w);
+        rc = rs_writer_finish(w, rc);
     }
     rs_rank_table_free(u);
     rs_rank_table_free(it);

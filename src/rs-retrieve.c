@@ -490,11 +490,7 @@ int main(int argc, char **argv)
         rc = run_queries(&s, w);
     }
     state_free(&s);
-    if (rc < 0) {
-        rs_writer_abort(w);
-        rs_die(rc);
-    }
-    if ((rc = rs_writer_close(w)) < 0)
+    if ((rc = rs_writer_finish(w, rc)) < 0)
         rs_die(rc);
     return 0;
 }

@@ -296,13 +296,6 @@ static enum MHD_Result answer_metrics(struct MHD_Connection *c)
     return send_json(c, 200, j);
 }
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode toe)
 {
     (void)cls, (void)c, (void)toe;
@@ -359,10 +352,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         return MHD_YES;
     }
-    double t0 = now_ns();
+    double t0 = rs_now();
     int ep = EP_OTHER;
     enum MHD_Result ret = route(c, url, method, u, &ep);
-    rs_latency_add(&latency[ep], (uint64_t)(now_ns() - t0));
+    rs_latency_add(&latency[ep], (uint64_t)((rs_now() - t0) * 1e9));
     return ret;
 }
 

@@ -155,11 +155,7 @@ static int write_table(struct rs_outdir *d, const char *name, int tsv, const str
     int rc = rs_writer_open(&w, rs_outdir_path(d, file), z ? RS_W_ZSTD : 0, opt.out.level);
     if (rc < 0)
         return rc;
-    if ((rc = fn(m, w)) < 0) {
-        rs_writer_abort(w);
-        return rc;
-    }
-    return rs_writer_close(w);
+    return rs_writer_finish(w, fn(m, w));
 }
 
 static int user_factors(const struct rs_synth *m, struct rs_writer *w)

@@ -250,12 +250,8 @@ int main(int argc, char **argv)
         rc = rs_rsm_save(m, opt.output);
         rs_rsm_free(m);
     }
-    if (lc.w) {
-        if (rc < 0)
-            rs_writer_abort(lc.w);
-        else
-            rc = rs_writer_close(lc.w);
-    }
+    if (lc.w)
+        rc = rs_writer_finish(lc.w, rc);
     rs_tt_data_free(&d);
     rs_tower_free(&t);
     rs_rsm_free(ckpt);

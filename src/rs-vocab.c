@@ -298,11 +298,7 @@ int main(int argc, char **argv)
     int rc = rs_output_open(&w, &opt.out);
     if (rc < 0)
         rs_die(rc);
-    if ((rc = run(nin, argv + optind, w)) < 0) {
-        rs_writer_abort(w);
-        rs_die(rc);
-    }
-    if ((rc = rs_writer_close(w)) < 0)
+    if ((rc = rs_writer_finish(w, run(nin, argv + optind, w))) < 0)
         rs_die(rc);
     return 0;
 }

@@ -14,6 +14,15 @@ wait_for() {
     return 1
 }
 
+# wait_glob PATTERN: polls up to 5 s for a file matching PATTERN (a writer's
+# temporary output: the writer is then blocked in the middle of its input).
+wait_glob() {
+    for _ in $(seq 100); do
+        compgen -G "$1" > /dev/null && return 0
+        sleep 0.05
+    done
+}
+
 # train ARGS...: the run every test below shares (same seed, one thread).
 train() {
     rs-train-tower -c tower.json --users users.tsv --items items.tsv --batch 64 --epochs 4 --patience 0 \
@@ -65,8 +74,7 @@ train() {
     exec 8> slow
     printf 'user_id\titem_id\n' >&8
     seq 20000 | awk '{ print "u" $1 "\ti" $1 }' >&8
-    # rs-cat is blocked in the middle of its input, its temporary file open.
-    for _ in $(seq 100); do compgen -G 'out.tsv.tmp.*' > /dev/null && break; sleep 0.05; done
+    wait_glob 'out.tsv.tmp.*'
     kill -9 "$pid"
     exec 8>&-
     st=0
@@ -83,7 +91,7 @@ train() {
     pid=$!
     exec 8> slow
     seq 20000 | awk '{ print "u" $1 "\ti" $1 }' >&8
-    for _ in $(seq 100); do compgen -G 'out.tsv.tmp.*' > /dev/null && break; sleep 0.05; done
+    wait_glob 'out.tsv.tmp.*'
     kill -TERM "$pid"
     st=0
     wait "$pid" || st=$?
@@ -103,7 +111,7 @@ train() {
     exec 8> slow
     printf 'user_id\titem_id\ttimestamp\n' >&8
     seq 20000 | awk '{ print "u" $1 "\ti" $1 "\t" $1 }' >&8
-    for _ in $(seq 100); do compgen -G 'sp.tmp.*' > /dev/null && break; sleep 0.05; done
+    wait_glob 'sp.tmp.*'
     kill -9 "$pid"
     exec 8>&-
     st=0
@@ -119,7 +127,7 @@ train() {
     exec 8> slow
     printf 'user_id\titem_id\ttimestamp\n' >&8
     seq 20000 | awk '{ print "u" $1 "\ti" $1 "\t" $1 }' >&8
-    for _ in $(seq 100); do compgen -G 'sp.tmp.*/*' > /dev/null && break; sleep 0.05; done
+    wait_glob 'sp.tmp.*/*'
     kill -TERM "$pid"
     st=0
     wait "$pid" || st=$?
