@@ -70,6 +70,18 @@ static int get_bool(const json_t *o, const char *key, int def, int *out, const c
     return 0;
 }
 
+/* "pooling": "mean" (default) or "attention". */
+static int get_pooling(const json_t *o, int *attention, const char *name, const char *feat)
+{
+    json_t *v = json_object_get(o, "pooling");
+    const char *p = v ? json_string_value(v) : "mean";
+    if (!p || (strcmp(p, "mean") && strcmp(p, "attention")))
+        return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s': \"pooling\" must be \"mean\" or \"attention\"",
+                          name, feat);
+    *attention = strcmp(p, "attention") == 0;
+    return 0;
+}
+
 static int get_str(const json_t *o, const char *key, char **out, const char *name, const char *feat)
 {
     json_t *v = json_object_get(o, key);
@@ -85,7 +97,7 @@ static int get_str(const json_t *o, const char *key, char **out, const char *nam
 /* Keys each type accepts beyond "type", "embedding_size", "column", "behavioural". */
 static const char *type_keys[] = {
     "", "list oov_buckets min_count", "oov_buckets min_count", "buckets bigrams", "log1p",
-    "path", "shares max_length",
+    "path", "shares max_length pooling",
 };
 
 static int key_allowed(int type, const char *key)
@@ -103,7 +115,7 @@ static int parse_feature(struct rs_feat *f, const char *feat, const json_t *o, c
 {
     memset(f, 0, sizeof *f);
     f->name = xstrdup(feat);
-    f->table = f->proj_w = f->proj_b = f->col = -1;
+    f->table = f->proj_w = f->proj_b = f->query = f->col = -1;
     f->behavioural = -1;
     if (strlen(feat) > MAX_FEAT_NAME) /* parameter names "user.<feat>.proj.w" must stay distinct */
         return rs_err_set(RS_ERR_FORMAT, "'%s': feature name '%.20s...' is longer than %d bytes", name, feat,
@@ -137,6 +149,7 @@ static int parse_feature(struct rs_feat *f, const char *feat, const json_t *o, c
     rc = rc ? rc : get_str(o, "column", &f->column, name, feat);
     rc = rc ? rc : get_str(o, "path", &f->path, name, feat);
     rc = rc ? rc : get_str(o, "shares", &f->shares, name, feat);
+    rc = rc ? rc : get_pooling(o, &f->attention, name, feat);
     if (rc == 0 && json_object_get(o, "behavioural"))
         rc = get_bool(o, "behavioural", 0, &f->behavioural, name, feat);
     if (rc < 0)
@@ -504,6 +517,10 @@ static void declare(struct rs_tower *t)
                 f->table = f->src->table;
                 f->rows = f->src->rows;
             }
+            if (f->attention) {
+                snprintf(nm, sizeof nm, "%s.%s.query", side_names[s], f->name);
+                f->query = rs_params_add(&t->p, nm, 1, f->emb, RS_PARAM_DENSE);
+            }
         }
 }
 
@@ -730,6 +747,7 @@ void rs_tower_forward(const struct rs_tower *t, int side, const struct rs_enc *e
     act->off = rs_arena_alloc(a, sd->nf * sizeof *act->off);
     act->out = rs_arena_alloc(a, sd->nf * sizeof *act->out);
     act->pre = rs_arena_alloc(a, sd->nf * sizeof *act->pre);
+    act->alpha = rs_arena_alloc(a, sd->nf * sizeof *act->alpha);
     const float **parts = rs_arena_alloc(a, sd->nf * sizeof *parts);
     size_t *widths = rs_arena_alloc(a, sd->nf * sizeof *widths);
     for (size_t k = 0; k < sd->nf; k++) {
@@ -740,7 +758,7 @@ void rs_tower_forward(const struct rs_tower *t, int side, const struct rs_enc *e
         parts[k] = out;
         widths[k] = f->width;
         act->ids[k] = act->off[k] = NULL;
-        act->pre[k] = NULL;
+        act->pre[k] = act->alpha[k] = NULL;
         if (f->type == RS_FEAT_NUMERIC) {
             for (size_t b = 0; b < B; b++)
                 out[b] = beh && drop[b] ? 0.0f : ef->val[rows[b]];
@@ -769,6 +787,10 @@ void rs_tower_forward(const struct rs_tower *t, int side, const struct rs_enc *e
             rs_dense_forward(out, x, rs_params_w(&t->p, f->proj_w), rs_params_w(&t->p, f->proj_b), B,
                              f->pre_dims, f->emb);
             rs_relu_forward(out, out, B * f->emb);
+        } else if (f->attention) {
+            act->alpha[k] = rs_arena_floats(a, total ? total : 1);
+            rs_attn_pool_forward(out, act->alpha[k], rs_params_w(&t->p, f->table), ids, off,
+                                 rs_params_w(&t->p, f->query), 0, B, f->emb);
         } else {
             rs_embedding_bag_forward(out, rs_params_w(&t->p, f->table), ids, off, NULL, B, f->emb, RS_POOL_MEAN);
         }
@@ -787,10 +809,17 @@ void rs_tower_forward(const struct rs_tower *t, int side, const struct rs_enc *e
     rs_l2norm_forward(act->z, act->norm, act->h[sd->nlayers], B, t->d);
 }
 
-/* The embedding bag backward of feature k (its output gradient in act->dout). */
+/* The embedding bag backward of feature k (its output gradient in act->dout).
+ * Attention pooling's backward is serial: every bag adds into the one query gradient. */
 static void bag_backward(struct rs_tower *t, const struct rs_feat *f, const struct rs_tower_act *act, size_t k,
                          int threads)
 {
+    if (f->attention) {
+        rs_attn_pool_backward(&t->p, f->table, rs_params_g(&t->p, f->query), act->dout[k], act->alpha[k],
+                              rs_params_w(&t->p, f->table), act->ids[k], act->off[k],
+                              rs_params_w(&t->p, f->query), 0, act->B, f->emb);
+        return;
+    }
     rs_embedding_bag_backward_mt(&t->p, f->table, act->ids[k], act->off[k], NULL, act->dout[k], act->B,
                                  RS_POOL_MEAN, threads);
 }

@@ -64,6 +64,7 @@ struct rs_feat {
     uint64_t buckets;      /* string/int: OOV buckets; text: hash buckets */
     uint64_t min_count;
     size_t max_len;        /* sequence: keep the last max_len ids */
+    int attention;         /* sequence: attention pooling, else mean */
     double mean, std;      /* numeric */
     double sum, sumsq;     /* numeric statistics while counting */
     uint64_t nstat;
@@ -79,6 +80,7 @@ struct rs_feat {
     uint64_t *vcounts;     /* model file: counts of ids 1..V */
     size_t rows;           /* embedding table rows */
     int table, proj_w, proj_b; /* parameter indices or -1 */
+    int query;             /* attention pooling: the learned query (1, emb), or -1 */
     int col;               /* bound column of the current table, -1 none */
 };
 
@@ -161,6 +163,7 @@ struct rs_tower_act {
     uint32_t **ids, **off; /* per feature: the batch's CSR */
     float **out;           /* per feature: (B, width) */
     float **pre;           /* pretrained: gathered inputs (B, pre dims) */
+    float **alpha;         /* attention pooling: the bag's weights (off[B]) */
     float *x;              /* (B, din) */
     float *h[RS_TOWER_MAX_LAYERS + 1]; /* h[l]: output of layer l-1, h[0] = x */
     float *z, *norm;       /* (B, d), (B) */

@@ -117,6 +117,20 @@ train() {
     assert_same a.rsm d.rsm
 }
 
+@test "history pooled by attention: learns the groups, keeps its query, same bytes on 1 and 2 threads" {
+    gen
+    "$PYTHON" -c 'import json; c = json.load(open("tower.json"))
+c["user_embedding_layers"]["history"]["pooling"] = "attention"; json.dump(c, open("tower.json", "w"))'
+    train --valid valid.tsv --epochs 6 --patience 0 --log log.tsv -o a.rsm train.tsv
+    awk -F'\t' 'END { exit !($5 > 0.8) }' log.tsv
+    run -0 rs-cat --schema a.rsm
+    [[ "$output" == *"user.history.query	f32	1x"* ]]
+    train --valid valid.tsv --epochs 6 --patience 0 -j 2 -o b.rsm train.tsv
+    assert_same a.rsm b.rsm
+    run -0 rs-embed -m a.rsm --users users.tsv -f tsv
+    [ "${#lines[@]}" -gt 2 ]
+}
+
 @test "--resume after --stop-after gives the same model as an uninterrupted run" {
     gen
     train --valid valid.tsv --epochs 5 --patience 0 -o full.rsm train.tsv

@@ -3,8 +3,9 @@
 rs-train-tower with examples/ml100k-tower.json, the same hyper-parameters.
 
 Towers (features in name order, as lib/tower.c concatenates them):
-  user: age (numeric, standardised) | gender (emb 4) | history (mean of the
-        last 50 train items' item_id embeddings, shared table) | occupation
+  user: age (numeric, standardised) | gender (emb 4) | history (mean, or
+        with --pooling attention the attention-weighted sum, of the last 50
+        train items' item_id embeddings, shared table) | occupation
         (emb 8) | user_id (emb 64)  -> Dense(128, ReLU) -> Dense(64) -> L2
   item: genres (mean of emb 8) | item_id (emb 64) | title (mean of hashed word
         and bigram emb 16, 4096 buckets, XXH3 like the C code) -> same head
@@ -90,6 +91,22 @@ def mean_bag(table, lists):
     return F.embedding_bag(ids, table, offs, mode="mean", sparse=True)
 
 
+def attn_bag(table, lists, q):
+    """Attention pooling: softmax_j(q.e_j / sqrt(d)) weights over each list's
+    rows (lib/nn.c rs_attn_pool_forward with a shared query); empty: zeros."""
+    L = max(1, max(len(l) for l in lists))
+    ids = torch.zeros(len(lists), L, dtype=torch.long)
+    mask = torch.zeros(len(lists), L, dtype=torch.bool)
+    for b, l in enumerate(lists):
+        ids[b, :len(l)] = torch.tensor(l, dtype=torch.long)
+        mask[b, :len(l)] = True
+    e = F.embedding(ids, table, sparse=True)
+    s = (e @ q / math.sqrt(table.shape[1])).masked_fill(~mask, float("-inf"))
+    s = s.masked_fill(~mask.any(1, keepdim=True), 0.0)  # empty lists: no NaN
+    alpha = torch.softmax(s, dim=1) * mask
+    return (alpha[:, :, None] * e).sum(1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("data")
@@ -102,6 +119,7 @@ def main():
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--d", type=int, default=64)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--pooling", choices=("mean", "attention"), default="mean", help="of the history")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -142,12 +160,17 @@ def main():
     item_tower = Tower(8 + 64 + 16, d)
     tables = [T_item, T_user, T_gender, T_occ, T_genre, T_title]
     dense = list(user_tower.parameters()) + list(item_tower.parameters())
+    query = torch.nn.Parameter(torch.zeros(64))  # zero: training starts from the mean, as lib/tower.c
+    if a.pooling == "attention":
+        dense.append(query)
+    history = (lambda lists: attn_bag(T_item, lists, query)) if a.pooling == "attention" \
+        else (lambda lists: mean_bag(T_item, lists))
 
     def user_vec(rows, drop):
         keep = lambda lists: [[] if dr else l for l, dr in zip(lists, drop)]
         x = torch.cat([U_age[rows],
                        mean_bag(T_gender, [U_gender[r] for r in rows]),
-                       mean_bag(T_item, keep([U_hist[r] for r in rows])),
+                       history(keep([U_hist[r] for r in rows])),
                        mean_bag(T_occ, [U_occ[r] for r in rows]),
                        mean_bag(T_user, keep([U_id[r] for r in rows]))], dim=1)
         return user_tower(x)

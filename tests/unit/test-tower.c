@@ -81,6 +81,16 @@ static void config_errors(void)
                           "{\"item_id\": {\"type\": \"string\"}}, \"hidden_layers\": [8, 0]}"),
            RS_ERR_FORMAT, "hidden layer of size 0");
     rs_tower_free(&t);
+    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"h\": {\"type\": \"sequence\", \"pooling\": \"max\"}}, "
+                          "\"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}"),
+           RS_ERR_FORMAT, "unknown pooling");
+    ok(strstr(rs_err_msg(), "feature 'h': \"pooling\" must be \"mean\" or \"attention\"") != NULL, "names it: %s",
+       rs_err_msg());
+    rs_tower_free(&t);
+    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"u\": {\"type\": \"string\", \"pooling\": \"attention\"}}, "
+                          "\"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}"),
+           RS_ERR_FORMAT, "pooling on a string feature");
+    rs_tower_free(&t);
 }
 
 static const char *CONFIG =
@@ -132,10 +142,14 @@ struct fixture {
     struct rs_tt_data d;
 };
 
-static int setup(struct fixture *fx)
+/* CONFIG with PRE replaced by the pretrained RSB and, with attention, the
+ * history pooled by attention. */
+static int setup(struct fixture *fx, int attention)
 {
-    char *cfg = malloc(strlen(CONFIG) + 256), *p = strstr(CONFIG, "PRE");
-    sprintf(cfg, "%.*s%s%s", (int)(p - CONFIG), CONFIG, path("pre.rsb"), p + 3);
+    const char *seq = "\"max_length\": 3", *q = strstr(CONFIG, seq) + strlen(seq), *p = strstr(CONFIG, "PRE");
+    char *cfg = malloc(strlen(CONFIG) + 256); /* history's spec comes before the item side's PRE */
+    sprintf(cfg, "%.*s%s%.*s%s%s", (int)(q - CONFIG), CONFIG, attention ? ", \"pooling\": \"attention\"" : "",
+            (int)(p - q), q, path("pre.rsb"), p + 3);
     int rc = parse_text(&fx->t, cfg);
     free(cfg);
     struct rs_tt_inputs in = { .examples = path("train.tsv"), .users = path("users.tsv"),
@@ -348,6 +362,56 @@ static void rsm_round_trip(struct fixture *fx)
     rs_rsm_free(m);
 }
 
+static void embed_users(struct fixture *fx, struct rs_tower *t, float *z)
+{
+    struct rs_arena a;
+    rs_arena_init(&a, 0);
+    rs_tower_embed(t, RS_SIDE_USER, &fx->d.users, &a, z);
+    rs_arena_free(&a);
+}
+
+static int find_param(const struct rs_tower *t, const char *name)
+{
+    for (size_t i = 0; i < t->p.n; i++)
+        if (!strcmp(t->p.t[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+/* The history pooled by attention (mean is the other fixture): zero-initialised
+ * query = mean pooling, gradients through the query and the shared table, and
+ * the query kept in the model file. */
+static void attention_pooling(struct fixture *mean)
+{
+    struct fixture fx;
+    memset(&fx, 0, sizeof fx);
+    ok(setup(&fx, 1) == 0, "attention pooling config: %s", rs_err_msg());
+    int q = find_param(&fx.t, "user.history.query");
+    ok(q >= 0 && fx.t.p.t[q].cols == 3, "a learned query of the history's width");
+    size_t nu = fx.d.users.n;
+    float zm[4 * 4], za[4 * 4], zb[4 * 4];
+    embed_users(mean, &mean->t, zm); /* same seed, same weights but the query */
+    embed_users(&fx, &fx.t, za);
+    ok(memcmp(zm, za, nu * 4 * sizeof *zm) == 0, "a zero query pools as the mean");
+    float *qw = rs_params_w(&fx.t.p, q);
+    qw[0] = 1.5f, qw[1] = -2, qw[2] = 0.7f;
+    embed_users(&fx, &fx.t, za);
+    ok(memcmp(zm, za, nu * 4 * sizeof *zm) != 0, "a learned query weighs the history");
+    gradient_check(&fx);
+    struct rs_rsm *m = rs_rsm_new();
+    rs_tower_to_rsm(&fx.t, m);
+    rs_rsm_save(m, path("attn.rsm"));
+    rs_rsm_free(m);
+    struct rs_tower t2;
+    ok(rs_rsm_load(&m, path("attn.rsm")) == 0 && rs_tower_from_rsm(&t2, m) == 0, "reload: %s", rs_err_msg());
+    embed_users(&fx, &t2, zb);
+    ok(memcmp(za, zb, nu * 4 * sizeof *za) == 0, "same user embeddings after the round trip");
+    rs_tower_free(&t2);
+    rs_rsm_free(m);
+    rs_tt_data_free(&fx.d);
+    rs_tower_free(&fx.t);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/test-tower-%d", (int)getpid());
@@ -356,7 +420,7 @@ int main(void)
     write_data();
     struct fixture fx;
     memset(&fx, 0, sizeof fx);
-    ok(setup(&fx) == 0, "load data, build vocabularies, init: %s", rs_err_msg());
+    ok(setup(&fx, 0) == 0, "load data, build vocabularies, init: %s", rs_err_msg());
     is_int(fx.d.n, 5, "five examples");
     is_int(fx.d.K, 2, "two extra negatives per example (padded)");
     is_int(fx.d.items.n, 5, "five items (i4 only in the table and as a negative)");
@@ -364,6 +428,7 @@ int main(void)
     gradient_check(&fx);
     fields_match_rows(&fx);
     rsm_round_trip(&fx);
+    attention_pooling(&fx);
     rs_tt_data_free(&fx.d);
     rs_tower_free(&fx.t);
     char cmd[200];
