@@ -498,9 +498,9 @@ void rs_embedding_bag_backward(struct rs_params *p, int ti, const uint32_t *ids,
     rs_embedding_bag_backward_mt(p, ti, ids, offsets, wts, dy, B, pool, 1);
 }
 
-void rs_attn_pool_forward(float *y, float *alpha, const float *table, const uint32_t *ids,
-                          const uint32_t *offsets, const float *q, size_t q_stride, size_t B,
-                          size_t d)
+RS_VEC void rs_attn_pool_forward(float *y, float *alpha, const float *table, const uint32_t *ids,
+                                 const uint32_t *offsets, const float *q, size_t q_stride, size_t B,
+                                 size_t d)
 {
     float sc = 1.0f / sqrtf((float)d);
     for (size_t b = 0; b < B; b++) {
@@ -512,11 +512,7 @@ void rs_attn_pool_forward(float *y, float *alpha, const float *table, const uint
             continue;
         float mx = -INFINITY;
         for (uint32_t j = lo; j < hi; j++) {
-            const float *e = table + (size_t)ids[j] * d;
-            double s = 0;
-            for (size_t k = 0; k < d; k++)
-                s += (double)qb[k] * e[k];
-            alpha[j] = (float)s * sc;
+            alpha[j] = DOT16(qb, table + (size_t)ids[j] * d, d) * sc;
             if (alpha[j] > mx)
                 mx = alpha[j];
         }
@@ -526,18 +522,18 @@ void rs_attn_pool_forward(float *y, float *alpha, const float *table, const uint
             z += alpha[j];
         }
         for (uint32_t j = lo; j < hi; j++) {
-            alpha[j] = (float)(alpha[j] / z);
+            float a = alpha[j] = (float)(alpha[j] / z);
             const float *e = table + (size_t)ids[j] * d;
             for (size_t k = 0; k < d; k++)
-                yb[k] += alpha[j] * e[k];
+                yb[k] += a * e[k];
         }
     }
 }
 
-void rs_attn_pool_backward(struct rs_params *p, int ti, float *dq, const float *dy,
-                           const float *alpha, const float *table, const uint32_t *ids,
-                           const uint32_t *offsets, const float *q, size_t q_stride, size_t B,
-                           size_t d)
+RS_VEC void rs_attn_pool_backward(struct rs_params *p, int ti, float *dq, const float *dy,
+                                  const float *alpha, const float *table, const uint32_t *ids,
+                                  const uint32_t *offsets, const float *q, size_t q_stride, size_t B,
+                                  size_t d)
 {
     const struct rs_tensor *t = &p->t[ti];
     float *g = rs_params_g(p, ti);
@@ -549,15 +545,15 @@ void rs_attn_pool_backward(struct rs_params *p, int ti, float *dq, const float *
         /* ds_j = alpha_j (dy·e_j - Σ_k alpha_k dy·e_k): softmax backward */
         double c = 0;
         for (uint32_t j = lo; j < hi; j++)
-            c += alpha[j] * (double)rs_sdot(d, dyb, table + (size_t)ids[j] * d);
+            c += alpha[j] * (double)DOT16(dyb, table + (size_t)ids[j] * d, d);
         for (uint32_t j = lo; j < hi; j++) {
             RS_ASSERT(ids[j] < t->rows);
             const float *e = table + (size_t)ids[j] * d;
-            float ds = (float)(alpha[j] * ((double)rs_sdot(d, dyb, e) - c)) * sc;
+            float a = alpha[j], ds = (float)(a * ((double)DOT16(dyb, e, d) - c)) * sc;
             float *gr = g + (size_t)ids[j] * d;
             rs_params_touch(p, ti, ids[j]);
             for (size_t k = 0; k < d; k++)
-                gr[k] += alpha[j] * dyb[k] + ds * qb[k];
+                gr[k] += a * dyb[k] + ds * qb[k];
             if (dq)
                 for (size_t k = 0; k < d; k++)
                     dq[b * q_stride + k] += ds * e[k];

@@ -27,10 +27,8 @@ def pairs(path):
     return out
 
 
-def main():
-    train, test = pairs(sys.argv[1]), pairs(sys.argv[2])
-    uids, U = emb(sys.argv[3])
-    iids, V = emb(sys.argv[4])
+def metrics(train, test, uids, U, iids, V):
+    """Mean recall@20 and NDCG@10 over the test users, scores U @ V.T."""
     col = {i: k for k, i in enumerate(iids)}
     urow = {u: k for k, u in enumerate(uids)}
     S = U @ V.T
@@ -45,7 +43,13 @@ def main():
         rec.append(hit.sum() / len(rel))
         idcg = disc[:min(len(rel), 10)].sum()
         ndcg.append((hit[:10] * disc[:10]).sum() / idcg)
-    print(f"recall@20\t{np.mean(rec):.4f}\nndcg@10\t{np.mean(ndcg):.4f}\nusers\t{len(rec)}")
+    return np.mean(rec), np.mean(ndcg), len(rec)
+
+
+def main():
+    train, test = pairs(sys.argv[1]), pairs(sys.argv[2])
+    rec, ndcg, n = metrics(train, test, *emb(sys.argv[3]), *emb(sys.argv[4]))
+    print(f"recall@20\t{rec:.4f}\nndcg@10\t{ndcg:.4f}\nusers\t{n}")
 
 
 if __name__ == "__main__":
