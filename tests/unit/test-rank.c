@@ -69,6 +69,24 @@ static double gc_loss(struct gc *g)
     return rs_rank_forward(&g->m, &g->b, &acts, &g->a);
 }
 
+/* The batch's loss, and its gradients in the parameters' (zeroed first). */
+static double batch_grads(struct gc *g)
+{
+    struct rs_rank_acts acts;
+    rs_params_zero_grad(&g->m.p);
+    rs_arena_reset(&g->a);
+    double l = rs_rank_forward(&g->m, &g->b, &acts, &g->a);
+    rs_rank_backward(&g->m, &g->b, &acts, &g->a);
+    return l;
+}
+
+static float *grads_copy(const struct rs_params *p)
+{
+    float *c = malloc(p->size * sizeof *c);
+    memcpy(c, p->g, p->size * sizeof *c);
+    return c;
+}
+
 static double relerr_tensor(struct gc *g, int ti, size_t *skipped)
 {
     struct rs_params *p = &g->m.p;
@@ -100,14 +118,9 @@ static double relerr_tensor(struct gc *g, int ti, size_t *skipped)
 static void gc_run(struct gc *g, const char *what)
 {
     struct rs_params *p = &g->m.p;
-    struct rs_rank_acts acts;
-    rs_params_zero_grad(p);
-    rs_arena_reset(&g->a);
-    double l = rs_rank_forward(&g->m, &g->b, &acts, &g->a);
-    rs_rank_backward(&g->m, &g->b, &acts, &g->a);
+    double l = batch_grads(g);
     ok(isfinite(l) && l > 0, "%s: loss %.4f", what, l);
-    /* copy the analytic gradient: FD evaluations do not touch p->g, but keep
-     * it explicit */
+    /* the analytic gradient stays in p->g: the loss evaluations do not touch it */
     size_t skipped = 0;
     for (size_t i = 0; i < p->n; i++) {
         double e = relerr_tensor(g, (int)i, &skipped);
@@ -125,7 +138,6 @@ static void gc_run(struct gc *g, const char *what)
 static void test_emb_l2(struct gc *g)
 {
     struct rs_params *p = &g->m.p;
-    struct rs_rank_acts acts;
     struct rs_rank_data d;
     rs_rank_data_init(&d, &g->m);
     for (size_t i = 0; i < NB; i++) { /* the batch as data: counts of its own rows */
@@ -141,12 +153,8 @@ static void test_emb_l2(struct gc *g)
     is_int(count[0][g->cat[0]], n0, "row counts of categorical 0");
     is_int(count[3][g->bin[2]] > 0, 1, "row counts of the bins follow the categoricals");
     is_int(count[4][0] + count[4][1] + count[4][2] >= NB, 1, "then those of the wide buckets");
-    rs_params_zero_grad(p);
-    rs_arena_reset(&g->a);
-    rs_rank_forward(&g->m, &g->b, &acts, &g->a);
-    rs_rank_backward(&g->m, &g->b, &acts, &g->a);
-    float *g0 = malloc(p->size * sizeof *g0);
-    memcpy(g0, p->g, p->size * sizeof *g0);
+    batch_grads(g);
+    float *g0 = grads_copy(p);
     const float lambda = 0.7f;
     rs_rank_emb_l2(&g->m, count, lambda);
     double err = 0;
@@ -180,12 +188,8 @@ static void test_slices(struct gc *g)
 {
     struct rs_params *p = &g->m.p;
     struct rs_rank_acts acts;
-    rs_params_zero_grad(p);
-    rs_arena_reset(&g->a);
-    rs_rank_forward(&g->m, &g->b, &acts, &g->a);
-    rs_rank_backward(&g->m, &g->b, &acts, &g->a);
-    float *whole = malloc(p->size * sizeof *whole);
-    memcpy(whole, p->g, p->size * sizeof *whole);
+    batch_grads(g);
+    float *whole = grads_copy(p);
     double wsum[2] = {0, 0};
     for (int i = 0; i < NB; i++)
         wsum[0] += g->w[2 * i], wsum[1] += g->w[2 * i + 1];

@@ -48,49 +48,43 @@ static int parse_text(struct rs_tower *t, const char *json)
     return rc;
 }
 
-static void config_errors(void)
+/* A config that must be refused as a format error. */
+static void config_fails(const char *json, const char *what)
 {
     struct rs_tower t;
-    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"a\": {\"type\": \"poem\"}}, "
-                          "\"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}"),
-           RS_ERR_FORMAT, "unknown type");
+    is_int(parse_text(&t, json), RS_ERR_FORMAT, "%s", what);
+    rs_tower_free(&t);
+}
+
+/* The same with the user side USER and an item side of just the id. */
+static void user_side_fails(const char *user, const char *what)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"user_embedding_layers\": %s, \"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}",
+             user);
+    config_fails(json, what);
+}
+
+static void config_errors(void)
+{
+    user_side_fails("{\"a\": {\"type\": \"poem\"}}", "unknown type");
     ok(strstr(rs_err_msg(), "feature 'a': unknown type 'poem'") != NULL, "message names feature and type: %s",
        rs_err_msg());
-    rs_tower_free(&t);
-    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"a\": {\"type\": \"string\", \"bukets\": 3}}, "
-                          "\"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}"),
-           RS_ERR_FORMAT, "unknown key");
-    rs_tower_free(&t);
-    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"h\": {\"type\": \"sequence\"}}, "
-                          "\"item_embedding_layers\": {\"title\": {\"type\": \"text\"}}}"),
-           RS_ERR_FORMAT, "sequence without an item id feature to share");
-    rs_tower_free(&t);
-    is_int(parse_text(&t, "{\"user_embedding_layers\": {}, \"item_embedding_layers\": {\"item_id\": {\"type\": "
-                          "\"string\"}}}"),
-           RS_ERR_FORMAT, "empty tower");
-    rs_tower_free(&t);
-    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"u\": {\"type\": \"string\", \"embedding_size\": 0}}, "
-                          "\"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}"),
-           RS_ERR_FORMAT, "embedding_size 0");
-    rs_tower_free(&t);
-    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"p\": {\"type\": \"pretrained\"}}, "
-                          "\"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}"),
-           RS_ERR_FORMAT, "pretrained without path");
-    rs_tower_free(&t);
-    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"u\": {\"type\": \"string\"}}, \"item_embedding_layers\": "
-                          "{\"item_id\": {\"type\": \"string\"}}, \"hidden_layers\": [8, 0]}"),
-           RS_ERR_FORMAT, "hidden layer of size 0");
-    rs_tower_free(&t);
-    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"h\": {\"type\": \"sequence\", \"pooling\": \"max\"}}, "
-                          "\"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}"),
-           RS_ERR_FORMAT, "unknown pooling");
+    user_side_fails("{\"a\": {\"type\": \"string\", \"bukets\": 3}}", "unknown key");
+    config_fails("{\"user_embedding_layers\": {\"h\": {\"type\": \"sequence\"}}, "
+                 "\"item_embedding_layers\": {\"title\": {\"type\": \"text\"}}}",
+                 "sequence without an item id feature to share");
+    user_side_fails("{}", "empty tower");
+    user_side_fails("{\"u\": {\"type\": \"string\", \"embedding_size\": 0}}", "embedding_size 0");
+    user_side_fails("{\"p\": {\"type\": \"pretrained\"}}", "pretrained without path");
+    config_fails("{\"user_embedding_layers\": {\"u\": {\"type\": \"string\"}}, \"item_embedding_layers\": "
+                 "{\"item_id\": {\"type\": \"string\"}}, \"hidden_layers\": [8, 0]}",
+                 "hidden layer of size 0");
+    user_side_fails("{\"h\": {\"type\": \"sequence\", \"pooling\": \"max\"}}", "unknown pooling");
     ok(strstr(rs_err_msg(), "feature 'h': \"pooling\" must be \"mean\" or \"attention\"") != NULL, "names it: %s",
        rs_err_msg());
-    rs_tower_free(&t);
-    is_int(parse_text(&t, "{\"user_embedding_layers\": {\"u\": {\"type\": \"string\", \"pooling\": \"attention\"}}, "
-                          "\"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}"),
-           RS_ERR_FORMAT, "pooling on a string feature");
-    rs_tower_free(&t);
+    user_side_fails("{\"u\": {\"type\": \"string\", \"pooling\": \"attention\"}}", "pooling on a string feature");
 }
 
 static const char *CONFIG =
@@ -385,7 +379,8 @@ static void attention_pooling(struct fixture *mean)
 {
     struct fixture fx;
     memset(&fx, 0, sizeof fx);
-    ok(setup(&fx, 1) == 0, "attention pooling config: %s", rs_err_msg());
+    int rc = setup(&fx, 1);
+    ok(rc == 0, "attention pooling config loads%s%s", rc ? ": " : "", rc ? rs_err_msg() : "");
     int q = find_param(&fx.t, "user.history.query");
     ok(q >= 0 && fx.t.p.t[q].cols == 3, "a learned query of the history's width");
     size_t nu = fx.d.users.n;
@@ -403,7 +398,9 @@ static void attention_pooling(struct fixture *mean)
     rs_rsm_save(m, path("attn.rsm"));
     rs_rsm_free(m);
     struct rs_tower t2;
-    ok(rs_rsm_load(&m, path("attn.rsm")) == 0 && rs_tower_from_rsm(&t2, m) == 0, "reload: %s", rs_err_msg());
+    rc = rs_rsm_load(&m, path("attn.rsm"));
+    rc = rc ? rc : rs_tower_from_rsm(&t2, m);
+    ok(rc == 0, "reload the model%s%s", rc ? ": " : "", rc ? rs_err_msg() : "");
     embed_users(&fx, &t2, zb);
     ok(memcmp(za, zb, nu * 4 * sizeof *za) == 0, "same user embeddings after the round trip");
     rs_tower_free(&t2);
@@ -420,7 +417,8 @@ int main(void)
     write_data();
     struct fixture fx;
     memset(&fx, 0, sizeof fx);
-    ok(setup(&fx, 0) == 0, "load data, build vocabularies, init: %s", rs_err_msg());
+    int rc = setup(&fx, 0);
+    ok(rc == 0, "load data, build vocabularies, init%s%s", rc ? ": " : "", rc ? rs_err_msg() : "");
     is_int(fx.d.n, 5, "five examples");
     is_int(fx.d.K, 2, "two extra negatives per example (padded)");
     is_int(fx.d.items.n, 5, "five items (i4 only in the table and as a negative)");
