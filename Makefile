@@ -20,9 +20,10 @@ else
   BIN   ?= bin
 endif
 
-LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_SRC   := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 TOOL_SRC  := $(sort $(wildcard src/rs-*.c))
+TOOL_OBJ  := $(BUILD)/src/cli.o
 TOOLS     := $(TOOL_SRC:src/%.c=$(BIN)/%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test-*.c))
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -87,40 +88,49 @@ bench-deps: deps
 	@for p in $(BENCH_PYPI); do .venv/bin/pip install -q $$p >/dev/null 2>&1 || \
 	    echo "bench-deps: PyPI package $$p did not install (benchmarks that need it say so)"; done
 
-$(BUILD)/lib/%.o: lib/%.c lib/*.h
+# -MMD -MP: the compiler lists each object's headers in a .d file beside it,
+# so editing a header rebuilds what includes it and nothing else.
+DEPFLAGS = -MMD -MP
+
+$(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+# The tools' shared glue (messages, exit codes, common flags): not library code.
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # sqrtf never needs errno in nn.c; with it, GCC leaves the Adam loop scalar.
-$(BUILD)/lib/nn.o: ALL_CFLAGS += -fno-math-errno
+$(BUILD)/lib/nn/nn.o: ALL_CFLAGS += -fno-math-errno
 
 $(LIBRS): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN)/rs-%: src/rs-%.c $(LIBRS) lib/*.h
+$(BIN)/rs-%: $(BUILD)/src/rs-%.o $(TOOL_OBJ) $(LIBRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBRS) $(LDLIBS_rs-$*) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ) $(LIBRS) $(LDLIBS_rs-$*) $(LDLIBS)
 
-$(BUILD)/tests/test-%: tests/unit/test-%.c tests/unit/tap.h $(LIBRS) lib/*.h
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(LIBRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBRS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIBRS) $(LDLIBS)
 
 # The fuzz targets double as tests: replay-* feeds them the seed corpus and
 # the regression inputs, built with the normal compiler (and sanitizers).
-$(BUILD)/tests/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIBRS) lib/*.h
+$(BUILD)/tests/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(LIBRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBRS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBRS) $(LDLIBS)
 
 FUZZ_BUILD = build/fuzz
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -g -O1
 
-$(FUZZ_BUILD)/lib/%.o: lib/%.c lib/*.h
+$(FUZZ_BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -pthread $(FUZZ_FLAGS) -c -o $@ $<
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -pthread $(FUZZ_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(LIB_SRC:lib/%.c=$(FUZZ_BUILD)/lib/%.o)
-	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -pthread $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
+$(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC:lib/%.c=$(FUZZ_BUILD)/lib/%.o)
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -pthread $(FUZZ_FLAGS) $(DEPFLAGS) -fsanitize=fuzzer -o $@ $< \
 	    $(LIB_SRC:lib/%.c=$(FUZZ_BUILD)/lib/%.o) $(LDLIBS)
 
 fuzz-deps:
@@ -166,3 +176,5 @@ install: all
 
 clean:
 	rm -rf bin build
+
+-include $(wildcard $(BUILD)/lib/*/*.d $(BUILD)/src/*.d $(BUILD)/tests/*.d $(FUZZ_BUILD)/lib/*/*.d $(FUZZ_BUILD)/*.d)

@@ -1,16 +1,17 @@
 /* rs-als - implicit-feedback ALS (Hu, Koren & Volinsky 2008) on an events
  * stream: user and item factors as RSB, a per-iteration loss log, and top-N
  * candidates per user with a popularity fallback for unknown users (the
- * retail seed's MainRecommender). The algorithm is lib/als.c. */
-#include "als.h"
+ * retail seed's MainRecommender). The algorithm is lib/model/als.c. */
+#include "core/clock.h"
+#include "model/als.h"
 #include "cli.h"
-#include "csr.h"
-#include "err.h"
-#include "io.h"
-#include "rsb.h"
-#include "strmap.h"
-#include "tensor.h"
-#include "tsv.h"
+#include "prep/csr.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/rsb.h"
+#include "core/strmap.h"
+#include "nn/tensor.h"
+#include "io/tsv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

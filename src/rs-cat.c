@@ -1,13 +1,13 @@
 /* rs-cat - print any stream (TSV, CSV, RSB; zstd or not) as TSV, inspect its
  * schema, convert TSV vectors to RSB. */
 #include "cli.h"
-#include "err.h"
-#include "io.h"
-#include "rsb.h"
-#include "strmap.h"
-#include "rsm.h"
-#include "timeparse.h"
-#include "tsv.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/rsb.h"
+#include "core/strmap.h"
+#include "io/rsm.h"
+#include "core/timeparse.h"
+#include "io/tsv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,13 +1,14 @@
 /* rs-cluster - k-means on item embeddings: item_id → cluster TSV, plus the
- * centroids as RSB (lib/kmeans.c: greedy k-means++, Lloyd on sgemm). */
+ * centroids as RSB (lib/index/kmeans.c: greedy k-means++, Lloyd on sgemm). */
 #include "cli.h"
-#include "err.h"
-#include "io.h"
-#include "kmeans.h"
-#include "pca.h"
-#include "rsb.h"
-#include "strmap.h"
-#include "tensor.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "index/kmeans.h"
+#include "index/pca.h"
+#include "io/rsb.h"
+#include "core/strmap.h"
+#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>

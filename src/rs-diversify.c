@@ -1,16 +1,16 @@
 /* rs-diversify - post-ranking: filters, fairness boosts, quotas, per-group
  * caps, round-robin or MMR over a ranked list per user, then the top N.
- * The re-ranking is lib/diversify.c and the item side lib/divitems.c
+ * The re-ranking is lib/rerank/diversify.c and the item side lib/rerank/divitems.c
  * (rs-serve calls the same code); this file streams user by user. */
 #include "cli.h"
-#include "diversify.h"
-#include "err.h"
-#include "io.h"
-#include "divitems.h"
-#include "rowbuf.h"
-#include "rsb.h"
-#include "strmap.h"
-#include "tsv.h"
+#include "rerank/diversify.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "rerank/divitems.h"
+#include "io/rowbuf.h"
+#include "io/rsb.h"
+#include "core/strmap.h"
+#include "io/tsv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

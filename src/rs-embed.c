@@ -2,14 +2,14 @@
  * rows: one L2-normalised embedding per row, as RSB, TSV or PostgreSQL COPY
  * text. Streams in chunks: memory is the model plus one chunk. */
 #include "cli.h"
-#include "err.h"
-#include "io.h"
-#include "rsb.h"
-#include "rsm.h"
-#include "tensor.h"
-#include "tower.h"
-#include "towerembed.h"
-#include "tsv.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/rsb.h"
+#include "io/rsm.h"
+#include "nn/tensor.h"
+#include "model/tower.h"
+#include "model/tower_embed.h"
+#include "io/tsv.h"
 
 #include <libgen.h>
 #include <stdio.h>

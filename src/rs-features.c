@@ -1,15 +1,15 @@
 /* rs-features - per-user or per-item feature tables from events (counts per
  * event class, recency, mean prices, popularity, last-N histories), joined
  * onto the users or items table; --as-of keeps later events out.
- * Columns and formulas: schemas/features.md; aggregates: lib/featagg.h. */
+ * Columns and formulas: schemas/features.md; aggregates: lib/prep/featagg.h. */
 #include "cli.h"
-#include "err.h"
-#include "featagg.h"
-#include "io.h"
-#include "jointable.h"
-#include "strmap.h"
-#include "timeparse.h"
-#include "tsv.h"
+#include "core/err.h"
+#include "prep/featagg.h"
+#include "io/io.h"
+#include "io/jointable.h"
+#include "core/strmap.h"
+#include "core/timeparse.h"
+#include "io/tsv.h"
 
 #include <math.h>
 #include <stdio.h>

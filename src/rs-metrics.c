@@ -1,13 +1,13 @@
 /* rs-metrics - offline evaluation of recommendation lists: precision, recall,
  * NDCG, MAP, MRR, hit rate, coverage, novelty, diversity per cutoff k, for
- * one or several prediction files side by side (engine: lib/eval.c,
- * formulas: lib/metrics.h, schemas/metrics.md). */
+ * one or several prediction files side by side (engine: lib/eval/eval.c,
+ * formulas: lib/eval/metrics.h, schemas/metrics.md). */
 #include "cli.h"
-#include "err.h"
-#include "eval.h"
-#include "io.h"
-#include "itemattr.h"
-#include "rsb.h"
+#include "core/err.h"
+#include "eval/eval.h"
+#include "io/io.h"
+#include "io/itemattr.h"
+#include "io/rsb.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,19 +1,19 @@
 /* rs-negsample - training examples for the two-tower model: each positive
  * with K sampled or hard negatives and the log-probabilities of the logQ
- * correction. Samplers and formulas: lib/negsample.h; this file reads the
+ * correction. Samplers and formulas: lib/prep/negsample.h; this file reads the
  * events twice (counts, then examples), builds the hard-negative sources
  * and writes the examples stream (schemas/examples.md). */
 #include "cli.h"
-#include "err.h"
-#include "io.h"
-#include "negsample.h"
-#include "pairset.h"
-#include "rng.h"
-#include "rsb.h"
-#include "spool.h"
-#include "strmap.h"
-#include "tensor.h"
-#include "tsv.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "prep/negsample.h"
+#include "core/pairset.h"
+#include "core/rng.h"
+#include "io/rsb.h"
+#include "io/spool.h"
+#include "core/strmap.h"
+#include "nn/tensor.h"
+#include "io/tsv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

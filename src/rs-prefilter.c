@@ -1,15 +1,15 @@
 /* rs-prefilter - drop users and items by rules (price, category assortment,
  * recency, popularity, k-core) and map the tail of the catalogue to a
  * placeholder item, reporting what each rule removed. The rules are
- * rs_prefilter_apply (lib/prefilter.h); formats in schemas/prefilter.md. */
+ * rs_prefilter_apply (lib/prep/prefilter.h); formats in schemas/prefilter.md. */
 #include "cli.h"
-#include "err.h"
-#include "io.h"
-#include "prefilter.h"
-#include "strmap.h"
-#include "timeparse.h"
-#include "tsv.h"
-#include "twopass.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "prep/prefilter.h"
+#include "core/strmap.h"
+#include "core/timeparse.h"
+#include "io/tsv.h"
+#include "io/twopass.h"
 
 #include <math.h>
 #include <stdio.h>

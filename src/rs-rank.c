@@ -1,15 +1,15 @@
 /* rs-rank - the ranking stage: trains a wide & deep two-head classifier
  * (click, booking) on labelled impressions, scores candidate lists with
- * score = p_click + p_booking, and evaluates a model (lib/rank.h,
- * lib/rankdata.h, schemas/rank.md). */
+ * score = p_click + p_booking, and evaluates a model (lib/model/rank.h,
+ * lib/model/rank_encode.h, schemas/rank.md). */
 #include "cli.h"
-#include "config.h"
-#include "err.h"
-#include "io.h"
-#include "rank.h"
-#include "rankdata.h"
-#include "rsb.h"
-#include "tensor.h"
+#include "io/config.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "model/rank.h"
+#include "model/rank_encode.h"
+#include "io/rsb.h"
+#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>

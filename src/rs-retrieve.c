@@ -6,17 +6,18 @@
  * item RSB is read whole with rs_embset_load rather than mapped: RSB
  * interleaves ids and vectors in checksummed blocks (and may be zstd), so it
  * cannot be used in place; the IVF index is the mmap-friendly form. */
-#include "ann.h"
-#include "cands.h"
+#include "core/clock.h"
+#include "index/ann.h"
+#include "index/cands.h"
 #include "cli.h"
-#include "err.h"
-#include "io.h"
-#include "knn.h"
-#include "rng.h"
-#include "rsb.h"
-#include "strmap.h"
-#include "tensor.h"
-#include "tsv.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "index/knn.h"
+#include "core/rng.h"
+#include "io/rsb.h"
+#include "core/strmap.h"
+#include "nn/tensor.h"
+#include "io/tsv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

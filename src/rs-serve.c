@@ -1,11 +1,12 @@
 /* rs-serve - online recommendations over HTTP (libmicrohttpd), with the
  * artefacts hot-swapped on SIGHUP or when their files are replaced. */
 #include "cli.h"
-#include "err.h"
-#include "latency.h"
-#include "reco.h"
-#include "recoserve.h"
-#include "tensor.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "serve/latency.h"
+#include "serve/reco.h"
+#include "serve/recoserve.h"
+#include "nn/tensor.h"
 
 #include <errno.h>
 #include <jansson.h>

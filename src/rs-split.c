@@ -2,12 +2,12 @@
  * (a cutoff, relative windows, the last N days), per user (last N, last
  * fraction, random fraction) or by event type. One file per window. */
 #include "cli.h"
-#include "err.h"
-#include "io.h"
-#include "split.h"
-#include "strmap.h"
-#include "timeparse.h"
-#include "tsv.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "prep/split.h"
+#include "core/strmap.h"
+#include "core/timeparse.h"
+#include "io/tsv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

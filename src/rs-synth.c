@@ -1,12 +1,12 @@
 /* rs-synth - synthetic users, items and an event log (impressions, clicks,
- * bookings, favourites) drawn from a planted model (lib/synth.h,
+ * bookings, favourites) drawn from a planted model (lib/prep/synth.h,
  * schemas/synth.md), with the model's truth alongside. */
 #include "cli.h"
-#include "err.h"
-#include "io.h"
-#include "outdir.h"
-#include "synth.h"
-#include "timeparse.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/outdir.h"
+#include "prep/synth.h"
+#include "core/timeparse.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,13 +1,13 @@
-/* rs-train-tower - train the two-tower retrieval model (lib/tower,
- * lib/towertrain) from an examples stream joined with user and item feature
+/* rs-train-tower - train the two-tower retrieval model (lib/model/tower,
+ * lib/model/tower_train) from an examples stream joined with user and item feature
  * tables; write it as an RSM model file (schemas/rsm.md). */
 #include "cli.h"
-#include "config.h"
-#include "err.h"
-#include "io.h"
-#include "rsm.h"
-#include "tower.h"
-#include "towertrain.h"
+#include "io/config.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/rsm.h"
+#include "model/tower.h"
+#include "model/tower_train.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
 /* rs-vocab - string ids to dense ints and back: build a vocabulary from
  * columns, apply it to a stream (OOV id 0 or hashed buckets), invert ids. */
 #include "cli.h"
-#include "err.h"
-#include "io.h"
-#include "tsv.h"
-#include "vocab.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/tsv.h"
+#include "io/vocab.h"
 
 #include <stdio.h>
 #include <stdlib.h>

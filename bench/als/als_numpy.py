@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An independent reference for rs-als: implicit ALS (Hu, Koren & Volinsky
 2008) in plain numpy with EXACT per-row solves (np.linalg.solve), written
-from the paper, not from lib/als.c.
+from the paper, not from lib/model/als.c.
 
   c_ui = 1 + alpha * r_ui (r = number of events for the pair), p_ui = 1 if r_ui > 0
   x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ Yᵀ C_u p_u, then the same for every item.

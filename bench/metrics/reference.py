@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Independent numpy implementation of rs-metrics' figures (schemas/metrics.md),
 written from the definitions with whole-matrix operations (no per-cutoff
-incremental sums, brute-force pairwise diversity), to check lib/metrics.c and
-lib/eval.c.
+incremental sums, brute-force pairwise diversity), to check lib/eval/metrics.c and
+lib/eval/eval.c.
 
 Usage: reference.py baselines OUT train.tsv test.tsv items.tsv
          writes OUT/pop.tsv and OUT/random.tsv (100 items per user, items the

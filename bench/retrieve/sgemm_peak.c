@@ -1,10 +1,10 @@
-/* sgemm_peak.c - this machine's sgemm rate through lib/tensor (OpenBLAS):
+/* sgemm_peak.c - this machine's sgemm rate through lib/nn/tensor (OpenBLAS):
  * the best of 5 square 2048³ products on N BLAS threads. Prints GFLOP per
  * wall second and per CPU second of the process (the second is the fair
  * one on a machine shared with other jobs).
  *   sgemm_peak [THREADS] */
-#include "cli.h"
-#include "tensor.h"
+#include "core/clock.h"
+#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 """PyTorch reference for bench/two-tower: the same two-tower model as
 rs-train-tower with examples/ml100k-tower.json, the same hyper-parameters.
 
-Towers (features in name order, as lib/tower.c concatenates them):
+Towers (features in name order, as lib/model/tower.c concatenates them):
   user: age (numeric, standardised) | gender (emb 4) | history (mean, or
         with --pooling attention the attention-weighted sum, of the last 50
         train items' item_id embeddings, shared table) | occupation
@@ -47,7 +47,7 @@ def read(path):
 
 
 def vocab(values):
-    """Ids 1..V by descending count, ties by value (as lib/vocab); 0 = unknown."""
+    """Ids 1..V by descending count, ties by value (as lib/io/vocab); 0 = unknown."""
     cnt = {}
     for v in values:
         if v:
@@ -93,7 +93,7 @@ def mean_bag(table, lists):
 
 def attn_bag(table, lists, q):
     """Attention pooling: softmax_j(q.e_j / sqrt(d)) weights over each list's
-    rows (lib/nn.c rs_attn_pool_forward with a shared query); empty: zeros."""
+    rows (lib/nn/nn.c rs_attn_pool_forward with a shared query); empty: zeros."""
     L = max(1, max(len(l) for l in lists))
     ids = torch.zeros(len(lists), L, dtype=torch.long)
     mask = torch.zeros(len(lists), L, dtype=torch.bool)
@@ -160,7 +160,7 @@ def main():
     item_tower = Tower(8 + 64 + 16, d)
     tables = [T_item, T_user, T_gender, T_occ, T_genre, T_title]
     dense = list(user_tower.parameters()) + list(item_tower.parameters())
-    query = torch.nn.Parameter(torch.zeros(64))  # zero: training starts from the mean, as lib/tower.c
+    query = torch.nn.Parameter(torch.zeros(64))  # zero: training starts from the mean, as lib/model/tower.c
     if a.pooling == "attention":
         dense.append(query)
     history = (lambda lists: attn_bag(T_item, lists, query)) if a.pooling == "attention" \

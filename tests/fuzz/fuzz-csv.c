@@ -1,7 +1,7 @@
 /* fuzz-csv.c - the CSV path of the table reader (libcsv, strict mode). */
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "tsv.h"
+#include "io/tsv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,10 +1,10 @@
 /* fuzz-featcfg.c - the feature configs beyond JSON syntax: the same document
  * through the two-tower parser (rs_tower_parse) and the rs-rank parser
  * (rs_rank_config). */
-#include "err.h"
+#include "core/err.h"
 #include <stdint.h>
-#include "rank.h"
-#include "tower.h"
+#include "model/rank.h"
+#include "model/tower.h"
 
 #include <jansson.h>
 

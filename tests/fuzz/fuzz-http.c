@@ -8,16 +8,16 @@
  * ranker (request context). Input: a POST body when it starts with '{';
  * else "<id>\n<k>\n<name>=<value>\n..." as GET parameters (no newline: id
  * only, k absent); a leading 's' (dropped) asks /similar. */
-#include "err.h"
+#include "core/err.h"
 #include <stdint.h>
-#include "io.h"
-#include "rank.h"
-#include "reco.h"
-#include "recoserve.h"
-#include "rsb.h"
-#include "rsm.h"
-#include "strmap.h"
-#include "tower.h"
+#include "io/io.h"
+#include "model/rank.h"
+#include "serve/reco.h"
+#include "serve/recoserve.h"
+#include "io/rsb.h"
+#include "io/rsm.h"
+#include "core/strmap.h"
+#include "model/tower.h"
 
 #include <jansson.h>
 #include <stdio.h>

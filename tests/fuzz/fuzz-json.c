@@ -1,6 +1,6 @@
 /* fuzz-json.c - JSON configs through rs_config_load. */
-#include "config.h"
-#include "err.h"
+#include "io/config.h"
+#include "core/err.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

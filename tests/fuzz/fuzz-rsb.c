@@ -1,7 +1,7 @@
 /* fuzz-rsb.c - the RSB reader: header, blocks, end block, all dtypes. */
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "rsb.h"
+#include "io/rsb.h"
 
 #include <stdlib.h>
 

@@ -4,11 +4,11 @@
  * the door, so an input whose lengths are consistent gets both checksums
  * recomputed first: the fuzzer then explores the header and the sections.
  * An input starting with "!" skips the fix-up (corrupt files stay corrupt). */
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "rank.h"
-#include "rsm.h"
-#include "tower.h"
+#include "model/rank.h"
+#include "io/rsm.h"
+#include "model/tower.h"
 
 #include <stdlib.h>
 #include <string.h>

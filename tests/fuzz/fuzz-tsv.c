@@ -1,7 +1,7 @@
 /* fuzz-tsv.c - the TSV reader (and the zstd layer under it) on arbitrary bytes. */
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "tsv.h"
+#include "io/tsv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,8 +1,8 @@
 /* fuzz-vocab.c - vocabulary files (schemas/vocab.md) through rs_vocab_load,
  * then a few lookups on whatever loaded. */
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "vocab.h"
+#include "io/vocab.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,8 +1,8 @@
 /* fuzz-zstd.c - the stream reader on arbitrary (often zstd) bytes: lines,
  * peeks and exact reads must never overrun or hang. */
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "io.h"
+#include "io/io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""nn_ref.py - the numpy (float64) reference for lib/nn, in the manner of
+"""nn_ref.py - the numpy (float64) reference for lib/nn/nn, in the manner of
 llm.c's test_gpt2: writes a fixture with the parameters of a small two-tower
 model, its forward outputs, loss, gradients, and the parameters after N Adam
 steps (lazy Adam on the embedding tables). tests/unit/test-nn.c builds the same
-model with lib/nn, loads these parameters and compares every tensor.
+model with lib/nn/nn, loads these parameters and compares every tensor.
 
 The model (must match tt_init/tt_forward in test-nn.c):
   user:  concat[user.emb[user], attn_pool(item.emb[hist], query)]

@@ -1,9 +1,9 @@
 /* test-alias.c - the alias sampler: exact tables for small cases, draw
  * frequencies against the weights (chi-square), zero weights never drawn,
  * determinism, and the rejected inputs. */
-#include "alias.h"
-#include "err.h"
-#include "rng.h"
+#include "core/alias.h"
+#include "core/err.h"
+#include "core/rng.h"
 #include "tap.h"
 
 #include <math.h>

@@ -1,11 +1,11 @@
 /* test-als.c - implicit ALS: the Gram-trick loss against a dense sum, a
  * monotone objective (exact and CG solves), recovery of a planted low-rank
  * preference matrix, thread independence, weighting formulas, top-k. */
-#include "als.h"
-#include "csr.h"
-#include "rng.h"
+#include "model/als.h"
+#include "prep/csr.h"
+#include "core/rng.h"
 #include "tap.h"
-#include "tensor.h"
+#include "nn/tensor.h"
 
 #include <math.h>
 #include <stdlib.h>

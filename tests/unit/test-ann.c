@@ -1,14 +1,14 @@
 /* test-ann.c - the IVF index: exact when it probes everything, recall
  * against exact search as an oracle, filters, and every way a file can be
  * bad (signature, version, checksums, truncation). */
-#include "ann.h"
-#include "err.h"
-#include "io.h"
-#include "knn.h"
-#include "rng.h"
-#include "strmap.h"
+#include "index/ann.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "index/knn.h"
+#include "core/rng.h"
+#include "core/strmap.h"
 #include "tap.h"
-#include "tensor.h"
+#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* test-config.c - JSON configs and their positioned errors. */
-#include "config.h"
-#include "err.h"
+#include "io/config.h"
+#include "core/err.h"
 #include "tap.h"
 
 #include <string.h>

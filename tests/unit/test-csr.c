@@ -1,9 +1,9 @@
 /* test-csr.c - triplets -> CSR (duplicates summed, rows sorted), transpose,
  * pruning, and reading an events file with its errors. */
-#include "csr.h"
-#include "err.h"
-#include "rng.h"
-#include "strmap.h"
+#include "prep/csr.h"
+#include "core/err.h"
+#include "core/rng.h"
+#include "core/strmap.h"
 #include "tap.h"
 
 #include <stdio.h>

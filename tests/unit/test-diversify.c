@@ -1,13 +1,13 @@
-/* test-diversify.c - property tests of lib/diversify on many random lists
+/* test-diversify.c - property tests of lib/rerank/diversify on many random lists
  * (seeded): filters, boosts, caps, round-robin order against a round-based
  * reference, MMR against a brute-force reference and at lambda = 1, quotas,
  * output sizes, tie-breaking independent of the array order. */
-#include "diversify.h"
-#include "divitems.h"
-#include "err.h"
-#include "itemattr.h"
-#include "pairset.h"
-#include "rng.h"
+#include "rerank/diversify.h"
+#include "rerank/divitems.h"
+#include "core/err.h"
+#include "io/itemattr.h"
+#include "core/pairset.h"
+#include "core/rng.h"
 #include "tap.h"
 
 #include <math.h>

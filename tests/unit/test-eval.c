@@ -1,7 +1,7 @@
 /* test-eval.c - the streaming evaluator on small files: summaries, users
  * without truth or predictions, segments, and its errors. */
-#include "err.h"
-#include "eval.h"
+#include "core/err.h"
+#include "eval/eval.h"
 #include "tap.h"
 
 #include <math.h>

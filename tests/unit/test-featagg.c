@@ -1,7 +1,7 @@
 /* test-featagg.c - per-entity aggregates and last-N histories (order, ties,
  * random streams against a full sort). */
-#include "featagg.h"
-#include "rng.h"
+#include "prep/featagg.h"
+#include "core/rng.h"
 #include "tap.h"
 
 #include <math.h>

@@ -1,8 +1,8 @@
 /* test-idcache.c - the front table gives exactly rs_strmap's ids: short and
  * long keys, keys already in the map, growth, the batched API. */
-#include "idcache.h"
-#include "rng.h"
-#include "strmap.h"
+#include "core/idcache.h"
+#include "core/rng.h"
+#include "core/strmap.h"
 #include "tap.h"
 
 #include <stdio.h>

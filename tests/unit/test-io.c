@@ -1,7 +1,7 @@
 /* test-io.c - readers (plain, zstd, concatenated frames, truncation) and
  * atomic writers. */
-#include "err.h"
-#include "io.h"
+#include "core/err.h"
+#include "io/io.h"
 #include "tap.h"
 
 #include <stdio.h>

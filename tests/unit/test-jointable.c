@@ -1,10 +1,10 @@
 /* test-jointable.c - tables kept for joins: row text, key ids, callbacks,
  * CSV escaping, and the errors. */
-#include "err.h"
-#include "jointable.h"
-#include "strmap.h"
+#include "core/err.h"
+#include "io/jointable.h"
+#include "core/strmap.h"
 #include "tap.h"
-#include "tsv.h"
+#include "io/tsv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* test-kmeans.c - k-means on planted clusters: recovery, inertia, monotone
  * Lloyd iterations, determinism, n_init, sampling, argument errors. */
-#include "err.h"
-#include "kmeans.h"
-#include "rng.h"
+#include "core/err.h"
+#include "index/kmeans.h"
+#include "core/rng.h"
 #include "tap.h"
-#include "tensor.h"
+#include "nn/tensor.h"
 
 #include <stdlib.h>
 #include <string.h>

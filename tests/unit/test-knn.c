@@ -1,9 +1,9 @@
 /* test-knn.c - blocked exact top-k against a brute-force sort, with ties,
  * filters (deny, per-query exclusions, self) and several thread counts. */
-#include "knn.h"
-#include "rng.h"
+#include "index/knn.h"
+#include "core/rng.h"
 #include "tap.h"
-#include "tensor.h"
+#include "nn/tensor.h"
 
 #include <stdlib.h>
 

@@ -1,8 +1,8 @@
 /* test-metrics.c - ranking metrics against hand-computed values and a naive
  * per-cutoff reimplementation; entropy, Gini and intra-list diversity
  * against their definitions. */
-#include "metrics.h"
-#include "rng.h"
+#include "eval/metrics.h"
+#include "core/rng.h"
 #include "tap.h"
 
 #include <math.h>

@@ -2,13 +2,13 @@
  * against its formula (chi-square on 10^6 draws), the reported
  * log-probabilities, no negative among the user's positives, hard negatives
  * only from their sources, and the failure paths. */
-#include "err.h"
-#include "negsample.h"
-#include "pairset.h"
-#include "rng.h"
-#include "rsb.h"
-#include "strmap.h"
-#include "tensor.h"
+#include "core/err.h"
+#include "prep/negsample.h"
+#include "core/pairset.h"
+#include "core/rng.h"
+#include "io/rsb.h"
+#include "core/strmap.h"
+#include "nn/tensor.h"
 #include "tap.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* test-nn.c - lib/nn: central finite-difference gradient checks for every op
+/* test-nn.c - lib/nn/nn: central finite-difference gradient checks for every op
  * with a backward and for a whole two-tower loss (ggml's test-backend-ops
  * grad mode), the optimisers against their formulas, the parameter and
  * scratch arenas, and the reference fixture written by tests/ref/nn_ref.py
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "err.h"
-#include "nn.h"
+#include "core/arena.h"
+#include "core/err.h"
+#include "nn/nn.h"
 #include "tap.h"
 
 /* ---------------------------------------------------------------------------

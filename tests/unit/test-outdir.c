@@ -1,9 +1,9 @@
 /* test-outdir.c - staged directory outputs: a new directory appears whole,
  * an existing one gets its files replaced and keeps the others, an abort
  * leaves nothing, and a path that is a file is refused. */
-#include "err.h"
-#include "io.h"
-#include "outdir.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/outdir.h"
 #include "tap.h"
 
 #include <dirent.h>

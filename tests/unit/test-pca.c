@@ -1,6 +1,6 @@
 /* test-pca.c - Jacobi eigen-decomposition and PCA on data with known axes. */
-#include "pca.h"
-#include "rng.h"
+#include "index/pca.h"
+#include "core/rng.h"
 #include "tap.h"
 
 #include <math.h>

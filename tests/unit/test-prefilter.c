@@ -1,7 +1,7 @@
 /* test-prefilter.c - k-core (known answer, and against a naive fixed point on
  * random tables), popularity by rows and by distinct users, ranking ties. */
-#include "prefilter.h"
-#include "rng.h"
+#include "prep/prefilter.h"
+#include "core/rng.h"
 #include "tap.h"
 
 #include <math.h>

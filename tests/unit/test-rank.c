@@ -1,4 +1,4 @@
-/* test-rank.c - lib/rank and lib/rankdata: finite-difference gradient
+/* test-rank.c - lib/model/rank and lib/model/rank_encode: finite-difference gradient
  * checks of the whole wide & deep model (bucketised numerics included) and
  * of each head alone, the mini-batch aware L2, known answers of the cross
  * hash (stable across runs and machines) and of numeric binning, AUC and log
@@ -11,12 +11,12 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "config.h"
-#include "err.h"
-#include "io.h"
-#include "rank.h"
-#include "rankdata.h"
-#include "strmap.h"
+#include "io/config.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "model/rank.h"
+#include "model/rank_encode.h"
+#include "core/strmap.h"
 #include "tap.h"
 
 static const char *CFG =

@@ -1,6 +1,6 @@
 /* test-rng.c - known-answer vectors (computed with an independent Python
  * implementation of splitmix64 / xoshiro256**) and distribution checks. */
-#include "rng.h"
+#include "core/rng.h"
 #include "tap.h"
 
 #include <stdint.h>

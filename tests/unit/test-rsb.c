@@ -1,11 +1,11 @@
 /* test-rsb.c - RSB round trips per dtype, and every corruption the reader
  * must catch: bad signature, newer version, bad dims, flipped bits,
  * truncation, missing end block, data after it. */
-#include "err.h"
-#include "io.h"
-#include "rng.h"
-#include "rsb.h"
-#include "strmap.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "core/rng.h"
+#include "io/rsb.h"
+#include "core/strmap.h"
 #include "tap.h"
 
 #include <math.h>

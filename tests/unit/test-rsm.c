@@ -1,7 +1,7 @@
 /* test-rsm.c - RSM model files: round trip, and every corruption detected. */
-#include "err.h"
-#include "io.h"
-#include "rsm.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/rsm.h"
 #include "tap.h"
 
 #include <stdio.h>

@@ -2,9 +2,9 @@
  * cutoff boundary, event windows, per-user assignment (last N with ties in
  * input order, fractions, min-train, random draws), the rejected specs, and
  * the window outputs (files, counts, nothing left on failure). */
-#include "err.h"
-#include "split.h"
-#include "strmap.h"
+#include "core/err.h"
+#include "prep/split.h"
+#include "core/strmap.h"
 #include "tap.h"
 
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* test-strmap.c - interning: ids are dense and stable, millions of keys. */
-#include "strmap.h"
+#include "core/strmap.h"
 #include "tap.h"
 
 #include <stdio.h>

@@ -3,11 +3,11 @@
  * a signup or a creation, click after impression, booking after click, none
  * out of stock), and calibration: with noise 0 the observed clicks, bookings
  * and favourites match the documented probabilities. */
-#include "err.h"
-#include "io.h"
-#include "rsb.h"
-#include "strmap.h"
-#include "synth.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/rsb.h"
+#include "core/strmap.h"
+#include "prep/synth.h"
 #include "tap.h"
 
 #include <math.h>

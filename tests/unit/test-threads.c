@@ -2,7 +2,7 @@
  * pool reused across many calls, nested calls and calls from two threads at
  * once (one of them takes the spawn path while the pool is busy). */
 #include "tap.h"
-#include "threads.h"
+#include "core/threads.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,7 +1,7 @@
 /* test-timeparse.c - timestamps and durations. */
-#include "err.h"
+#include "core/err.h"
 #include "tap.h"
-#include "timeparse.h"
+#include "core/timeparse.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* test-topk.c - bounded heap against a full sort. */
-#include "rng.h"
+#include "core/rng.h"
 #include "tap.h"
-#include "topk.h"
+#include "core/topk.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,15 +2,15 @@
  * gradient check (central differences through both towers and the in-batch
  * softmax with extra negatives, logQ and feature dropout), and the RSM round
  * trip. */
-#include "err.h"
-#include "io.h"
-#include "rsb.h"
-#include "rsm.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "io/rsb.h"
+#include "io/rsm.h"
 #include "tap.h"
-#include "tsv.h"
-#include "tower.h"
-#include "towerembed.h"
-#include "towertrain.h"
+#include "io/tsv.h"
+#include "model/tower.h"
+#include "model/tower_embed.h"
+#include "model/tower_train.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vocab.h"
+#include "io/vocab.h"
 
 static char dir[128];
 

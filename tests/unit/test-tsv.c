@@ -1,7 +1,7 @@
 /* test-tsv.c - header-addressed columns, positioned errors, CSV quoting. */
-#include "err.h"
+#include "core/err.h"
 #include "tap.h"
-#include "tsv.h"
+#include "io/tsv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

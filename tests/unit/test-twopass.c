@@ -1,9 +1,9 @@
 /* test-twopass.c - a second pass over a file, and over the spool of a pipe
  * (TSV and CSV), and that the spool never outlives its use. */
-#include "err.h"
+#include "core/err.h"
 #include "tap.h"
-#include "tsv.h"
-#include "twopass.h"
+#include "io/tsv.h"
+#include "io/twopass.h"
 
 #include <dirent.h>
 #include <sys/stat.h>

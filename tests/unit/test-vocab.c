@@ -1,9 +1,9 @@
 /* test-vocab.c - counting, pruning and ordering, the file format and its
  * errors, OOV buckets, a million tokens. */
-#include "err.h"
-#include "io.h"
+#include "core/err.h"
+#include "io/io.h"
 #include "tap.h"
-#include "vocab.h"
+#include "io/vocab.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,145 @@
+/* timeparse.c - Unix seconds and ISO 8601 timestamps.
+ * Civil-date conversion: H. Hinnant, "chrono-Compatible Low-Level Date
+ * Algorithms" (days_from_civil / civil_from_days). */
+#include "core/timeparse.h"
+#include "core/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int64_t rs_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+void rs_time_format(int64_t t, char *buf)
+{
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    int64_t sec = t - days * 86400, y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    snprintf(buf, 32, "%04d-%02u-%02u %02d:%02d:%02d", (int)y, m, d, (int)(sec / 3600),
+             (int)(sec / 60 % 60), (int)(sec % 60));
+}
+
+/* Reads exactly k digits at *p into *v. */
+static int digits(const char **p, const char *end, int k, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < k; i++, (*p)++) {
+        if (*p >= end || **p < '0' || **p > '9')
+            return -1;
+        *v = *v * 10 + (**p - '0');
+    }
+    return 0;
+}
+
+static int parse_iso(const char *p, const char *end, int64_t *out)
+{
+    int y, mo, d, h = 0, mi = 0, s = 0;
+    if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) ||
+        p >= end || *p++ != '-' || digits(&p, end, 2, &d))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31)
+        return -1;
+    if (p < end && (*p == ' ' || *p == 'T') && p + 1 < end && p[1] >= '0' && p[1] <= '9') {
+        p++;
+        if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' || digits(&p, end, 2, &mi))
+            return -1;
+        if (p < end && *p == ':') {
+            p++;
+            if (digits(&p, end, 2, &s))
+                return -1;
+            if (p < end && *p == '.')
+                for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+                    ;
+        }
+        if (h > 23 || mi > 59 || s > 60)
+            return -1;
+    }
+    int64_t offset = 0;
+    if (p < end && *p == ' ')
+        p++;
+    if (end - p == 3 && memcmp(p, "UTC", 3) == 0) {
+        p += 3;
+    } else if (end - p == 1 && *p == 'Z') {
+        p++;
+    } else if (p < end && (*p == '+' || *p == '-')) {
+        int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
+        if (digits(&p, end, 2, &oh))
+            return -1;
+        if (p < end && *p == ':')
+            p++;
+        if (p < end && digits(&p, end, 2, &om))
+            return -1;
+        offset = sign * (oh * 3600 + om * 60);
+    }
+    if (p != end)
+        return -1;
+    *out = rs_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s - offset;
+    return 0;
+}
+
+int rs_time_parse(const char *s, size_t n, int64_t *out)
+{
+    const char *end = s + n;
+    if (n == 0)
+        return RS_ERR_FORMAT;
+    if (n >= 10 && s[4] == '-')
+        return parse_iso(s, end, out) == 0 ? 0 : RS_ERR_FORMAT;
+    const char *p = s + (*s == '-');
+    if (p == end)
+        return RS_ERR_FORMAT;
+    int64_t v = 0;
+    for (; p < end && *p != '.'; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+            return RS_ERR_FORMAT;
+        v = v * 10 + (*p - '0');
+    }
+    if (p < end) /* fractional seconds: digits only, dropped */
+        for (p++; p < end; p++)
+            if (*p < '0' || *p > '9')
+                return RS_ERR_FORMAT;
+    *out = *s == '-' ? -v : v;
+    return 0;
+}
+
+int rs_duration_parse(const char *s, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || v < 0)
+        return RS_ERR_FORMAT;
+    int64_t unit = 1;
+    switch (*end) {
+    case '\0': case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return RS_ERR_FORMAT;
+    }
+    if (*end && end[1])
+        return RS_ERR_FORMAT;
+    *out = (int64_t)v * unit;
+    return 0;
+}

@@ -1,0 +1,512 @@
+/* ann.c - IVF + int8 residual codes + exact re-ranking (see ann.h).
+ *
+ * Score of item x in partition l for query q, with r = x − c_l stored as
+ * int8 codes e and scale s (r ≈ s·e):  q·x = q·c_l + q·r ≈ q·c_l + s·(q·e).
+ * Queries are processed partition-major (as FAISS's batched IVF scan does
+ * for GPUs): each worker inverts its queries' probe lists, decodes a
+ * partition's codes once to f32 (s·e) and scores them against every query
+ * that probes it with one sgemm, so the scan reads 1 byte per dimension and
+ * runs at BLAS speed. The best `rerank` approximate scores of each query
+ * are re-scored with the stored f32 vectors, which makes the final order
+ * exact among the candidates.
+ */
+#include "index/ann.h"
+#include "core/err.h"
+#include "io/io.h"
+#include "index/kmeans.h"
+#include "index/knn.h"
+#include "core/rng.h"
+#include "core/strmap.h"
+#include "nn/tensor.h"
+#include "core/threads.h"
+#include "core/topk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define ANN_SIGNATURE "\x89RSX\r\n\x1a\n"
+#define ANN_VERSION_MAJOR 1
+#define ANN_VERSION_MINOR 0
+#define ANN_HEADER 128
+#define ANN_ALIGN 64
+#define ANN_QB 128 /* queries per sgemm */
+
+enum { S_CENTROIDS, S_LIST_OFF, S_ROW_ITEM, S_SCALES, S_CODES, S_VECTORS, S_ID_OFF, S_ID_BLOB, NSECT };
+
+/* The fixed 128-byte header (schemas/ann-index.md), little-endian. */
+struct ann_header {
+    char signature[8];
+    uint16_t major, minor;
+    uint32_t header_size;
+    uint32_t dims, nlist;
+    uint64_t n;
+    uint32_t quant, reserved;
+    uint64_t off[NSECT];
+    uint64_t file_size;
+    uint64_t payload_xxh3; /* bytes [128, file_size) */
+    uint64_t header_xxh3;  /* bytes [0, 120) */
+};
+_Static_assert(sizeof(struct ann_header) == ANN_HEADER, "ann header is 128 bytes");
+
+struct rs_ann {
+    void *map;
+    size_t map_len;
+    size_t n, nlist, maxlist;
+    uint32_t d;
+    const float *centroids, *scales, *vectors;
+    const uint64_t *list_off, *id_off;
+    const uint32_t *row_item;
+    const int8_t *codes;
+    const char *id_blob;
+};
+
+static uint64_t align_up(uint64_t x)
+{
+    return (x + ANN_ALIGN - 1) / ANN_ALIGN * ANN_ALIGN;
+}
+
+/* ---- build ---- */
+
+struct section {
+    const void *p;
+    size_t len;
+};
+
+/* Int8 codes of the residual r = x − c (one row); returns the scale. */
+static float encode_row(const float *x, const float *c, size_t d, int8_t *code)
+{
+    float m = 0;
+    for (size_t j = 0; j < d; j++) {
+        float v = fabsf(x[j] - c[j]);
+        m = v > m ? v : m;
+    }
+    float s = m / 127.0f;
+    for (size_t j = 0; j < d; j++) {
+        long v = s > 0 ? lrintf((x[j] - c[j]) / s) : 0;
+        code[j] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+    }
+    return s;
+}
+
+/* k-means on a random sample of the items gives the partition centroids. */
+static int train_centroids(const float *x, size_t n, size_t d, const struct rs_ann_build_opts *o,
+                           size_t nlist, float *centroids)
+{
+    size_t ts = o->train_sample ? o->train_sample : 64 * nlist;
+    ts = ts < nlist ? nlist : ts > n ? n : ts;
+    struct rs_rng g;
+    rs_rng_init(&g, o->seed, 1000);
+    uint32_t *idx = xmalloc(n * sizeof *idx);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = (uint32_t)i;
+    for (size_t i = 0; i < ts; i++) {
+        size_t j = i + rs_rng_below(&g, n - i);
+        uint32_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    float *xs = xmalloc(ts * d * sizeof *xs);
+    for (size_t i = 0; i < ts; i++)
+        memcpy(xs + i * d, x + (size_t)idx[i] * d, d * sizeof *xs);
+    struct rs_kmeans_opts ko;
+    rs_kmeans_defaults(&ko);
+    ko.k = nlist;
+    ko.max_iter = o->max_iter > 0 ? o->max_iter : 20;
+    ko.seed = o->seed;
+    ko.threads = o->threads;
+    ko.log = o->log;
+    ko.log_ctx = o->log_ctx;
+    int rc = rs_kmeans_fit(xs, ts, d, &ko, centroids, NULL, NULL, NULL);
+    free(xs);
+    free(idx);
+    return rc;
+}
+
+int rs_ann_build(const float *x, size_t n, size_t d, const struct rs_strmap *ids,
+                 const struct rs_ann_build_opts *o, struct rs_writer *out)
+{
+    if (o->quant != RS_ANN_INT8)
+        return rs_err_set(RS_ERR_USAGE, "ann: unknown quantisation %d", o->quant);
+    if (n == 0 || d == 0 || n > UINT32_MAX)
+        return rs_err_set(RS_ERR_USAGE, "ann: cannot index %zu items of %zu dims", n, d);
+    size_t nlist = o->nlist ? o->nlist : (size_t)lrint(sqrt((double)n));
+    nlist = nlist < 1 ? 1 : nlist > n ? n : nlist;
+    float *cent = xmalloc(nlist * d * sizeof *cent);
+    int rc = train_centroids(x, n, d, o, nlist, cent);
+    if (rc < 0) {
+        free(cent);
+        return rc;
+    }
+    int32_t *assign = xmalloc(n * sizeof *assign);
+    rs_kmeans_assign(x, n, d, cent, nlist, o->threads, assign, NULL);
+
+    /* Counting sort by partition, stable in item order. */
+    uint64_t *list_off = xcalloc(nlist + 1, sizeof *list_off);
+    for (size_t i = 0; i < n; i++)
+        list_off[assign[i] + 1]++;
+    for (size_t l = 0; l < nlist; l++)
+        list_off[l + 1] += list_off[l];
+    uint64_t *fill = xmalloc(nlist * sizeof *fill);
+    memcpy(fill, list_off, nlist * sizeof *fill);
+    uint32_t *row_item = xmalloc(n * sizeof *row_item);
+    for (size_t i = 0; i < n; i++)
+        row_item[fill[assign[i]]++] = (uint32_t)i;
+    float *scales = xmalloc(n * sizeof *scales), *vec = xmalloc(n * d * sizeof *vec);
+    int8_t *codes = xmalloc(n * d);
+    for (size_t r = 0; r < n; r++) {
+        size_t i = row_item[r];
+        memcpy(vec + r * d, x + i * d, d * sizeof *vec);
+        scales[r] = encode_row(x + i * d, cent + (size_t)assign[i] * d, d, codes + r * d);
+    }
+    uint64_t *id_off = xmalloc((n + 1) * sizeof *id_off);
+    id_off[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        rs_strmap_key(ids, (int64_t)i, &len);
+        id_off[i + 1] = id_off[i] + len;
+    }
+    char *blob = xmalloc(id_off[n] ? id_off[n] : 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(blob + id_off[i], rs_strmap_key(ids, (int64_t)i, NULL), id_off[i + 1] - id_off[i]);
+
+    struct section s[NSECT] = {
+        [S_CENTROIDS] = { cent, nlist * d * sizeof(float) },
+        [S_LIST_OFF] = { list_off, (nlist + 1) * sizeof(uint64_t) },
+        [S_ROW_ITEM] = { row_item, n * sizeof(uint32_t) },
+        [S_SCALES] = { scales, n * sizeof(float) },
+        [S_CODES] = { codes, n * d },
+        [S_VECTORS] = { vec, n * d * sizeof(float) },
+        [S_ID_OFF] = { id_off, (n + 1) * sizeof(uint64_t) },
+        [S_ID_BLOB] = { blob, id_off[n] },
+    };
+    struct ann_header h = { .major = ANN_VERSION_MAJOR, .minor = ANN_VERSION_MINOR,
+                            .header_size = ANN_HEADER, .dims = (uint32_t)d, .nlist = (uint32_t)nlist,
+                            .n = n, .quant = (uint32_t)o->quant };
+    memcpy(h.signature, ANN_SIGNATURE, 8);
+    static const char zeros[ANN_ALIGN];
+    XXH3_state_t *st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    uint64_t pos = ANN_HEADER;
+    for (int i = 0; i < NSECT; i++) {
+        h.off[i] = pos;
+        XXH3_64bits_update(st, s[i].p, s[i].len);
+        uint64_t end = align_up(pos + s[i].len);
+        XXH3_64bits_update(st, zeros, end - pos - s[i].len);
+        pos = end;
+    }
+    h.file_size = pos;
+    h.payload_xxh3 = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    h.header_xxh3 = XXH3_64bits(&h, offsetof(struct ann_header, header_xxh3));
+    rc = rs_writer_write(out, &h, sizeof h);
+    for (int i = 0; i < NSECT && rc == 0; i++) {
+        rc = rs_writer_write(out, s[i].p, s[i].len);
+        size_t pad = align_up(h.off[i] + s[i].len) - h.off[i] - s[i].len;
+        if (rc == 0 && pad)
+            rc = rs_writer_write(out, zeros, pad);
+    }
+    free(cent);
+    free(assign);
+    free(list_off);
+    free(fill);
+    free(row_item);
+    free(scales);
+    free(vec);
+    free(codes);
+    free(id_off);
+    free(blob);
+    return rc;
+}
+
+/* ---- open ---- */
+
+static int check_layout(struct rs_ann *a, const struct ann_header *h, const char *path)
+{
+    size_t n = h->n, d = h->dims, nl = h->nlist;
+    uint64_t len[NSECT] = { nl * d * 4, (nl + 1) * 8, n * 4, n * 4, n * d, n * d * 4, (n + 1) * 8, 0 };
+    for (int i = 0; i < NSECT; i++) {
+        uint64_t lim = i + 1 < NSECT ? h->off[i + 1] : h->file_size;
+        if (h->off[i] % ANN_ALIGN || h->off[i] < ANN_HEADER || h->off[i] > lim || lim - h->off[i] < len[i])
+            return rs_err_set(RS_ERR_FORMAT, "'%s': ann index section %d out of place", path, i);
+    }
+    const char *base = a->map;
+    a->n = n;
+    a->d = h->dims;
+    a->nlist = nl;
+    a->centroids = (const float *)(base + h->off[S_CENTROIDS]);
+    a->list_off = (const uint64_t *)(base + h->off[S_LIST_OFF]);
+    a->row_item = (const uint32_t *)(base + h->off[S_ROW_ITEM]);
+    a->scales = (const float *)(base + h->off[S_SCALES]);
+    a->codes = (const int8_t *)(base + h->off[S_CODES]);
+    a->vectors = (const float *)(base + h->off[S_VECTORS]);
+    a->id_off = (const uint64_t *)(base + h->off[S_ID_OFF]);
+    a->id_blob = base + h->off[S_ID_BLOB];
+    uint64_t blob_room = h->file_size - h->off[S_ID_BLOB];
+    int ok = a->list_off[0] == 0 && a->list_off[nl] == n && a->id_off[0] == 0 && a->id_off[n] <= blob_room;
+    a->maxlist = 0;
+    for (size_t l = 0; ok && l < nl; l++) {
+        ok = a->list_off[l] <= a->list_off[l + 1];
+        if (ok && a->list_off[l + 1] - a->list_off[l] > a->maxlist)
+            a->maxlist = a->list_off[l + 1] - a->list_off[l];
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        ok = a->id_off[i] <= a->id_off[i + 1] && a->row_item[i] < n;
+    return ok ? 0 : rs_err_set(RS_ERR_FORMAT, "'%s': ann index tables are inconsistent", path);
+}
+
+int rs_ann_open(struct rs_ann **out, const char *path)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rs_err_set(RS_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return rs_err_set(RS_ERR_IO, "'%s': not a regular file", path);
+    }
+    size_t size = (size_t)sb.st_size;
+    if (size < ANN_HEADER) { /* a cut index, or something else */
+        char sig[8];
+        int cut = size >= 8 && pread(fd, sig, 8, 0) == 8 && memcmp(sig, ANN_SIGNATURE, 8) == 0;
+        close(fd);
+        return rs_err_set(cut ? RS_ERR_CORRUPT : RS_ERR_FORMAT, "'%s': not an ann index (%s)", path,
+                          cut ? "truncated" : "too short");
+    }
+    void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return rs_err_set(RS_ERR_IO, "cannot map '%s': %s", path, strerror(errno));
+    struct rs_ann *a = xcalloc(1, sizeof *a);
+    a->map = map;
+    a->map_len = size;
+    struct ann_header h;
+    memcpy(&h, map, sizeof h);
+    int rc = 0;
+    if (memcmp(h.signature, ANN_SIGNATURE, 8) != 0)
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s': not an ann index (bad signature)", path);
+    else if (XXH3_64bits(&h, offsetof(struct ann_header, header_xxh3)) != h.header_xxh3)
+        rc = rs_err_set(RS_ERR_CORRUPT, "'%s': ann index header checksum mismatch", path);
+    else if (h.major != ANN_VERSION_MAJOR)
+        rc = rs_err_set(RS_ERR_VERSION, "'%s': ann index version %u.%u; this build reads %d.x", path,
+                        h.major, h.minor, ANN_VERSION_MAJOR);
+    else if (h.file_size != size)
+        rc = rs_err_set(RS_ERR_CORRUPT, "'%s': ann index is %zu bytes, header says %llu (truncated?)",
+                        path, size, (unsigned long long)h.file_size);
+    else if (h.quant != RS_ANN_INT8 || h.dims == 0 || h.dims > 65536 || h.nlist == 0 || h.nlist > h.n ||
+             h.n > UINT32_MAX)
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s': ann index header has bad fields", path);
+    else if (XXH3_64bits((const char *)map + ANN_HEADER, size - ANN_HEADER) != h.payload_xxh3)
+        rc = rs_err_set(RS_ERR_CORRUPT, "'%s': ann index payload checksum mismatch", path);
+    else
+        rc = check_layout(a, &h, path);
+    if (rc < 0) {
+        rs_ann_close(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void rs_ann_close(struct rs_ann *a)
+{
+    if (!a)
+        return;
+    munmap(a->map, a->map_len);
+    free(a);
+}
+
+size_t rs_ann_size(const struct rs_ann *a) { return a->n; }
+uint32_t rs_ann_dims(const struct rs_ann *a) { return a->d; }
+size_t rs_ann_nlist(const struct rs_ann *a) { return a->nlist; }
+
+const char *rs_ann_id(const struct rs_ann *a, size_t i, size_t *len)
+{
+    *len = a->id_off[i + 1] - a->id_off[i];
+    return a->id_blob + a->id_off[i];
+}
+
+/* ---- search ---- */
+
+/* Per worker: its queries' probes, inverted into per-partition query lists,
+ * so each partition's codes are decoded once and scored against all its
+ * queries with one sgemm. */
+struct search_ctx {
+    const struct rs_ann *a;
+    const float *queries;
+    size_t k, nprobe, rerank;
+    const struct rs_knn_filter *f;
+    int64_t *ids;
+    float *scores;
+    size_t *counts;
+};
+
+/* Pushes base + raw[j] for the rows r0.. of a partition into heap t. */
+__attribute__((optimize("O3"), target_clones("avx2", "default")))
+static void scan_tile(const float *raw, size_t n, float base, size_t r0, struct rs_topk *t,
+                      const struct rs_ann *a, const struct rs_knn_filter *f, size_t q)
+{
+    float thr = rs_topk_threshold(t);
+    for (size_t j = 0; j < n; j += 32) {
+        size_t m = n - j < 32 ? n - j : 32;
+        if (m == 32) {
+            float lim = thr - base;
+            int any = 0;
+            for (size_t u = 0; u < 32; u++)
+                any |= raw[j + u] >= lim; /* >=: rounding of thr - base */
+            if (!any)
+                continue;
+        }
+        for (size_t u = 0; u < m; u++) {
+            float s = base + raw[j + u];
+            if (!(s > thr) || rs_knn_filtered(f, q, a->row_item[r0 + j + u]))
+                continue;
+            rs_topk_push(t, s, (int64_t)(r0 + j + u));
+            thr = rs_topk_threshold(t);
+        }
+    }
+}
+
+/* probe[q*np ..]: the partitions of each query, score[...] their q·c. */
+static void find_probes(const struct search_ctx *c, size_t begin, size_t nq, uint32_t *probe,
+                        float *pscore)
+{
+    const struct rs_ann *a = c->a;
+    float *coarse = xmalloc(ANN_QB * a->nlist * sizeof *coarse);
+    struct rs_topk t;
+    rs_topk_init(&t, c->nprobe);
+    for (size_t q0 = 0; q0 < nq; q0 += ANN_QB) {
+        size_t qb = nq - q0 < ANN_QB ? nq - q0 : ANN_QB;
+        rs_sgemm(0, 1, qb, a->nlist, a->d, 1.0f, c->queries + (begin + q0) * a->d, a->d, a->centroids,
+                 a->d, 0.0f, coarse, a->nlist);
+        for (size_t r = 0; r < qb; r++) {
+            rs_topk_reset(&t);
+            for (size_t l = 0; l < a->nlist; l++)
+                rs_topk_push(&t, coarse[r * a->nlist + l], (int64_t)l);
+            rs_topk_sort(&t);
+            for (size_t p = 0; p < c->nprobe; p++) {
+                probe[(q0 + r) * c->nprobe + p] = (uint32_t)t.id[p];
+                pscore[(q0 + r) * c->nprobe + p] = t.score[p];
+            }
+        }
+    }
+    rs_topk_free(&t);
+    free(coarse);
+}
+
+/* Scores partition l against the nm queries qs (local indices, with their
+ * q·c in base) from its decoded residuals dec, into the candidate heaps. */
+static void score_list(const struct search_ctx *c, size_t begin, size_t l, const uint32_t *qs,
+                       const float *base, size_t nm, const float *dec, float *qbuf, float *tile,
+                       struct rs_topk *cand)
+{
+    const struct rs_ann *a = c->a;
+    size_t d = a->d, r0 = a->list_off[l], nr = a->list_off[l + 1] - r0;
+    for (size_t m0 = 0; m0 < nm; m0 += ANN_QB) {
+        size_t mb = nm - m0 < ANN_QB ? nm - m0 : ANN_QB;
+        for (size_t m = 0; m < mb; m++)
+            memcpy(qbuf + m * d, c->queries + (begin + qs[m0 + m]) * d, d * sizeof *qbuf);
+        rs_sgemm(0, 1, mb, nr, d, 1.0f, qbuf, d, dec, d, 0.0f, tile, nr);
+        for (size_t m = 0; m < mb; m++)
+            scan_tile(tile + m * nr, nr, base[m0 + m], r0, &cand[qs[m0 + m]], a, c->f,
+                      begin + qs[m0 + m]);
+    }
+}
+
+/* Exact scores of the candidates of query q; writes its results. */
+static void rerank(const struct search_ctx *c, size_t q, struct rs_topk *cand, struct rs_topk *best)
+{
+    const struct rs_ann *a = c->a;
+    const float *qv = c->queries + q * a->d;
+    rs_topk_reset(best);
+    for (size_t i = 0; i < cand->n; i++) {
+        size_t r = (size_t)cand->id[i];
+        float s = 0;
+        for (size_t j = 0; j < a->d; j++)
+            s += qv[j] * a->vectors[r * a->d + j];
+        rs_topk_push(best, s, (int64_t)a->row_item[r]);
+    }
+    size_t got = rs_topk_sort(best);
+    memcpy(c->ids + q * c->k, best->id, got * sizeof *c->ids);
+    memcpy(c->scores + q * c->k, best->score, got * sizeof *c->scores);
+    c->counts[q] = got;
+}
+
+static void search_chunk(void *vctx, size_t begin, size_t end, int tid)
+{
+    (void)tid;
+    const struct search_ctx *c = vctx;
+    const struct rs_ann *a = c->a;
+    size_t nq = end - begin, np = c->nprobe, d = a->d;
+    uint32_t *probe = xmalloc((nq * np + 1) * sizeof *probe);
+    float *pscore = xmalloc((nq * np + 1) * sizeof *pscore);
+    find_probes(c, begin, nq, probe, pscore);
+    /* Invert: for each partition, its queries in query order. */
+    size_t *off = xcalloc(a->nlist + 1, sizeof *off);
+    for (size_t i = 0; i < nq * np; i++)
+        off[probe[i] + 1]++;
+    for (size_t l = 0; l < a->nlist; l++)
+        off[l + 1] += off[l];
+    size_t *fill = xmalloc(a->nlist * sizeof *fill);
+    memcpy(fill, off, a->nlist * sizeof *fill);
+    uint32_t *qs = xmalloc((nq * np + 1) * sizeof *qs);
+    float *base = xmalloc((nq * np + 1) * sizeof *base);
+    for (size_t i = 0; i < nq * np; i++) {
+        size_t at = fill[probe[i]]++;
+        qs[at] = (uint32_t)(i / np);
+        base[at] = pscore[i];
+    }
+    struct rs_topk *cand = xmalloc((nq ? nq : 1) * sizeof *cand), best;
+    for (size_t q = 0; q < nq; q++)
+        rs_topk_init(&cand[q], c->rerank);
+    rs_topk_init(&best, c->k);
+    size_t ml = a->maxlist ? a->maxlist : 1;
+    float *dec = xmalloc(ml * d * sizeof *dec), *qbuf = xmalloc(ANN_QB * d * sizeof *qbuf);
+    float *tile = xmalloc(ANN_QB * ml * sizeof *tile);
+    for (size_t l = 0; l < a->nlist; l++) {
+        if (off[l] == off[l + 1])
+            continue;
+        size_t r0 = a->list_off[l], nr = a->list_off[l + 1] - r0;
+        for (size_t r = 0; r < nr; r++)
+            for (size_t j = 0; j < d; j++)
+                dec[r * d + j] = a->scales[r0 + r] * (float)a->codes[(r0 + r) * d + j];
+        score_list(c, begin, l, qs + off[l], base + off[l], off[l + 1] - off[l], dec, qbuf, tile, cand);
+    }
+    for (size_t q = 0; q < nq; q++) {
+        rerank(c, begin + q, &cand[q], &best);
+        rs_topk_free(&cand[q]);
+    }
+    rs_topk_free(&best);
+    free(probe);
+    free(pscore);
+    free(off);
+    free(fill);
+    free(qs);
+    free(base);
+    free(cand);
+    free(dec);
+    free(qbuf);
+    free(tile);
+}
+
+void rs_ann_search(const struct rs_ann *a, const float *queries, size_t nq, size_t k,
+                   const struct rs_ann_search_opts *o, const struct rs_knn_filter *f, int64_t *ids,
+                   float *scores, size_t *counts)
+{
+    size_t nprobe = o->nprobe < 1 ? 1 : o->nprobe > a->nlist ? a->nlist : o->nprobe;
+    size_t rerank_n = o->rerank < k ? k : o->rerank;
+    rerank_n = rerank_n > a->n ? a->n : rerank_n;
+    struct search_ctx c = { a, queries, k, nprobe, rerank_n, f, ids, scores, counts };
+    if (k == 0) {
+        memset(counts, 0, nq * sizeof *counts);
+        return;
+    }
+    rs_parallel_for(o->threads, nq, search_chunk, &c);
+}

@@ -1,0 +1,85 @@
+/* jointable.c - tables keyed by id, kept as TSV text for joins. */
+#include "io/jointable.h"
+#include "core/err.h"
+#include "core/strmap.h"
+#include "io/tsv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Appends t's current row as TSV text (CSV fields escaped). */
+static void keep_row(struct rs_jointable *jt, struct rs_tsv *t, int csv, int64_t id)
+{
+    size_t need = jt->len + 1;
+    for (size_t c = 0; c < rs_tsv_ncols(t); c++)
+        need += 2 * rs_tsv_len(t, (int)c) + 1;
+    jt->text = xrealloc(jt->text, need);
+    jt->off = xrealloc(jt->off, (jt->nrows + 1) * sizeof *jt->off);
+    jt->id = xrealloc(jt->id, (jt->nrows + 1) * sizeof *jt->id);
+    jt->off[jt->nrows] = jt->len;
+    jt->id[jt->nrows++] = id;
+    char *p = jt->text + jt->len;
+    for (size_t c = 0; c < rs_tsv_ncols(t); c++) {
+        const char *f = rs_tsv_get(t, (int)c);
+        if (c)
+            *p++ = '\t';
+        for (size_t k = 0, n = rs_tsv_len(t, (int)c); k < n; k++) {
+            char e = !csv ? 0 : f[k] == '\t' ? 't' : f[k] == '\n' ? 'n' : f[k] == '\r' ? 'r' : f[k] == '\\' ? '\\' : 0;
+            if (e)
+                *p++ = '\\';
+            *p++ = e ? e : f[k];
+        }
+    }
+    *p++ = '\0';
+    jt->len = (size_t)(p - jt->text);
+}
+
+int rs_jointable_load(struct rs_jointable *jt, const char *path, int flags, const char *key_col,
+                      struct rs_strmap *m, rs_jointable_row_fn fn, void *ctx)
+{
+    struct rs_tsv *t;
+    int kc = -1, rc = rs_tsv_open(&t, path, flags);
+    if (rc < 0)
+        return rc;
+    if (rs_tsv_ncols(t) == 0)
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s' is empty: expected a header with '%s'", rs_tsv_name(t), key_col);
+    else
+        rc = rs_tsv_require(t, key_col, &kc);
+    if (jt && rc == 0) {
+        jt->key_col = kc;
+        jt->ncols = rs_tsv_ncols(t);
+        jt->names = xmalloc(jt->ncols * sizeof *jt->names);
+        for (size_t c = 0; c < jt->ncols; c++)
+            jt->names[c] = xstrdup(rs_tsv_colname(t, c));
+    }
+    while (rc == 0 && (rc = rs_tsv_next(t)) == 0) {
+        if (rs_tsv_len(t, kc) == 0) {
+            rc = rs_tsv_errf(t, kc, "empty id");
+            break;
+        }
+        int64_t id = rs_strmap_put(m, rs_tsv_get(t, kc), rs_tsv_len(t, kc), NULL);
+        if (fn && (rc = fn(ctx, t, id)) < 0)
+            break;
+        if (jt)
+            keep_row(jt, t, (flags & RS_TSV_CSV) != 0, id);
+    }
+    rs_tsv_close(t);
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+const char *rs_jointable_row(const struct rs_jointable *jt, size_t r)
+{
+    RS_ASSERT(r < jt->nrows);
+    return jt->text + jt->off[r];
+}
+
+void rs_jointable_free(struct rs_jointable *jt)
+{
+    for (size_t c = 0; c < jt->ncols; c++)
+        free(jt->names[c]);
+    free(jt->names);
+    free(jt->text);
+    free(jt->off);
+    free(jt->id);
+    memset(jt, 0, sizeof *jt);
+}

@@ -1,0 +1,77 @@
+/* tower_embed.c - chunked embedding of a feature table (see tower_embed.h). */
+#include "model/tower_embed.h"
+#include "core/arena.h"
+#include "core/err.h"
+#include "model/tower.h"
+#include "io/tsv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const char *idcol,
+                         rs_tower_embed_fn fn, void *ctx)
+{
+    int idc, rc;
+    if ((rc = rs_tsv_require(tb, idcol, &idc)) < 0 || (rc = rs_tower_bind(t, side, tb, 1)) < 0)
+        return rc;
+    struct rs_enc e;
+    struct rs_arena a;
+    rs_enc_init(&e, t, side);
+    rs_arena_init(&a, 0);
+    char *ids[RS_TOWER_EMBED_CHUNK];
+    size_t lens[RS_TOWER_EMBED_CHUNK];
+    uint32_t rows[RS_TOWER_EMBED_CHUNK];
+    for (size_t b = 0; b < RS_TOWER_EMBED_CHUNK; b++)
+        rows[b] = (uint32_t)b;
+    int eof = 0;
+    while (rc == 0 && !eof) {
+        rs_enc_reset(&e);
+        while (e.n < RS_TOWER_EMBED_CHUNK && (rc = rs_tsv_next(tb)) == 0) {
+            size_t n = rs_tsv_len(tb, idc);
+            if (!n) {
+                rc = rs_tsv_errf(tb, idc, "empty id");
+                break;
+            }
+            ids[e.n] = xstrndup(rs_tsv_get(tb, idc), n);
+            lens[e.n] = n;
+            if ((rc = rs_enc_add(&e, t, side, tb, ids[e.n], n)) < 0) {
+                free(ids[e.n]);
+                break;
+            }
+        }
+        if (rc == RS_ERR_EOF) {
+            rc = 0;
+            eof = 1;
+        }
+        if (rc == 0 && e.n) {
+            struct rs_tower_act act;
+            rs_arena_reset(&a);
+            rs_tower_forward(t, side, &e, rows, e.n, NULL, &a, &act);
+            rc = fn(ctx, ids, lens, act.z, e.n);
+        }
+        for (size_t b = 0; b < e.n; b++)
+            free(ids[b]);
+    }
+    rs_enc_free(&e);
+    rs_arena_free(&a);
+    return rc;
+}
+
+int rs_tower_embed_fields(const struct rs_tower *t, int side, const char *const *names, const char *const *vals,
+                          size_t nvals, const char *id, float *z)
+{
+    struct rs_enc e;
+    rs_enc_init(&e, t, side);
+    int rc = rs_enc_add_fields(&e, t, side, names, vals, nvals, id);
+    if (rc == 0) {
+        struct rs_arena a;
+        struct rs_tower_act act;
+        uint32_t row = 0;
+        rs_arena_init(&a, 0);
+        rs_tower_forward(t, side, &e, &row, 1, NULL, &a, &act);
+        memcpy(z, act.z, t->d * sizeof *z);
+        rs_arena_free(&a);
+    }
+    rs_enc_free(&e);
+    return rc;
+}

@@ -1,0 +1,735 @@
+/* tower_train.c - data loading, the training loop, validation, checkpoints
+ * for the two-tower model. Loss: sampling-bias-corrected in-batch softmax
+ * (Yi et al. 2019) with mixed extra negatives (Yang et al. 2020), see nn.h. */
+#include "model/tower_train.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "io/rsm.h"
+#include "core/strmap.h"
+#include "nn/tensor.h"
+#include "core/threads.h"
+#include "core/topk.h"
+#include "io/tsv.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rs_tt_opts_init(struct rs_tt_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = 512;
+    o->epochs = 10;
+    o->lr = 1e-3;
+    o->schedule = RS_LR_COSINE;
+    o->tau = 0.05;
+    o->dropout = 0.2;
+    o->logq = 1;
+    o->k = 20;
+    o->patience = 3;
+    o->lr_sparse = 0.05;
+    o->seed = 42;
+    o->threads = 1;
+}
+
+/* ---- growable arrays ---- */
+
+struct u32v {
+    uint32_t *a;
+    size_t n, cap;
+};
+struct f32v {
+    float *a;
+    size_t n, cap;
+};
+static void u32_push(struct u32v *v, uint32_t x)
+{
+    if (v->n == v->cap)
+        v->a = xrealloc(v->a, (v->cap = v->cap ? 2 * v->cap : 1024) * sizeof *v->a);
+    v->a[v->n++] = x;
+}
+static void f32_push(struct f32v *v, float x)
+{
+    if (v->n == v->cap)
+        v->a = xrealloc(v->a, (v->cap = v->cap ? 2 * v->cap : 1024) * sizeof *v->a);
+    v->a[v->n++] = x;
+}
+
+/* ---- examples ---- */
+
+struct raw_examples {
+    struct rs_strmap *users, *items; /* ids seen in training, first-seen order */
+    struct u32v u, i, neg_off, neg;  /* indices into users / items */
+    struct f32v logq, neg_logq;
+    int has_logq, has_neg_logq;
+};
+
+static int parse_list_logq(struct rs_tsv *tb, int col, struct f32v *out, size_t want)
+{
+    const char *s = rs_tsv_get(tb, col);
+    size_t n = rs_tsv_len(tb, col), got = 0;
+    for (size_t i = 0; i < n;) {
+        char *end;
+        float x = strtof(s + i, &end);
+        if (end == s + i || !isfinite(x) || (*end && *end != ','))
+            return rs_tsv_errf(tb, col, "expected a comma list of numbers, got '%.*s'", (int)(n > 60 ? 60 : n), s);
+        f32_push(out, x);
+        got++;
+        i = (size_t)(end - s) + (*end == ',');
+    }
+    if (got != want)
+        return rs_tsv_errf(tb, col, "%zu values for %zu neg_items", got, want);
+    return 0;
+}
+
+static int read_examples(struct raw_examples *x, const struct rs_tt_inputs *in)
+{
+    struct rs_tsv *tb;
+    int rc = rs_tsv_open(&tb, in->examples, 0);
+    if (rc < 0)
+        return rc;
+    int uc, ic, lc = rs_tsv_col(tb, "logq"), nc = rs_tsv_col(tb, "neg_items"), nlc = rs_tsv_col(tb, "neg_logq");
+    if ((rc = rs_tsv_require(tb, in->user_col, &uc)) < 0 || (rc = rs_tsv_require(tb, in->item_col, &ic)) < 0) {
+        rs_tsv_close(tb);
+        return rc;
+    }
+    x->has_logq = lc >= 0;
+    x->has_neg_logq = nlc >= 0;
+    u32_push(&x->neg_off, 0);
+    while ((rc = rs_tsv_next(tb)) == 0) {
+        size_t ul = rs_tsv_len(tb, uc), il = rs_tsv_len(tb, ic);
+        if (!ul || !il) {
+            rc = rs_tsv_errf(tb, ul ? ic : uc, "empty id");
+            break;
+        }
+        u32_push(&x->u, (uint32_t)rs_strmap_put(x->users, rs_tsv_get(tb, uc), ul, NULL));
+        u32_push(&x->i, (uint32_t)rs_strmap_put(x->items, rs_tsv_get(tb, ic), il, NULL));
+        float lq = 0;
+        if (lc >= 0 && (rc = rs_tsv_get_f32(tb, lc, &lq)) < 0)
+            break;
+        f32_push(&x->logq, lq);
+        if (nc >= 0) {
+            const char *s = rs_tsv_get(tb, nc);
+            size_t n = rs_tsv_len(tb, nc), before = x->neg.n;
+            for (size_t a = 0, b; a < n; a = b + 1) {
+                for (b = a; b < n && s[b] != ','; b++)
+                    ;
+                if (b > a)
+                    u32_push(&x->neg, (uint32_t)rs_strmap_put(x->items, s + a, b - a, NULL));
+            }
+            if (nlc >= 0 && (rc = parse_list_logq(tb, nlc, &x->neg_logq, x->neg.n - before)) < 0)
+                break;
+        }
+        u32_push(&x->neg_off, (uint32_t)x->neg.n);
+    }
+    rs_tsv_close(tb);
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+/* ---- entity tables ---- */
+
+/* Builds the side's vocabulary (unless have_vocab) from the training entities
+ * and encodes every entity: the table's rows, then training ids it lacks. */
+static int load_side(struct rs_tower *t, int side, const char *path, const char *idcol, struct rs_strmap *train,
+                     int have_vocab, struct rs_strmap **ent, struct rs_enc *enc)
+{
+    size_t ntrain = rs_strmap_size(train);
+    uint8_t *in_table = xcalloc(ntrain + 1, 1);
+    struct rs_tsv *tb = NULL;
+    int rc = 0, idc = -1;
+    *ent = rs_strmap_new(ntrain + 16);
+    rs_enc_init(enc, t, side);
+    for (int pass = have_vocab; pass < 2 && rc == 0; pass++) {
+        if (path) {
+            if ((rc = rs_tsv_open(&tb, path, 0)) < 0 || (rc = rs_tsv_require(tb, idcol, &idc)) < 0)
+                break;
+        }
+        if ((rc = rs_tower_bind(t, side, tb, 1)) < 0)
+            break;
+        while (tb && (rc = rs_tsv_next(tb)) == 0) {
+            const char *id = rs_tsv_get(tb, idc);
+            size_t n = rs_tsv_len(tb, idc);
+            if (!n) {
+                rc = rs_tsv_errf(tb, idc, "empty id");
+                break;
+            }
+            if (pass == 0) {
+                int64_t r = rs_strmap_get(train, id, n);
+                if (r >= 0 && !in_table[r]++ && (rc = rs_tower_count(t, side, tb, id, n)) < 0)
+                    break;
+                continue;
+            }
+            int added;
+            rs_strmap_put(*ent, id, n, &added);
+            if (!added) {
+                rc = rs_tsv_errf(tb, idc, "duplicate id '%.*s'", (int)(n > 60 ? 60 : n), id);
+                break;
+            }
+            if ((rc = rs_enc_add(enc, t, side, tb, id, n)) < 0)
+                break;
+        }
+        if (rc == RS_ERR_EOF)
+            rc = 0;
+        rs_tsv_close(tb);
+        tb = NULL;
+        if (pass == 0 && rc == 0) {
+            for (size_t r = 0; r < ntrain && rc == 0; r++) {
+                size_t n;
+                const char *id = rs_strmap_key(train, (int64_t)r, &n);
+                if (!in_table[r])
+                    rc = rs_tower_count(t, side, NULL, id, n);
+            }
+            rs_tower_finish_vocab(t, side);
+        }
+    }
+    for (size_t r = 0; r < ntrain && rc == 0; r++) {
+        size_t n;
+        const char *id = rs_strmap_key(train, (int64_t)r, &n);
+        int added;
+        rs_strmap_put(*ent, id, n, &added);
+        if (added)
+            rc = rs_enc_add(enc, t, side, NULL, id, n);
+    }
+    free(in_table);
+    return rc;
+}
+
+static int read_valid(struct rs_tt_data *d, const struct rs_tt_inputs *in)
+{
+    struct rs_tsv *tb;
+    int uc, ic, rc = rs_tsv_open(&tb, in->valid, 0);
+    if (rc < 0)
+        return rc;
+    if ((rc = rs_tsv_require(tb, in->user_col, &uc)) < 0 || (rc = rs_tsv_require(tb, in->item_col, &ic)) < 0) {
+        rs_tsv_close(tb);
+        return rc;
+    }
+    struct u32v u = { 0 }, i = { 0 };
+    while ((rc = rs_tsv_next(tb)) == 0) {
+        int64_t a = rs_strmap_get(d->uid, rs_tsv_get(tb, uc), rs_tsv_len(tb, uc));
+        int64_t b = rs_strmap_get(d->iid, rs_tsv_get(tb, ic), rs_tsv_len(tb, ic));
+        if (a < 0 || b < 0) {
+            d->skipped_valid++;
+            continue;
+        }
+        u32_push(&u, (uint32_t)a);
+        u32_push(&i, (uint32_t)b);
+    }
+    rs_tsv_close(tb);
+    d->nv = u.n;
+    d->vu = u.a;
+    d->vi = i.a;
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+/* CSR of (key, value) pairs grouped by key in [0, nkeys). */
+static void group(size_t nkeys, size_t n, const uint32_t *key, const uint32_t *val, uint32_t **off_out,
+                  uint32_t **vals_out)
+{
+    uint32_t *off = xcalloc(nkeys + 1, sizeof *off), *vals = xmalloc((n ? n : 1) * sizeof *vals);
+    for (size_t j = 0; j < n; j++)
+        off[key[j] + 1]++;
+    for (size_t k = 0; k < nkeys; k++)
+        off[k + 1] += off[k];
+    uint32_t *pos = xmalloc((nkeys + 1) * sizeof *pos);
+    memcpy(pos, off, (nkeys + 1) * sizeof *pos);
+    for (size_t j = 0; j < n; j++)
+        vals[pos[key[j]]++] = val[j];
+    free(pos);
+    *off_out = off;
+    *vals_out = vals;
+}
+
+static void finish_examples(struct rs_tt_data *d, struct raw_examples *x)
+{
+    size_t nu = rs_strmap_size(x->users), ni = rs_strmap_size(x->items);
+    uint32_t *urow = xmalloc((nu + 1) * sizeof *urow), *irow = xmalloc((ni + 1) * sizeof *irow);
+    for (size_t r = 0; r < nu; r++) {
+        size_t n;
+        const char *id = rs_strmap_key(x->users, (int64_t)r, &n);
+        urow[r] = (uint32_t)rs_strmap_get(d->uid, id, n);
+    }
+    for (size_t r = 0; r < ni; r++) {
+        size_t n;
+        const char *id = rs_strmap_key(x->items, (int64_t)r, &n);
+        irow[r] = (uint32_t)rs_strmap_get(d->iid, id, n);
+    }
+    d->n = x->u.n;
+    d->eu = xmalloc((d->n + 1) * sizeof *d->eu);
+    d->ei = xmalloc((d->n + 1) * sizeof *d->ei);
+    d->logq = xmalloc((d->n + 1) * sizeof *d->logq);
+    /* log q(item) from the training frequency when the stream has no logq. */
+    float *freq_logq = xcalloc(d->items.n + 1, sizeof *freq_logq);
+    for (size_t j = 0; j < d->n; j++)
+        freq_logq[irow[x->i.a[j]]] += 1;
+    for (size_t r = 0; r < d->items.n; r++)
+        freq_logq[r] = logf((freq_logq[r] > 0 ? freq_logq[r] : 0.5f) / (float)(d->n ? d->n : 1));
+    for (size_t j = 0; j < d->n; j++) {
+        d->eu[j] = urow[x->u.a[j]];
+        d->ei[j] = irow[x->i.a[j]];
+        d->logq[j] = x->has_logq ? x->logq.a[j] : freq_logq[d->ei[j]];
+    }
+    d->K = 0;
+    for (size_t j = 0; j < d->n; j++)
+        if (x->neg_off.a[j + 1] - x->neg_off.a[j] > d->K)
+            d->K = x->neg_off.a[j + 1] - x->neg_off.a[j];
+    if (d->K) {
+        /* Rows with fewer negatives are padded with their positive, which the
+         * loss masks (a positive is never its own negative). */
+        d->neg = xmalloc(d->n * d->K * sizeof *d->neg);
+        d->neg_logq = xmalloc(d->n * d->K * sizeof *d->neg_logq);
+        for (size_t j = 0; j < d->n; j++)
+            for (size_t k = 0; k < d->K; k++) {
+                size_t p = x->neg_off.a[j] + k;
+                int real = p < x->neg_off.a[j + 1];
+                d->neg[j * d->K + k] = real ? irow[x->neg.a[p]] : d->ei[j];
+                d->neg_logq[j * d->K + k] = !real ? 0 : x->has_neg_logq ? x->neg_logq.a[p] : freq_logq[irow[x->neg.a[p]]];
+            }
+    }
+    group(d->users.n, d->n, d->eu, d->ei, &d->seen_off, &d->seen);
+    free(freq_logq);
+    free(urow);
+    free(irow);
+}
+
+int rs_tt_load(struct rs_tt_data *d, struct rs_tower *t, const struct rs_tt_inputs *in, int have_vocab)
+{
+    memset(d, 0, sizeof *d);
+    struct raw_examples x = { 0 };
+    x.users = rs_strmap_new(1024);
+    x.items = rs_strmap_new(1024);
+    rs_tower_set_id_col(t, RS_SIDE_USER, in->user_col);
+    rs_tower_set_id_col(t, RS_SIDE_ITEM, in->item_col);
+    int rc = rs_tower_load_pretrained(t);
+    if (rc == 0)
+        rc = read_examples(&x, in);
+    if (rc == 0 && x.u.n == 0)
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s': no training examples", in->examples);
+    /* Items first: sequence features of the user tower use the item vocabularies. */
+    if (rc == 0)
+        rc = load_side(t, RS_SIDE_ITEM, in->items, in->item_col, x.items, have_vocab, &d->iid, &d->items);
+    if (rc == 0)
+        rc = load_side(t, RS_SIDE_USER, in->users, in->user_col, x.users, have_vocab, &d->uid, &d->users);
+    if (rc == 0) {
+        finish_examples(d, &x);
+        if (in->valid)
+            rc = read_valid(d, in);
+    }
+    rs_strmap_free(x.users);
+    rs_strmap_free(x.items);
+    free(x.u.a);
+    free(x.i.a);
+    free(x.neg_off.a);
+    free(x.neg.a);
+    free(x.logq.a);
+    free(x.neg_logq.a);
+    return rc;
+}
+
+void rs_tt_data_free(struct rs_tt_data *d)
+{
+    rs_strmap_free(d->uid);
+    rs_strmap_free(d->iid);
+    if (d->users.f)
+        rs_enc_free(&d->users);
+    if (d->items.f)
+        rs_enc_free(&d->items);
+    free(d->eu);
+    free(d->ei);
+    free(d->logq);
+    free(d->neg);
+    free(d->neg_logq);
+    free(d->vu);
+    free(d->vi);
+    free(d->seen_off);
+    free(d->seen);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- evaluation ---- */
+
+struct eval_ctx {
+    const float *scores;     /* (chunk users, items) */
+    const uint32_t *users;   /* user rows of the chunk */
+    const struct rs_tt_data *d;
+    const uint32_t *rel_off, *rel;
+    size_t ni, k;
+    struct rs_topk *heaps;   /* one per thread */
+    uint8_t **mask;          /* one per thread: (items), the user's seen items */
+    double *recall, *ndcg;   /* per chunk user */
+};
+
+static int has(const uint32_t *a, size_t n, uint32_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] == x)
+            return 1;
+    return 0;
+}
+
+static void eval_users(void *vctx, size_t lo, size_t hi, int tid)
+{
+    struct eval_ctx *c = vctx;
+    struct rs_topk *h = &c->heaps[tid];
+    for (size_t j = lo; j < hi; j++) {
+        uint32_t u = c->users[j];
+        const float *s = c->scores + j * c->ni;
+        const uint32_t *seen = c->d->seen + c->d->seen_off[u];
+        size_t nseen = c->d->seen_off[u + 1] - c->d->seen_off[u];
+        uint8_t *mask = c->mask[tid];
+        for (size_t i = 0; i < nseen; i++)
+            mask[seen[i]] = 1;
+        rs_topk_reset(h);
+        for (size_t i = 0; i < c->ni; i++)
+            if (!mask[i] && s[i] >= rs_topk_threshold(h))
+                rs_topk_push(h, s[i], (int64_t)i);
+        for (size_t i = 0; i < nseen; i++)
+            mask[seen[i]] = 0;
+        size_t m = rs_topk_sort(h);
+        const uint32_t *rel = c->rel + c->rel_off[u];
+        size_t nrel = c->rel_off[u + 1] - c->rel_off[u];
+        double hits = 0, dcg = 0, idcg = 0;
+        for (size_t r = 0; r < m; r++)
+            if (has(rel, nrel, (uint32_t)h->id[r])) {
+                hits++;
+                dcg += 1 / log2((double)r + 2);
+            }
+        for (size_t r = 0; r < nrel && r < c->k; r++)
+            idcg += 1 / log2((double)r + 2);
+        c->recall[j] = hits / (double)nrel;
+        c->ndcg[j] = dcg / idcg;
+    }
+}
+
+void rs_tt_evaluate(struct rs_tower *t, const struct rs_tt_data *d, size_t k, size_t max_users, int threads,
+                    double *recall, double *ndcg)
+{
+    enum { CHUNK = 256 };
+    *recall = *ndcg = NAN;
+    if (!d->nv)
+        return;
+    uint32_t *rel_off, *rel;
+    group(d->users.n, d->nv, d->vu, d->vi, &rel_off, &rel);
+    /* Relevant sets without duplicates. */
+    uint32_t w = 0;
+    for (size_t u = 0, lo = 0; u < d->users.n; u++) {
+        size_t hi = rel_off[u + 1];
+        rel_off[u] = w;
+        for (size_t j = lo; j < hi; j++)
+            if (!has(rel + rel_off[u], w - rel_off[u], rel[j]))
+                rel[w++] = rel[j];
+        lo = hi;
+    }
+    rel_off[d->users.n] = w;
+    uint32_t *users = xmalloc(d->users.n * sizeof *users);
+    size_t nu = 0;
+    for (size_t u = 0; u < d->users.n && (!max_users || nu < max_users); u++)
+        if (rel_off[u + 1] > rel_off[u])
+            users[nu++] = (uint32_t)u;
+    size_t ni = d->items.n;
+    struct rs_arena a;
+    rs_arena_init(&a, 0);
+    float *iv = xmalloc(ni * t->d * sizeof *iv), *scores = xmalloc((size_t)CHUNK * ni * sizeof *scores);
+    rs_tower_embed(t, RS_SIDE_ITEM, &d->items, &a, iv);
+    struct eval_ctx c = { .scores = scores, .d = d, .rel_off = rel_off, .rel = rel, .ni = ni, .k = k };
+    c.heaps = xmalloc((size_t)threads * sizeof *c.heaps);
+    c.mask = xmalloc((size_t)threads * sizeof *c.mask);
+    for (int i = 0; i < threads; i++) {
+        rs_topk_init(&c.heaps[i], k);
+        c.mask[i] = xcalloc(ni + 1, 1);
+    }
+    double *r = xmalloc((nu + 1) * sizeof *r), *g = xmalloc((nu + 1) * sizeof *g);
+    for (size_t lo = 0; lo < nu; lo += CHUNK) {
+        size_t B = nu - lo < CHUNK ? nu - lo : CHUNK;
+        struct rs_tower_act act;
+        rs_arena_reset(&a);
+        rs_tower_forward(t, RS_SIDE_USER, &d->users, users + lo, B, NULL, &a, &act);
+        rs_sgemm(0, 1, B, ni, t->d, 1.0f, act.z, t->d, iv, t->d, 0.0f, scores, ni);
+        c.users = users + lo;
+        c.recall = r + lo;
+        c.ndcg = g + lo;
+        rs_parallel_for(threads, B, eval_users, &c);
+    }
+    double sr = 0, sg = 0;
+    for (size_t j = 0; j < nu; j++) {
+        sr += r[j];
+        sg += g[j];
+    }
+    *recall = nu ? sr / (double)nu : NAN;
+    *ndcg = nu ? sg / (double)nu : NAN;
+    for (int i = 0; i < threads; i++) {
+        rs_topk_free(&c.heaps[i]);
+        free(c.mask[i]);
+    }
+    free(c.heaps);
+    free(c.mask);
+    free(r);
+    free(g);
+    free(iv);
+    free(scores);
+    free(users);
+    free(rel_off);
+    free(rel);
+    rs_arena_free(&a);
+}
+
+/* ---- training ---- */
+
+static double lr_at(const struct rs_tt_opts *o, long step, long total)
+{
+    if (o->warmup > 0 && step < o->warmup)
+        return o->lr * (double)(step + 1) / (double)o->warmup;
+    double p = total > o->warmup ? (double)(step - o->warmup) / (double)(total - o->warmup) : 0;
+    switch (o->schedule) {
+    case RS_LR_COSINE: return o->lr * 0.5 * (1 + cos(M_PI * p));
+    case RS_LR_LINEAR: return o->lr * (1 - p);
+    default: return o->lr;
+    }
+}
+
+struct train_state {
+    int epoch;      /* epochs done */
+    double best;
+    int bad, stopped;
+};
+
+static int save_checkpoint(struct rs_tower *t, const struct rs_tt_opts *o, const struct rs_optim *opt,
+                           const struct train_state *st, const float *best_w)
+{
+    struct rs_rsm *m = rs_rsm_new();
+    rs_tower_to_rsm(t, m);
+    uint64_t P = t->p.size;
+    rs_rsm_add_tensor(m, "adam.m", RS_RSM_F32, 1, &P, t->p.m);
+    rs_rsm_add_tensor(m, "adam.v", RS_RSM_F32, 1, &P, t->p.v);
+    if (best_w)
+        rs_rsm_add_tensor(m, "best.w", RS_RSM_F32, 1, &P, best_w);
+    json_t *tr = json_pack("{s:i, s:I, s:f, s:i, s:b, s:I}", "epoch", st->epoch, "step", (json_int_t)opt->t,
+                           "best", st->best, "bad", st->bad, "stopped", st->stopped, "seed", (json_int_t)o->seed);
+    rs_rsm_set_section(m, "train", tr);
+    json_decref(tr);
+    int rc = rs_rsm_save(m, o->checkpoint);
+    rs_rsm_free(m);
+    return rc;
+}
+
+static int load_checkpoint(const struct rs_rsm *m, const char *path, struct rs_tower *t, struct rs_optim *opt,
+                           struct train_state *st, float *best_w)
+{
+    json_t *tr = rs_rsm_section(m, "train");
+    const void *pm, *pv, *pb = NULL;
+    uint64_t P = t->p.size;
+    int rc;
+    if (!tr)
+        return rs_err_set(RS_ERR_FORMAT, "'%s' is a model, not a checkpoint (no train section)", path);
+    if ((rc = rs_rsm_get(m, "adam.m", RS_RSM_F32, P, &pm)) < 0 || (rc = rs_rsm_get(m, "adam.v", RS_RSM_F32, P, &pv)) < 0 ||
+        (best_w && (rc = rs_rsm_get(m, "best.w", RS_RSM_F32, P, &pb)) < 0))
+        return rc;
+    memcpy(t->p.m, pm, P * sizeof(float));
+    memcpy(t->p.v, pv, P * sizeof(float));
+    if (best_w)
+        memcpy(best_w, pb, P * sizeof(float));
+    st->epoch = (int)json_integer_value(json_object_get(tr, "epoch"));
+    st->best = json_real_value(json_object_get(tr, "best"));
+    st->bad = (int)json_integer_value(json_object_get(tr, "bad"));
+    st->stopped = json_is_true(json_object_get(tr, "stopped"));
+    opt->t = (long)json_integer_value(json_object_get(tr, "step"));
+    return 0;
+}
+
+/* The two towers of a step run on two threads (each with its own arena and
+ * single-threaded BLAS); the loss (by blocks of rows), the shared table's
+ * gradient and Adam then use every thread (nn.h says when the thread count
+ * changes bits). Each tower runs once per distinct (entity, dropped) row of
+ * the batch: popular items and active users repeat within a batch, and their
+ * outputs are copied to every row, their gradients summed back in row order. */
+struct tower_job {
+    struct rs_tower *t;
+    int side;
+    const struct rs_enc *e;
+    const uint32_t *rows;
+    size_t B;
+    const uint8_t *drop;
+    struct rs_arena *a;
+    int32_t *slot;          /* (2 · entities) all -1 between steps */
+    size_t nu;              /* distinct rows */
+    uint32_t *idx;          /* (B) row b -> distinct row */
+    struct rs_tower_act act; /* over the distinct rows */
+    float *z;               /* (B, d) */
+    const float *dz;        /* (B, d) */
+};
+
+static void job_forward(struct tower_job *j)
+{
+    size_t B = j->B, d = j->t->d, nu = 0;
+    uint32_t *uniq = rs_arena_alloc(j->a, B * sizeof *uniq);
+    uint8_t *udrop = j->drop ? rs_arena_alloc(j->a, B) : NULL;
+    j->idx = rs_arena_alloc(j->a, B * sizeof *j->idx);
+    for (size_t b = 0; b < B; b++) {
+        size_t key = 2 * (size_t)j->rows[b] + (j->drop ? j->drop[b] : 0);
+        if (j->slot[key] < 0) {
+            j->slot[key] = (int32_t)nu;
+            uniq[nu] = j->rows[b];
+            if (udrop)
+                udrop[nu] = j->drop[b];
+            nu++;
+        }
+        j->idx[b] = (uint32_t)j->slot[key];
+    }
+    for (size_t i = 0; i < nu; i++)
+        j->slot[2 * (size_t)uniq[i] + (udrop ? udrop[i] : 0)] = -1;
+    j->nu = nu;
+    rs_tower_forward(j->t, j->side, j->e, uniq, nu, udrop, j->a, &j->act);
+    j->z = rs_arena_floats(j->a, B * d);
+    for (size_t b = 0; b < B; b++)
+        memcpy(j->z + b * d, j->act.z + (size_t)j->idx[b] * d, d * sizeof *j->z);
+}
+
+static void job_backward(struct tower_job *j)
+{
+    size_t d = j->t->d;
+    float *dzu = rs_arena_zeros(j->a, j->nu * d);
+    for (size_t b = 0; b < j->B; b++) {
+        float *dst = dzu + (size_t)j->idx[b] * d;
+        const float *src = j->dz + b * d;
+        for (size_t k = 0; k < d; k++)
+            dst[k] += src[k];
+    }
+    rs_tower_backward(j->t, j->side, &j->act, dzu, j->a, RS_TOWER_DEFER_SHARED);
+}
+
+static void tower_forward_job(void *ctx, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    for (struct tower_job *j = (struct tower_job *)ctx + lo; j < (struct tower_job *)ctx + hi; j++)
+        job_forward(j);
+}
+
+/* Item tower first when serial: the order a two-thread run reproduces. */
+static void tower_backward_job(void *ctx, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    for (struct tower_job *j = (struct tower_job *)ctx + hi; j-- > (struct tower_job *)ctx + lo;)
+        job_backward(j);
+}
+
+/* One optimiser step on examples perm[lo, lo+B). Returns the batch loss. */
+static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const struct rs_tt_opts *o,
+                         const uint32_t *perm, size_t B, struct rs_rng *dropg, struct rs_arena *a,
+                         struct rs_arena *a2, int32_t *const slot[2])
+{
+    size_t K = d->K, dd = t->d;
+    uint32_t *u = rs_arena_alloc(a, B * sizeof *u), *it = rs_arena_alloc(a, B * (1 + K) * sizeof *it);
+    float *logq = rs_arena_floats(a, B), *nlq = K ? rs_arena_floats(a, B * K) : NULL;
+    uint8_t *drop = rs_arena_alloc(a, B);
+    for (size_t b = 0; b < B; b++) {
+        uint32_t j = perm[b];
+        u[b] = d->eu[j];
+        it[b] = d->ei[j];
+        logq[b] = d->logq[j];
+        drop[b] = o->dropout > 0 && rs_rng_uniform(dropg) < o->dropout;
+        for (size_t k = 0; k < K; k++) {
+            it[B + b * K + k] = d->neg[(size_t)j * K + k];
+            nlq[b * K + k] = d->neg_logq[(size_t)j * K + k];
+        }
+    }
+    struct tower_job jobs[2] = {
+        { .t = t, .side = RS_SIDE_USER, .e = &d->users, .rows = u, .B = B, .drop = drop, .a = a, .slot = slot[0] },
+        { .t = t, .side = RS_SIDE_ITEM, .e = &d->items, .rows = it, .B = B * (1 + K), .a = a2, .slot = slot[1] },
+    };
+    rs_parallel_for(o->threads, 2, tower_forward_job, jobs);
+    const float *uz = jobs[0].z, *iz = jobs[1].z;
+    struct rs_inbatch s = { .B = B, .K = K, .d = dd, .tau = (float)o->tau, .logq = o->logq ? logq : NULL,
+                            .item = it, .neg_logq = o->logq ? nlq : NULL, .neg_item = K ? it + B : NULL,
+                            .threads = o->threads };
+    float *probs = rs_arena_floats(a, B * (B + K));
+    double loss = rs_inbatch_softmax_forward(probs, &s, uz, iz, K ? iz + B * dd : NULL);
+    float *du = rs_arena_zeros(a, B * dd), *dv = rs_arena_zeros(a, B * (1 + K) * dd);
+    rs_inbatch_softmax_backward(du, dv, K ? dv + B * dd : NULL, &s, probs, uz, iz, K ? iz + B * dd : NULL, 1.0f);
+    jobs[0].dz = du;
+    jobs[1].dz = dv;
+    rs_parallel_for(o->threads, 2, tower_backward_job, jobs);
+    /* The user tower's sequence features write the item table: after the item
+     * tower's own backward, as in a serial run. */
+    rs_tower_backward_shared(t, RS_SIDE_USER, &jobs[0].act, o->threads);
+    return loss;
+}
+
+int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opts *o, const struct rs_rsm *ckpt,
+                void (*on_epoch)(void *ctx, const struct rs_tt_epoch *e), void *ctx)
+{
+    rs_blas_set_threads(1); /* the towers run on their own threads */
+    struct rs_optim opt;
+    rs_optim_init(&opt);
+    opt.lr = (float)o->lr;
+    opt.threads = o->threads;
+    if (o->sparse_adagrad) {
+        opt.sparse = RS_SPARSE_ADAGRAD;
+        opt.lr_sparse = (float)o->lr_sparse;
+    }
+    size_t P = t->p.size;
+    float *best_w = d->nv ? xmalloc(P * sizeof *best_w) : NULL;
+    struct train_state st = { 0, -1, 0, 0 };
+    int rc = 0;
+    if (ckpt && (rc = load_checkpoint(ckpt, o->checkpoint, t, &opt, &st, best_w)) < 0) {
+        free(best_w);
+        return rc;
+    }
+    size_t B = o->batch < d->n ? o->batch : d->n;
+    long steps_per_epoch = (long)(d->n / B), total = steps_per_epoch * o->epochs;
+    uint32_t *perm = xmalloc(d->n * sizeof *perm);
+    struct rs_arena a, a2;
+    rs_arena_init(&a, 0);
+    rs_arena_init(&a2, 0);
+    int32_t *slot[2] = { xmalloc(2 * (d->users.n + 1) * sizeof(int32_t)),
+                         xmalloc(2 * (d->items.n + 1) * sizeof(int32_t)) };
+    memset(slot[0], 0xff, 2 * (d->users.n + 1) * sizeof(int32_t));
+    memset(slot[1], 0xff, 2 * (d->items.n + 1) * sizeof(int32_t));
+    rs_params_zero_grad(&t->p);
+    for (int ran = 0; !st.stopped && st.epoch < o->epochs && (!o->stop_after || ran < o->stop_after); ran++) {
+        struct rs_rng shuf, dropg;
+        rs_rng_init(&shuf, o->seed, 1000000u + (uint64_t)st.epoch);
+        rs_rng_init(&dropg, o->seed, 2000000u + (uint64_t)st.epoch);
+        for (size_t j = 0; j < d->n; j++)
+            perm[j] = (uint32_t)j;
+        rs_rng_shuffle_u32(&shuf, perm, d->n);
+        double t0 = rs_now(), sum = 0;
+        for (long s = 0; s < steps_per_epoch; s++) {
+            opt.lr = (float)lr_at(o, opt.t, total);
+            rs_arena_reset(&a);
+            rs_arena_reset(&a2);
+            sum += train_step(t, d, o, perm + (size_t)s * B, B, &dropg, &a, &a2, slot);
+            rs_optim_step(&opt, &t->p);
+            rs_params_zero_grad(&t->p);
+            if (o->on_step)
+                o->on_step(o->step_ctx, st.epoch + 1, (size_t)(s + 1) * B, (size_t)steps_per_epoch * B);
+        }
+        struct rs_tt_epoch e = { .epoch = ++st.epoch, .steps = opt.t, .lr = opt.lr };
+        e.seconds = rs_now() - t0;
+        e.loss = steps_per_epoch ? sum / (double)steps_per_epoch : NAN;
+        e.examples_per_s = e.seconds > 0 ? (double)(steps_per_epoch * (long)B) / e.seconds : 0;
+        rs_tt_evaluate(t, d, o->k, o->valid_users, o->threads, &e.recall, &e.ndcg);
+        if (best_w) {
+            if (e.recall > st.best) {
+                st.best = e.recall;
+                st.bad = 0;
+                e.best = 1;
+                memcpy(best_w, t->p.w, P * sizeof *best_w);
+            } else if (o->patience && ++st.bad >= o->patience) {
+                st.stopped = e.stop = 1;
+            }
+        }
+        if (o->checkpoint && (rc = save_checkpoint(t, o, &opt, &st, best_w)) < 0)
+            break;
+        if (on_epoch)
+            on_epoch(ctx, &e);
+    }
+    if (rc == 0 && best_w && st.best >= 0)
+        memcpy(t->p.w, best_w, P * sizeof *best_w);
+    free(best_w);
+    free(perm);
+    rs_arena_free(&a);
+    rs_arena_free(&a2);
+    free(slot[0]);
+    free(slot[1]);
+    return rc;
+}

@@ -1,0 +1,243 @@
+/* cli.c - shared command-line behaviour of the rs-* tools. */
+#include "cli.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "io/io.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#ifndef RS_HAVE_CUDA
+#define RS_HAVE_CUDA 0
+#endif
+
+const char *rs_prog = "rs";
+struct rs_common rs_opts = { 1, RS_DEFAULT_SEED, 0, 0 };
+
+static void on_signal(int sig)
+{
+    rs_io_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void rs_cli_init(const char *prog)
+{
+    const char *slash = strrchr(prog, '/');
+    rs_prog = slash ? slash + 1 : prog;
+    rs_opts.threads = rs_ncores();
+    opterr = 0; /* rs_usage_bad_option reports instead, in the house format */
+    atexit(rs_io_cleanup);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+}
+
+int rs_ncores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void print_version(void)
+{
+    printf("%s (recsys-pipes) %s\n", rs_prog, RS_VERSION);
+    printf("features: openblas=yes zstd=%s cuda=%s\n", ZSTD_versionString(),
+           RS_HAVE_CUDA ? "yes" : "no");
+}
+
+static void bad_value(const char *flag, const char *arg, const char *want);
+
+/* --max-memory: RLIMIT_DATA bounds the heap (malloc's brk and anonymous
+ * mmaps, thread stacks) but not code or mapped files; a refused allocation
+ * reaches xmalloc's message. Not usable under AddressSanitizer, whose shadow
+ * memory counts against it. */
+static void set_max_memory(const char *arg)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    int shift = 0;
+    switch (*end) {
+    case 'K': case 'k': shift = 10, end++; break;
+    case 'M': case 'm': shift = 20, end++; break;
+    case 'G': case 'g': shift = 30, end++; break;
+    case 'T': case 't': shift = 40, end++; break;
+    }
+    if (end == arg || *end || errno || !isdigit((unsigned char)*arg) || v == 0 || v > (~0ull >> shift))
+        bad_value("--max-memory", arg, "a size such as 512M or 4G");
+    struct rlimit rl = { .rlim_cur = (rlim_t)(v << shift), .rlim_max = RLIM_INFINITY };
+    struct rlimit old;
+    if (getrlimit(RLIMIT_DATA, &old) == 0)
+        rl.rlim_max = old.rlim_max;
+    if (rl.rlim_cur > rl.rlim_max)
+        rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_DATA, &rl) != 0)
+        rs_fatal("--max-memory %s: %s", arg, strerror(errno));
+    rs_oom_note = arg;
+}
+
+int rs_cli_common(int opt, const char *arg, void (*help)(void))
+{
+    switch (opt) {
+    case 'h':
+        help();
+        exit(0);
+    case 'V':
+        print_version();
+        exit(0);
+    case 'q':
+        rs_opts.quiet = 1;
+        return 1;
+    case 'v':
+        rs_opts.verbose = 1;
+        return 1;
+    case 'j':
+        rs_opts.threads = (int)rs_opt_int("--threads", arg, 1, 1024);
+        return 1;
+    case 's':
+        rs_opts.seed = (uint64_t)rs_opt_int("--seed", arg, 0, INT64_MAX);
+        return 1;
+    case RS_OPT_MAX_MEMORY:
+        set_max_memory(arg);
+        return 1;
+    }
+    return 0;
+}
+
+int rs_cli_output(int opt, const char *arg, struct rs_output *out)
+{
+    switch (opt) {
+    case 'o': out->path = arg; return 1;
+    case 'z': out->zstd = 1; return 1;
+    case RS_OPT_LEVEL: out->level = (int)rs_opt_int("--level", arg, 1, 19); return 1;
+    }
+    return 0;
+}
+
+int rs_output_open(struct rs_writer **w, const struct rs_output *out)
+{
+    return rs_writer_open(w, out->path, out->zstd ? RS_W_ZSTD : 0, out->level);
+}
+
+void rs_usage_error(const char *synopsis, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", rs_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nUsage: %s\nTry '%s --help' for more information.\n", synopsis, rs_prog);
+    exit(2);
+}
+
+void rs_usage_bad_option(const char *synopsis, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (optopt && strncmp(arg, "--", 2) != 0)
+        rs_usage_error(synopsis, "invalid option '-%c' or missing value", optopt);
+    rs_usage_error(synopsis, "invalid option '%s' or missing value", arg);
+}
+
+void rs_die(int code)
+{
+    fprintf(stderr, "%s: %s\n", rs_prog, rs_err_msg());
+    exit(rs_err_exit_code(code));
+}
+
+void rs_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", rs_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+void rs_log(const char *fmt, ...)
+{
+    if (rs_opts.quiet)
+        return;
+    va_list ap;
+    fprintf(stderr, "%s: ", rs_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void bad_value(const char *flag, const char *arg, const char *want)
+{
+    fprintf(stderr, "%s: invalid value '%s' for %s: expected %s\nTry '%s --help' for more information.\n",
+            rs_prog, arg, flag, want, rs_prog);
+    exit(2);
+}
+
+long long rs_opt_int(const char *flag, const char *arg, long long min, long long max)
+{
+    char *end, want[96];
+    long long v = strtoll(arg, &end, 10);
+    if (end == arg || *end || v < min || v > max) {
+        snprintf(want, sizeof want, "an integer in %lld..%lld", min, max);
+        bad_value(flag, arg, want);
+    }
+    return v;
+}
+
+double rs_opt_double(const char *flag, const char *arg, double min, double max)
+{
+    char *end, want[96];
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v >= min && v <= max)) {
+        snprintf(want, sizeof want, "a number in %g..%g", min, max);
+        bad_value(flag, arg, want);
+    }
+    return v;
+}
+
+void rs_progress_start(struct rs_progress *p, const char *what, uint64_t total)
+{
+    p->what = what;
+    p->total = total;
+    p->done = 0;
+    p->start = p->last = rs_now();
+    p->on = !rs_opts.quiet && (rs_opts.verbose || isatty(STDERR_FILENO));
+}
+
+void rs_progress_add(struct rs_progress *p, uint64_t n)
+{
+    p->done += n;
+    if (!p->on)
+        return;
+    double now = rs_now();
+    if (now - p->last < 0.16)
+        return;
+    p->last = now;
+    double rate = p->done / (now - p->start + 1e-9);
+    if (p->total)
+        fprintf(stderr, "\r%s: %s: %llu/%llu (%.0f/s, ETA %.0fs)   ", rs_prog, p->what,
+                (unsigned long long)p->done, (unsigned long long)p->total, rate,
+                (p->total - (p->done < p->total ? p->done : p->total)) / (rate + 1e-9));
+    else
+        fprintf(stderr, "\r%s: %s: %llu (%.0f/s)   ", rs_prog, p->what, (unsigned long long)p->done, rate);
+}
+
+void rs_progress_end(struct rs_progress *p)
+{
+    if (p->on)
+        fprintf(stderr, "\r\033[K");
+    double secs = rs_now() - p->start;
+    rs_log("%s: %llu in %.2fs (%.0f/s)", p->what, (unsigned long long)p->done, secs,
+           p->done / (secs + 1e-9));
+}

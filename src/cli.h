@@ -1,0 +1,108 @@
+/* cli.h - what every tool's main() shares: program name, messages, exit
+ * codes, the common flags, progress on stderr, logging.
+ *
+ * Conventions (DESIGN.md): messages are "rs-x: error first, 'subject'
+ * quoted"; exit 0 success, 1 data or runtime failure, 2 usage. rs_cli_init()
+ * also arranges that temporary outputs are removed on exit and on SIGINT,
+ * SIGTERM and SIGHUP.
+ */
+#ifndef RS_CLI_H
+#define RS_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#define RS_VERSION "0.1.0"
+
+/* Flags every tool understands; put RS_COMMON_LONGOPTS in the getopt_long
+ * table and RS_COMMON_SHORTOPTS in the short-option string. */
+#define RS_COMMON_SHORTOPTS "hVqvj:s:"
+#define RS_COMMON_LONGOPTS                                                 \
+    { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' },   \
+    { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },  \
+    { "threads", required_argument, 0, 'j' }, { "seed", required_argument, 0, 's' }, \
+    { "max-memory", required_argument, 0, RS_OPT_MAX_MEMORY }
+
+/* getopt value of --max-memory (long only; far above the tools' own enums). */
+#define RS_OPT_MAX_MEMORY 0x7f01
+
+#define RS_COMMON_HELP                                                              \
+    "  -j, --threads N   worker threads (default: all cores)\n"                     \
+    "  -s, --seed N      random seed (default 42); same seed + threads = same bytes\n" \
+    "  -q, --quiet       no progress or log lines on stderr\n"                      \
+    "  -v, --verbose     progress even when stderr is not a terminal\n"             \
+    "  -h, --help        this help\n"                                               \
+    "  -V, --version     version and build features\n"                             \
+    "      --max-memory SIZE  fail cleanly (exit 1, no -o output) when the heap would\n" \
+    "                    pass SIZE bytes (K, M, G suffixes; default: no limit)\n"
+
+/* Output flags of the tools that write one stream: -o FILE, -z, --level N.
+ * Put RS_OUTPUT_LONGOPTS / RS_OUTPUT_SHORTOPTS in the getopt tables, pass
+ * each option to rs_cli_output(), open with rs_output_open(). */
+#define RS_OUTPUT_SHORTOPTS "o:z"
+#define RS_OUTPUT_LONGOPTS                                                 \
+    { "output", required_argument, 0, 'o' }, { "zstd", no_argument, 0, 'z' }, \
+    { "level", required_argument, 0, RS_OPT_LEVEL }
+#define RS_OPT_LEVEL 0x7f02
+
+struct rs_output {
+    const char *path; /* NULL: stdout */
+    int zstd;         /* compress even when path does not end in .zst */
+    int level;        /* zstd level; 0: the default */
+};
+
+#define RS_DEFAULT_SEED 42
+
+struct rs_common {
+    int threads;   /* resolved: never 0 */
+    uint64_t seed;
+    int quiet, verbose;
+};
+
+extern const char *rs_prog;
+extern struct rs_common rs_opts;
+
+/* Sets the program name, defaults, C numeric locale and cleanup handlers. */
+void rs_cli_init(const char *prog);
+/* Handles a common flag; returns 1 if opt was one, 0 otherwise. --help calls
+ * help() and exits 0; --version prints and exits 0. */
+int rs_cli_common(int opt, const char *arg, void (*help)(void));
+/* Handles an output flag into out; returns 1 if opt was one, 0 otherwise. */
+int rs_cli_output(int opt, const char *arg, struct rs_output *out);
+struct rs_writer;
+/* rs_writer_open() on out's path, compression and level. */
+int rs_output_open(struct rs_writer **w, const struct rs_output *out);
+/* Prints "rs-x: msg", a synopsis and "Try 'rs-x --help'"; exits 2. */
+void rs_usage_error(const char *synopsis, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+/* For getopt_long's '?': names the offending argument; exits 2. */
+void rs_usage_bad_option(const char *synopsis, char **argv) __attribute__((noreturn));
+/* Prints "rs-x: " + rs_err_msg() and exits with rs_err_exit_code(code). */
+void rs_die(int code) __attribute__((noreturn));
+/* Prints "rs-x: msg" and exits 1. */
+void rs_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* A log line "rs-x: msg" on stderr unless --quiet. */
+void rs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Option values: integer in [min, max], or a usage error naming the flag. */
+long long rs_opt_int(const char *flag, const char *arg, long long min, long long max);
+double rs_opt_double(const char *flag, const char *arg, double min, double max);
+
+/* Number of online cores. */
+int rs_ncores(void);
+
+/* Progress meter: one '\r' line on stderr (rows/s, ETA when total > 0),
+ * throttled to ~6 updates/s, only when stderr is a terminal or --verbose,
+ * never with --quiet. */
+struct rs_progress {
+    const char *what;
+    uint64_t total, done;
+    double start, last;
+    int on;
+};
+void rs_progress_start(struct rs_progress *p, const char *what, uint64_t total);
+void rs_progress_add(struct rs_progress *p, uint64_t n);
+/* Clears the line and logs "what: N in S s (R/s)" unless --quiet. */
+void rs_progress_end(struct rs_progress *p);
+
+#endif
