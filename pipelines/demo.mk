@@ -1,7 +1,9 @@
 # pipelines/demo.mk - the whole system on data it generates: what `make demo` runs.
 #
 #   rs-synth → rs-split → rs-prefilter → rs-vocab → rs-features → rs-negsample
-#   → rs-train-tower → rs-embed → rs-retrieve (ANN index) → rs-rank
+#   → rs-train-tower → rs-embed → rs-retrieve (ANN index) ┐
+#     rs-als, rs-retrieve --popular ───────────────────────┴→ rs-merge
+#   → rs-label (the validation week) → rs-rank train / score
 #   → rs-cluster + rs-diversify → rs-metrics → report/
 #
 # Every stage is a target with real file dependencies: re-running after a
@@ -20,7 +22,10 @@ SEED    ?= 42
 THREADS ?= 2
 EPOCHS  ?= 15
 K       ?= 20
+CANDIDATES ?= 200
+MERGED     ?= 500
 TOWER_OPTS ?= --lr 0.005
+RANK_OPTS  ?= --epochs 10 --patience 10 --stop-metric logloss
 
 include $(dir $(lastword $(MAKEFILE_LIST)))common.mk
 
@@ -28,13 +33,16 @@ TOOLS = $(wildcard $(BIN)/rs-*)
 
 .PHONY: demo summary
 
-demo: $(D)/metrics.tsv $(D)/recommendations.json $(D)/similar.tsv.zst $(D)/report/index.html
+demo: $(D)/metrics.tsv $(D)/sources.tsv $(D)/recommendations.json $(D)/similar.tsv.zst $(D)/report/index.html
 	@$(MAKE) --no-print-directory -f pipelines/demo.mk summary
 
 summary:
 	@echo
 	@echo "== recsys-pipes demo: $(USERS) users, $(ITEMS) items, $(EVENTS) events (seed $(SEED))"
 	@$(BIN)/rs-cat $(D)/metrics.tsv | awk -F'\t' 'NR == 1 || $$1 ~ /^(precision|recall|ndcg|mrr|hit_rate|catalog_coverage|novelty|ild_category)$$/' | column -t -s "$$(printf '\t')"
+	@echo
+	@echo "recall of each first stage ($(CANDIDATES) candidates) and of their merged candidates (up to $(MERGED)):"
+	@$(BIN)/rs-cat $(D)/sources.tsv | awk -F'\t' 'NR == 1 || $$1 == "recall"' | column -t -s "$$(printf '\t')"
 	@echo
 	@echo "home recommendations: $(D)/final.tsv.zst and $(D)/recommendations.json"
 	@echo "similar items:        $(D)/similar.tsv.zst"
@@ -108,37 +116,60 @@ $(D)/random.tsv.zst: $(D)/item_emb.rsb $(D)/user_features.tsv.zst $(D)/pos.tsv.z
 	$(BIN)/rs-retrieve $(Q) --random --items $< --users-from $(D)/user_features.tsv.zst -k 100 \
 	    --exclude $(D)/pos.tsv.zst -o $@
 
-# 10. Ranking: P(click) + P(booking), trained on the validation week's impressions
-#     (which the tower never saw), with the tower's score as a feature. The
-#     config is small on purpose: one week of impressions overfits crosses and
-#     id embeddings (examples/synth-rank.json; schemas/rank.md).
+# 10. More first stages: ALS on the same positives, and popularity (above).
+$(D)/als.tsv.zst: $(D)/pos.tsv.zst $(D)/user_features.tsv.zst
+	$(BIN)/rs-als $(Q) -f 64 --candidates $(CANDIDATES) --exclude-seen \
+	    --users-from $(D)/user_features.tsv.zst -o $@ $<
+
+# 11. Every source's candidates in one list per user, each source's rank and
+#     score kept as the ranker's features.
+$(D)/merged.tsv.zst: $(D)/candidates.tsv.zst $(D)/als.tsv.zst $(D)/popular.tsv.zst
+	$(BIN)/rs-merge $(Q) -k $(CANDIDATES) tower=$(D)/candidates.tsv.zst als=$(D)/als.tsv.zst \
+	    pop=$(D)/popular.tsv.zst -o $@
+
+# 12. Ranking: P(click) + P(booking), trained on the merged candidates of the
+#     first stages (fitted on the training window) labelled by the validation
+#     week's clicks and bookings, which no first stage saw; then applied to
+#     the same candidates. The ranker learns on the population it ranks, and
+#     the first stages it learnt to trust are the ones that serve
+#     (examples/synth-rank.json; schemas/rank.md, schemas/label.md).
 RANK_IO = --users $(D)/user_features.tsv.zst --items $(D)/item_features.tsv.zst \
           --user-emb $(D)/user_emb.rsb --item-emb $(D)/item_emb.rsb
-$(D)/rank.rsm: $(D)/split/valid.tsv.zst $(D)/user_emb.rsb $(D)/item_emb.rsb examples/synth-rank.json
-	$(BIN)/rs-rank train $(Q) -c examples/synth-rank.json $(RANK_IO) -o $@ $<
-$(D)/ranked.tsv.zst: $(D)/candidates.tsv.zst $(D)/rank.rsm
+$(D)/rank_train.tsv.zst: $(D)/merged.tsv.zst $(D)/split/valid.tsv.zst $(D)/split/train.tsv.zst
+	$(BIN)/rs-label $(Q) --events $(D)/split/valid.tsv.zst --history $(D)/split/train.tsv.zst -o $@ $<
+$(D)/rank.rsm: $(D)/rank_train.tsv.zst $(D)/user_emb.rsb $(D)/item_emb.rsb examples/synth-rank.json
+	$(BIN)/rs-rank train $(Q) -c examples/synth-rank.json $(RANK_IO) $(RANK_OPTS) \
+	    --log $(D)/rank_log.tsv -o $@ $<
+$(D)/ranked.tsv.zst: $(D)/merged.tsv.zst $(D)/rank.rsm
 	$(BIN)/rs-rank score $(Q) -m $(D)/rank.rsm $(RANK_IO) --keep 100 -o $@ $<
 
-# 11. Post-ranking: at most 4 items per category, in stock, not seen; the
+# 13. Post-ranking: at most 5 items per category, in stock, not seen; the
 #     semantic clusters (rs-cluster) travel along for inspection and rs-serve.
 $(D)/clusters.tsv: $(D)/item_emb.rsb
 	$(BIN)/rs-cluster $(Q) -k 50 --centroids $(D)/centroids.rsb -o $@ $<
 $(D)/final.tsv.zst: $(D)/ranked.tsv.zst $(D)/clusters.tsv $(D)/data/items.tsv.zst
 	$(BIN)/rs-diversify $(Q) --items $(D)/data/items.tsv.zst --items $(D)/clusters.tsv --by category \
-	    --max-per-group 4 --stock-col in_stock --seen $(D)/pos.tsv.zst -n $(K) -o $@ $<
+	    --max-per-group 5 --stock-col in_stock --seen $(D)/pos.tsv.zst -n $(K) -o $@ $<
 $(D)/recommendations.json: $(D)/final.tsv.zst
 	$(BIN)/rs-cat --to json -o $@ $<
 
-# 12. Evaluation: each stage against the baselines, on the test window.
-$(D)/metrics.tsv: $(D)/test/pos.tsv.zst $(D)/candidates.tsv.zst $(D)/ranked.tsv.zst $(D)/final.tsv.zst \
-                  $(D)/popular.tsv.zst $(D)/random.tsv.zst $(D)/item_emb.rsb
+# 14. Evaluation: each stage against the baselines, on the test window; and
+#     each source's share of the merged list (recall at the candidates' depth).
+$(D)/metrics.tsv: $(D)/test/pos.tsv.zst $(D)/candidates.tsv.zst $(D)/als.tsv.zst $(D)/merged.tsv.zst \
+                  $(D)/ranked.tsv.zst $(D)/final.tsv.zst $(D)/popular.tsv.zst $(D)/random.tsv.zst $(D)/item_emb.rsb
 	$(BIN)/rs-metrics $(Q) --truth $< --train $(D)/pos.tsv.zst --item-features $(D)/data/items.tsv.zst \
 	    --items $(D)/item_emb.rsb -k 5,10,20 --wide \
-	    --pred retrieval=$(D)/candidates.tsv.zst --pred ranked=$(D)/ranked.tsv.zst \
+	    --pred retrieval=$(D)/candidates.tsv.zst --pred als=$(D)/als.tsv.zst \
+	    --pred merged=$(D)/merged.tsv.zst --pred ranked=$(D)/ranked.tsv.zst \
 	    --pred diversified=$(D)/final.tsv.zst --pred popular=$(D)/popular.tsv.zst \
 	    --pred random=$(D)/random.tsv.zst -o $@
+$(D)/sources.tsv: $(D)/test/pos.tsv.zst $(D)/candidates.tsv.zst $(D)/als.tsv.zst $(D)/popular.tsv.zst \
+                  $(D)/merged.tsv.zst
+	$(BIN)/rs-metrics $(Q) --truth $< --train $(D)/pos.tsv.zst -k $(CANDIDATES),$(MERGED) --wide \
+	    --pred tower=$(D)/candidates.tsv.zst --pred als=$(D)/als.tsv.zst \
+	    --pred popular=$(D)/popular.tsv.zst --pred merged=$(D)/merged.tsv.zst -o $@
 
-# 13. The report: metrics, training curves, EDA, a 2-D map of the items.
+# 15. The report: metrics, training curves, EDA, a 2-D map of the items.
 $(D)/report/index.html: $(D)/metrics.tsv $(D)/tower.rsm $(D)/item_emb.rsb $(D)/clusters.tsv \
                         $(D)/vocab_category.tsv pipelines/report.sh
 	BIN=$(BIN) pipelines/report.sh $(D) $(D)/report

@@ -87,9 +87,12 @@ th { background: #f0f0f0; } .best { font-weight: bold; color: #1a6; }
 img { max-width: 100%; } .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
 </style></head><body>
 <h1>recsys-pipes demo</h1>
-<p>Retrieval (two-tower, ANN index) → ranking (P(click) + P(booking)) → diversification
-(at most 2 items per cluster), against popularity and random baselines, on the test window.
-The best value of each row is in bold. Files: <code>$(basename "$D")/</code>.</p>
+<p>Each stage on the test window: the first stages alone (retrieval: the two-tower
+through its ANN index; als; popular), their merged candidates (merged: reciprocal rank
+fusion), the ranker on the merged candidates (ranked: P(click) + P(booking), trained on the
+validation week's labels of the same candidates), and post-ranking (diversified: at most 5
+items per category), against a random baseline. The best value of each row is in bold.
+Files: <code>$(basename "$D")/</code>.</p>
 <h2>Metrics</h2>
 HTML
     "$BIN/rs-cat" "$D/metrics.tsv" | awk -F'\t' '
