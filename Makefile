@@ -41,8 +41,12 @@ LDLIBS_rs-serve = -lmicrohttpd
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
 
+# MovieLens 100K (pipelines/movielens.mk, benchmarks): where `make data-ml100k`
+# puts it and where they read it. Not redistributable: data/ is git-ignored.
+DATA_ML100K ?= data/ml-100k
+
 .SECONDARY:
-.PHONY: demo all deps bench-deps test test-unit test-cli bench install clean help fuzz fuzz-deps
+.PHONY: demo all deps bench-deps test test-unit test-cli bench install clean help fuzz fuzz-deps data-ml100k
 
 all: $(TOOLS)
 
@@ -56,10 +60,11 @@ help:
 	@echo "  test-unit      C unit tests only"
 	@echo "  test-cli       bats CLI tests only"
 	@echo "  bench          benchmarks (bench/; see bench/README.md)"
+	@echo "  data-ml100k    download MovieLens 100K into DATA_ML100K=$(DATA_ML100K) (checks u.data's SHA-256)"
 	@echo "  fuzz           libFuzzer pass over every parser (FUZZ_SECONDS=$(FUZZ_SECONDS) each; clang)"
 	@echo "  install        copy tools to \$$(PREFIX)/bin (PREFIX=$(PREFIX))"
 	@echo "  clean          remove bin/ and build/"
-	@echo "variables: SANITIZE=1 (ASan+UBSan build in build/asan), CFLAGS, PREFIX, PYTHON"
+	@echo "variables: SANITIZE=1 (ASan+UBSan build in build/asan), CFLAGS, PREFIX, PYTHON, DATA_ML100K"
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -168,7 +173,14 @@ test-cli: all
 	@BIN=$(BIN) PYTHON=$(PYTHON) tests/run cli
 
 bench: deps all
-	@BIN=$(BIN) PYTHON=$(PYTHON) bench/run
+	@BIN=$(BIN) PYTHON=$(PYTHON) DATA_ML100K='$(DATA_ML100K)' bench/run
+
+# GroupLens' ml-100k.zip with curl, u.data's SHA-256 checked; without network
+# it prints the steps to do by hand and fails. ML100K_URL, ML100K_SHA256 and
+# ML100K_TIMEOUT (e.g. on the command line) reach the script from the
+# environment: pipelines/fetch-ml100k.sh.
+data-ml100k:
+	@DATA_ML100K='$(DATA_ML100K)' PYTHON='$(PYTHON)' pipelines/fetch-ml100k.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

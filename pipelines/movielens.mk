@@ -10,30 +10,48 @@
 #   rs-retrieve --popular / --random ─────────┼→ rs-metrics --wide → metrics.tsv
 #   rs-als ───────────────────────────────────┘
 #
-#   make -f pipelines/movielens.mk DATA=../shared/data/ml-100k [OUT=out/movielens]
+#   make data-ml100k      # once: GroupLens' ml-100k.zip into data/ml-100k
+#   make -f pipelines/movielens.mk [DATA_ML100K=data/ml-100k] [OUT=out/movielens]
 #
-# (from the repository root). The tower's hyper-parameters (TOWER, EPOCHS) are
-# bench/two-tower's; ALS is f = 64, lambda = 0.1, alpha = 20, 15 iterations.
+# (from the repository root). DATA_ML100K is the folder of u.data, u.item,
+# u.user and u.genre; when they are missing the run stops with a message.
+# The tower's hyper-parameters (TOWER, EPOCHS) are bench/two-tower's; ALS is
+# f = 64, lambda = 0.1, alpha = 20, 15 iterations.
 # The MovieLens files are read in place; the converted streams go under OUT
 # (out/ is git-ignored): the data's terms forbid redistributing it. Every
 # stage is a target with real file dependencies, so a second run does nothing.
 # NEGATIVES=K > 0 trains on rs-negsample examples (K log-uniform negatives with
 # logQ) instead of the plain training pairs (in-batch negatives only).
 
-BIN       ?= bin
-DATA      ?= ../shared/data/ml-100k
-OUT       ?= out/movielens
-SEED      ?= 42
-THREADS   ?= 2
-EPOCHS    ?= 16
-K         ?= 20
-HISTORY   ?= 50
-NEGATIVES ?= 0
-CONFIG    ?= examples/ml100k-tower.json
-TOWER     ?= --batch 512 --lr 0.01 --temperature 0.1 --feature-dropout 0.2 -d 64
-ALS       ?= -f 64 -l 0.1 -a 20 -i 15
+BIN         ?= bin
+DATA_ML100K ?= data/ml-100k
+OUT         ?= out/movielens
+SEED        ?= 42
+THREADS     ?= 2
+EPOCHS      ?= 16
+K           ?= 20
+HISTORY     ?= 50
+NEGATIVES   ?= 0
+CONFIG      ?= examples/ml100k-tower.json
+TOWER       ?= --batch 512 --lr 0.01 --temperature 0.1 --feature-dropout 0.2 -d 64
+ALS         ?= -f 64 -l 0.1 -a 20 -i 15
 SELF := $(lastword $(MAKEFILE_LIST))
 include $(dir $(SELF))common.mk
+
+# The MovieLens files, checked before anything runs.
+ML := $(DATA_ML100K)
+ML_FILES := $(ML)/u.data $(ML)/u.user $(ML)/u.item $(ML)/u.genre
+ML_MISSING := $(notdir $(filter-out $(wildcard $(ML_FILES)),$(ML_FILES)))
+ifneq ($(ML_MISSING),)
+define ML100K_HELP
+MovieLens 100K not found: DATA_ML100K='$(ML)' has no $(ML_MISSING).
+  Download it with `make data-ml100k` (GroupLens' ml-100k.zip into DATA_ML100K,
+  default data/ml-100k; without network it prints the steps to do by hand), or
+  point DATA_ML100K at a folder holding u.data, u.item, u.user and u.genre:
+  make -f pipelines/movielens.mk DATA_ML100K=path/to/ml-100k
+endef
+$(error $(ML100K_HELP))
+endif
 
 .PHONY: all summary
 
@@ -42,7 +60,7 @@ all: $(D)/metrics.tsv $(D)/recommendations.json
 
 summary:
 	@echo
-	@echo "== MovieLens 100K ($(DATA)): top $(K) unseen items per user, per-user last 20% by time = test"
+	@echo "== MovieLens 100K ($(ML)): top $(K) unseen items per user, per-user last 20% by time = test"
 	@$(BIN)/rs-cat $(D)/metrics.tsv | awk -F'\t' 'NR == 1 || ($$1 == "recall" && $$2 == 20) || ($$1 == "ndcg" && $$2 == 10) || $$1 ~ /^(precision|hit_rate|catalog_coverage|users)$$/' | column -t -s "$$(printf '\t')"
 	@echo
 	@echo "metrics: $(D)/metrics.tsv; recommendations: $(D)/recommendations.json"
@@ -51,24 +69,24 @@ summary:
 #    weight (the rating), sorted by user, time and item so that ties in time
 #    split by item id. Users: '|' → tab. Items: Latin-1 → UTF-8, the 19 genre
 #    flags → a comma list of u.genre's names, year from the release date; a
-#    backslash in a title is escaped (DESIGN.md, TSV).
-$(D)/data/events.tsv.zst: $(DATA)/u.data
+#    backslash in a title is escaped (schemas/tsv.md).
+$(D)/data/events.tsv.zst: $(ML)/u.data
 	@mkdir -p $(@D)
 	{ printf 'user_id\titem_id\tevent\ttimestamp\tweight\n'; \
 	  awk -F'\t' -v OFS='\t' 'NF == 4 { print $$1, $$2, "rating", $$4, $$3 }' $< | \
 	  sort -t "$$(printf '\t')" -k1,1n -k4,4n -k2,2n; } | $(BIN)/rs-cat -q -o $@ -
-$(D)/data/users.tsv.zst: $(DATA)/u.user
+$(D)/data/users.tsv.zst: $(ML)/u.user
 	@mkdir -p $(@D)
 	{ printf 'user_id\tage\tgender\toccupation\tzip\n'; \
 	  awk -F'|' -v OFS='\t' 'NF == 5 { print $$1, $$2, $$3, $$4, $$5 }' $<; } | $(BIN)/rs-cat -q -o $@ -
-$(D)/data/items.tsv.zst: $(DATA)/u.item $(DATA)/u.genre
+$(D)/data/items.tsv.zst: $(ML)/u.item $(ML)/u.genre
 	@mkdir -p $(@D)
 	iconv -f LATIN1 -t UTF-8 $< | sed 's/\\/\\\\/g' | awk -F'|' -v OFS='\t' ' \
 	    FNR == NR { if (NF == 2) genre[$$2] = $$1; next } \
 	    FNR == 1 { print "item_id", "title", "genres", "year" } \
 	    { g = ""; for (k = 0; k in genre; k++) if ($$(6 + k) == "1") g = g (g == "" ? "" : ",") genre[k]; \
 	      t = $$2; gsub(/\t/, " ", t); \
-	      print $$1, t, g, ($$3 == "" ? "" : substr($$3, length($$3) - 3)) }' $(DATA)/u.genre - | \
+	      print $$1, t, g, ($$3 == "" ? "" : substr($$3, length($$3) - 3)) }' $(ML)/u.genre - | \
 	  $(BIN)/rs-cat -q -o $@ -
 
 # 2. The protocol split: per user, the last 20% of the ratings by time.

@@ -1,7 +1,7 @@
 /* cli.h - what every tool's main() shares: program name, messages, exit
  * codes, the common flags, progress on stderr, logging.
  *
- * Conventions (DESIGN.md): messages are "rs-x: error first, 'subject'
+ * Conventions (docs/design.md, "Conventions of every tool"): messages are "rs-x: error first, 'subject'
  * quoted"; exit 0 success, 1 data or runtime failure, 2 usage. rs_cli_init()
  * also arranges that temporary outputs are removed on exit and on SIGINT,
  * SIGTERM and SIGHUP.

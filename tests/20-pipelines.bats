@@ -36,7 +36,7 @@ fake_movielens() {
         'Mystery|13' 'Romance|14' 'Sci-Fi|15' 'Thriller|16' 'War|17' 'Western|18' '' > "$1/u.genre"
 }
 
-ml_make() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$ROOT" -f pipelines/movielens.mk BIN="$BIN" DATA="$PWD/ml" OUT="$PWD/out" EPOCHS=3 "$@"; }
+ml_make() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$ROOT" -f pipelines/movielens.mk BIN="$BIN" DATA_ML100K="$PWD/ml" OUT="$PWD/out" EPOCHS=3 "$@"; }
 retail_make() {
     env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$ROOT" -f pipelines/retail.mk BIN="$BIN" OUT="$PWD/out" USERS=300 ITEMS=200 EVENTS=80000 \
         DAYS=120 TOP_N=80 CANDIDATES=20 "$@"

@@ -4,7 +4,7 @@
  *
  * Each tower: features → concat → Dense(h, ReLU)… → Dense(d) → L2 normalise,
  * with hidden sizes h = [2d] unless the config's "hidden_layers" says
- * otherwise. Feature types (DESIGN.md "Models"):
+ * otherwise. Feature types (schemas/tower-config.md):
  *   string      vocabulary id → embedding; "list": true averages a comma list
  *   int         integer category (canonical decimal) → embedding
  *   text        lower-cased alnum words and bigrams, hashed into "buckets"

@@ -15,7 +15,7 @@
  *   every step.
  * - All ops are deterministic: plain loops in a fixed order plus sgemm, which
  *   OpenBLAS computes deterministically for a fixed thread count
- *   (rs_blas_set_threads; see STYLE.md, determinism).
+ *   (rs_blas_set_threads; see docs/design.md, "Determinism").
  *
  * Parameters live in one struct rs_params: named tensors carved out of one
  * allocation of values w, with gradients g and optimiser moments m, v

@@ -19,7 +19,7 @@ void rs_saxpy(size_t n, float alpha, const float *x, float *y);
 void rs_sscal(size_t n, float alpha, float *x);
 float rs_snrm2(size_t n, const float *x);
 /* Threads OpenBLAS may use; 1 inside the tools' own worker threads (see
- * STYLE.md, determinism). */
+ * docs/design.md, "Determinism"). */
 void rs_blas_set_threads(int n);
 
 #endif

@@ -44,7 +44,8 @@ void rs_csr_prune_zeros(struct rs_csr *m);
 /* Frees the arrays; a zeroed struct is a no-op. */
 void rs_csr_free(struct rs_csr *m);
 
-/* Which columns of an events stream (DESIGN.md "events") make the matrix. */
+/* Which columns of an events stream (docs/design.md, "Stream contracts")
+ * make the matrix. */
 struct rs_events_spec {
     const char *user_col, *item_col; /* required columns */
     const char *event_col;           /* used only when positive is set */
