@@ -200,7 +200,7 @@ EOF
     rs-split -q --random-per-user 0.25 --seed 6 -o c ev.tsv
     assert_same a/train.tsv b/train.tsv
     assert_same a/test.tsv b/test.tsv
-    ! cmp -s a/test.tsv c/test.tsv
+    assert_differ a/test.tsv c/test.tsv
     check_partition a/train.tsv a/test.tsv
     run -0 awk -F'\t' 'FNR == 1 { f++; next } { n[$1]++ } f == 2 { t[$1]++ }
         END { for (u in n) { k = int(0.25 * n[u] + 1e-9); if (k < 1) k = 1; if (t[u] != k) bad++ } print bad + 0 }' a/train.tsv a/test.tsv

@@ -87,7 +87,7 @@ u2\t2\t0\t0\t1\t1\t2\t\ta,a')" ]
         rs-features --side $side "${extra[@]}" --as-of $cut early.tsv > b.tsv
         assert_same a.tsv b.tsv
         rs-features --side $side "${extra[@]}" e.tsv > all.tsv
-        ! cmp -s a.tsv all.tsv
+        assert_differ a.tsv all.tsv
     done
     # and no feature row carries a recency under 0 days
     rs-features --side user --as-of $cut e.tsv | awk -F'\t' 'NR > 1 && $7 != "" && $7 < 0 { bad = 1 } END { exit bad }'
