@@ -41,6 +41,6 @@ assert_differ() {
     case $rc in
         1) ;;
         0) echo "$1 and $2 are identical"; return 1 ;;
-        *) echo "cannot compare $1 and $2"; cmp "$1" "$2"; return 1 ;;
+        *) echo "cannot compare $1 and $2 (cmp exit $rc)"; return 1 ;;
     esac
 }
