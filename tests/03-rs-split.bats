@@ -140,7 +140,8 @@ EOF
     cut=$(date -u -d '2019-12-01' +%s)
     [ "$(awk -F'\t' -v c=$cut 'NR > 1 && $4 < c' d/test.tsv | wc -l)" -eq 0 ]
     [ "$(awk -F'\t' -v c=$cut 'NR > 1 && $4 >= c' d/train.tsv | wc -l)" -eq 0 ]
-    [ "$(wc -l < d/test.tsv)" -gt 100 ] && [ "$(wc -l < d/train.tsv)" -gt 100 ]
+    [ "$(wc -l < d/test.tsv)" -gt 100 ]
+    [ "$(wc -l < d/train.tsv)" -gt 100 ]
     check_partition d/train.tsv d/test.tsv
     # The counts on stderr are the rows written.
     n=$(( $(wc -l < d/test.tsv) - 1 ))
@@ -155,7 +156,9 @@ EOF
     [ "$(awk -F'\t' -v b=$b2 'NR > 1 && $4 < b' d/3w.tsv | wc -l)" -eq 0 ]
     [ "$(awk -F'\t' -v a=$b1 -v b=$b2 'NR > 1 && ($4 < a || $4 >= b)' d/6w.tsv | wc -l)" -eq 0 ]
     [ "$(awk -F'\t' -v a=$b1 'NR > 1 && $4 >= a' d/old.tsv | wc -l)" -eq 0 ]
-    [ "$(wc -l < d/old.tsv)" -gt 1 ] && [ "$(wc -l < d/6w.tsv)" -gt 1 ] && [ "$(wc -l < d/3w.tsv)" -gt 1 ]
+    [ "$(wc -l < d/old.tsv)" -gt 1 ]
+    [ "$(wc -l < d/6w.tsv)" -gt 1 ]
+    [ "$(wc -l < d/3w.tsv)" -gt 1 ]
     check_partition d/old.tsv d/6w.tsv d/3w.tsv
     # Named, without 'old' (older events dropped), and on stdin with --end.
     run -0 --separate-stderr rs-split --windows "valid=6w|test=3w" --end $end -o n < ev.tsv

@@ -82,7 +82,8 @@ gen() {
     sed '5s/\t[0-9]*$/\tlots/' ev.tsv > bad.tsv
     run -1 --separate-stderr rs-als --weight-col weight --user-factors u.rsb --candidates 3 -o c.tsv bad.tsv
     assert_stderr_has "'bad.tsv' line 5: column 'weight': expected a number, got 'lots'"
-    [ ! -e u.rsb ] && [ ! -e c.tsv ]
+    [ ! -e u.rsb ]
+    [ ! -e c.tsv ]
     [ -z "$(ls | grep tmp)" ]
     printf 'user\titem_id\nu\ti\n' > nocol.tsv
     run -1 --separate-stderr rs-als --user-factors u.rsb nocol.tsv
