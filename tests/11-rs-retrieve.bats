@@ -208,7 +208,7 @@ EOF
     rs-retrieve -q --random --items items.rsb --users-from users.rsb -k 20 --exclude seen.tsv -s 7 > b.tsv
     rs-retrieve -q --random --items items.rsb --users-from users.rsb -k 20 --exclude seen.tsv -s 8 > c.tsv
     assert_same a.tsv b.tsv
-    ! cmp -s a.tsv c.tsv
+    assert_differ a.tsv c.tsv
     [ "$(wc -l < a.tsv)" -eq $((40 * 20 + 1)) ]
     run -0 awk -F'\t' 'NR > 1 { if (seen[$1 FS $2]++) d++ } END { print d + 0 }' a.tsv
     [ "$output" = 0 ]
