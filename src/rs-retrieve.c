@@ -1,6 +1,7 @@
 /* rs-retrieve - top-K items per user by dot product (exact, or through an
- * IVF index), similar items, popularity and random baselines; and
- * `rs-retrieve index build`, which writes the IVF index.
+ * IVF index), similar items, popularity (global or per user segment), a
+ * user's own history, a random baseline; and `rs-retrieve index build`,
+ * which writes the IVF index.
  *
  * Queries stream in batches (--batch); the catalogue is held in memory. The
  * item RSB is read whole with rs_embset_load rather than mapped: RSB
@@ -9,6 +10,7 @@
 #include "core/clock.h"
 #include "index/ann.h"
 #include "index/cands.h"
+#include "index/history.h"
 #include "cli.h"
 #include "core/err.h"
 #include "io/io.h"
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define SYNOPSIS "rs-retrieve [OPTIONS] --users FILE (--items FILE | --index FILE)\n" \
@@ -32,10 +35,11 @@
 
 static struct {
     const char *users, *items, *index, *popular, *users_from, *exclude, *allow, *deny;
+    const char *history, *segment_col, *segments, *time_col;
     struct rs_output out;
     const char *user_col, *item_col, *query_col;
     long long k, nprobe, rerank, batch, partitions, train_sample, iters;
-    double quantile;
+    double quantile, half_life; /* half_life in days */
     int similar, random, build;
 } opt = { .user_col = "user_id", .item_col = "item_id", .k = DEF_K, .nprobe = DEF_NPROBE,
           .batch = DEF_BATCH };
@@ -50,7 +54,10 @@ static void help(void)
            "      --users FILE       query embeddings (RSB) scored against the items\n"
            "      --similar          the items are the queries: similar items, the item itself\n"
            "                         excluded; first column query_item_id\n"
-           "      --popular EVENTS   popularity baseline: items by event count (TSV)\n"
+           "      --popular EVENTS   popularity baseline: items by event count (TSV); with\n"
+           "                         --segment-col, by the count among the user's segment\n"
+           "      --history EVENTS   the user's own past items (TSV: user_id, item_id, timestamp),\n"
+           "                         most recent first; repeat purchases, re-watching\n"
            "      --random           random baseline (seeded) over the catalogue\n"
            "Catalogue:\n"
            "      --items FILE       item embeddings (RSB): exact search\n"
@@ -61,13 +68,32 @@ static void help(void)
            "  -k N                   candidates per query (default %d)\n"
            "      --quantile Q       with --popular: only items whose count is at least the\n"
            "                         Q-quantile of the item counts (default 0: all)\n"
-           "      --users-from FILE  with --popular/--random: the users (TSV column user_id, or RSB);\n"
-           "                         a user listed again gets one list, at its first row\n"
-           "      --exclude FILE     TSV of (user_id, item_id) pairs never returned (already seen)\n"
+           "      --users-from FILE  with --popular/--history/--random: the users (TSV column\n"
+           "                         user_id, or RSB); a user listed again gets one list, at its\n"
+           "                         first row\n"
+           "      --segment-col COL  with --popular: popularity per segment, COL of the users\n"
+           "                         table (age band, region...). An item's count in a segment\n"
+           "                         counts the events of the segment's users; a user gets the top\n"
+           "                         K of their segment, then the global ranking fills in (score\n"
+           "                         0, the items' count in the segment) when the segment has\n"
+           "                         fewer than K items. A user without a row or with an empty\n"
+           "                         value gets the global ranking (score: the global count)\n"
+           "      --segments FILE    the users table with --segment-col (default: --users-from,\n"
+           "                         whose users are then the queries, in the table's order)\n"
+           "      --half-life DAYS   with --popular/--history: an event weighs 2^(-age/DAYS), age\n"
+           "                         to the newest event of EVENTS; the score is the weighted\n"
+           "                         count. --history without it: newest first, score = -(days\n"
+           "                         from the item's last event to the newest event of EVENTS)\n"
+           "      --time-col NAME    timestamp column of EVENTS, Unix seconds or ISO 8601\n"
+           "                         (default timestamp)\n"
+           "      --exclude FILE     TSV of (user_id, item_id) pairs never returned (already seen;\n"
+           "                         not with --history, whose candidates are seen items)\n"
            "      --allow FILE       TSV with item_id: only these items are returned\n"
            "      --deny FILE        TSV with item_id: these items are never returned\n"
-           "      --user-col NAME    user column of --exclude/--users-from (default user_id)\n"
-           "      --item-col NAME    item column of --exclude/--allow/--deny/--popular (default item_id)\n"
+           "      --user-col NAME    user column of --exclude/--users-from/--segments and of the\n"
+           "                         EVENTS of --history/--segment-col (default user_id)\n"
+           "      --item-col NAME    item column of --exclude/--allow/--deny/--popular/--history\n"
+           "                         (default item_id)\n"
            "      --query-col NAME   first output column (default user_id, or query_item_id)\n"
            "      --batch N          queries per batch (default %d)\n"
            "  -o, --output FILE      write to FILE, atomically (default: stdout)\n"
@@ -86,6 +112,11 @@ static void help(void)
            "  rs-retrieve --users users.rsb --items items.rsb -k 200 --exclude train.tsv -o cands.tsv.zst\n"
            "  rs-retrieve --similar --items items.rsb -k 20\n"
            "  rs-retrieve --popular train.tsv --quantile 0.99 --users-from test.tsv -k 10\n"
+           "  rs-retrieve --popular train.tsv --segment-col region --users-from users.tsv -k 50\n"
+           "  rs-retrieve --popular train.tsv --segment-col age --segments users.tsv \\\n"
+           "      --users-from test.tsv --half-life 14 --exclude train.tsv -k 50\n"
+           "  rs-retrieve --history purchases.tsv --users-from test.tsv -k 20\n"
+           "  rs-retrieve --history purchases.tsv --half-life 30 --users-from test.tsv -k 20\n"
            "  rs-retrieve index build --items items.rsb -o items.idx --partitions 1000\n"
            "  rs-retrieve --users users.rsb --index items.idx --nprobe 32 -k 10\n",
            DEF_NPROBE, DEF_K, DEF_BATCH);
@@ -97,6 +128,8 @@ struct state {
     struct rs_embset items; /* --items, sorted by id */
     struct rs_ann *ann;
     struct rs_popular pop;
+    struct rs_segments segs; /* --segment-col */
+    struct rs_history hist;
     struct rs_strmap *cat; /* item index -> id of whichever catalogue */
     struct rs_strmap *ann_ids;
     size_t ni;
@@ -106,6 +139,7 @@ struct state {
     struct rs_rsb_reader *qrsb;
     struct rs_tsv *qtsv;
     struct rs_strmap *qseen; /* users of a TSV query list already answered */
+    size_t next_user;        /* queries from --users-from as the segments table */
     int qcol;
     size_t next_item; /* --similar: next item row to use as a query */
     float *scratch;   /* a query vector nobody needs (baselines from RSB) */
@@ -118,6 +152,23 @@ static void log_kmeans(void *ctx, int run, int iter, double inertia)
     (void)ctx;
     (void)run;
     rs_log("k-means iteration %d: inertia %.9g", iter, inertia);
+}
+
+/* The users table of --segment-col must be TSV: an RSB regular file is
+ * refused by name (a pipe cannot be peeked at and then read again). */
+static int refuse_rsb(const char *path)
+{
+    struct rs_reader *in;
+    const unsigned char *p;
+    size_t avail;
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || rs_reader_open(&in, path) < 0)
+        return 0; /* the table's own reader reports it */
+    int rsb = rs_reader_peek(in, 8, &p, &avail) == 0 && rs_rsb_sniff(p, avail);
+    rs_reader_close(in);
+    return rsb ? rs_err_set(RS_ERR_FORMAT, "'%s' is RSB: --segment-col needs a users table (TSV), "
+                                           "given by --segments FILE", path)
+               : 0;
 }
 
 static int load_catalogue(struct state *s)
@@ -146,13 +197,28 @@ static int load_catalogue(struct state *s)
             rs_strmap_put(s->ann_ids, id, len, NULL);
         }
     }
+    if (opt.segment_col) {
+        const char *path = opt.segments ? opt.segments : opt.users_from;
+        if ((rc = refuse_rsb(path)) < 0 ||
+            (rc = rs_segments_load(&s->segs, path, opt.user_col, opt.segment_col)) < 0)
+            return rc;
+    }
     if (opt.popular) {
-        if ((rc = rs_popular_load(&s->pop, opt.popular, opt.item_col, opt.quantile)) < 0)
+        struct rs_popular_opts po = { opt.item_col, opt.quantile, opt.half_life * 86400, opt.time_col,
+                                      opt.segment_col ? &s->segs : NULL, opt.user_col };
+        if ((rc = rs_popular_load(&s->pop, opt.popular, &po)) < 0)
             return rc;
         if (!opt.random || !s->cat) { /* --random takes --items/--index first */
             s->cat = s->pop.items;
             s->ni = rs_strmap_size(s->pop.items);
         }
+    }
+    if (opt.history) {
+        struct rs_history_opts ho = { opt.user_col, opt.item_col, opt.time_col, opt.half_life * 86400 };
+        if ((rc = rs_history_load(&s->hist, opt.history, &ho)) < 0)
+            return rc;
+        s->cat = s->hist.items;
+        s->ni = rs_strmap_size(s->hist.items);
     }
     s->deny = xcalloc(s->ni ? s->ni : 1, 1);
     size_t unknown;
@@ -172,7 +238,7 @@ static int load_catalogue(struct state *s)
 static int open_queries(struct state *s)
 {
     const char *path = opt.users ? opt.users : opt.users_from;
-    if (opt.similar)
+    if (opt.similar || (opt.segment_col && !opt.segments)) /* the items, or the segments' users */
         return 0;
     struct rs_reader *in;
     const unsigned char *p;
@@ -207,6 +273,12 @@ static int next_query(struct state *s, const char **id, size_t *len, float *vec)
             return RS_ERR_EOF;
         memcpy(vec, s->items.x + s->next_item * s->d, s->d * sizeof *vec);
         *id = rs_strmap_key(s->items.ids, (int64_t)s->next_item++, len);
+        return 0;
+    }
+    if (opt.segment_col && !opt.segments) {
+        if (s->next_user >= rs_strmap_size(s->segs.users))
+            return RS_ERR_EOF;
+        *id = rs_strmap_key(s->segs.users, (int64_t)s->next_user++, len);
         return 0;
     }
     if (s->qrsb)
@@ -275,9 +347,16 @@ static void search_batch(struct state *s, struct batch *b, uint64_t first)
             b->counts[q] = rs_random_pick(s->ni, k, &f, q, &g, s->stamp, &s->gen, b->ids + q * k,
                                           b->scores + q * k);
         }
-    } else if (opt.popular) {
-        for (size_t q = 0; q < b->n; q++)
-            b->counts[q] = rs_popular_pick(&s->pop, k, &f, q, b->ids + q * k, b->scores + q * k);
+    } else if (opt.popular || opt.history) { /* per user: the segment's list, or the history */
+        for (size_t q = 0; q < b->n; q++) {
+            const char *id = b->idbuf + b->idoff[q];
+            size_t len = b->idoff[q + 1] - b->idoff[q];
+            int32_t seg = opt.segment_col ? rs_segments_of(&s->segs, id, len) : -1;
+            b->counts[q] = opt.history ? rs_history_pick(&s->hist, id, len, k, &f, q, b->ids + q * k,
+                                                         b->scores + q * k)
+                                       : rs_popular_pick(&s->pop, seg, k, &f, q, b->ids + q * k,
+                                                         b->scores + q * k);
+        }
     } else if (s->ann) {
         struct rs_ann_search_opts ao = { (size_t)opt.nprobe,
                                          opt.rerank ? (size_t)opt.rerank : (k > 100 ? k : 100),
@@ -294,7 +373,7 @@ static void search_batch(struct state *s, struct batch *b, uint64_t first)
 static int run_queries(struct state *s, struct rs_writer *w)
 {
     size_t k = (size_t)opt.k, cap = (size_t)opt.batch;
-    int need_vec = !opt.popular && !opt.random;
+    int need_vec = !opt.popular && !opt.random && !opt.history;
     struct batch b = { .cap = cap };
     b.idoff = xmalloc((cap + 1) * sizeof *b.idoff);
     b.q = need_vec ? xmalloc(cap * s->d * sizeof *b.q) : NULL;
@@ -376,6 +455,10 @@ static void state_free(struct state *s)
     rs_strmap_free(s->ann_ids);
     if (s->pop.items)
         rs_popular_free(&s->pop);
+    if (s->segs.users)
+        rs_segments_free(&s->segs);
+    if (s->hist.users)
+        rs_history_free(&s->hist);
     rs_seen_free(&s->seen);
     free(s->deny);
     rs_rsb_close(s->qrsb);
@@ -396,19 +479,32 @@ static void check_options(void)
             rs_usage_error(SYNOPSIS, "an index is mapped in place: it cannot be zstd-compressed");
         return;
     }
-    int sources = !!opt.users + opt.similar + !!opt.popular + opt.random;
+    int sources = !!opt.users + opt.similar + !!opt.popular + opt.random + !!opt.history;
     if (sources == 2 && opt.popular && opt.random)
         sources = 1; /* --random over the items of --popular's events */
     if (sources != 1)
-        rs_usage_error(SYNOPSIS, "give exactly one of --users, --similar, --popular, --random");
+        rs_usage_error(SYNOPSIS, "give exactly one of --users, --similar, --popular, --history, --random");
     if ((opt.users || opt.similar) && !opt.items && !opt.index)
         rs_usage_error(SYNOPSIS, "a search needs --items FILE or --index FILE");
     if (opt.similar && !opt.items)
         rs_usage_error(SYNOPSIS, "--similar needs --items FILE (the queries)");
     if (opt.random && !opt.items && !opt.index && !opt.popular)
         rs_usage_error(SYNOPSIS, "--random needs a catalogue: --items, --index or --popular");
-    if ((opt.popular || opt.random) && !opt.users_from)
-        rs_usage_error(SYNOPSIS, "--popular and --random need --users-from FILE");
+    if ((opt.popular || opt.random || opt.history) && !opt.users_from)
+        rs_usage_error(SYNOPSIS, "--popular, --history and --random need --users-from FILE");
+    if (opt.history && opt.exclude)
+        rs_usage_error(SYNOPSIS, "--exclude does not apply to --history: its candidates are the "
+                                 "user's own past items");
+    if (opt.segment_col && (!opt.popular || opt.random))
+        rs_usage_error(SYNOPSIS, "--segment-col applies to --popular");
+    if (opt.segments && !opt.segment_col)
+        rs_usage_error(SYNOPSIS, "--segments needs --segment-col COL");
+    if (opt.half_life > 0 && (!(opt.popular || opt.history) || opt.random))
+        rs_usage_error(SYNOPSIS, "--half-life applies to --popular and --history");
+    if (opt.time_col && !opt.history && !(opt.half_life > 0))
+        rs_usage_error(SYNOPSIS, "--time-col is read only by --history and --half-life");
+    if (!opt.time_col)
+        opt.time_col = "timestamp";
     if (!opt.query_col)
         opt.query_col = opt.similar ? "query_item_id" : "user_id";
 }
@@ -427,6 +523,9 @@ int main(int argc, char **argv)
         { "exclude", required_argument, 0, 'E' }, { "allow", required_argument, 0, 'A' },
         { "deny", required_argument, 0, 'D' }, { "user-col", required_argument, 0, 'u' },
         { "item-col", required_argument, 0, 'i' }, { "query-col", required_argument, 0, 'c' },
+        { "history", required_argument, 0, 'H' }, { "segment-col", required_argument, 0, 'g' },
+        { "segments", required_argument, 0, 'e' }, { "half-life", required_argument, 0, 'L' },
+        { "time-col", required_argument, 0, 't' },
         { "batch", required_argument, 0, 'b' }, { "partitions", required_argument, 0, 'N' }, { "quant", required_argument, 0, 'T' },
         { "train-sample", required_argument, 0, 'W' }, { "iters", required_argument, 0, 'G' },
         { 0, 0, 0, 0 },
@@ -452,6 +551,11 @@ int main(int argc, char **argv)
         case 'u': opt.user_col = optarg; break;
         case 'i': opt.item_col = optarg; break;
         case 'c': opt.query_col = optarg; break;
+        case 'H': opt.history = optarg; break;
+        case 'g': opt.segment_col = optarg; break;
+        case 'e': opt.segments = optarg; break;
+        case 'L': opt.half_life = rs_opt_double("--half-life", optarg, 1e-6, 1e9); break;
+        case 't': opt.time_col = optarg; break;
         case 'b': opt.batch = rs_opt_int("--batch", optarg, 1, 1 << 24); break;
         case 'k': opt.k = rs_opt_int("-k", optarg, 1, 1 << 20); break;
         case 'N': opt.partitions = rs_opt_int("--partitions", optarg, 1, INT32_MAX); break;

@@ -62,8 +62,8 @@ TRUTH="$BATS_TEST_DIRNAME/fixtures/rs-synth/truth.py"
     rs-synth -q --users 80 --items 60 --events 5000 -o b
     for f in a/*; do assert_same "$f" "b/${f#a/}"; done
     rs-synth -q --users 80 --items 60 --events 5000 --seed 43 -o c
-    ! cmp -s a/events.tsv c/events.tsv
-    ! cmp -s a/items.tsv c/items.tsv
+    assert_differ a/events.tsv c/events.tsv
+    assert_differ a/items.tsv c/items.tsv
     rs-synth -q --users 80 --items 60 --events 900 -o e
     assert_same a/items.tsv e/items.tsv
     assert_same a/users.tsv e/users.tsv
@@ -73,7 +73,9 @@ TRUTH="$BATS_TEST_DIRNAME/fixtures/rs-synth/truth.py"
 @test "-z compresses the TSV outputs; content equals the plain run" {
     rs-synth -q --users 30 --items 30 --events 2000 -o plain
     rs-synth -q --users 30 --items 30 --events 2000 -z --level 5 -o z
-    [ -e z/events.tsv.zst ] && [ -e z/items.tsv.zst ] && [ ! -e z/events.tsv ]
+    [ -e z/events.tsv.zst ]
+    [ -e z/items.tsv.zst ]
+    [ ! -e z/events.tsv ]
     zstd -qdc z/events.tsv.zst | cmp - plain/events.tsv
     zstd -qdc z/users.tsv.zst | cmp - plain/users.tsv
     assert_same z/item_factors.rsb plain/item_factors.rsb
@@ -172,7 +174,8 @@ EOF
 
 @test "pipe: --events-out - into rs-split and rs-cat" {
     rs-synth -q --users 100 --items 50 --events 5000 --events-out - -o cat | rs-split -q --cutoff 2019-12-01 -o win
-    [ -e cat/items.tsv ] && [ ! -e cat/events.tsv ]
+    [ -e cat/items.tsv ]
+    [ ! -e cat/events.tsv ]
     [ $(( $(wc -l < win/train.tsv) + $(wc -l < win/test.tsv) )) -eq 5002 ]
     rs-synth -q --users 100 --items 50 --events 5000 -o full
     cat win/train.tsv <(tail -n +2 win/test.tsv) | cmp - full/events.tsv

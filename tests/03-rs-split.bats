@@ -140,7 +140,8 @@ EOF
     cut=$(date -u -d '2019-12-01' +%s)
     [ "$(awk -F'\t' -v c=$cut 'NR > 1 && $4 < c' d/test.tsv | wc -l)" -eq 0 ]
     [ "$(awk -F'\t' -v c=$cut 'NR > 1 && $4 >= c' d/train.tsv | wc -l)" -eq 0 ]
-    [ "$(wc -l < d/test.tsv)" -gt 100 ] && [ "$(wc -l < d/train.tsv)" -gt 100 ]
+    [ "$(wc -l < d/test.tsv)" -gt 100 ]
+    [ "$(wc -l < d/train.tsv)" -gt 100 ]
     check_partition d/train.tsv d/test.tsv
     # The counts on stderr are the rows written.
     n=$(( $(wc -l < d/test.tsv) - 1 ))
@@ -155,7 +156,9 @@ EOF
     [ "$(awk -F'\t' -v b=$b2 'NR > 1 && $4 < b' d/3w.tsv | wc -l)" -eq 0 ]
     [ "$(awk -F'\t' -v a=$b1 -v b=$b2 'NR > 1 && ($4 < a || $4 >= b)' d/6w.tsv | wc -l)" -eq 0 ]
     [ "$(awk -F'\t' -v a=$b1 'NR > 1 && $4 >= a' d/old.tsv | wc -l)" -eq 0 ]
-    [ "$(wc -l < d/old.tsv)" -gt 1 ] && [ "$(wc -l < d/6w.tsv)" -gt 1 ] && [ "$(wc -l < d/3w.tsv)" -gt 1 ]
+    [ "$(wc -l < d/old.tsv)" -gt 1 ]
+    [ "$(wc -l < d/6w.tsv)" -gt 1 ]
+    [ "$(wc -l < d/3w.tsv)" -gt 1 ]
     check_partition d/old.tsv d/6w.tsv d/3w.tsv
     # Named, without 'old' (older events dropped), and on stdin with --end.
     run -0 --separate-stderr rs-split --windows "valid=6w|test=3w" --end $end -o n < ev.tsv
@@ -200,7 +203,7 @@ EOF
     rs-split -q --random-per-user 0.25 --seed 6 -o c ev.tsv
     assert_same a/train.tsv b/train.tsv
     assert_same a/test.tsv b/test.tsv
-    ! cmp -s a/test.tsv c/test.tsv
+    assert_differ a/test.tsv c/test.tsv
     check_partition a/train.tsv a/test.tsv
     run -0 awk -F'\t' 'FNR == 1 { f++; next } { n[$1]++ } f == 2 { t[$1]++ }
         END { for (u in n) { k = int(0.25 * n[u] + 1e-9); if (k < 1) k = 1; if (t[u] != k) bad++ } print bad + 0 }' a/train.tsv a/test.tsv

@@ -95,7 +95,7 @@ events() {
                      printf "u%d\ti%d\t%s\n", k % 97, int(rand()*rand()*400), h } }' > e.tsv
     rs-vocab build -q -c user_id,item_id -l history -o v.tsv.zst e.tsv
     rs-vocab apply --vocab v.tsv.zst -c user_id,item_id -l history -o ids.tsv e.tsv
-    ! grep -q 'i[0-9]' ids.tsv
+    run -1 grep -q 'i[0-9]' ids.tsv
     rs-vocab invert --vocab v.tsv.zst -c user_id,item_id -l history -o back.tsv ids.tsv
     assert_same e.tsv back.tsv
 }

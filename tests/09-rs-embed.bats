@@ -81,7 +81,7 @@ model() {
 
 @test "cold start: a user never seen in training is embedded from features near its group" {
     model
-    ! grep -q '^u79	' train_warm.tsv
+    run -1 grep -q '^u79	' train_warm.tsv
     rs-embed -m m.rsm --users users.tsv -f tsv > u.tsv
     rs-embed -m m.rsm --items items.tsv -f tsv > i.tsv
     # u79 is in group 3: most of its 10 nearest items are items of group 3.

@@ -45,6 +45,9 @@ EOF
     [[ "$output" == *"Usage: rs-retrieve"* ]]
     [[ "$output" == *"--exclude FILE"* ]]
     [[ "$output" == *"--nprobe N"* ]]
+    [[ "$output" == *"--history EVENTS"* ]]
+    [[ "$output" == *"--segment-col COL"* ]]
+    [[ "$output" == *"--half-life DAYS"* ]]
     [[ "$output" == *"Examples:"* ]]
     [ -z "$stderr" ]
     run -0 rs-retrieve --version
@@ -55,7 +58,7 @@ EOF
     run -2 --separate-stderr rs-retrieve --bogus
     assert_stderr_has "Try 'rs-retrieve --help'"
     run -2 --separate-stderr rs-retrieve --items x.rsb
-    assert_stderr_has "exactly one of --users, --similar, --popular, --random"
+    assert_stderr_has "exactly one of --users, --similar, --popular, --history, --random"
     run -2 --separate-stderr rs-retrieve --users u.rsb
     assert_stderr_has "needs --items FILE or --index FILE"
     run -2 --separate-stderr rs-retrieve --popular ev.tsv
@@ -208,7 +211,7 @@ EOF
     rs-retrieve -q --random --items items.rsb --users-from users.rsb -k 20 --exclude seen.tsv -s 7 > b.tsv
     rs-retrieve -q --random --items items.rsb --users-from users.rsb -k 20 --exclude seen.tsv -s 8 > c.tsv
     assert_same a.tsv b.tsv
-    ! cmp -s a.tsv c.tsv
+    assert_differ a.tsv c.tsv
     [ "$(wc -l < a.tsv)" -eq $((40 * 20 + 1)) ]
     run -0 awk -F'\t' 'NR > 1 { if (seen[$1 FS $2]++) d++ } END { print d + 0 }' a.tsv
     [ "$output" = 0 ]
@@ -253,4 +256,199 @@ EOF
     run -0 --separate-stderr rs-retrieve --popular ev.tsv --users-from ev.tsv -k 2
     [ "$(printf '%s\n' "$output" | cut -f1 | tail -n +2 | uniq | tr '\n' ' ')" = "u1 u2 u3 " ]
     [ "${#lines[@]}" -eq 7 ]
+}
+
+# Segment fixtures: north = u1, u3; south = u2; u4 has no region; u5 is in
+# west, which has no events; ghost has events but no row. Counts: north a 3,
+# b 1, c 1; south d 2, b 1; global e 4, a 3, b 2, d 2, f 2, c 1.
+setup_segments() {
+    printf 'user_id\tage\tregion\n' > users.tsv
+    printf 'u1\tyoung\tnorth\nu2\tyoung\tsouth\nu3\told\tnorth\nu4\told\t\nu5\tyoung\twest\nu1\told\tsouth\n' >> users.tsv
+    printf 'user_id\titem_id\n' > ev.tsv
+    printf 'u1\ta\nu1\ta\nu3\tb\nu3\ta\nu1\tc\nu2\td\nu2\td\nu2\tb\n' >> ev.tsv
+    printf 'u4\te\nu4\te\nu4\te\nu4\te\nghost\tf\nghost\tf\n' >> ev.tsv
+}
+
+# want LINE...: the expected candidates, header first, as 'user item rank score'.
+want() {
+    printf 'user_id\titem_id\trank\tscore\n'
+    printf '%s\n' "$@" | tr ' ' '\t'
+}
+
+@test "--popular --segment-col: the segment's top K, the global ranking fills in" {
+    setup_segments
+    rs-retrieve -q --popular ev.tsv --segment-col region --users-from users.tsv -k 4 > got.tsv
+    # u1 listed twice: one list, its first row (north) decides; u4 (no
+    # region) gets the global counts; u5's west has no events: all filled.
+    want 'u1 a 1 3' 'u1 b 2 1' 'u1 c 3 1' 'u1 e 4 0' \
+         'u2 d 1 2' 'u2 b 2 1' 'u2 e 3 0' 'u2 a 4 0' \
+         'u3 a 1 3' 'u3 b 2 1' 'u3 c 3 1' 'u3 e 4 0' \
+         'u4 e 1 4' 'u4 a 2 3' 'u4 b 3 2' 'u4 d 4 2' \
+         'u5 e 1 0' 'u5 a 2 0' 'u5 b 3 0' 'u5 d 4 0' > want.tsv
+    assert_same got.tsv want.tsv
+    # seen items excluded inside the segment and in the fill, K kept
+    rs-retrieve -q --popular ev.tsv --segment-col region --users-from users.tsv -k 4 --exclude ev.tsv > got.tsv
+    run -0 sed -n 2,5p got.tsv
+    [ "$output" = "$(printf 'u1\tb\t1\t1\nu1\te\t2\t0\nu1\td\t3\t0\nu1\tf\t4\t0')" ]
+}
+
+@test "--segments: queries from --users-from, segments from a users table" {
+    setup_segments
+    printf 'user_id\titem_id\nu4\tx\nu2\ty\nzz\tz\nu4\tw\n' > test.tsv
+    rs-retrieve -q --popular ev.tsv --segment-col age --segments users.tsv --users-from test.tsv -k 3 > got.tsv
+    # old = u3, u4: e 4, a 1, b 1; young = u1, u2, u5: a 2, d 2, b 1, c 1
+    want 'u4 e 1 4' 'u4 a 2 1' 'u4 b 3 1' 'u2 a 1 2' 'u2 d 2 2' 'u2 b 3 1' \
+         'zz e 1 4' 'zz a 2 3' 'zz b 3 2' > want.tsv
+    assert_same got.tsv want.tsv
+    # --quantile keeps the pool: counts 4,3,2,2,2,1 -> the 0.5-quantile is 2
+    run -0 rs-retrieve -q --popular ev.tsv --quantile 0.5 --segment-col age --segments users.tsv \
+        --users-from test.tsv -k 9
+    [[ "$output" != *"	c	"* ]]
+    [ "${#lines[@]}" -eq 16 ]
+}
+
+@test "--half-life weights events by 2^(-age/half-life), global and per segment" {
+    printf 'user_id\titem_id\ttimestamp\n' > ev.tsv
+    # newest event 2024-01-10: x once then (1); y 3 times 2 days before
+    # (3 x 0.25); z twice 1 day before (2 x 0.5), tying x: x first by id.
+    printf 'u1\ty\t2024-01-08\nu2\ty\t1704672000\nu1\tz\t2024-01-09T00:00:00Z\nu1\tx\t2024-01-10\n' >> ev.tsv
+    printf 'u2\tz\t2024-01-09\nu3\ty\t2024-01-08 00:00:00 UTC\n' >> ev.tsv
+    printf 'user_id\tregion\nu1\tn\nu2\ts\nu3\ts\n' > users.tsv
+    run -0 rs-retrieve -q --popular ev.tsv --users-from users.tsv -k 3
+    [ "${lines[1]}" = "$(printf 'u1\ty\t1\t3')" ]
+    [ "${lines[3]}" = "$(printf 'u1\tx\t3\t1')" ]
+    rs-retrieve -q --popular ev.tsv --half-life 1 --users-from users.tsv -k 3 > got.tsv
+    want 'u1 x 1 1' 'u1 z 2 1' 'u1 y 3 0.75' 'u2 x 1 1' 'u2 z 2 1' 'u2 y 3 0.75' \
+         'u3 x 1 1' 'u3 z 2 1' 'u3 y 3 0.75' > want.tsv
+    assert_same got.tsv want.tsv
+    # n = u1: x 1, z 0.5, y 0.25; s = u2, u3: y 0.5, z 0.5, then x fills
+    rs-retrieve -q --popular ev.tsv --half-life 1 --segment-col region --users-from users.tsv -k 3 > got.tsv
+    want 'u1 x 1 1' 'u1 z 2 0.5' 'u1 y 3 0.25' 'u2 y 1 0.5' 'u2 z 2 0.5' 'u2 x 3 0' \
+         'u3 y 1 0.5' 'u3 z 2 0.5' 'u3 x 3 0' > want.tsv
+    assert_same got.tsv want.tsv
+    # a half-life of 12 hours: y 3/16 falls behind z 2/4
+    run -0 rs-retrieve -q --popular ev.tsv --half-life 0.5 --users-from users.tsv -k 3 --time-col timestamp
+    [ "${lines[2]}" = "$(printf 'u1\tz\t2\t0.5')" ]
+    [ "${lines[3]}" = "$(printf 'u1\ty\t3\t0.1875')" ]
+}
+
+# History fixture, newest event 2024-01-10 (h2): h1 bought p 4 times (three
+# 2 days before, once 3 days before), q and r once 1 day before.
+setup_history() {
+    printf 'user_id\titem_id\ttimestamp\tevent\n' > h.tsv
+    printf 'h1\tp\t2024-01-08\tbuy\nh1\tq\t1704758400\tbuy\nh1\tp\t2024-01-08T00:00:00Z\tbuy\n' >> h.tsv
+    printf 'h1\tr\t2024-01-09 00:00:00\tbuy\nh1\tp\t2024-01-07\tbuy\nh2\tq\t2024-01-10\tbuy\nh1\tp\t2024-01-08\tbuy\n' >> h.tsv
+    printf 'user_id\nh1\nh2\nnobody\nh1\n' > who.tsv
+}
+
+@test "--history: a user's own items, most recent first, ties by item id" {
+    setup_history
+    rs-retrieve -q --history h.tsv --users-from who.tsv -k 5 > got.tsv
+    # score: days from the last event with the item to the newest event;
+    # a user with no events gets no rows; h1 listed twice gets one list
+    want 'h1 q 1 -1' 'h1 r 2 -1' 'h1 p 3 -2' 'h2 q 1 0' > want.tsv
+    assert_same got.tsv want.tsv
+    run -0 rs-retrieve -q --history h.tsv --users-from who.tsv -k 2
+    [ "$output" = "$(want 'h1 q 1 -1' 'h1 r 2 -1' 'h2 q 1 0')" ]
+    # --deny applies; --allow too
+    printf 'item_id\nq\n' > q.tsv
+    run -0 rs-retrieve -q --history h.tsv --users-from who.tsv -k 5 --deny q.tsv
+    [ "$output" = "$(want 'h1 r 1 -1' 'h1 p 2 -2')" ]
+    run -0 rs-retrieve -q --history h.tsv --users-from who.tsv -k 5 --allow q.tsv
+    [ "$output" = "$(want 'h1 q 1 -1' 'h2 q 1 0')" ]
+}
+
+@test "--history --half-life: recency-weighted counts (repeat purchases)" {
+    setup_history
+    # 1 day: p = 3/4 + 1/8 beats q = r = 1/2
+    rs-retrieve -q --history h.tsv --half-life 1 --users-from who.tsv -k 5 > got.tsv
+    want 'h1 p 1 0.875' 'h1 q 2 0.5' 'h1 r 3 0.5' 'h2 q 1 1' > want.tsv
+    assert_same got.tsv want.tsv
+    # 12 hours: p = 3/16 + 1/64 falls behind q = r = 1/4
+    rs-retrieve -q --history h.tsv --half-life 0.5 --users-from who.tsv -k 5 > got.tsv
+    want 'h1 q 1 0.25' 'h1 r 2 0.25' 'h1 p 3 0.203125' 'h2 q 1 1' > want.tsv
+    assert_same got.tsv want.tsv
+    # other column names
+    sed '1s/.*/buyer\tsku\twhen\tevent/' h.tsv > h2.tsv
+    sed '1s/.*/buyer/' who.tsv > who2.tsv
+    rs-retrieve -q --history h2.tsv --half-life 0.5 --users-from who2.tsv -k 5 --user-col buyer \
+        --item-col sku --time-col when > renamed.tsv
+    assert_same got.tsv renamed.tsv
+}
+
+@test "segment popularity and history: the same bytes for any -j and --batch; from a pipe" {
+    "$PYTHON" - <<'EOF'
+import numpy as np
+r = np.random.default_rng(5)
+with open("users.tsv", "w") as f:
+    f.write("user_id\tregion\n")
+    for u in range(300):
+        f.write("u%d\t%s\n" % (u, "" if u % 17 == 0 else "r%d" % r.integers(6)))
+with open("ev.tsv", "w") as f:
+    f.write("user_id\titem_id\ttimestamp\n")
+    for _ in range(5000):
+        f.write("u%d\ti%d\t%d\n" % (r.integers(320), min(r.zipf(1.3), 400), 1700000000 + r.integers(0, 86400 * 60)))
+EOF
+    for src in "--popular ev.tsv --segment-col region --exclude ev.tsv" \
+               "--popular ev.tsv --segment-col region --half-life 7" "--history ev.tsv" \
+               "--history ev.tsv --half-life 3"; do
+        rs-retrieve -q $src --users-from users.tsv -k 30 -j 1 > a.tsv
+        rs-retrieve -q $src --users-from users.tsv -k 30 -j 3 --batch 7 > b.tsv
+        assert_same a.tsv b.tsv
+        [ "$(wc -l < a.tsv)" -gt 1000 ]
+    done
+    rs-retrieve -q --popular ev.tsv --segment-col region --users-from - -k 30 < users.tsv > c.tsv
+    rs-retrieve -q --popular ev.tsv --segment-col region --users-from users.tsv -k 30 > d.tsv
+    assert_same c.tsv d.tsv
+    zstd -q ev.tsv -o ev.tsv.zst
+    rs-retrieve -q --history ev.tsv.zst --users-from users.tsv -k 30 > e.tsv
+    rs-retrieve -q --history - --users-from users.tsv -k 30 < ev.tsv > f.tsv
+    assert_same e.tsv f.tsv
+}
+
+@test "segment popularity and history: usage errors exit 2" {
+    run -2 --separate-stderr rs-retrieve --history h.tsv
+    assert_stderr_has "--users-from"
+    run -2 --separate-stderr rs-retrieve --history h.tsv --users-from w.tsv --exclude h.tsv
+    assert_stderr_has "--exclude does not apply to --history"
+    run -2 --separate-stderr rs-retrieve --history h.tsv --popular h.tsv --users-from w.tsv
+    assert_stderr_has "exactly one of"
+    run -2 --separate-stderr rs-retrieve --history h.tsv --segment-col region --users-from w.tsv
+    assert_stderr_has "--segment-col applies to --popular"
+    run -2 --separate-stderr rs-retrieve --popular h.tsv --segments u.tsv --users-from w.tsv
+    assert_stderr_has "--segments needs --segment-col"
+    run -2 --separate-stderr rs-retrieve --random --items i.rsb --half-life 3 --users-from w.tsv
+    assert_stderr_has "--half-life applies to --popular and --history"
+    run -2 --separate-stderr rs-retrieve --popular h.tsv --time-col t --users-from w.tsv
+    assert_stderr_has "--time-col is read only"
+    run -2 --separate-stderr rs-retrieve --history h.tsv --half-life 0 --users-from w.tsv
+}
+
+@test "segment popularity and history: bad inputs exit 1 naming file, line, column; no output" {
+    setup_segments
+    setup_history
+    run -1 --separate-stderr rs-retrieve --popular ev.tsv --segment-col zone --users-from users.tsv -o out.tsv
+    assert_stderr_has "'users.tsv' line 1: no column 'zone'"
+    run -1 --separate-stderr rs-retrieve --popular ev.tsv --half-life 2 --users-from users.tsv -o out.tsv
+    assert_stderr_has "'ev.tsv' line 1: no column 'timestamp'"
+    run -1 --separate-stderr rs-retrieve --history ev.tsv --users-from who.tsv -o out.tsv
+    assert_stderr_has "'ev.tsv' line 1: no column 'timestamp'"
+    sed '3s/1704758400/yesterday/' h.tsv > bad.tsv
+    run -1 --separate-stderr rs-retrieve --history bad.tsv --users-from who.tsv -o out.tsv
+    assert_stderr_has "'bad.tsv' line 3: column 'timestamp': expected Unix seconds or an ISO 8601 time, got 'yesterday'"
+    run -1 --separate-stderr rs-retrieve --popular bad.tsv --half-life 1 --users-from who.tsv -o out.tsv
+    assert_stderr_has "'bad.tsv' line 3: column 'timestamp'"
+    printf 'user_id\titem_id\ttimestamp\nh1\tp\t1\n\tq\t2\n' > nouser.tsv
+    run -1 --separate-stderr rs-retrieve --history nouser.tsv --users-from who.tsv -o out.tsv
+    assert_stderr_has "'nouser.tsv' line 3: column 'user_id': empty user id"
+    printf 'user_id\tregion\nu1\tn\n\tn\n' > blank.tsv
+    run -1 --separate-stderr rs-retrieve --popular ev.tsv --segment-col region --users-from blank.tsv -o out.tsv
+    assert_stderr_has "'blank.tsv' line 3: column 'user_id': empty user id"
+    printf 'id\tv1\nu1\t1\n' | rs-cat --to rsb -o u.rsb
+    run -1 --separate-stderr rs-retrieve --popular ev.tsv --segment-col region --users-from u.rsb -o out.tsv
+    assert_stderr_has "'u.rsb' is RSB: --segment-col needs a users table (TSV), given by --segments FILE"
+    printf 'user_id\titem_id\ttimestamp\nh1\tp\t1\nh1\tq\n' > short.tsv
+    run -1 --separate-stderr rs-retrieve --history short.tsv --users-from who.tsv -o out.tsv
+    assert_stderr_has "'short.tsv' line 3"
+    [ ! -e out.tsv ]
 }

@@ -87,9 +87,10 @@ value() {
                              if (m[u] != want) { print "user " u ": " m[u] " test, want " want; bad = 1 } }
               exit bad }' train.tsv test.tsv
     for p in tower als popular random; do
-        rs-cat "out/$p.tsv.zst" | awk -F'\t' 'FNR == NR { seen[$1, $2] = 1; next }
+        rs-cat "out/$p.tsv.zst" > "$p.tsv"
+        awk -F'\t' 'FNR == NR { seen[$1, $2] = 1; next }
             FNR > 1 { n[$1]++; if (($1, $2) in seen) { print "seen item recommended: " $0; bad = 1 } }
-            END { for (u in n) if (n[u] > 20) bad = 1; exit bad }' train.tsv -
+            END { for (u in n) if (n[u] > 20) bad = 1; exit bad || length(n) == 0 }' train.tsv "$p.tsv"
     done
 }
 
@@ -138,9 +139,11 @@ value() {
     [ "$(rs-cat out/old_top.tsv.zst | awk -F'\t' 'NR > 1 && $2 != 999999 { i[$2] } END { print length(i) }')" -le 80 ]
     # Candidates: no placeholder, at most 20 per user, ranks 1..n; labels 0/1 with some 1s.
     for c in cand_train cand_test; do
-        rs-cat "out/$c.tsv.zst" | awk -F'\t' 'NR == 1 { if ($1 != "user_id" || $2 != "item_id" || $3 != "rank") exit 1; next }
+        rs-cat "out/$c.tsv.zst" > "$c.tsv"
+        awk -F'\t' 'NR == 1 { if ($1 != "user_id" || $2 != "item_id" || $3 != "rank") exit 1; next }
             $2 == 999999 { print "placeholder: " $0; exit 1 }
-            { if ($1 != u) { u = $1; n = 0 } if ($3 != ++n || n > 20) { print "rank: " $0; exit 1 } }'
+            { if ($1 != u) { u = $1; n = 0 } if ($3 != ++n || n > 20) { print "rank: " $0; exit 1 } }
+            END { if (NR < 2) { print "no candidates"; exit 1 } }' "$c.tsv"
     done
     rs-cat out/rank_train.tsv.zst | awk -F'\t' 'NR == 1 { bad = ($NF != "click"); next } $NF != 0 && $NF != 1 { bad = 1 }
         { ones += $NF } END { exit bad || !(ones > 0) }'

@@ -33,3 +33,14 @@ assert_stderr_has() {
 assert_same() {
     cmp "$1" "$2" || { echo "$1 and $2 differ"; return 1; }
 }
+
+# assert_differ FILE1 FILE2: both exist and their bytes differ.
+assert_differ() {
+    local rc=0
+    cmp -s "$1" "$2" || rc=$?
+    case $rc in
+        1) ;;
+        0) echo "$1 and $2 are identical"; return 1 ;;
+        *) echo "cannot compare $1 and $2 (cmp exit $rc)"; return 1 ;;
+    esac
+}

@@ -1,7 +1,9 @@
 /* cands.c - candidate-generation helpers: item order, seen sets, item
- * lists, popularity and random baselines, the candidates stream. */
+ * lists, recency-weighted counts, user segments, popularity (global or per
+ * segment) and random baselines, the candidates stream. */
 #include "index/cands.h"
 #include "core/err.h"
+#include "core/pairset.h"
 #include "io/io.h"
 #include "index/knn.h"
 #include "core/rng.h"
@@ -51,6 +53,24 @@ void rs_cands_sort_items(struct rs_embset *e)
     free(perm);
 }
 
+/* ---- tables ---- */
+
+int rs_cands_open(struct rs_tsv **t, const char *path, const char *const *cols, int *idx, size_t n)
+{
+    *t = NULL;
+    int rc = rs_tsv_open(t, path, 0);
+    for (size_t j = 0; j < n && rc == 0; j++) {
+        idx[j] = -1;
+        if (cols[j])
+            rc = rs_tsv_require(*t, cols[j], &idx[j]);
+    }
+    if (rc < 0 && *t) {
+        rs_tsv_close(*t);
+        *t = NULL;
+    }
+    return rc;
+}
+
 /* ---- seen sets ---- */
 
 static int cmp_u32(const void *a, const void *b)
@@ -63,14 +83,12 @@ int rs_seen_load(struct rs_seen *s, const char *path, const char *user_col, cons
                  const struct rs_strmap *items, uint64_t *count)
 {
     memset(s, 0, sizeof *s);
-    struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, path, 0), uc, ic;
+    struct rs_tsv *t = NULL;
+    int col[2];
+    int rc = rs_cands_open(&t, path, (const char *const[]){ user_col, item_col }, col, 2), uc = col[0],
+        ic = col[1];
     if (rc < 0)
         return rc;
-    if ((rc = rs_tsv_require(t, user_col, &uc)) < 0 || (rc = rs_tsv_require(t, item_col, &ic)) < 0) {
-        rs_tsv_close(t);
-        return rc;
-    }
     s->users = rs_strmap_new(1024);
     size_t n = 0, cap = 1024;
     uint32_t *pu = xmalloc(cap * sizeof *pu), *pi = xmalloc(cap * sizeof *pi);
@@ -173,24 +191,148 @@ void rs_seen_batch_free(struct rs_seen_batch *b)
 int rs_cands_mark_items(const char *path, const char *item_col, const struct rs_strmap *items,
                         uint8_t *mark, size_t *unknown)
 {
-    struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, path, 0), ic;
+    struct rs_tsv *t = NULL;
+    int ic, rc = rs_cands_open(&t, path, &item_col, &ic, 1);
     *unknown = 0;
     if (rc < 0)
         return rc;
-    if ((rc = rs_tsv_require(t, item_col, &ic)) == 0) {
-        while ((rc = rs_tsv_next(t)) == 0) {
-            int64_t i = rs_strmap_get(items, rs_tsv_get(t, ic), rs_tsv_len(t, ic));
-            if (i < 0)
-                ++*unknown;
-            else
-                mark[i] = 1;
-        }
-        if (rc == RS_ERR_EOF)
-            rc = 0;
+    while ((rc = rs_tsv_next(t)) == 0) {
+        int64_t i = rs_strmap_get(items, rs_tsv_get(t, ic), rs_tsv_len(t, ic));
+        if (i < 0)
+            ++*unknown;
+        else
+            mark[i] = 1;
     }
     rs_tsv_close(t);
-    return rc;
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+/* ---- recency-weighted counts ---- */
+
+void rs_recency_add(struct rs_recency *r, int64_t t, double half_life)
+{
+    if (r->w == 0) {
+        r->last = t;
+        r->w = 1;
+    } else if (half_life <= 0) {
+        r->w += 1;
+        r->last = t > r->last ? t : r->last;
+    } else if (t > r->last) {
+        r->w = r->w * exp2((double)(r->last - t) / half_life) + 1;
+        r->last = t;
+    } else {
+        r->w += exp2((double)(t - r->last) / half_life);
+    }
+}
+
+double rs_recency_value(const struct rs_recency *r, int64_t ref, double half_life)
+{
+    if (half_life <= 0 || r->w == 0)
+        return r->w;
+    return r->w * exp2((double)(r->last - ref) / half_life);
+}
+
+struct rs_recency *rs_recency_at(struct rs_recency **a, size_t *cap, size_t i)
+{
+    if (i >= *cap) {
+        size_t ncap = *cap ? *cap : 1024;
+        while (ncap <= i)
+            ncap *= 2;
+        *a = xrealloc(*a, ncap * sizeof **a);
+        memset(*a + *cap, 0, (ncap - *cap) * sizeof **a);
+        *cap = ncap;
+    }
+    return *a + i;
+}
+
+/* ---- values grouped and ranked ---- */
+
+/* Higher value first, then the lower item id. */
+static int cmp_value_id(const struct rs_strmap *items, uint32_t a, double va, uint32_t b, double vb)
+{
+    if (va != vb)
+        return va > vb ? -1 : 1;
+    size_t na, nb;
+    const char *ka = rs_strmap_key(items, a, &na), *kb = rs_strmap_key(items, b, &nb);
+    return cmp_bytes(ka, na, kb, nb);
+}
+
+static int cmp_item_value(const void *x, const void *y, void *ctx)
+{
+    const struct rs_item_value *a = x, *b = y;
+    return cmp_value_id(ctx, a->item, a->value, b->item, b->value);
+}
+
+void rs_cands_group(const uint32_t *group, const struct rs_item_value *v, size_t n, size_t ngroups,
+                    const struct rs_strmap *items, uint64_t **off, struct rs_item_value **out)
+{
+    uint64_t *o = xcalloc(ngroups + 1, sizeof *o);
+    struct rs_item_value *e = xmalloc((n ? n : 1) * sizeof *e);
+    for (size_t j = 0; j < n; j++)
+        o[group[j] + 1]++;
+    for (size_t g = 0; g < ngroups; g++)
+        o[g + 1] += o[g];
+    uint64_t *fill = xmalloc((ngroups ? ngroups : 1) * sizeof *fill);
+    memcpy(fill, o, ngroups * sizeof *fill);
+    for (size_t j = 0; j < n; j++)
+        e[fill[group[j]]++] = v[j];
+    free(fill);
+    for (size_t g = 0; g < ngroups; g++)
+        qsort_r(e + o[g], o[g + 1] - o[g], sizeof *e, cmp_item_value, (void *)items);
+    *off = o;
+    *out = e;
+}
+
+/* ---- segments ---- */
+
+int rs_segments_load(struct rs_segments *s, const char *path, const char *user_col, const char *seg_col)
+{
+    memset(s, 0, sizeof *s);
+    struct rs_tsv *t = NULL;
+    int col[2];
+    int rc = rs_cands_open(&t, path, (const char *const[]){ user_col, seg_col }, col, 2), uc = col[0],
+        sc = col[1];
+    if (rc < 0)
+        return rc;
+    s->users = rs_strmap_new(1024);
+    s->values = rs_strmap_new(64);
+    size_t cap = 1024;
+    s->seg = xmalloc(cap * sizeof *s->seg);
+    while ((rc = rs_tsv_next(t)) == 0) {
+        int added;
+        if (rs_tsv_len(t, uc) == 0) {
+            rc = rs_tsv_errf(t, uc, "empty user id");
+            break;
+        }
+        size_t u = (size_t)rs_strmap_put(s->users, rs_tsv_get(t, uc), rs_tsv_len(t, uc), &added);
+        if (!added)
+            continue; /* the first row of a user decides */
+        if (u == cap)
+            s->seg = xrealloc(s->seg, (cap *= 2) * sizeof *s->seg);
+        s->seg[u] = rs_tsv_len(t, sc) == 0
+                        ? -1
+                        : (int32_t)rs_strmap_put(s->values, rs_tsv_get(t, sc), rs_tsv_len(t, sc), NULL);
+    }
+    rs_tsv_close(t);
+    if (rc != RS_ERR_EOF) {
+        rs_segments_free(s);
+        return rc;
+    }
+    return 0;
+}
+
+int32_t rs_segments_of(const struct rs_segments *s, const char *user, size_t len)
+{
+    int64_t u = rs_strmap_get(s->users, user, len);
+    return u < 0 ? -1 : s->seg[u];
+}
+
+void rs_segments_free(struct rs_segments *s)
+{
+    rs_strmap_free(s->users);
+    rs_strmap_free(s->values);
+    free(s->seg);
+    memset(s, 0, sizeof *s);
 }
 
 /* ---- popularity ---- */
@@ -205,74 +347,139 @@ static int cmp_pop(const void *x, const void *y, void *ctx)
 {
     const struct rs_popular *p = ctx;
     uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    if (p->count[a] != p->count[b])
-        return p->count[a] > p->count[b] ? -1 : 1;
-    size_t na, nb;
-    const char *ka = rs_strmap_key(p->items, a, &na), *kb = rs_strmap_key(p->items, b, &nb);
-    return cmp_bytes(ka, na, kb, nb);
+    return cmp_value_id(p->items, a, p->count[a], b, p->count[b]);
 }
 
-int rs_popular_load(struct rs_popular *p, const char *path, const char *item_col, double quantile)
+/* Per-segment ranked lists from the (segment, item) counts, pool items only. */
+static void build_segments(struct rs_popular *p, const struct rs_pairmap *pairs, const struct rs_recency *acc,
+                           const uint8_t *in_pool, double half_life)
+{
+    size_t np = rs_pairmap_size(pairs), n = 0;
+    struct rs_item_value *v = xmalloc((np ? np : 1) * sizeof *v), *by_seg;
+    uint32_t *seg_of = xmalloc((np ? np : 1) * sizeof *seg_of);
+    for (uint32_t id = 0; id < np; id++) {
+        uint32_t sg, item;
+        rs_pairmap_pair(pairs, id, &sg, &item);
+        double c = rs_recency_value(&acc[id], p->newest, half_life);
+        if (!in_pool[item] || !(c > 0)) /* an underflowed weight counts as none */
+            continue;
+        seg_of[n] = sg;
+        v[n++] = (struct rs_item_value){ item, c };
+    }
+    rs_cands_group(seg_of, v, n, p->nseg, p->items, &p->seg_off, &by_seg);
+    p->seg_rank = xmalloc((n ? n : 1) * sizeof *p->seg_rank);
+    p->seg_count = xmalloc((n ? n : 1) * sizeof *p->seg_count);
+    p->seg_items = xmalloc((n ? n : 1) * sizeof *p->seg_items);
+    for (size_t j = 0; j < n; j++) {
+        p->seg_rank[j] = p->seg_items[j] = by_seg[j].item;
+        p->seg_count[j] = by_seg[j].value;
+    }
+    for (size_t sg = 0; sg < p->nseg; sg++)
+        qsort(p->seg_items + p->seg_off[sg], p->seg_off[sg + 1] - p->seg_off[sg], sizeof *p->seg_items,
+              cmp_u32);
+    free(by_seg);
+    free(seg_of);
+    free(v);
+}
+
+int rs_popular_load(struct rs_popular *p, const char *path, const struct rs_popular_opts *o)
 {
     memset(p, 0, sizeof *p);
-    struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, path, 0), ic;
+    struct rs_tsv *t = NULL;
+    const char *cols[3] = { o->item_col, o->half_life > 0 ? o->time_col : NULL, o->seg ? o->user_col : NULL };
+    int col[3];
+    int rc = rs_cands_open(&t, path, cols, col, 3), ic = col[0], tc = col[1], uc = col[2];
     if (rc < 0)
         return rc;
-    if ((rc = rs_tsv_require(t, item_col, &ic)) < 0) {
-        rs_tsv_close(t);
-        return rc;
-    }
     p->items = rs_strmap_new(1024);
-    size_t cap = 1024;
-    p->count = xcalloc(cap, sizeof *p->count);
+    p->newest = INT64_MIN;
+    size_t cap = 0, pcap = 0;
+    struct rs_recency *acc = NULL, *pacc = NULL;
+    struct rs_pairmap *pairs = o->seg ? rs_pairmap_new(1024) : NULL;
     while ((rc = rs_tsv_next(t)) == 0) {
+        int64_t ts = 0;
         if (rs_tsv_len(t, ic) == 0) {
             rc = rs_tsv_errf(t, ic, "empty item id");
             break;
         }
-        size_t i = (size_t)rs_strmap_put(p->items, rs_tsv_get(t, ic), rs_tsv_len(t, ic), NULL);
-        if (i == cap) {
-            p->count = xrealloc(p->count, 2 * cap * sizeof *p->count);
-            memset(p->count + cap, 0, cap * sizeof *p->count);
-            cap *= 2;
+        if (tc >= 0) {
+            if ((rc = rs_tsv_get_time(t, tc, &ts)) < 0)
+                break;
+            p->newest = ts > p->newest ? ts : p->newest;
         }
-        p->count[i] += 1;
+        size_t i = (size_t)rs_strmap_put(p->items, rs_tsv_get(t, ic), rs_tsv_len(t, ic), NULL);
+        rs_recency_add(rs_recency_at(&acc, &cap, i), ts, o->half_life);
+        int32_t sg = uc >= 0 ? rs_segments_of(o->seg, rs_tsv_get(t, uc), rs_tsv_len(t, uc)) : -1;
+        if (sg >= 0)
+            rs_recency_add(rs_recency_at(&pacc, &pcap, rs_pairmap_put(pairs, (uint32_t)sg, (uint32_t)i, NULL)),
+                           ts, o->half_life);
     }
     rs_tsv_close(t);
+    size_t n = rs_strmap_size(p->items);
+    p->count = xmalloc((n ? n : 1) * sizeof *p->count);
+    for (size_t i = 0; i < n; i++)
+        p->count[i] = rs_recency_value(&acc[i], p->newest, o->half_life);
+    free(acc);
     if (rc != RS_ERR_EOF) {
+        rs_pairmap_free(pairs);
+        free(pacc);
         rs_popular_free(p);
         return rc;
     }
-    size_t n = rs_strmap_size(p->items);
     double thr = 0;
     if (n > 0) {
         double *sorted = xmalloc(n * sizeof *sorted);
         memcpy(sorted, p->count, n * sizeof *sorted);
         qsort(sorted, n, sizeof *sorted, cmp_double);
-        double pos = quantile * (double)(n - 1);
+        double pos = o->quantile * (double)(n - 1);
         size_t lo = (size_t)floor(pos), hi = lo + 1 < n ? lo + 1 : lo;
         thr = sorted[lo] + (pos - (double)lo) * (sorted[hi] - sorted[lo]);
         free(sorted);
     }
     p->rank = xmalloc((n ? n : 1) * sizeof *p->rank);
+    uint8_t *in_pool = xcalloc(n ? n : 1, 1);
     for (size_t i = 0; i < n; i++)
-        if (p->count[i] >= thr)
+        if (p->count[i] >= thr) {
             p->rank[p->npool++] = (uint32_t)i;
+            in_pool[i] = 1;
+        }
     qsort_r(p->rank, p->npool, sizeof *p->rank, cmp_pop, p);
+    if (o->seg) {
+        p->nseg = rs_strmap_size(o->seg->values);
+        build_segments(p, pairs, pacc, in_pool, o->half_life);
+        rs_pairmap_free(pairs);
+        free(pacc);
+    }
+    free(in_pool);
     return 0;
 }
 
-size_t rs_popular_pick(const struct rs_popular *p, size_t k, const struct rs_knn_filter *f, size_t q,
-                       int64_t *ids, float *scores)
+size_t rs_popular_pick(const struct rs_popular *p, int32_t seg, size_t k, const struct rs_knn_filter *f,
+                       size_t q, int64_t *ids, float *scores)
 {
     size_t got = 0;
+    const uint32_t *own = NULL;
+    size_t nown = 0;
+    if (seg >= 0 && (size_t)seg < p->nseg) {
+        uint64_t b = p->seg_off[seg], e = p->seg_off[seg + 1];
+        for (uint64_t r = b; r < e && got < k; r++) {
+            uint32_t i = p->seg_rank[r];
+            if (rs_knn_filtered(f, q, i))
+                continue;
+            ids[got] = i;
+            scores[got++] = (float)p->seg_count[r];
+        }
+        own = p->seg_items + b;
+        nown = e - b;
+    }
+    /* The pool by global count; after a segment's own items, the rest
+     * score 0, their count in the segment. */
     for (size_t r = 0; r < p->npool && got < k; r++) {
         uint32_t i = p->rank[r];
-        if (rs_knn_filtered(f, q, i))
+        if (rs_knn_filtered(f, q, i) || (nown && bsearch(&i, own, nown, sizeof *own, cmp_u32)))
             continue;
         ids[got] = i;
-        scores[got++] = (float)p->count[i];
+        scores[got++] = own ? 0.0f : (float)p->count[i];
     }
     return got;
 }
@@ -282,6 +489,10 @@ void rs_popular_free(struct rs_popular *p)
     rs_strmap_free(p->items);
     free(p->count);
     free(p->rank);
+    free(p->seg_off);
+    free(p->seg_rank);
+    free(p->seg_count);
+    free(p->seg_items);
     memset(p, 0, sizeof *p);
 }
 
