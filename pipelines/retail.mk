@@ -2,26 +2,28 @@
 # data: 5 products per user, measured by Precision@5.
 #
 #   rs-synth → rs-split --windows 'old|6w|3w' → purchases (booking events)
-#   old purchases → rs-prefilter --top-n N (placeholder 999999) → rs-als:
-#       top CANDIDATES items per user (popular fallback for unknown users)
-#   6 weeks: candidates labelled by the window's purchases → rs-rank train
-#       (features: rs-features on the old events, examples/retail-rank.json)
-#   3 weeks: candidates → rs-rank score → rs-metrics -k 5: ALS alone,
-#       ALS + ranker, popular
+#   first stages on the old purchases, for each window's buyers:
+#       rs-als (top TOP_N items, placeholder 999999), rs-retrieve --popular,
+#       rs-retrieve --history (repeat purchases) → rs-merge
+#   6 weeks: merged candidates labelled by the window's purchases (rs-label)
+#       → rs-rank train (features: rs-features on the old events and each
+#       source's rank and score, examples/retail-rank.json)
+#   3 weeks: merged candidates → rs-rank score → rs-diversify (in stock, top 5)
+#       → rs-metrics -k 5: each source alone, merged, ranked, final
 #
-#   make -f pipelines/retail.mk [OUT=out/retail] [USERS=... ITEMS=... EVENTS=... DAYS=...]
+#   make -f pipelines/retail.mk [OUT=out/retail] [USERS=... ITEMS=... EVENTS=... DAYS=... SEED=...]
 #
 # (from the repository root). ALS uses 16 factors: on this sparse purchase
-# data 64 factors fit the old purchases too closely (with seed 7 data,
-# Precision@5 of ALS + ranker was 0.108 with 16 factors, 0.097 with 64).
-# Both stages see only what was known when they start: ALS and the features
-# use the old window; the ranker learns from the 6-week window; the test is
-# the last 3 weeks, whose candidates come from the same ALS model and features.
-# As in the seed, a user's earlier purchases may be recommended again: on the
-# default data 30% of the test weeks' purchases repeat an old one, and
-# excluding seen items cut ALS's Precision@5 from 0.115 to 0.024 (64 factors).
-# The placeholder is never recommended. Every stage is a target with real file
-# dependencies, so a second run does nothing.
+# data 64 factors fit the old purchases too closely. Both stages see only what
+# was known when they start: the first stages and the features use the old
+# window; the ranker learns from the 6-week window; the test is the last 3
+# weeks, whose candidates come from the same first-stage models and features,
+# so the ranker ranks at test time what it was trained on. As in the seed, a
+# user's earlier purchases may be recommended again (about 30% of the test
+# weeks' purchases repeat an old one): the history source proposes them, and
+# the ranker learns how far to trust it. The placeholder is never
+# recommended. Every stage is a target with real file dependencies, so a
+# second run does nothing.
 
 BIN         ?= bin
 OUT         ?= out/retail
@@ -36,9 +38,11 @@ TOP_N       ?= 1000
 PLACEHOLDER ?= 999999
 CANDIDATES  ?= 50
 ALS         ?= -f 16 -l 0.1 -a 20 -i 15
+HALF_LIFE   ?= 90
 RANK_CONFIG ?= examples/retail-rank.json
 SELF := $(lastword $(MAKEFILE_LIST))
 include $(dir $(SELF))common.mk
+.SECONDARY:
 
 # awk glue, columns addressed by name. CUT: drop the placeholder from a
 # candidates stream, keep the first k of each user and renumber the ranks.
@@ -47,14 +51,6 @@ CUT = awk -F'\t' -v OFS='\t' -v ph=$(PLACEHOLDER) -v k=$(CANDIDATES) ' \
     $$c["item_id"] != ph { \
         if ($$c["user_id"] != u) { u = $$c["user_id"]; n = 0 } \
         if (++n <= k) { $$c["rank"] = n; print } }'
-# LABEL PURCHASES CANDIDATES: the candidates with click = 1 when the user
-# bought the item in PURCHASES, else 0 (rs-rank's labelled rows).
-LABEL = awk -F'\t' -v OFS='\t' ' \
-    FNR == NR { if (FNR == 1) for (i = 1; i <= NF; i++) p[$$i] = i; \
-                else bought[$$p["user_id"], $$p["item_id"]] = 1; next } \
-    FNR == 1 { for (i = 1; i <= NF; i++) c[$$i] = i; print $$0, "click"; next } \
-    { print $$0, (($$c["user_id"], $$c["item_id"]) in bought) ? 1 : 0 }'
-
 .PHONY: all summary
 
 all: $(D)/metrics.tsv $(D)/recommendations.json
@@ -62,7 +58,7 @@ all: $(D)/metrics.tsv $(D)/recommendations.json
 
 summary:
 	@echo
-	@echo "== retail two-stage: $(USERS) users, $(ITEMS) items, $(EVENTS) events over $(DAYS) days (seed $(SEED)); top $(TOP_N) items, $(CANDIDATES) ALS candidates"
+	@echo "== retail two-stage: $(USERS) users, $(ITEMS) items, $(EVENTS) events over $(DAYS) days (seed $(SEED)); $(CANDIDATES) candidates per source"
 	@$(BIN)/rs-cat $(D)/metrics.tsv | awk -F'\t' 'NR == 1 || ($$1 ~ /^(precision|recall|ndcg|hit_rate)$$/ && $$2 == 5) || ($$1 == "recall" && $$2 == $(CANDIDATES)) || $$1 == "users"' | column -t -s "$$(printf '\t')"
 	@echo
 	@echo "metrics: $(D)/metrics.tsv; 5 products per test user: $(D)/recommendations.json"
@@ -86,44 +82,55 @@ $(D)/old_top.tsv.zst: $(D)/old/purchases.tsv.zst
 	$(BIN)/rs-prefilter $(Q) --top-n $(TOP_N) --placeholder $(PLACEHOLDER) --map $(D)/top_map.tsv \
 	    --report $(D)/prefilter_report.tsv -o $@ $<
 
-# 4. First stage: ALS on the old purchases, CANDIDATES items for each user of
-#    the window (one more is asked for: the placeholder is cut out).
-$(D)/cand_%.tsv.zst: $(D)/old_top.tsv.zst $(D)/%/purchases.tsv.zst
-	$(BIN)/rs-als $(Q) $(ALS) --candidates $$(($(CANDIDATES) + 1)) --users-from $(D)/$*/purchases.tsv.zst $< | \
+# 4. First stages, fitted on the old window, for the users of a window (its
+#    buyers): ALS on the top items (one more candidate is asked for: the
+#    placeholder is cut out), the most bought items, and each user's own
+#    purchases (repeat purchases, recent and frequent first).
+$(D)/%_users.tsv: $(D)/%/purchases.tsv.zst
+	$(BIN)/rs-cat $< | awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($$i == "user_id") c = i; print "user_id"; next } \
+	    !seen[$$c]++ { print $$c }' > $@
+$(D)/als_%.tsv.zst: $(D)/old_top.tsv.zst $(D)/%_users.tsv
+	$(BIN)/rs-als $(Q) $(ALS) --candidates $$(($(CANDIDATES) + 1)) --users-from $(D)/$*_users.tsv $< | \
 	    $(CUT) | $(BIN)/rs-cat -q -o $@ -
+$(D)/popular_%.tsv.zst: $(D)/old/purchases.tsv.zst $(D)/%_users.tsv
+	$(BIN)/rs-retrieve $(Q) --popular $< --users-from $(D)/$*_users.tsv -k $(CANDIDATES) -o $@
+$(D)/history_%.tsv.zst: $(D)/old/purchases.tsv.zst $(D)/%_users.tsv
+	$(BIN)/rs-retrieve $(Q) --history $< --half-life $(HALF_LIFE) --users-from $(D)/$*_users.tsv \
+	    -k $(CANDIDATES) -o $@
 
-# 5. Features of the users and items from all the old window's events.
+# 5. The three sources in one list per user, each source's rank and score kept.
+$(D)/merged_%.tsv.zst: $(D)/als_%.tsv.zst $(D)/popular_%.tsv.zst $(D)/history_%.tsv.zst
+	$(BIN)/rs-merge $(Q) als=$(D)/als_$*.tsv.zst pop=$(D)/popular_$*.tsv.zst hist=$(D)/history_$*.tsv.zst -o $@
+
+# 6. Features of the users and items from all the old window's events.
 $(D)/user_features.tsv.zst: $(D)/win/old.tsv.zst $(D)/data/users.tsv.zst
 	$(BIN)/rs-features $(Q) --side user --users $(D)/data/users.tsv.zst -o $@ $<
 $(D)/item_features.tsv.zst: $(D)/win/old.tsv.zst $(D)/data/items.tsv.zst
 	$(BIN)/rs-features $(Q) --side item --items $(D)/data/items.tsv.zst -o $@ $<
 
-# 6. Second stage: a binary classifier on the 6-week candidates, labelled by
-#    the purchases of those 6 weeks.
-$(D)/rank_train.tsv.zst: $(D)/train/purchases.tsv.zst $(D)/cand_train.tsv.zst
-	$(LABEL) <($(BIN)/rs-cat $<) <($(BIN)/rs-cat $(D)/cand_train.tsv.zst) | $(BIN)/rs-cat -q -o $@ -
+# 7. Second stage: the 6-week buyers' merged candidates labelled by their
+#    purchases in those 6 weeks (rs-label; both heads learn the purchase), then
+#    the test buyers' merged candidates scored; post-ranking keeps the top 5
+#    in stock.
+RANK_IO = --users $(D)/user_features.tsv.zst --items $(D)/item_features.tsv.zst
+$(D)/rank_train.tsv.zst: $(D)/merged_train.tsv.zst $(D)/train/purchases.tsv.zst $(D)/old/purchases.tsv.zst
+	$(BIN)/rs-label $(Q) --events $(D)/train/purchases.tsv.zst --history $(D)/old/purchases.tsv.zst \
+	    --label click=$(PURCHASE) --label booking=$(PURCHASE) -o $@ $<
 $(D)/rank.rsm: $(D)/rank_train.tsv.zst $(D)/user_features.tsv.zst $(D)/item_features.tsv.zst $(RANK_CONFIG)
-	$(BIN)/rs-rank train $(Q) -c $(RANK_CONFIG) --users $(D)/user_features.tsv.zst \
-	    --items $(D)/item_features.tsv.zst --log $(D)/rank_log.tsv -o $@ $<
-$(D)/ranked.tsv.zst: $(D)/cand_test.tsv.zst $(D)/rank.rsm $(D)/user_features.tsv.zst $(D)/item_features.tsv.zst
-	$(BIN)/rs-rank score $(Q) -m $(D)/rank.rsm --users $(D)/user_features.tsv.zst \
-	    --items $(D)/item_features.tsv.zst -z -o $@ $<
+	$(BIN)/rs-rank train $(Q) -c $(RANK_CONFIG) $(RANK_IO) --log $(D)/rank_log.tsv -o $@ $<
+$(D)/ranked.tsv.zst: $(D)/merged_test.tsv.zst $(D)/rank.rsm $(D)/user_features.tsv.zst $(D)/item_features.tsv.zst
+	$(BIN)/rs-rank score $(Q) -m $(D)/rank.rsm $(RANK_IO) -z -o $@ $<
+$(D)/final.tsv.zst: $(D)/ranked.tsv.zst $(D)/data/items.tsv.zst
+	$(BIN)/rs-diversify $(Q) --items $(D)/data/items.tsv.zst --stock-col in_stock -n 5 -o $@ $<
 
-# 7. The popularity baseline for the same users (one row per user: the
-#    test purchases' users, first seen first).
-$(D)/test_users.tsv: $(D)/test/purchases.tsv.zst
-	$(BIN)/rs-cat $< | awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($$i == "user_id") c = i; print "user_id"; next } \
-	    !seen[$$c]++ { print $$c }' > $@
-$(D)/popular.tsv.zst: $(D)/old/purchases.tsv.zst $(D)/test_users.tsv
-	$(BIN)/rs-retrieve $(Q) --popular $< --users-from $(D)/test_users.tsv -k $(CANDIDATES) -o $@
-
-# 8. Precision@5 (and more) on the test weeks' purchases, side by side; the
-#    ranker's 5 products per user as JSON.
-$(D)/metrics.tsv: $(D)/test/purchases.tsv.zst $(D)/old/purchases.tsv.zst $(D)/cand_test.tsv.zst \
-                  $(D)/ranked.tsv.zst $(D)/popular.tsv.zst
+# 8. Precision@5 (and more) on the test weeks' purchases: each source alone,
+#    merged, ranked, and the final 5 in stock; the final 5 per user as JSON.
+$(D)/metrics.tsv: $(D)/test/purchases.tsv.zst $(D)/old/purchases.tsv.zst $(D)/als_test.tsv.zst \
+                  $(D)/popular_test.tsv.zst $(D)/history_test.tsv.zst $(D)/merged_test.tsv.zst \
+                  $(D)/ranked.tsv.zst $(D)/final.tsv.zst
 	$(BIN)/rs-metrics $(Q) --truth $< --train $(D)/old/purchases.tsv.zst -k 5,10,$(CANDIDATES) --wide \
-	    --pred als=$(D)/cand_test.tsv.zst --pred als+ranker=$(D)/ranked.tsv.zst \
-	    --pred popular=$(D)/popular.tsv.zst -o $@
-$(D)/recommendations.json: $(D)/ranked.tsv.zst
-	$(BIN)/rs-cat $< | awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($$i == "rank") c = i } NR == 1 || $$c <= 5' | \
-	    $(BIN)/rs-cat --to json -o $@ -
+	    --pred als=$(D)/als_test.tsv.zst --pred popular=$(D)/popular_test.tsv.zst \
+	    --pred history=$(D)/history_test.tsv.zst --pred merged=$(D)/merged_test.tsv.zst \
+	    --pred ranked=$(D)/ranked.tsv.zst --pred final=$(D)/final.tsv.zst -o $@
+$(D)/recommendations.json: $(D)/final.tsv.zst
+	$(BIN)/rs-cat --to json -o $@ $<
