@@ -2,6 +2,7 @@
  * entry; entries keep their order of first appearance, which breaks ties. */
 #include "index/fuse.h"
 #include "core/err.h"
+#include "core/pairset.h"
 #include "core/strmap.h"
 #include "io/io.h"
 #include "io/tsv.h"
@@ -14,7 +15,8 @@
 struct rs_fuse {
     size_t nsrc;
     const char *const *names;
-    struct rs_strmap *users, *items, *pairs; /* pairs: (user, item) as 8 bytes */
+    struct rs_strmap *users, *items;
+    struct rs_pairmap *pairs; /* (user, item) -> entry */
     uint32_t *user, *item; /* entry e's ids */
     uint32_t *rank;        /* [e * nsrc + s], 0: not proposed by s */
     float *score;          /* [e * nsrc + s] */
@@ -30,7 +32,7 @@ struct rs_fuse *rs_fuse_new(size_t nsrc, const char *const *names)
     f->names = names;
     f->users = rs_strmap_new(1024);
     f->items = rs_strmap_new(1024);
-    f->pairs = rs_strmap_new(1 << 16);
+    f->pairs = rs_pairmap_new(1 << 16);
     return f;
 }
 
@@ -40,7 +42,7 @@ void rs_fuse_free(struct rs_fuse *f)
         return;
     rs_strmap_free(f->users);
     rs_strmap_free(f->items);
-    rs_strmap_free(f->pairs);
+    rs_pairmap_free(f->pairs);
     free(f->user);
     free(f->item);
     free(f->rank);
@@ -51,9 +53,8 @@ void rs_fuse_free(struct rs_fuse *f)
 
 static size_t entry(struct rs_fuse *f, uint32_t u, uint32_t i)
 {
-    uint32_t key[2] = { u, i };
     int added;
-    size_t e = (size_t)rs_strmap_put(f->pairs, (const char *)key, sizeof key, &added);
+    size_t e = rs_pairmap_put(f->pairs, u, i, &added);
     if (!added)
         return e;
     if (f->n == f->cap) {
