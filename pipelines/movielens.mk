@@ -35,6 +35,10 @@ NEGATIVES   ?= 0
 CONFIG      ?= examples/ml100k-tower.json
 TOWER       ?= --batch 512 --lr 0.01 --temperature 0.1 --feature-dropout 0.2 -d 64
 ALS         ?= -f 64 -l 0.1 -a 20 -i 15
+EASE_LAMBDAS ?= 50 100 150 250 350 500 1000
+CANDIDATES  ?= 100
+RANK_CONFIG ?= examples/ml100k-rank.json
+RANK_OPTS   ?= --epochs 10 --patience 10 --stop-metric logloss
 SELF := $(lastword $(MAKEFILE_LIST))
 include $(dir $(SELF))common.mk
 
@@ -63,7 +67,10 @@ summary:
 	@echo "== MovieLens 100K ($(ML)): top $(K) unseen items per user, per-user last 20% by time = test"
 	@$(BIN)/rs-cat $(D)/metrics.tsv | awk -F'\t' 'NR == 1 || ($$1 == "recall" && $$2 == 20) || ($$1 == "ndcg" && $$2 == 10) || $$1 ~ /^(precision|hit_rate|catalog_coverage|users)$$/' | column -t -s "$$(printf '\t')"
 	@echo
-	@echo "metrics: $(D)/metrics.tsv; recommendations: $(D)/recommendations.json"
+	@echo "EASE's lambda, tuned on the inner split (each user's last 20% of training ratings):"
+	@column -t -s "$$(printf '\t')" $(D)/ease_tuning.tsv
+	@echo
+	@echo "metrics: $(D)/metrics.tsv; recommendations (two stages): $(D)/recommendations.json"
 
 # 1. Conversion with shell tools. Ratings: user_id item_id event timestamp
 #    weight (the rating), sorted by user, time and item so that ties in time
@@ -134,11 +141,70 @@ $(D)/als.tsv.zst: $(D)/split/train.tsv.zst $(D)/data/users.tsv.zst
 	$(BIN)/rs-als $(Q) $(ALS) --candidates $(K) --exclude-seen --users-from $(D)/data/users.tsv.zst \
 	    --log $(D)/als_log.tsv -o $@ $<
 
-# 7. Evaluation side by side, and the tower's recommendations as JSON.
+# 7. EASE (Steck 2019), the bar for the two-stage list, with its lambda tuned
+#    honestly: each of EASE_LAMBDAS is fitted on the inner split's head (each
+#    user's first 80% of training ratings) and scored on its tail; the best
+#    NDCG@10 wins (ease_tuning.tsv), then EASE is fitted on all the training
+#    ratings with it.
+$(D)/inner/train.tsv.zst $(D)/inner/test.tsv.zst &: $(D)/split/train.tsv.zst
+	$(BIN)/rs-split $(Q) --per-user-frac 0.2 -z -o $(D)/inner $<
+$(D)/ease_tuning.tsv: $(D)/inner/train.tsv.zst $(D)/inner/test.tsv.zst
+	printf 'lambda\trecall@20\tndcg@10\n' > $@.tmp
+	for l in $(EASE_LAMBDAS); do \
+	    $(BIN)/rs-ease $(Q) -l $$l -k $(K) --exclude-seen -o $(D)/inner/ease.tsv $<; \
+	    $(BIN)/rs-metrics $(Q) --truth $(D)/inner/test.tsv.zst --train $< -k 10,20 --wide \
+	        --pred ease=$(D)/inner/ease.tsv | awk -F'\t' -v l=$$l \
+	        '$$1 == "recall" && $$2 == 20 { r = $$3 } $$1 == "ndcg" && $$2 == 10 { n = $$3 } END { print l "\t" r "\t" n }'; \
+	done >> $@.tmp
+	rm -f $(D)/inner/ease.tsv
+	mv $@.tmp $@
+EASE_BEST = $$(awk -F'\t' 'NR > 1 && $$3 > best { best = $$3; l = $$1 } END { print l }' $(D)/ease_tuning.tsv)
+$(D)/ease.tsv.zst: $(D)/split/train.tsv.zst $(D)/ease_tuning.tsv
+	$(BIN)/rs-ease $(Q) -l $(EASE_BEST) -k $(K) --exclude-seen -o $@ $<
+
+# 8. Two stages. The first stages are fitted on the inner head: EASE (the
+#    tuned lambda) and popularity. Their candidates for the head's histories,
+#    labelled by the tail's ratings (rs-label), train the ranker; at serving
+#    the same EASE model scores each user's whole training history (an
+#    item-item model needs no refit for a longer history), so the ranker meets
+#    the first stage it was trained on. Features of users and items come from
+#    the head too (examples/ml100k-rank.json).
+$(D)/ease_head.rsm: $(D)/inner/train.tsv.zst $(D)/ease_tuning.tsv
+	$(BIN)/rs-ease $(Q) -l $(EASE_BEST) --save-model $@ $<
+$(D)/stage1/ease_label.tsv.zst: $(D)/ease_head.rsm $(D)/inner/train.tsv.zst
+	@mkdir -p $(@D)
+	$(BIN)/rs-ease $(Q) -m $< -k $(CANDIDATES) --exclude-seen -o $@ $(D)/inner/train.tsv.zst
+$(D)/stage1/ease_serve.tsv.zst: $(D)/ease_head.rsm $(D)/split/train.tsv.zst
+	@mkdir -p $(@D)
+	$(BIN)/rs-ease $(Q) -m $< -k $(CANDIDATES) --exclude-seen -o $@ $(D)/split/train.tsv.zst
+$(D)/stage1/pop_label.tsv.zst: $(D)/inner/train.tsv.zst
+	@mkdir -p $(@D)
+	$(BIN)/rs-retrieve $(Q) --popular $< --users-from $< -k $(CANDIDATES) --exclude $< -o $@
+$(D)/stage1/pop_serve.tsv.zst: $(D)/split/train.tsv.zst
+	@mkdir -p $(@D)
+	$(BIN)/rs-retrieve $(Q) --popular $< --users-from $< -k $(CANDIDATES) --exclude $< -o $@
+$(D)/merged_%.tsv.zst: $(D)/stage1/ease_%.tsv.zst $(D)/stage1/pop_%.tsv.zst
+	$(BIN)/rs-merge $(Q) ease=$(D)/stage1/ease_$*.tsv.zst pop=$(D)/stage1/pop_$*.tsv.zst -o $@
+$(D)/rank_user_features.tsv.zst: $(D)/inner/train.tsv.zst $(D)/data/users.tsv.zst
+	$(BIN)/rs-features $(Q) --side user --users $(D)/data/users.tsv.zst -o $@ $<
+$(D)/rank_item_features.tsv.zst: $(D)/inner/train.tsv.zst $(D)/data/items.tsv.zst
+	$(BIN)/rs-features $(Q) --side item --items $(D)/data/items.tsv.zst -o $@ $<
+RANK_IO = --users $(D)/rank_user_features.tsv.zst --items $(D)/rank_item_features.tsv.zst
+$(D)/rank_train.tsv.zst: $(D)/merged_label.tsv.zst $(D)/inner/test.tsv.zst
+	$(BIN)/rs-label $(Q) --events $(D)/inner/test.tsv.zst --label click=rating --label booking=rating -o $@ $<
+$(D)/rank.rsm: $(D)/rank_train.tsv.zst $(D)/rank_user_features.tsv.zst $(D)/rank_item_features.tsv.zst \
+               $(RANK_CONFIG)
+	$(BIN)/rs-rank train $(Q) -c $(RANK_CONFIG) $(RANK_IO) $(RANK_OPTS) --log $(D)/rank_log.tsv -o $@ $<
+$(D)/ranked.tsv.zst: $(D)/merged_serve.tsv.zst $(D)/rank.rsm
+	$(BIN)/rs-rank score $(Q) -m $(D)/rank.rsm $(RANK_IO) --keep $(K) -o $@ $<
+
+# 9. Evaluation side by side, and the two-stage recommendations as JSON.
 $(D)/metrics.tsv: $(D)/split/test.tsv.zst $(D)/split/train.tsv.zst $(D)/tower.tsv.zst $(D)/als.tsv.zst \
+                  $(D)/ease.tsv.zst $(D)/merged_serve.tsv.zst $(D)/ranked.tsv.zst \
                   $(D)/popular.tsv.zst $(D)/random.tsv.zst $(D)/data/items.tsv.zst
 	$(BIN)/rs-metrics $(Q) --truth $< --train $(D)/split/train.tsv.zst -k 5,10,20 --wide \
-	    --pred two-tower=$(D)/tower.tsv.zst --pred als=$(D)/als.tsv.zst \
+	    --pred two-tower=$(D)/tower.tsv.zst --pred als=$(D)/als.tsv.zst --pred ease=$(D)/ease.tsv.zst \
+	    --pred merged=$(D)/merged_serve.tsv.zst --pred ranked=$(D)/ranked.tsv.zst \
 	    --pred popular=$(D)/popular.tsv.zst --pred random=$(D)/random.tsv.zst -o $@
-$(D)/recommendations.json: $(D)/tower.tsv.zst
+$(D)/recommendations.json: $(D)/ranked.tsv.zst
 	$(BIN)/rs-cat --to json -o $@ $<
