@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "io/io.h"
 #include "io/rsb.h"
+#include "index/queries.h"
 #include "core/strmap.h"
 #include "nn/tensor.h"
 #include "io/tsv.h"
@@ -146,56 +147,13 @@ static int write_factors(struct rs_writer *w, const struct rs_strmap *ids, const
     return rc;
 }
 
-/* Query list: the users of --users-from in first-appearance order (rows of
- * the model or -1), else every model user. The names stay in *names. */
-static int read_queries(const struct rs_strmap *users, struct rs_strmap **names, int64_t **q, size_t *nq)
-{
-    *names = rs_strmap_new(1024);
-    if (!opt.users_from) {
-        *nq = rs_strmap_size(users);
-        *q = xmalloc((*nq ? *nq : 1) * sizeof **q);
-        for (size_t u = 0; u < *nq; u++) {
-            size_t len;
-            const char *id = rs_strmap_key(users, (int64_t)u, &len);
-            rs_strmap_put(*names, id, len, NULL);
-            (*q)[u] = (int64_t)u;
-        }
-        return 0;
-    }
-    struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, opt.users_from, opt.ev.csv ? RS_TSV_CSV : 0), col;
-    if (rc < 0)
-        return rc;
-    size_t cap = 1024;
-    *q = xmalloc(cap * sizeof **q);
-    *nq = 0;
-    if (rs_tsv_ncols(t) > 0 && (rc = rs_tsv_require(t, opt.ev.user_col, &col)) == 0) {
-        while ((rc = rs_tsv_next(t)) == 0) {
-            size_t len = rs_tsv_len(t, col);
-            const char *id = rs_tsv_get(t, col);
-            if (len == 0) {
-                rc = rs_tsv_errf(t, col, "empty id");
-                break;
-            }
-            int added;
-            rs_strmap_put(*names, id, len, &added);
-            if (!added)
-                continue;
-            if (*nq == cap)
-                *q = xrealloc(*q, (cap *= 2) * sizeof **q);
-            (*q)[(*nq)++] = rs_strmap_get(users, id, len);
-        }
-        rc = rc == RS_ERR_EOF ? 0 : rc;
-    }
-    rs_tsv_close(t);
-    return rc;
-}
-
 /* Candidates for the queries, in chunks so memory stays O(chunk × N). */
 static int write_candidates(struct rs_writer *w, const struct rs_als *m, const struct rs_strmap *items,
-                            const struct rs_csr *seen, const float *pop, const struct rs_strmap *names,
-                            const int64_t *q, size_t nq)
+                            const struct rs_csr *seen, const float *pop, const struct rs_queries *qs)
 {
+    const struct rs_strmap *names = qs->names;
+    const int64_t *q = qs->row;
+    size_t nq = qs->n;
     enum { CHUNK = 4096 };
     size_t k = (size_t)opt.candidates, counts[CHUNK];
     int64_t *ids = xmalloc(CHUNK * k * sizeof *ids);
@@ -247,25 +205,6 @@ static int train(struct rs_als *m, struct rs_csr *cu, struct rs_writer *log)
                  rs_writer_printf(log, "\t%.6f\n", secs);
     }
     rs_csr_free(&ci);
-    return rc;
-}
-
-/* Reads every input into a users × items matrix of summed r. */
-static int load(int nin, char **inputs, struct rs_strmap *users, struct rs_strmap *items, struct rs_csr *m)
-{
-    struct rs_coo c;
-    rs_coo_init(&c);
-    int rc = 0, stdin_used = 0;
-    for (int i = 0; rc == 0 && i < (nin ? nin : 1); i++) {
-        const char *path = nin ? inputs[i] : "-";
-        if (strcmp(path, "-") == 0 && stdin_used++)
-            rc = rs_err_set(RS_ERR_USAGE, "stdin named twice");
-        else
-            rc = rs_coo_read_events(&c, users, items, path, &opt.ev);
-    }
-    if (rc == 0)
-        rs_csr_from_coo(m, &c, rs_strmap_size(users), rs_strmap_size(items));
-    rs_coo_free(&c);
     return rc;
 }
 
@@ -348,19 +287,18 @@ int main(int argc, char **argv)
         if (want[k])
             rc = rs_writer_open(&w[k], paths[k], k == 2 && opt.out.zstd ? RS_W_ZSTD : 0, opt.out.level);
 
-    struct rs_strmap *users = rs_strmap_new(1 << 16), *items = rs_strmap_new(1 << 16), *names = NULL;
+    struct rs_strmap *users = rs_strmap_new(1 << 16), *items = rs_strmap_new(1 << 16);
     struct rs_csr cu = { 0 }, seen = { 0 };
     struct rs_als m = { 0 };
+    struct rs_queries qs = { 0 };
     float *pop = NULL;
-    int64_t *q = NULL;
-    size_t nq = 0;
     if (rc == 0)
-        rc = load(argc - optind, argv + optind, users, items, &cu);
+        rc = rs_csr_read_events(&cu, users, items, argv + optind, (size_t)(argc - optind), &opt.ev);
     if (rc == 0 && opt.candidates) {
         pop = xcalloc(cu.ncols ? cu.ncols : 1, sizeof *pop);
         for (size_t k = 0; k < cu.nnz; k++)
             pop[cu.indices[k]] += cu.data[k];
-        rc = read_queries(users, &names, &q, &nq);
+        rc = rs_queries_read(&qs, opt.users_from, opt.ev.user_col, opt.ev.csv, users);
         if (opt.exclude_seen) /* every training pair, even of weight 0 */
             rs_csr_copy(&seen, &cu);
     }
@@ -374,7 +312,7 @@ int main(int argc, char **argv)
     if (rc == 0 && w[1])
         rc = write_factors(w[1], items, m.y, m.nitems, meta, "item_factors");
     if (rc == 0 && w[2])
-        rc = write_candidates(w[2], &m, items, opt.exclude_seen ? &seen : NULL, pop, names, q, nq);
+        rc = write_candidates(w[2], &m, items, opt.exclude_seen ? &seen : NULL, pop, &qs);
     for (int k = 0; k < 4; k++) {
         if (rc == 0 && w[k])
             rc = rs_writer_close(w[k]);
@@ -383,13 +321,12 @@ int main(int argc, char **argv)
     }
     free(meta);
     free(pop);
-    free(q);
+    rs_queries_free(&qs);
     rs_als_free(&m);
     rs_csr_free(&cu);
     rs_csr_free(&seen);
     rs_strmap_free(users);
     rs_strmap_free(items);
-    rs_strmap_free(names);
     if (rc < 0)
         rs_die(rc);
     return 0;

@@ -42,3 +42,28 @@ void rs_blas_set_threads(int n)
 {
     openblas_set_num_threads(n);
 }
+
+/* LAPACK (Fortran, exported by OpenBLAS); the trailing size_t is the hidden
+ * length of the character argument. */
+void spotrf_(const char *uplo, const blasint *n, float *a, const blasint *lda, blasint *info, size_t uplo_len);
+void spotri_(const char *uplo, const blasint *n, float *a, const blasint *lda, blasint *info, size_t uplo_len);
+
+int rs_spd_inverse(float *a, size_t n)
+{
+    blasint nn = (blasint)n, info = 0;
+    if (n == 0)
+        return 0;
+    /* Row-major a is column-major aᵀ = a: Fortran's 'L' is our upper triangle. */
+    spotrf_("L", &nn, a, &nn, &info, 1);
+    if (info == 0)
+        spotri_("L", &nn, a, &nn, &info, 1);
+    if (info != 0)
+        return info > 0 ? (int)info : -1;
+    enum { T = 64 }; /* mirror the upper triangle (j > i) below, in cache-sized tiles */
+    for (size_t i0 = 0; i0 < n; i0 += T)
+        for (size_t j0 = i0; j0 < n; j0 += T)
+            for (size_t i = i0; i < i0 + T && i < n; i++)
+                for (size_t j = j0 > i + 1 ? j0 : i + 1; j < j0 + T && j < n; j++)
+                    a[j * n + i] = a[i * n + j];
+    return 0;
+}

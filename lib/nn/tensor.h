@@ -21,5 +21,10 @@ float rs_snrm2(size_t n, const float *x);
 /* Threads OpenBLAS may use; 1 inside the tools' own worker threads (see
  * docs/design.md, "Determinism"). */
 void rs_blas_set_threads(int n);
+/* Inverts the symmetric positive-definite n×n matrix a in place (both
+ * triangles) by Cholesky: LAPACK spotrf (a = LLᵀ) then spotri (a⁻¹ = L⁻ᵀL⁻¹).
+ * Returns 0; k > 0 when the leading minor of order k is not positive
+ * definite (a is then garbage). */
+int rs_spd_inverse(float *a, size_t n);
 
 #endif

@@ -1,0 +1,28 @@
+/* queries.h - the users a candidates run answers (schemas/candidates.md):
+ * the distinct values of a user column in order of first appearance
+ * (--users-from), or every user a model knows, each with its row in that
+ * model or -1 for a user it does not know. rs-als and rs-ease share it.
+ */
+#ifndef RS_QUERIES_H
+#define RS_QUERIES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rs_strmap;
+
+struct rs_queries {
+    struct rs_strmap *names; /* query j = id j */
+    int64_t *row;            /* n: the user's id in known, or -1 */
+    size_t n;
+};
+
+/* From column user_col of the TSV at path (CSV when csv; a header-only or
+ * empty file gives no query; an empty id is an error naming file, line and
+ * column), or, when path is NULL, every id of known in id order. Free q with
+ * rs_queries_free, also after an error. */
+int rs_queries_read(struct rs_queries *q, const char *path, const char *user_col, int csv,
+                    const struct rs_strmap *known);
+void rs_queries_free(struct rs_queries *q);
+
+#endif
