@@ -160,6 +160,7 @@ $(D)/ease_tuning.tsv: $(D)/inner/train.tsv.zst $(D)/inner/test.tsv.zst
 	mv $@.tmp $@
 EASE_BEST = $$(awk -F'\t' 'NR > 1 && $$3 > best { best = $$3; l = $$1 } END { print l }' $(D)/ease_tuning.tsv)
 $(D)/ease.tsv.zst: $(D)/split/train.tsv.zst $(D)/ease_tuning.tsv
+	@echo "EASE: lambda $(EASE_BEST), the best NDCG@10 of $(D)/ease_tuning.tsv"
 	$(BIN)/rs-ease $(Q) -l $(EASE_BEST) -k $(K) --exclude-seen -o $@ $<
 
 # 8. Two stages. The first stages are fitted on the inner head: EASE (the

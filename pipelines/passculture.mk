@@ -122,11 +122,12 @@ $(D)/rank_cands.rsm: $(D)/rank_train.tsv.zst $(D)/user_emb.rsb $(D)/item_emb.rsb
 $(D)/ranked_%.tsv.zst: $(D)/candidates.tsv.zst $(D)/rank_%.rsm
 	$(BIN)/rs-rank score $(Q) -m $(D)/rank_$*.rsm $(RANK_IO) --keep 100 -o $@ $<
 
-# 7. Post-ranking by the k-means clusters of the item embeddings.
+# 7. Post-ranking by the k-means clusters of the item embeddings (first, so
+#    that their `cluster` column is read before the one rs-synth's items carry).
 $(D)/clusters.tsv: $(D)/item_emb.rsb
 	$(BIN)/rs-cluster $(Q) -k $(CLUSTERS) -o $@ $<
 $(D)/final_%.tsv.zst: $(D)/ranked_%.tsv.zst $(D)/clusters.tsv $(D)/data/items.tsv.zst
-	$(BIN)/rs-diversify $(Q) --items $(D)/data/items.tsv.zst --items $(D)/clusters.tsv --by cluster \
+	$(BIN)/rs-diversify $(Q) --items $(D)/clusters.tsv --items $(D)/data/items.tsv.zst --by cluster \
 	    --max-per-group $(MAX_PER_CLUSTER) --stock-col in_stock -n $(K) -o $@ $<
 
 # 8. The test weeks' clicks and bookings (and bookings alone).

@@ -47,17 +47,27 @@ value() {
         $1 == r && $2 == k { print $c[m] }' out/metrics.tsv
 }
 
-@test "movielens.mk: converts, trains, retrieves and compares with the baselines and ALS" {
+@test "movielens.mk: converts, trains, retrieves, ranks and compares with the baselines, ALS and EASE" {
     fake_movielens ml
     run -0 ml_make
     for f in data/events.tsv.zst data/users.tsv.zst data/items.tsv.zst split/train.tsv.zst split/test.tsv.zst \
              user_features.tsv.zst item_features.tsv.zst tower.rsm user_emb.rsb item_emb.rsb tower.tsv.zst \
-             als.tsv.zst popular.tsv.zst random.tsv.zst metrics.tsv recommendations.json; do
+             als.tsv.zst popular.tsv.zst random.tsv.zst ease_tuning.tsv ease.tsv.zst ease_head.rsm \
+             merged_label.tsv.zst merged_serve.tsv.zst rank_train.tsv.zst rank.rsm ranked.tsv.zst \
+             metrics.tsv recommendations.json; do
         [ -s "out/$f" ] || { echo "missing out/$f"; return 1; }
     done
     [[ "$output" == *"MovieLens 100K"* ]]
-    [ "$(head -1 out/metrics.tsv)" = "$(printf 'metric\tk\ttwo-tower\tals\tpopular\trandom')" ]
-    for m in two-tower als popular random; do
+    [ "$(head -1 out/metrics.tsv)" = "$(printf 'metric\tk\ttwo-tower\tals\tease\tmerged\tranked\tpopular\trandom')" ]
+    # EASE's lambda is the grid's best NDCG@10 on the inner split
+    [ "$(wc -l < out/ease_tuning.tsv)" = 8 ]
+    best=$(awk -F'\t' 'NR > 1 && $3 > b { b = $3; l = $1 } END { print l }' out/ease_tuning.tsv)
+    [[ "$output" == *"EASE: lambda $best, the best NDCG@10"* ]]
+    # the ranker learns from the inner tail's labels: every row labelled, some positive
+    rs-cat out/rank_train.tsv.zst > rank_train.tsv
+    awk -F'\t' 'NR == 1 { bad = ($(NF - 1) != "click" || $NF != "booking"); next }
+        { ones += $NF; if ($NF != 0 && $NF != 1) bad = 1 } END { exit bad || !(ones > 0) }' rank_train.tsv
+    for m in two-tower als ease merged ranked popular random; do
         r=$(value "$m" recall 20); n=$(value "$m" ndcg 10)
         awk -v r="$r" -v n="$n" 'BEGIN { exit !(r != "" && n != "" && r >= 0 && r <= 1 && n >= 0 && n <= 1) }'
     done
@@ -86,7 +96,7 @@ value() {
         END { for (u in n) { want = int(0.2 * n[u]); if (want < 1) want = 1
                              if (m[u] != want) { print "user " u ": " m[u] " test, want " want; bad = 1 } }
               exit bad }' train.tsv test.tsv
-    for p in tower als popular random; do
+    for p in tower als ease ranked popular random; do
         rs-cat "out/$p.tsv.zst" > "$p.tsv"
         awk -F'\t' 'FNR == NR { seen[$1, $2] = 1; next }
             FNR > 1 { n[$1]++; if (($1, $2) in seen) { print "seen item recommended: " $0; bad = 1 } }
@@ -118,17 +128,18 @@ value() {
     [ ! -e out/metrics.tsv ]
 }
 
-@test "retail.mk: prefilter, ALS candidates, ranker and Precision@5 against popular" {
+@test "retail.mk: prefilter, ALS, popular and history merged, ranker and Precision@5 against each source" {
     run -0 retail_make
     for f in data/events.tsv.zst win/old.tsv.zst win/train.tsv.zst win/test.tsv.zst old/purchases.tsv.zst \
              train/purchases.tsv.zst test/purchases.tsv.zst old_top.tsv.zst prefilter_report.tsv \
-             cand_train.tsv.zst cand_test.tsv.zst user_features.tsv.zst item_features.tsv.zst \
-             rank_train.tsv.zst rank.rsm ranked.tsv.zst popular.tsv.zst metrics.tsv recommendations.json; do
+             als_train.tsv.zst als_test.tsv.zst popular_test.tsv.zst history_test.tsv.zst \
+             merged_train.tsv.zst merged_test.tsv.zst user_features.tsv.zst item_features.tsv.zst \
+             rank_train.tsv.zst rank.rsm ranked.tsv.zst final.tsv.zst metrics.tsv recommendations.json; do
         [ -s "out/$f" ] || { echo "missing out/$f"; return 1; }
     done
     [[ "$output" == *"retail two-stage"* ]]
-    [ "$(head -1 out/metrics.tsv)" = "$(printf 'metric\tk\tals\tals+ranker\tpopular')" ]
-    for m in als als+ranker popular; do
+    [ "$(head -1 out/metrics.tsv)" = "$(printf 'metric\tk\tals\tpopular\thistory\tmerged\tranked\tfinal')" ]
+    for m in als popular history merged ranked final; do
         p=$(value "$m" precision 5)
         awk -v p="$p" 'BEGIN { exit !(p != "" && p >= 0 && p <= 1) }'
     done
@@ -138,18 +149,22 @@ value() {
     rs-cat out/old_top.tsv.zst | grep -q "$(printf '\t999999\t')"
     [ "$(rs-cat out/old_top.tsv.zst | awk -F'\t' 'NR > 1 && $2 != 999999 { i[$2] } END { print length(i) }')" -le 80 ]
     # Candidates: no placeholder, at most 20 per user, ranks 1..n; labels 0/1 with some 1s.
-    for c in cand_train cand_test; do
+    for c in als_train als_test; do
         rs-cat "out/$c.tsv.zst" > "$c.tsv"
         awk -F'\t' 'NR == 1 { if ($1 != "user_id" || $2 != "item_id" || $3 != "rank") exit 1; next }
             $2 == 999999 { print "placeholder: " $0; exit 1 }
             { if ($1 != u) { u = $1; n = 0 } if ($3 != ++n || n > 20) { print "rank: " $0; exit 1 } }
             END { if (NR < 2) { print "no candidates"; exit 1 } }' "$c.tsv"
     done
-    rs-cat out/rank_train.tsv.zst | awk -F'\t' 'NR == 1 { bad = ($NF != "click"); next } $NF != 0 && $NF != 1 { bad = 1 }
-        { ones += $NF } END { exit bad || !(ones > 0) }'
-    [ "$(rs-cat out/rank_train.tsv.zst | wc -l)" = "$(rs-cat out/cand_train.tsv.zst | wc -l)" ]
-    # The ranker reorders the same test candidates.
-    diff <(rs-cat out/cand_test.tsv.zst | cut -f1,2 | sort) <(rs-cat out/ranked.tsv.zst | cut -f1,2 | sort)
+    rs-cat out/rank_train.tsv.zst > rank_train.tsv
+    awk -F'\t' 'NR == 1 { bad = ($NF != "booking" || $(NF - 1) != "click"); next } $NF != 0 && $NF != 1 { bad = 1 }
+        { ones += $NF } END { exit bad || !(ones > 0) }' rank_train.tsv
+    # every buyer of the 6 weeks has candidates, so every merged row is labelled
+    [ "$(wc -l < rank_train.tsv)" = "$(rs-cat out/merged_train.tsv.zst | wc -l)" ]
+    # The ranker reorders the same merged test candidates; the final list keeps 5 of them per user.
+    diff <(rs-cat out/merged_test.tsv.zst | cut -f1,2 | sort) <(rs-cat out/ranked.tsv.zst | cut -f1,2 | sort)
+    rs-cat out/final.tsv.zst > final.tsv
+    awk -F'\t' 'NR > 1 { n[$1]++ } END { for (u in n) if (n[u] > 5) exit 1; exit length(n) == 0 }' final.tsv
 }
 
 @test "retail.mk: a second run does nothing, and the same seed gives the same metrics" {
@@ -161,4 +176,24 @@ value() {
     rm -r out
     run -0 retail_make "$PWD/out/metrics.tsv"
     assert_same first.tsv out/metrics.tsv
+}
+
+@test "passculture.mk: the seed's protocol end to end, both rankers, clusters in post-ranking" {
+    run -0 env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$ROOT" -f pipelines/passculture.mk BIN="$BIN" \
+        OUT="$PWD/out" USERS=400 ITEMS=200 EVENTS=60000 EPOCHS=2 CLUSTERS=8
+    [[ "$output" == *"Pass Culture protocol"* ]]
+    [ "$(head -1 out/metrics.tsv)" = "$(printf 'metric\tk\tretrieval\tranked_impressions\tfinal_impressions\tranked_candidates\tfinal_candidates\tpopular')" ]
+    [ -s out/metrics_booking.tsv ]
+    # retrieval learns from six months of bookings and three of clicks, nothing else
+    rs-cat out/train_pos.tsv.zst > pos.tsv
+    awk -F'\t' 'NR > 1 { n[$3]++ } END { exit !(n["booking"] > 0 && n["click"] > 0 && length(n) == 2) }' pos.tsv
+    rs-cat out/win/c.tsv.zst > c.tsv
+    first_c=$(awk -F'\t' 'NR == 2 { print $4 }' c.tsv)
+    awk -F'\t' -v t="$first_c" 'NR > 1 && $3 == "click" && $4 < t { exit 1 }' pos.tsv
+    # the seed's ranker reads impressions; the other, labelled candidates with impressions mixed in
+    [ "$(rs-cat out/rank_train.tsv.zst | head -1 | awk -F'\t' '{ print $(NF - 2), $(NF - 1), $NF }')" = "click booking impressed" ]
+    # post-ranking: at most 5 per cluster
+    rs-cat out/final_cands.tsv.zst > final.tsv
+    awk -F'\t' 'FNR == NR { if (FNR > 1) c[$1] = $2; next } FNR > 1 { if (++n[$1, c[$2]] > 5) exit 1 }' \
+        out/clusters.tsv final.tsv
 }
