@@ -24,6 +24,7 @@ static struct {
     struct rs_writer *logw;
     double valid_frac;
     long long keep;
+    int allow_missing;
     struct rs_output out;
     struct rs_rank_io io;
     struct rs_rank_train_opts t;
@@ -82,6 +83,9 @@ static void help(void)
            "      --log FILE         train: one TSV row per epoch (epoch, losses, AUC, log\n"
            "                         loss per head, seconds, best_click, best_booking)\n"
            "      --keep N           score: at most N rows per user (default: all)\n"
+           "      --allow-missing    score, eval: a model column found neither in the input\n"
+           "                         nor in --users/--items reads as missing (logged) instead\n"
+           "                         of an error\n"
            "      --k LIST           eval: cutoffs (default " DEFAULT_KS ")\n"
            "      --group-col NAME   eval: rows sharing NAME form a list (default: user column)\n"
            "      --user-col NAME    user column (default user_id)\n"
@@ -266,7 +270,10 @@ static int cmd_apply(const char *input)
             rc = rs_rank_score(&m, input, &opt.io, (size_t)opt.keep, w, &st);
         else
             rc = rs_rank_eval(&m, input, &opt.io, ks, nk, w, &st);
-        if (rc == 0 && *st.missing)
+        if (rc == 0 && *st.missing && !opt.allow_missing)
+            rc = rs_err_set(RS_ERR_FORMAT, "'%s': columns of the model neither in the input nor in the users or "
+                            "items table: %s (--allow-missing reads them as missing)", input, st.missing);
+        else if (rc == 0 && *st.missing)
             rs_log("columns not found, read as missing: %s", st.missing);
         rc = rs_writer_finish(w, rc);
     }
@@ -290,7 +297,7 @@ int main(int argc, char **argv)
         argc--, argv++;
     }
     enum { O_USERS = 256, O_ITEMS, O_UEMB, O_IEMB, O_VALID, O_VFRAC, O_EPOCHS, O_PAT, O_BATCH, O_LR, O_WD, O_PWC,
-           O_PWB, O_KEEP, O_K, O_GROUP, O_UCOL, O_ICOL, O_ECOL, O_SCOL, O_LOG, O_EMBL2, O_STOP };
+           O_PWB, O_KEEP, O_ALLOW_MISSING, O_K, O_GROUP, O_UCOL, O_ICOL, O_ECOL, O_SCOL, O_LOG, O_EMBL2, O_STOP };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
@@ -305,6 +312,7 @@ int main(int argc, char **argv)
         { "pos-weight-booking", required_argument, 0, O_PWB },
         { "emb-l2", required_argument, 0, O_EMBL2 }, { "stop-metric", required_argument, 0, O_STOP },
         { "keep", required_argument, 0, O_KEEP }, { "k", required_argument, 0, O_K },
+        { "allow-missing", no_argument, 0, O_ALLOW_MISSING },
         { "group-col", required_argument, 0, O_GROUP }, { "user-col", required_argument, 0, O_UCOL },
         { "item-col", required_argument, 0, O_ICOL }, { "event-col", required_argument, 0, O_ECOL },
         { "session-col", required_argument, 0, O_SCOL }, { "log", required_argument, 0, O_LOG },
@@ -333,6 +341,7 @@ int main(int argc, char **argv)
         case O_EMBL2: opt.t.emb_l2 = (float)rs_opt_double("--emb-l2", optarg, 0, 1e6); break;
         case O_STOP: opt.t.stop = parse_stop(optarg); break;
         case O_KEEP: opt.keep = rs_opt_int("--keep", optarg, 1, 1LL << 40); break;
+        case O_ALLOW_MISSING: opt.allow_missing = 1; break;
         case O_K: opt.ks = optarg; break;
         case O_GROUP: opt.io.group_col = optarg; break;
         case O_UCOL: opt.io.user_col = optarg; break;

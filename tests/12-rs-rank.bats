@@ -113,13 +113,13 @@ value() { # value FILE MODEL METRIC K
 
 @test "stdin, file and .zst input give the same output" {
     world
-    rs-rank score -m model.rsm --items items.tsv cand.tsv > a
-    rs-rank score -m model.rsm --items items.tsv < cand.tsv > b
+    rs-rank score -m model.rsm --items items.tsv --users users.tsv cand.tsv > a
+    rs-rank score -m model.rsm --items items.tsv --users users.tsv < cand.tsv > b
     zstd -q cand.tsv -o cand.tsv.zst
-    rs-rank score -m model.rsm --items items.tsv cand.tsv.zst > c
+    rs-rank score -m model.rsm --items items.tsv --users users.tsv cand.tsv.zst > c
     assert_same a b
     assert_same a c
-    rs-rank score -m model.rsm --items items.tsv -o d.zst cand.tsv
+    rs-rank score -m model.rsm --items items.tsv --users users.tsv -o d.zst cand.tsv
     zstd -dc d.zst > d
     assert_same a d
 }
@@ -130,11 +130,23 @@ value() { # value FILE MODEL METRIC K
     run -0 --separate-stderr rs-rank score -m model.rsm empty.tsv
     [ "$output" = $'user_id\titem_id\trank\tscore\tp_click\tp_booking' ]
     head -1 cand.tsv > header.tsv
-    run -0 --separate-stderr rs-rank score -m model.rsm header.tsv
+    run -0 --separate-stderr rs-rank score -m model.rsm --items items.tsv --users users.tsv header.tsv
     [ "$output" = "$(head -1 cand.tsv)"$'\tp_click\tp_booking' ]
     run -1 --separate-stderr rs-rank train -c "$CFG" --items items.tsv --users users.tsv -o m.rsm header.tsv
     assert_stderr_has "no training examples"
     [ ! -e m.rsm ]
+}
+
+@test "score and eval: a model column found nowhere is an error, unless --allow-missing" {
+    world
+    run -1 --separate-stderr rs-rank score -m model.rsm --items items.tsv -o out.tsv cand.tsv
+    assert_stderr_has "'cand.tsv': columns of the model neither in the input nor in the users or items table: region, age"
+    [ ! -e out.tsv ]
+    run -1 --separate-stderr rs-rank eval -m model.rsm --items items.tsv -o out.tsv cand.tsv
+    [ ! -e out.tsv ]
+    run -0 --separate-stderr rs-rank score -m model.rsm --items items.tsv --allow-missing -o out.tsv cand.tsv
+    assert_stderr_has "read as missing: region, age"
+    [ "$(wc -l < out.tsv)" -eq "$(wc -l < cand.tsv)" ]
 }
 
 @test "bad input exits 1 naming file, line and column; no model is left" {
@@ -144,7 +156,7 @@ value() { # value FILE MODEL METRIC K
     assert_stderr_has "'bad.tsv' line 3: column 'click'"
     [ ! -e m.rsm ]
     printf 'user_id\titem_id\tclick\tbooking\tdistance\nu1\ti1\t1\t0\tfar\n' > bad2.tsv
-    run -1 --separate-stderr rs-rank eval -m model.rsm --items items.tsv bad2.tsv
+    run -1 --separate-stderr rs-rank eval -m model.rsm --items items.tsv --users users.tsv bad2.tsv
     assert_stderr_has "'bad2.tsv' line 2: column 'distance'"
     printf '{"numeric": ["distance"], "bogus": 1}\n' > bad.json
     run -1 --separate-stderr rs-rank train -c bad.json -o m.rsm train.tsv
@@ -183,8 +195,8 @@ value() { # value FILE MODEL METRIC K
     OPENBLAS_NUM_THREADS=2 rs-rank "${a2[@]}" -o d.rsm
     OPENBLAS_NUM_THREADS=2 rs-rank "${a2[@]}" -o e.rsm
     assert_same d.rsm e.rsm
-    rs-rank score -j 1 -m a.rsm --items items.tsv cand.tsv > s1
-    rs-rank score -j 1 -m b.rsm --items items.tsv cand.tsv > s2
+    rs-rank score -j 1 -m a.rsm --items items.tsv --users users.tsv cand.tsv > s1
+    rs-rank score -j 1 -m b.rsm --items items.tsv --users users.tsv cand.tsv > s2
     assert_same s1 s2
     run -0 rs-cat --schema a.rsm
     [[ "$output" == *'"kind":"rank"'* ]]
@@ -195,7 +207,7 @@ value() { # value FILE MODEL METRIC K
     rs-synth -q --users 50 --items 40 --events 5000 --events-out - -o synth |
         rs-rank train -q -j 1 -c "$CFG" --items items.tsv --users users.tsv --epochs 1 -o p.rsm -
     [ -s p.rsm ]
-    rs-rank score -m p.rsm --items items.tsv cand.tsv -z | rs-cat > piped.tsv
+    rs-rank score -m p.rsm --items items.tsv --users users.tsv cand.tsv -z | rs-cat > piped.tsv
     [ "$(wc -l < piped.tsv)" -eq "$(wc -l < cand.tsv)" ]
 }
 
@@ -210,8 +222,8 @@ value() { # value FILE MODEL METRIC K
     [ "$(wc -l < log.tsv)" -eq 3 ]
     awk -F'\t' 'NR == 2 && !($9 == 1 && $10 == 1) { exit 1 }' log.tsv # epoch 1 is best for both
     rs-rank "${a[@]}" -q --pos-weight-click 5 -o w5.rsm
-    rs-rank score -m w1.rsm --items items.tsv cand.tsv | awk -F'\t' 'NR > 1 { s += $9 } END { print s / (NR - 1) }' > p1
-    rs-rank score -m w5.rsm --items items.tsv cand.tsv | awk -F'\t' 'NR > 1 { s += $9 } END { print s / (NR - 1) }' > p5
+    rs-rank score -m w1.rsm --items items.tsv --users users.tsv cand.tsv | awk -F'\t' 'NR > 1 { s += $9 } END { print s / (NR - 1) }' > p1
+    rs-rank score -m w5.rsm --items items.tsv --users users.tsv cand.tsv | awk -F'\t' 'NR > 1 { s += $9 } END { print s / (NR - 1) }' > p5
     awk -v a="$(cat p1)" -v b="$(cat p5)" 'BEGIN { exit !(b > 1.5 * a) }'
 }
 

@@ -218,9 +218,9 @@ static struct src resolve(struct enc *e, const char *name, struct rs_rank_read_s
         return (struct src){SRC_ITEM, c};
     if ((c = table_col(e->io->users, name)) >= 0)
         return (struct src){SRC_USER, c};
-    if (st && !strstr(st->missing, name) && strlen(st->missing) + strlen(name) + 2 < sizeof st->missing) {
+    if (st && !strstr(st->missing, name) && strlen(st->missing) + strlen(name) + 3 < sizeof st->missing) {
         if (*st->missing)
-            strcat(st->missing, ",");
+            strcat(st->missing, ", ");
         strcat(st->missing, name);
     }
     return (struct src){SRC_NONE, -1};
