@@ -170,6 +170,6 @@ $(D)/sources.tsv: $(D)/test/pos.tsv.zst $(D)/candidates.tsv.zst $(D)/als.tsv.zst
 	    --pred popular=$(D)/popular.tsv.zst --pred merged=$(D)/merged.tsv.zst -o $@
 
 # 15. The report: metrics, training curves, EDA, a 2-D map of the items.
-$(D)/report/index.html: $(D)/metrics.tsv $(D)/tower.rsm $(D)/item_emb.rsb $(D)/clusters.tsv \
+$(D)/report/index.html: $(D)/metrics.tsv $(D)/sources.tsv $(D)/tower.rsm $(D)/item_emb.rsb $(D)/clusters.tsv \
                         $(D)/vocab_category.tsv pipelines/report.sh
 	BIN=$(BIN) pipelines/report.sh $(D) $(D)/report

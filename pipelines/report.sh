@@ -106,6 +106,14 @@ HTML
             print "</tr>"
         }
         END { print "</table>" }'
+    if [ -s "$D/sources.tsv" ]; then
+        echo "<h2>First stages</h2><p>Recall of each first stage's candidates and of their merged list on the test window.</p>"
+        "$BIN/rs-cat" "$D/sources.tsv" | awk -F'\t' '
+            NR == 1 { printf "<table><tr>"; for (i = 1; i <= NF; i++) printf "<th>%s</th>", $i; print "</tr>"; next }
+            $1 == "recall" { printf "<tr><td>%s</td><td>%s</td>", $1, $2
+                             for (i = 3; i <= NF; i++) printf "<td>%.4f</td>", $i; print "</tr>" }
+            END { print "</table>" }'
+    fi
     cat <<HTML
 <h2>Training</h2>
 <div class="grid"><img src="training.png" alt="training curves"><img src="items_pca.png" alt="item PCA"></div>
