@@ -10,7 +10,6 @@
 #include "io/io.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 #include "io/tsv.h"
 
 #include <stdio.h>
@@ -337,7 +336,6 @@ int main(int argc, char **argv)
 {
     rs_cli_init(argv[0]);
     parse(argc, argv);
-    rs_blas_set_threads(1);
 
     /* Outputs: [0] user factors, [1] item factors, [2] candidates, [3] log. */
     const char *paths[4] = { opt.user_factors, opt.item_factors, opt.candidates ? opt.out.path : NULL, opt.log };

@@ -8,7 +8,6 @@
 #include "index/pca.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,7 +159,6 @@ int main(int argc, char **argv)
     if (argc - optind > 1)
         rs_usage_error(SYNOPSIS, "one input at most, got %d", argc - optind);
     const char *input = optind < argc ? argv[optind] : "-";
-    rs_blas_set_threads(1);
 
     struct rs_writer *w;
     int rc = rs_output_open(&w, &opt.out);

@@ -9,7 +9,6 @@
 #include "model/rank.h"
 #include "model/rank_encode.h"
 #include "io/rsb.h"
-#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,7 +357,6 @@ int main(int argc, char **argv)
         parse_ks(opt.ks, (size_t[32]){0}, 32);
     opt.t.seed = rs_opts.seed;
     opt.t.threads = rs_opts.threads;
-    rs_blas_set_threads(rs_opts.threads);
     const char *input = optind < argc ? argv[optind] : "-";
     int rc = train ? cmd_train(input) : cmd_apply(input);
     rs_embset_free(&user_emb);

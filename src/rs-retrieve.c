@@ -16,7 +16,6 @@
 #include "core/rng.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 #include "io/tsv.h"
 
 #include <stdio.h>
@@ -474,7 +473,6 @@ int main(int argc, char **argv)
     if (optind < argc)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
     check_options();
-    rs_blas_set_threads(1);
 
     struct rs_writer *w;
     int rc = rs_output_open(&w, &opt.out);

@@ -294,7 +294,6 @@ static void test_recommend(void)
 
 int main(void)
 {
-    rs_blas_set_threads(1);
     test_loss_and_monotone(RS_ALS_CHOLESKY, 1, "cholesky");
     test_loss_and_monotone(RS_ALS_CG, 3, "cg 3 steps");
     test_cg_vs_exact();
