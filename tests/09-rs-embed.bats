@@ -81,7 +81,7 @@ model() {
 
 @test "cold start: a user never seen in training is embedded from features near its group" {
     model
-    ! grep -q '^u79	' train_warm.tsv
+    run ! grep -q '^u79	' train_warm.tsv
     rs-embed -m m.rsm --users users.tsv -f tsv > u.tsv
     rs-embed -m m.rsm --items items.tsv -f tsv > i.tsv
     # u79 is in group 3: most of its 10 nearest items are items of group 3.
@@ -125,6 +125,20 @@ EOF
     head -1 users.tsv > h.tsv
     run -0 rs-embed -m m.rsm --users h.tsv -f tsv
     [ "$(echo "$output" | wc -l)" -eq 1 ]
+}
+
+@test "1, 2 and 3 threads give the same bytes (forward passes in blocks of 256 rows)" {
+    model
+    # 1120 users, two chunks: each row of users.tsv 14 times under new ids
+    awk -F'\t' -v OFS='\t' 'NR == 1 { print; next } { r[NR] = $0 }
+        END { for (k = 0; k < 14; k++) for (i = 2; i <= NR; i++) { $0 = r[i]; $1 = $1 "x" k; print } }' \
+        users.tsv > many.tsv
+    [ "$(wc -l < many.tsv)" -eq 1121 ]
+    rs-embed -m m.rsm --users many.tsv -j 1 -o a.rsb
+    OPENBLAS_NUM_THREADS=2 rs-embed -m m.rsm --users many.tsv -j 2 -o b.rsb
+    rs-embed -m m.rsm --users many.tsv -j 3 -o c.rsb
+    assert_same a.rsb b.rsb
+    assert_same a.rsb c.rsb
 }
 
 @test "-o /dev/full fails with exit 1" {

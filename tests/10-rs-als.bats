@@ -172,7 +172,7 @@ gen() {
     # no candidate was seen in training
     awk -F'\t' 'FNR == 1 { next } NR == FNR { if ($3 == "buy") s[$1 SUBSEP $2] = 1; next } ($1 SUBSEP $2) in s { exit 1 }' ev.tsv c.tsv
     # --positive buy: the views (Z items) are not in the model
-    ! grep -q 'Z' c.tsv
+    run ! grep -q 'Z' c.tsv
     # the top 5 of each user come from the user's own group (A for aN, B for bN)
     awk -F'\t' 'NR > 1 && $3 <= 5 { total++; if (toupper(substr($1, 1, 1)) == substr($2, 1, 1)) good++ }
                 END { print good "/" total; exit !(good >= 0.9 * total) }' c.tsv
@@ -204,9 +204,9 @@ gen() {
     rs-als -q -f 4 -i 3 --weighting bm25 --user-factors b.rsb ev.tsv
     rs-als -q -f 4 -i 3 --weighting tfidf --user-factors t.rsb ev.tsv
     rs-als -q -f 4 -i 3 --confidence log --epsilon 0.5 --user-factors l.rsb ev.tsv
-    ! cmp -s n.rsb b.rsb
-    ! cmp -s n.rsb t.rsb
-    ! cmp -s n.rsb l.rsb
+    run ! cmp -s n.rsb b.rsb
+    run ! cmp -s n.rsb t.rsb
+    run ! cmp -s n.rsb l.rsb
     run -0 rs-cat --schema b.rsb
     [[ "$output" == *"weighting	bm25"* ]]
     run -2 --separate-stderr rs-als --weighting idf --user-factors x.rsb ev.tsv

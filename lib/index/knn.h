@@ -15,10 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The score tiles: RS_KNN_QB queries by RS_KNN_IB items. Measured on Zen 4
- * with d = 64: a 256 × 512 tile (512 KB) fits L2 and keeps sgemm near its
- * peak (384 and 128 queries ran as fast). A caller that searches in batches
- * of a multiple of RS_KNN_QB queries gets the tiles of one search over all. */
+/* The score tiles: RS_KNN_QB queries by RS_KNN_IB items, counted from
+ * query 0 and item 0. Measured on Zen 4 with d = 64: a 256 × 512 tile
+ * (512 KB) fits L2 and keeps sgemm near its peak (384 and 128 queries ran
+ * as fast). A caller that searches in batches of a multiple of RS_KNN_QB
+ * queries gets the tiles, hence the bits, of one search over all. */
 #define RS_KNN_QB 256
 #define RS_KNN_IB 512
 
@@ -40,10 +41,8 @@ int rs_knn_filtered(const struct rs_knn_filter *f, size_t q, size_t i);
  * ni items (ni × d), both row-major f32. Writes ids[q*k + r] (item index)
  * and scores[q*k + r] for r < counts[q], best first; counts[q] < k only when
  * fewer than k items pass the filter (f may be NULL). Uses threads workers
- * over queries (or items, for few queries). Scores come from the sgemm
- * tiles counted from query 0 and item 0 whatever the thread count, so any
- * count gives the same bits, and so does any call whose queries fill the
- * same tiles (rs-retrieve's and rs-als's 4096-query batches). */
+ * over queries (or items, for few queries). Scores come from the same
+ * tiles whatever the thread count, so any count gives the same bits. */
 void rs_knn_search(const float *queries, size_t nq, const float *items, size_t ni, size_t d, size_t k,
                    const struct rs_knn_filter *f, int threads, int64_t *ids, float *scores,
                    size_t *counts);
