@@ -4,8 +4,8 @@
  * times the centroid matrix is one sgemm, so an iteration runs at BLAS speed.
  * The blocks never depend on the thread count (threads.h), per-block sums
  * (inertia, k-means++ potentials) are added in block order, and the centroid
- * numerators are summed per cluster in row order, the clusters split over
- * the threads: the same seed gives the same bits on any thread count.
+ * numerators are summed in row order, their columns split over the threads:
+ * the same seed gives the same bits on any thread count.
  * Convergence follows scikit-learn: labels unchanged, or a total squared
  * centroid shift below tol times the mean per-dimension variance. Empty
  * clusters take the rows farthest from their centroid (also as sklearn).
@@ -124,24 +124,21 @@ struct sums_ctx {
     const float *x;
     const int32_t *assign;
     size_t n, d;
-    double *sums;    /* k × d */
-    int64_t *counts; /* k */
+    double *sums; /* k × d */
 };
 
-/* Sums and counts of clusters [lo, hi): every row of a cluster is added in
- * row order, however the clusters are split. */
+/* Columns [lo, hi) of every cluster's sum: the rows are added in row order,
+ * however the columns are split. */
 static void cluster_sums(void *vctx, size_t lo, size_t hi, int tid)
 {
     (void)tid;
     const struct sums_ctx *c = vctx;
     size_t d = c->d;
     for (size_t i = 0; i < c->n; i++) {
-        size_t j = (size_t)c->assign[i];
-        if (j < lo || j >= hi)
-            continue;
-        c->counts[j]++;
-        for (size_t t = 0; t < d; t++)
-            c->sums[j * d + t] += c->x[i * d + t];
+        double *s = c->sums + (size_t)c->assign[i] * d;
+        const float *xi = c->x + i * d;
+        for (size_t t = lo; t < hi; t++)
+            s[t] += xi[t];
     }
 }
 
@@ -161,8 +158,10 @@ static double assign_all(const float *x, const float *xn, size_t n, size_t d, co
     if (sums) {
         memset(sums, 0, k * d * sizeof *sums);
         memset(counts, 0, k * sizeof *counts);
-        struct sums_ctx sc = { x, assign, n, d, sums, counts };
-        rs_parallel_for(threads, k, cluster_sums, &sc);
+        for (size_t i = 0; i < n; i++)
+            counts[assign[i]]++;
+        struct sums_ctx sc = { x, assign, n, d, sums };
+        rs_parallel_for(threads, d, cluster_sums, &sc);
     }
     free(a.inertia);
     free(cn);
