@@ -48,8 +48,8 @@ static void help(void)
            "  -z, --zstd            compress the output (default when FILE ends in .zst)\n"
            "      --level N         zstd level 1..19 (default 3)\n" RS_COMMON_HELP
            "\n"
-           "Determinism: set OPENBLAS_NUM_THREADS=1; the same --seed and --threads give the\n"
-           "same bytes.\n"
+           "The same --seed gives the same bytes whatever --threads (rows in blocks of 256,\n"
+           "sums in a fixed order).\n"
            "\n"
            "Examples:\n"
            "  rs-cluster -k 500 --centroids centroids.rsb -o clusters.tsv item_emb.rsb\n"

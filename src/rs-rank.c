@@ -92,7 +92,8 @@ static void help(void)
            "      --level N          zstd level 1..19 (default 3)\n"
            RS_COMMON_HELP
            "\n"
-           "Deterministic runs also set OPENBLAS_NUM_THREADS=N to the same -j N.\n"
+           "The same --seed gives the same model and scores whatever --threads: a batch runs\n"
+           "as micro-batches of 128 rows whose gradients are added in order.\n"
            "\n"
            "Examples:\n"
            "  rs-rank train -c rank.json --items items.tsv --users users.tsv -o rank.rsm events.tsv\n"

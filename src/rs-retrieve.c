@@ -78,7 +78,8 @@ static void help(void)
            "      --train-sample N   items k-means trains on (default 64 per partition)\n"
            "      --iters N          k-means iterations (default 20)\n" RS_COMMON_HELP
            "\n"
-           "Determinism: set OPENBLAS_NUM_THREADS=1; results do not depend on --threads.\n"
+           "Results do not depend on --threads, nor on --batch while it is a multiple of 256\n"
+           "(the queries of a score tile).\n"
            "Format of the index: schemas/ann-index.md; candidates: schemas/candidates.md.\n"
            "\n"
            "Examples:\n"
