@@ -28,7 +28,8 @@
 
 #define RS_COMMON_HELP                                                              \
     "  -j, --threads N   worker threads (default: all cores)\n"                     \
-    "  -s, --seed N      random seed (default 42); same seed + threads = same bytes\n" \
+    "  -s, --seed N      random seed (default 42); the same seed gives the same\n"  \
+    "                    bytes whatever --threads (README: Reproducibility)\n"      \
     "  -q, --quiet       no progress or log lines on stderr\n"                      \
     "  -v, --verbose     progress even when stderr is not a terminal\n"             \
     "  -h, --help        this help\n"                                               \

@@ -4,14 +4,15 @@
  * retail seed's MainRecommender). The algorithm is lib/model/als.c. */
 #include "core/clock.h"
 #include "model/als.h"
+#include "index/cands.h"
 #include "cli.h"
 #include "prep/csr.h"
 #include "core/err.h"
 #include "io/io.h"
+#include "index/knn.h"
 #include "io/rsb.h"
 #include "index/queries.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 #include "io/tsv.h"
 
 #include <stdio.h>
@@ -92,8 +93,9 @@ static void help(void)
            "      --level N         zstd level 1..19 (default 3)\n"
            RS_COMMON_HELP
            "\n"
-           "Factors do not depend on --threads (fixed-block reductions); OpenBLAS runs single-\n"
-           "threaded inside the workers. The loss with --solver cg may stall at float rounding.\n"
+           "Factors and candidates do not depend on --threads (fixed blocks, summed in a fixed\n"
+           "order); the candidates equal rs-retrieve's over the factor files byte for byte.\n"
+           "The loss with --solver cg may stall at float rounding.\n"
            "Formulas, metadata and the log: schemas/als.md.\n"
            "\n"
            "Examples:\n"
@@ -147,21 +149,25 @@ static int write_factors(struct rs_writer *w, const struct rs_strmap *ids, const
     return rc;
 }
 
-/* Candidates for the queries, in chunks so memory stays O(chunk × N). */
+/* Candidates for the queries, in chunks so memory stays O(chunk × N). The
+ * search runs over the items in id order, in chunks that are whole score
+ * tiles (knn.h), as rs-retrieve's over the factor files: the same ties, and
+ * the same bits. */
 static int write_candidates(struct rs_writer *w, const struct rs_als *m, const struct rs_strmap *items,
                             const struct rs_csr *seen, const float *pop, const struct rs_queries *qs)
 {
     const struct rs_strmap *names = qs->names;
     const int64_t *q = qs->row;
     size_t nq = qs->n;
-    enum { CHUNK = 4096 };
+    enum { CHUNK = 16 * RS_KNN_QB };
     size_t k = (size_t)opt.candidates, counts[CHUNK];
     int64_t *ids = xmalloc(CHUNK * k * sizeof *ids);
     float *scores = xmalloc(CHUNK * k * sizeof *scores);
+    uint32_t *order = rs_cands_id_order(items);
     int rc = rs_writer_printf(w, "user_id\titem_id\trank\tscore\n");
     for (size_t c0 = 0; rc == 0 && c0 < nq; c0 += CHUNK) {
         size_t n = nq - c0 < CHUNK ? nq - c0 : CHUNK;
-        rs_als_recommend(m, q + c0, n, k, seen, pop, rs_opts.threads, ids, scores, counts);
+        rs_als_recommend(m, order, q + c0, n, k, seen, pop, rs_opts.threads, ids, scores, counts);
         for (size_t j = 0; rc == 0 && j < n; j++) {
             size_t ulen, ilen;
             const char *user = rs_strmap_key(names, (int64_t)(c0 + j), &ulen);
@@ -175,6 +181,7 @@ static int write_candidates(struct rs_writer *w, const struct rs_als *m, const s
     }
     free(ids);
     free(scores);
+    free(order);
     return rc;
 }
 
@@ -276,7 +283,6 @@ int main(int argc, char **argv)
 {
     rs_cli_init(argv[0]);
     parse(argc, argv);
-    rs_blas_set_threads(1);
 
     /* Outputs: [0] user factors, [1] item factors, [2] candidates, [3] log. */
     const char *paths[4] = { opt.user_factors, opt.item_factors, opt.candidates ? opt.out.path : NULL, opt.log };

@@ -8,7 +8,6 @@
 #include "index/pca.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +48,8 @@ static void help(void)
            "  -z, --zstd            compress the output (default when FILE ends in .zst)\n"
            "      --level N         zstd level 1..19 (default 3)\n" RS_COMMON_HELP
            "\n"
-           "Determinism: set OPENBLAS_NUM_THREADS=1; the same --seed and --threads give the\n"
-           "same bytes.\n"
+           "The same --seed gives the same bytes whatever --threads (rows in blocks of 256,\n"
+           "sums in a fixed order).\n"
            "\n"
            "Examples:\n"
            "  rs-cluster -k 500 --centroids centroids.rsb -o clusters.tsv item_emb.rsb\n"
@@ -160,7 +159,6 @@ int main(int argc, char **argv)
     if (argc - optind > 1)
         rs_usage_error(SYNOPSIS, "one input at most, got %d", argc - optind);
     const char *input = optind < argc ? argv[optind] : "-";
-    rs_blas_set_threads(1);
 
     struct rs_writer *w;
     int rc = rs_output_open(&w, &opt.out);

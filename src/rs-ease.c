@@ -12,7 +12,6 @@
 #include "io/io.h"
 #include "index/queries.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +233,6 @@ int main(int argc, char **argv)
 {
     rs_cli_init(argv[0]);
     parse(argc, argv);
-    rs_blas_set_threads(1);
     struct rs_writer *w = NULL;
     int rc = 0;
     if (opt.candidates)

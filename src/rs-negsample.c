@@ -12,7 +12,6 @@
 #include "io/rsb.h"
 #include "io/spool.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 #include "io/tsv.h"
 
 #include <stdio.h>
@@ -265,7 +264,6 @@ static int load_nearest(struct ctx *x)
     uint8_t *want = xmalloc(n);
     for (size_t i = 0; i < n; i++)
         want[i] = x->count[i] > 0;
-    rs_blas_set_threads(1);
     rs_neg_nearest(&e, x->items, want, (size_t)opt.hard_k, rs_opts.threads, &x->near_off, &x->near, &with_vec);
     rs_log("nearest: %zu of %zu catalogue items have a vector", with_vec, n);
     free(want);

@@ -9,7 +9,6 @@
 #include "model/rank.h"
 #include "model/rank_encode.h"
 #include "io/rsb.h"
-#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +92,8 @@ static void help(void)
            "      --level N          zstd level 1..19 (default 3)\n"
            RS_COMMON_HELP
            "\n"
-           "Deterministic runs also set OPENBLAS_NUM_THREADS=N to the same -j N.\n"
+           "The same --seed gives the same model and scores whatever --threads: a batch runs\n"
+           "as micro-batches of 128 rows whose gradients are added in order.\n"
            "\n"
            "Examples:\n"
            "  rs-rank train -c rank.json --items items.tsv --users users.tsv -o rank.rsm events.tsv\n"
@@ -358,7 +358,6 @@ int main(int argc, char **argv)
         parse_ks(opt.ks, (size_t[32]){0}, 32);
     opt.t.seed = rs_opts.seed;
     opt.t.threads = rs_opts.threads;
-    rs_blas_set_threads(rs_opts.threads);
     const char *input = optind < argc ? argv[optind] : "-";
     int rc = train ? cmd_train(input) : cmd_apply(input);
     rs_embset_free(&user_emb);

@@ -18,7 +18,6 @@
 #include "core/rng.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 #include "io/tsv.h"
 
 #include <stdio.h>
@@ -105,7 +104,8 @@ static void help(void)
            "      --train-sample N   items k-means trains on (default 64 per partition)\n"
            "      --iters N          k-means iterations (default 20)\n" RS_COMMON_HELP
            "\n"
-           "Determinism: set OPENBLAS_NUM_THREADS=1; results do not depend on --threads.\n"
+           "Results do not depend on --threads, nor on --batch while it is a multiple of 256\n"
+           "(the queries of a score tile).\n"
            "Format of the index: schemas/ann-index.md; candidates: schemas/candidates.md.\n"
            "\n"
            "Examples:\n"
@@ -578,7 +578,6 @@ int main(int argc, char **argv)
     if (optind < argc)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
     check_options();
-    rs_blas_set_threads(1);
 
     struct rs_writer *w;
     int rc = rs_output_open(&w, &opt.out);

@@ -70,9 +70,9 @@ static void help(void)
            "      --lr-sparse X       Adagrad learning rate (default %g)\n"
            RS_COMMON_HELP
            "\n"
-           "Same --seed and --threads give a byte-identical model; set OPENBLAS_NUM_THREADS=1\n"
-           "or leave BLAS threads to --threads. The model holds the config, vocabularies,\n"
-           "normalisation statistics and weights: rs-cat --schema MODEL.rsm describes it.\n"
+           "The same --seed gives a byte-identical model whatever --threads. The model holds\n"
+           "the config, vocabularies, normalisation statistics and weights: rs-cat --schema\n"
+           "MODEL.rsm describes it.\n"
            "\n"
            "Examples:\n"
            "  rs-train-tower -c examples/ml100k-tower.json --users users.tsv --items items.tsv \\\n"

@@ -169,22 +169,24 @@ value() { # value FILE MODEL METRIC K
     run -1 --separate-stderr rs-rank eval -m model.rsm -o /dev/full cand.tsv
 }
 
-@test "same seed and threads: byte-identical model and scores; another seed differs" {
+@test "same seed: byte-identical model and scores on 1, 2 and 3 threads; another seed differs" {
     world
     head -20001 train.tsv > small.tsv
-    local a=(train -q -j 1 -c "$CFG" --items items.tsv --users users.tsv --epochs 2 small.tsv)
-    rs-rank "${a[@]}" -o a.rsm
-    rs-rank "${a[@]}" -o b.rsm
+    local a=(train -q -c "$CFG" --items items.tsv --users users.tsv --epochs 2 small.tsv)
+    rs-rank "${a[@]}" -j 1 -o a.rsm
+    rs-rank "${a[@]}" -j 1 -o b.rsm
     assert_same a.rsm b.rsm
-    rs-rank "${a[@]}" -s 7 -o c.rsm
+    rs-rank "${a[@]}" -j 1 -s 7 -o c.rsm
     assert_differ a.rsm c.rsm
-    # two workers (data-parallel mini-batches): the same bytes run after run
-    local a2=(train -q -j 2 -c "$CFG" --items items.tsv --users users.tsv --epochs 2 small.tsv)
-    OPENBLAS_NUM_THREADS=2 rs-rank "${a2[@]}" -o d.rsm
-    OPENBLAS_NUM_THREADS=2 rs-rank "${a2[@]}" -o e.rsm
-    assert_same d.rsm e.rsm
+    # workers run fixed micro-batches and add them in order: the thread count,
+    # OpenBLAS's included, changes no byte
+    OPENBLAS_NUM_THREADS=2 rs-rank "${a[@]}" -j 2 -o d.rsm
+    rs-rank "${a[@]}" -j 3 --batch 700 -o e.rsm
+    rs-rank "${a[@]}" -j 1 --batch 700 -o f.rsm
+    assert_same a.rsm d.rsm
+    assert_same e.rsm f.rsm
     rs-rank score -j 1 -m a.rsm --items items.tsv cand.tsv > s1
-    rs-rank score -j 1 -m b.rsm --items items.tsv cand.tsv > s2
+    OPENBLAS_NUM_THREADS=3 rs-rank score -j 3 -m b.rsm --items items.tsv cand.tsv > s2
     assert_same s1 s2
     run -0 rs-cat --schema a.rsm
     [[ "$output" == *'"kind":"rank"'* ]]

@@ -751,21 +751,20 @@ double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
     return a->loss_click + a->loss_booking;
 }
 
-void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
-                      const struct rs_rank_acts *a, struct rs_arena *ar)
+void rs_rank_backward_dense(struct rs_rank_model *m, const struct rs_rank_batch *b,
+                            struct rs_rank_acts *a, struct rs_arena *ar)
 {
     struct rs_params *p = &m->p;
     size_t B = b->B, ne = m->ncat + m->nbin;
     float *dzc = rs_arena_zeros(ar, B), *dzb = rs_arena_zeros(ar, B);
     rs_bce_backward(dzc, a->pc, a->yc, a->wc, B, b->wsum[0] > 0 ? (float)(a->wsum[0] / b->wsum[0]) : 1);
     rs_bce_backward(dzb, a->pb, a->yb, a->wb, B, b->wsum[1] > 0 ? (float)(a->wsum[1] / b->wsum[1]) : 1);
-    float *dz = rs_arena_floats(ar, B * 2);
+    float *dz = a->dz = rs_arena_floats(ar, B * 2);
     float *gwb = rs_params_g(p, m->t_wide_b);
     for (size_t i = 0; i < B; i++) {
         dz[2 * i] = dzc[i], dz[2 * i + 1] = dzb[i];
         gwb[0] += dzc[i], gwb[1] += dzb[i];
     }
-    rs_embedding_bag_backward(p, m->t_wide, b->cross, a->off, NULL, dz, B, RS_POOL_SUM);
     const float *dy = dz;
     size_t L = m->nhidden;
     for (size_t l = L + 1; l-- > 0;) {
@@ -781,11 +780,10 @@ void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
         }
         dy = dx;
     }
-    float **dparts = rs_arena_alloc(ar, (ne + 2) * sizeof *dparts);
+    float **dparts = a->dparts = rs_arena_alloc(ar, (ne + 2) * sizeof *dparts);
     size_t *dims = rs_arena_alloc(ar, (ne + 2) * sizeof *dims);
-    int *tab = rs_arena_alloc(ar, (ne + 1) * sizeof *tab);
     for (size_t f = 0; f < ne; f++) {
-        tab[f] = rs_rank_emb_table(m, f, &dims[f]);
+        rs_rank_emb_table(m, f, &dims[f]);
         dparts[f] = rs_arena_zeros(ar, B * dims[f]);
     }
     dparts[ne] = NULL;
@@ -802,7 +800,22 @@ void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
             rs_saxpy(d, dd, a->emb[g] + i * d, dparts[f] + i * d);
             rs_saxpy(d, dd, a->emb[f] + i * d, dparts[g] + i * d);
         }
-    for (size_t f = 0; f < ne; f++)
-        rs_embedding_backward(p, tab[f], a->ids[f], dparts[f], B);
+}
+
+void rs_rank_backward_sparse(const struct rs_rank_model *m, struct rs_params *p,
+                             const struct rs_rank_batch *b, const struct rs_rank_acts *a)
+{
+    rs_embedding_bag_backward(p, m->t_wide, b->cross, a->off, NULL, a->dz, b->B, RS_POOL_SUM);
+    for (size_t f = 0; f < m->ncat + m->nbin; f++) {
+        size_t dim;
+        rs_embedding_backward(p, rs_rank_emb_table(m, f, &dim), a->ids[f], a->dparts[f], b->B);
+    }
+}
+
+void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
+                      struct rs_rank_acts *a, struct rs_arena *ar)
+{
+    rs_rank_backward_dense(m, b, a, ar);
+    rs_rank_backward_sparse(m, &m->p, b, a);
 }
 

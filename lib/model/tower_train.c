@@ -657,7 +657,6 @@ static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const s
 int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opts *o, const struct rs_rsm *ckpt,
                 void (*on_epoch)(void *ctx, const struct rs_tt_epoch *e), void *ctx)
 {
-    rs_blas_set_threads(1); /* the towers run on their own threads */
     struct rs_optim opt;
     rs_optim_init(&opt);
     opt.lr = (float)o->lr;

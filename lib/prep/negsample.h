@@ -88,8 +88,7 @@ size_t rs_negsampler_draw(const struct rs_negsampler *s, const struct rs_neg_que
 /* Nearest lists over a catalogue (the items map, n items): for each item i
  * with want[i] nonzero and a vector in e (found by its id), the k catalogue
  * items with the highest cosine, itself excluded, best first (ties to the
- * lower catalogue index), by exact search (knn.h, threads workers; call
- * rs_blas_set_threads(1) first). Written as CSR: list i is
+ * lower catalogue index), by exact search (knn.h, threads workers). Written as CSR: list i is
  * (*ids)[(*off)[i] .. (*off)[i+1]) (empty for items without a vector or not
  * wanted); the caller frees *off and *ids. *with_vec: catalogue items that
  * have a vector. */
