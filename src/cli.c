@@ -23,6 +23,13 @@
 const char *rs_prog = "rs";
 struct rs_common rs_opts = { 1, RS_DEFAULT_SEED, 0, 0 };
 
+/* Number of online cores: the default of --threads. */
+static int ncores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
 static void on_signal(int sig)
 {
     rs_io_cleanup();
@@ -34,18 +41,12 @@ void rs_cli_init(const char *prog)
 {
     const char *slash = strrchr(prog, '/');
     rs_prog = slash ? slash + 1 : prog;
-    rs_opts.threads = rs_ncores();
+    rs_opts.threads = ncores();
     opterr = 0; /* rs_usage_bad_option reports instead, in the house format */
     atexit(rs_io_cleanup);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
-}
-
-int rs_ncores(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
 }
 
 static void print_version(void)

@@ -88,9 +88,6 @@ void rs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 long long rs_opt_int(const char *flag, const char *arg, long long min, long long max);
 double rs_opt_double(const char *flag, const char *arg, double min, double max);
 
-/* Number of online cores. */
-int rs_ncores(void);
-
 /* Progress meter: one '\r' line on stderr (rows/s, ETA when total > 0),
  * throttled to ~6 updates/s, only when stderr is a terminal or --verbose,
  * never with --quiet. */

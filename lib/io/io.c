@@ -464,11 +464,6 @@ int rs_writer_put_float(struct rs_writer *w, double x)
     return rs_writer_printf(w, "%.9g", x);
 }
 
-const char *rs_writer_name(const struct rs_writer *w)
-{
-    return w->name;
-}
-
 static void writer_free(struct rs_writer *w)
 {
     if (w->tmp)

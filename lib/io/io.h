@@ -56,7 +56,6 @@ int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n);
 int rs_writer_put_json_string(struct rs_writer *w, const char *s, size_t n);
 /* Writes a float with %.9g (round-trips f32) in the C locale. */
 int rs_writer_put_float(struct rs_writer *w, double x);
-const char *rs_writer_name(const struct rs_writer *w);
 /* Flushes, finishes the zstd frame, checks for write errors (ENOSPC),
  * renames the temporary file into place. Frees w in all cases. On error
  * the temporary file is removed and the previous output is left as it was. */

@@ -230,7 +230,6 @@ void rs_tsv_close(struct rs_tsv *t)
 const char *rs_tsv_name(const struct rs_tsv *t) { return rs_reader_name(t->r); }
 size_t rs_tsv_ncols(const struct rs_tsv *t) { return t->ncols; }
 const char *rs_tsv_colname(const struct rs_tsv *t, size_t i) { return t->names[i]; }
-uint64_t rs_tsv_line(const struct rs_tsv *t) { return t->line; }
 const char *rs_tsv_get(const struct rs_tsv *t, int i) { return t->field[i]; }
 size_t rs_tsv_len(const struct rs_tsv *t, int i) { return t->flen[i]; }
 

@@ -41,8 +41,6 @@ int rs_tsv_require(const struct rs_tsv *t, const char *name, int *idx);
 /* Reads the next row: 0, RS_ERR_EOF after the last row, or < 0 (a row with
  * the wrong number of fields, a CSV syntax error, an I/O error). */
 int rs_tsv_next(struct rs_tsv *t);
-/* Line number of the current row (the header is line 1). */
-uint64_t rs_tsv_line(const struct rs_tsv *t);
 /* Field i of the current row, NUL-terminated, valid until the next row. */
 const char *rs_tsv_get(const struct rs_tsv *t, int i);
 size_t rs_tsv_len(const struct rs_tsv *t, int i);

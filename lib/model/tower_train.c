@@ -401,8 +401,10 @@ static void eval_users(void *vctx, size_t lo, size_t hi, int tid)
     }
 }
 
-void rs_tt_evaluate(struct rs_tower *t, const struct rs_tt_data *d, size_t k, size_t max_users, int threads,
-                    double *recall, double *ndcg)
+/* Validation recall@k and NDCG@k averaged over the validation users (the
+ * user's training items excluded from the ranking). */
+static void evaluate(struct rs_tower *t, const struct rs_tt_data *d, size_t k, size_t max_users, int threads,
+                     double *recall, double *ndcg)
 {
     enum { CHUNK = 256 };
     *recall = *ndcg = NAN;
@@ -707,7 +709,7 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
         e.seconds = rs_now() - t0;
         e.loss = steps_per_epoch ? sum / (double)steps_per_epoch : NAN;
         e.examples_per_s = e.seconds > 0 ? (double)(steps_per_epoch * (long)B) / e.seconds : 0;
-        rs_tt_evaluate(t, d, o->k, o->valid_users, o->threads, &e.recall, &e.ndcg);
+        evaluate(t, d, o->k, o->valid_users, o->threads, &e.recall, &e.ndcg);
         if (best_w) {
             if (e.recall > st.best) {
                 st.best = e.recall;

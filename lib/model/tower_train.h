@@ -96,9 +96,5 @@ struct rs_tt_epoch {
 int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opts *o, const struct rs_rsm *ckpt,
                 void (*on_epoch)(void *ctx, const struct rs_tt_epoch *e), void *ctx);
 
-/* Validation recall@k and NDCG@k averaged over the validation users (the
- * user's training items excluded from the ranking). */
-void rs_tt_evaluate(struct rs_tower *t, const struct rs_tt_data *d, size_t k, size_t max_users, int threads,
-                    double *recall, double *ndcg);
 
 #endif
