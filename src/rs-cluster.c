@@ -99,14 +99,10 @@ static int write_centroids(const float *c, size_t k, uint32_t d)
     return rs_writer_finish(w, rc);
 }
 
-/* Writes item_col, pc1..pcN: the centred rows projected on the components. */
-static int write_pca(struct rs_writer *w, const struct rs_embset *e, size_t m)
+/* Writes item_col, pc1..pcN: the centred rows projected on the m components. */
+static int write_projection(struct rs_writer *w, const struct rs_embset *e, size_t m, const float *comp,
+                            const float *mean)
 {
-    float *comp = xmalloc(m * e->dims * sizeof *comp), *mean = xmalloc(e->dims * sizeof *mean);
-    double *var = xmalloc(m * sizeof *var);
-    rs_pca_fit(e->x, e->n, e->dims, m, comp, var, mean);
-    for (size_t c = 0; c < m; c++)
-        rs_log("pc%zu: variance %.6g", c + 1, var[c]);
     int rc = rs_writer_put_field(w, opt.item_col, strlen(opt.item_col));
     for (size_t c = 0; c < m; c++)
         rc |= rs_writer_printf(w, "\tpc%zu", c + 1);
@@ -123,6 +119,18 @@ static int write_pca(struct rs_writer *w, const struct rs_embset *e, size_t m)
         }
         rc |= rs_writer_putc(w, '\n');
     }
+    return rc;
+}
+
+static int write_pca(struct rs_writer *w, const struct rs_embset *e, size_t m)
+{
+    float *comp = xmalloc(m * e->dims * sizeof *comp), *mean = xmalloc(e->dims * sizeof *mean);
+    double *var = xmalloc(m * sizeof *var);
+    int rc = rs_pca_fit(e->x, e->n, e->dims, m, comp, var, mean);
+    for (size_t c = 0; c < m && rc == 0; c++)
+        rs_log("pc%zu: variance %.6g", c + 1, var[c]);
+    if (rc == 0)
+        rc = write_projection(w, e, m, comp, mean);
     free(comp);
     free(mean);
     free(var);
