@@ -24,7 +24,7 @@ static struct {
     const char *by, *stock_col, *deny, *seen;
     struct rs_output out;
     const char *user_col, *item_col;
-    const char *tables[MAX_TABLES], *emb;
+    struct rs_reader *tables[MAX_TABLES], *emb; /* --items, open: sniffed by their first bytes */
     size_t ntables;
     long long top, cap;
     int round_robin, mmr;
@@ -261,23 +261,24 @@ static int run(struct ctx *x, const char *path, struct rs_writer *w)
     return rc;
 }
 
+/* An --items input: RSB embeddings or a table, by its first bytes; it stays
+ * open, as a pipe cannot be opened again. */
 static void add_items(const char *path)
 {
     struct rs_reader *in;
     const unsigned char *p;
     size_t avail;
-    if (rs_reader_open(&in, path) < 0 || rs_reader_peek(in, 8, &p, &avail) < 0)
-        rs_die(RS_ERR_IO);
-    int rsb = rs_rsb_sniff(p, avail);
-    rs_reader_close(in);
-    if (rsb) {
+    int rc = rs_reader_open(&in, path);
+    if (rc < 0 || (rc = rs_reader_peek(in, 8, &p, &avail)) < 0)
+        rs_die(rc);
+    if (rs_rsb_sniff(p, avail)) {
         if (opt.emb)
             rs_usage_error(SYNOPSIS, "only one embedding file in --items");
-        opt.emb = path;
+        opt.emb = in;
     } else {
         if (opt.ntables == MAX_TABLES)
             rs_usage_error(SYNOPSIS, "at most %d item tables", MAX_TABLES);
-        opt.tables[opt.ntables++] = path;
+        opt.tables[opt.ntables++] = in;
     }
 }
 

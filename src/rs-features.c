@@ -89,10 +89,10 @@ struct state {
     uint64_t total;
 };
 
-static int is_csv(const char *p)
+/* rs_tsv flags of the inputs: CSV with --csv (rs_tsv_open tells by name too). */
+static int tsv_flags(void)
 {
-    size_t n = strlen(p);
-    return opt.csv || (n >= 4 && strcmp(p + n - 4, ".csv") == 0) || (n >= 8 && strcmp(p + n - 8, ".csv.zst") == 0);
+    return opt.csv ? RS_TSV_CSV : 0;
 }
 
 static void set_price(struct state *s, size_t i, double p)
@@ -124,10 +124,10 @@ static int read_tables(struct state *s)
 {
     int rc = 0;
     if (opt.items)
-        rc = rs_jointable_load(opt.item_side ? &s->jt : NULL, opt.items, is_csv(opt.items) ? RS_TSV_CSV : 0,
+        rc = rs_jointable_load(opt.item_side ? &s->jt : NULL, opt.items, tsv_flags(),
                                opt.item_col, s->items, item_price, s);
     if (rc == 0 && opt.users)
-        rc = rs_jointable_load(&s->jt, opt.users, is_csv(opt.users) ? RS_TSV_CSV : 0, opt.user_col, s->ents, NULL,
+        rc = rs_jointable_load(&s->jt, opt.users, tsv_flags(), opt.user_col, s->ents, NULL,
                                NULL);
     s->ntable = rs_strmap_size(s->ents);
     return rc;
@@ -165,7 +165,7 @@ static void add_event_list(struct state *s, const char *list, int cls, int hist)
 static int read_events(struct state *s, const char *path)
 {
     struct rs_tsv *t = NULL;
-    int uc, ic, tc, ec, pc, rc = rs_tsv_open(&t, path, is_csv(path) ? RS_TSV_CSV : 0);
+    int uc, ic, tc, ec, pc, rc = rs_tsv_open(&t, path, tsv_flags());
     if (rc < 0 || rs_tsv_ncols(t) == 0)
         goto out;
     if ((rc = rs_tsv_require(t, opt.user_col, &uc)) < 0 || (rc = rs_tsv_require(t, opt.item_col, &ic)) < 0 ||

@@ -10,15 +10,14 @@
 #include "core/pairset.h"
 #include "core/rng.h"
 #include "io/rsb.h"
-#include "io/spool.h"
 #include "core/strmap.h"
 #include "nn/tensor.h"
 #include "io/tsv.h"
+#include "io/twopass.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define SYNOPSIS "rs-negsample [OPTIONS] [EVENTS.tsv]"
 #define DEFAULT_K 10
@@ -81,8 +80,8 @@ static void help(void)
            "      --level N            zstd level 1..19 (default 3)\n"
            RS_COMMON_HELP
            "\n"
-           "The events are read twice (counts, then examples); stdin is spooled to a\n"
-           "temporary file. Memory: the catalogue, the users, the (user, item) positive\n"
+           "The events are read twice (counts, then examples); stdin or a pipe is spooled\n"
+           "zstd-compressed to $TMPDIR during the first. Memory: the catalogue, the users, the (user, item) positive\n"
            "pairs, the impression lists and the nearest lists. Row r of the output uses\n"
            "random stream (seed, r), so outputs depend on --seed only.\n"
            "\n"
@@ -180,12 +179,10 @@ static int session_key(const struct ctx *x, struct rs_tsv *t, int sc, char *buf,
     return 0;
 }
 
-static int count_pass(struct ctx *x, const char *path)
+/* 1st pass over the events: the catalogue, the positives and their counts. */
+static int count_pass(struct ctx *x, struct rs_tsv *t)
 {
-    struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, path, 0), uc, ic;
-    if (rc < 0)
-        return rc;
+    int rc = 0, uc, ic;
     if (rs_tsv_ncols(t) && ((rc = rs_tsv_require(t, opt.user_col, &uc)) == 0) &&
         (rc = rs_tsv_require(t, opt.item_col, &ic)) == 0) {
         int ec = rs_tsv_col(t, opt.event_col);
@@ -203,24 +200,21 @@ static int count_pass(struct ctx *x, const char *path)
         }
         rc = rc == RS_ERR_EOF ? 0 : rc;
     }
-    rs_tsv_close(t);
     return rc;
 }
 
-static int load_impressions(struct ctx *x, const char *events_path)
+/* ev: the events, for their header. */
+static int load_impressions(struct ctx *x, const struct rs_tsv *ev)
 {
-    struct rs_tsv *t, *ev;
+    struct rs_tsv *t;
     int rc = rs_tsv_open(&t, opt.impressions, 0), uc, ic, sc = -1;
     if (rc < 0)
         return rc;
     /* the session key must exist on both sides */
-    if ((rc = rs_tsv_open(&ev, events_path, 0)) == 0) {
-        if (rs_tsv_col(t, opt.session_col) >= 0 && rs_tsv_col(ev, opt.session_col) >= 0)
-            x->session_mode = 1;
-        else if (rs_tsv_col(t, opt.time_col) >= 0 && rs_tsv_col(ev, opt.time_col) >= 0)
-            x->session_mode = 2;
-        rs_tsv_close(ev);
-    }
+    if (rs_tsv_col(t, opt.session_col) >= 0 && rs_tsv_col(ev, opt.session_col) >= 0)
+        x->session_mode = 1;
+    else if (rs_tsv_col(t, opt.time_col) >= 0 && rs_tsv_col(ev, opt.time_col) >= 0)
+        x->session_mode = 2;
     sc = rs_tsv_col(t, x->session_mode == 1 ? opt.session_col : opt.time_col);
     int ec = rs_tsv_col(t, opt.event_col);
     rs_neg_lists_init(&x->imp);
@@ -295,14 +289,13 @@ static int passed_through(struct rs_tsv *t, size_t i, int uc, int ic)
     return (int)i != uc && (int)i != ic && strcmp(name, "logq") && strcmp(name, "neg_items") && strcmp(name, "neg_logq");
 }
 
-static int example_pass(const struct ctx *x, const char *path, struct rs_writer *w)
+/* 2nd pass over the events: an example per positive. */
+static int example_pass(const struct ctx *x, struct rs_twopass *tp, struct rs_writer *w)
 {
     struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, path, 0), uc, ic;
-    if (rc < 0 || rs_tsv_ncols(t) == 0) {
-        rs_tsv_close(t);
+    int rc = rs_twopass_rewind(tp, &t), uc, ic;
+    if (rc < 0 || rs_tsv_ncols(t) == 0)
         return rc;
-    }
     rs_tsv_require(t, opt.user_col, &uc);
     rs_tsv_require(t, opt.item_col, &ic);
     int ec = rs_tsv_col(t, opt.event_col), sc = rs_tsv_col(t, x->session_mode == 1 ? opt.session_col : opt.time_col);
@@ -348,15 +341,14 @@ static int example_pass(const struct ctx *x, const char *path, struct rs_writer 
     if (short_rows)
         rs_log("warning: %zu positives got fewer than %zu negatives", short_rows, k);
     free(neg), free(logq), free(scratch);
-    rs_tsv_close(t);
     return rc == RS_ERR_EOF ? 0 : rc;
 }
 
-static int build(struct ctx *x, const char *path)
+static int build(struct ctx *x, struct rs_tsv *events)
 {
-    int rc = count_pass(x, path);
+    int rc = count_pass(x, events);
     if (rc == 0 && opt.impressions)
-        rc = load_impressions(x, path);
+        rc = load_impressions(x, events);
     if (rc == 0 && opt.items)
         rc = load_items(x);
     size_t n = rs_strmap_size(x->items);
@@ -423,20 +415,18 @@ int main(int argc, char **argv)
     if (opt.ratio[RS_NEG_NEAREST] > 0 && !opt.emb)
         rs_usage_error(SYNOPSIS, "strategy nearest needs --emb FILE");
     const char *in = optind < argc ? argv[optind] : "-";
-    char *tmp;
     struct ctx x = { .users = rs_strmap_new(1024), .items = rs_strmap_new(1024), .pos = rs_pairset_new(4096) };
-    int rc = rs_spool(in, "rs-negsample", &tmp);
-    const char *path = tmp ? tmp : in;
+    struct rs_twopass *tp = NULL;
+    struct rs_tsv *events;
+    int rc = rs_twopass_open(&tp, in, 0, &events);
     if (rc == 0)
-        rc = build(&x, path);
+        rc = build(&x, events);
     struct rs_writer *w = NULL;
     if (rc == 0)
         rc = rs_output_open(&w, &opt.out);
     if (rc == 0) /* an empty catalogue means no positive rows: the header only */
-        rc = example_pass(&x, path, w);
-    if (tmp)
-        unlink(tmp);
-    free(tmp);
+        rc = example_pass(&x, tp, w);
+    rs_twopass_close(tp);
     rs_strmap_free(x.users), rs_strmap_free(x.items), rs_pairset_free(x.pos);
     rs_neg_lists_free(&x.imp), rs_negsampler_free(&x.s);
     free(x.count), free(x.near_off), free(x.near);

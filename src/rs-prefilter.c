@@ -90,10 +90,10 @@ struct state {
     struct rs_writer *report;
 };
 
-static int is_csv(const char *p)
+/* rs_tsv flags of input p: CSV with --csv or by name. */
+static int tsv_flags(const char *p)
 {
-    size_t n = strlen(p);
-    return opt.csv || (n >= 4 && strcmp(p + n - 4, ".csv") == 0) || (n >= 8 && strcmp(p + n - 8, ".csv.zst") == 0);
+    return rs_tsv_flags(p, opt.csv ? RS_TSV_CSV : 0);
 }
 
 static int price_rule(void)
@@ -126,7 +126,7 @@ static int64_t intern(struct rs_strmap *m, struct rs_tsv *t, int col, int *rc)
 }
 
 /* 1st pass: interns the rows, notes each item's latest qualifying time. */
-static int read_events(struct state *s, struct rs_twopass *tp, struct rs_tsv *t)
+static int read_events(struct state *s, struct rs_tsv *t)
 {
     int uc, ic, tc = -1, ec = -1, rc = 0;
     if ((rc = rs_tsv_require(t, opt.user_col, &uc)) < 0 || (rc = rs_tsv_require(t, opt.item_col, &ic)) < 0 ||
@@ -134,7 +134,7 @@ static int read_events(struct state *s, struct rs_twopass *tp, struct rs_tsv *t)
         (s->events && (rc = rs_tsv_require(t, opt.event_col, &ec)) < 0))
         return rc;
     s->tmax = INT64_MIN;
-    while (rc == 0 && (rc = rs_twopass_next(tp)) == 0) {
+    while (rc == 0 && (rc = rs_tsv_next(t)) == 0) {
         int64_t u = intern(s->users, t, uc, &rc), i = intern(s->items, t, ic, &rc), time;
         if (rc == 0 && (u >= UINT32_MAX || i >= UINT32_MAX))
             rc = rs_tsv_errf(t, u >= UINT32_MAX ? uc : ic, "more than 2^32 - 1 distinct ids");
@@ -155,7 +155,7 @@ static int read_events(struct state *s, struct rs_twopass *tp, struct rs_tsv *t)
 static int read_items(struct state *s)
 {
     struct rs_tsv *t;
-    int ic, pc = -1, cc = -1, rc = rs_tsv_open(&t, opt.items, is_csv(opt.items) ? RS_TSV_CSV : 0);
+    int ic, pc = -1, cc = -1, rc = rs_tsv_open(&t, opt.items, tsv_flags(opt.items));
     if (rc < 0)
         return rc;
     if ((rc = rs_tsv_require(t, opt.item_col, &ic)) < 0 ||
@@ -220,11 +220,12 @@ static int top_n_map(struct state *s)
     return w ? rs_writer_finish(w, rc) : rc;
 }
 
-/* 2nd pass: the live rows, in input order, with top-n items mapped. */
-static int write_output(struct state *s, struct rs_twopass *tp, struct rs_writer *w)
+/* 2nd pass: the live rows, in input order, with top-n items mapped; csv:
+ * the fields are raw CSV ones, to escape as TSV. */
+static int write_output(struct state *s, struct rs_twopass *tp, int csv, struct rs_writer *w)
 {
     struct rs_tsv *t;
-    int ic, rc = rs_twopass_rewind(tp, &t), csv = rs_twopass_csv(tp);
+    int ic, rc = rs_twopass_rewind(tp, &t);
     if (rc == 0 && rs_tsv_ncols(t) == 0)
         return 0;
     for (size_t c = 0; rc == 0 && c < rs_tsv_ncols(t); c++)
@@ -255,11 +256,11 @@ static int run(struct state *s, const char *path, struct rs_writer *w)
 {
     struct rs_twopass *tp;
     struct rs_tsv *t;
-    int rc = rs_twopass_open(&tp, path, is_csv(path) ? RS_TSV_CSV : 0, &t);
+    int flags = tsv_flags(path), rc = rs_twopass_open(&tp, path, flags, &t);
     if (rc < 0)
         return rc;
     if (rs_tsv_ncols(t) > 0)
-        rc = read_events(s, tp, t);
+        rc = read_events(s, t);
     if (rc == 0 && opt.items)
         rc = read_items(s);
     s->t.nitems = rs_strmap_size(s->items);
@@ -269,7 +270,7 @@ static int run(struct state *s, const char *path, struct rs_writer *w)
     if (rc == 0 && rs_tsv_ncols(t) > 0)
         rc = rs_prefilter_apply(&s->t, &opt.r, &it, s->mapped, report, s);
     if (rc == 0)
-        rc = write_output(s, tp, w);
+        rc = write_output(s, tp, (flags & RS_TSV_CSV) != 0, w);
     /* the output is committed only after this returns 0: a failing map aborts it */
     if (rc == 0 && opt.r.top_n && s->t.n)
         rc = top_n_map(s);

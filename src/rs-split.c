@@ -8,11 +8,11 @@
 #include "core/strmap.h"
 #include "core/timeparse.h"
 #include "io/tsv.h"
+#include "io/twopass.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define SYNOPSIS "rs-split -o DIR (--cutoff T | --windows SPEC | --last-days N | --per-user-last N |\n" \
                  "       --per-user-frac F | --random-per-user F | --by-event SPEC) [OPTIONS] [FILE]"
@@ -55,7 +55,7 @@ static void help(void)
            "Options:\n"
            "  -o, --output DIR       output directory (required); written atomically\n"
            "      --end TIME         end of --windows/--last-days (exclusive; default: the\n"
-           "                         newest timestamp + 1 s; needed for stdin or a pipe)\n"
+           "                         newest timestamp + 1 s)\n"
            "      --min-train K      per-user modes: leave each user at least K train events\n"
            "                         (default %d)\n"
            "      --user-col NAME    user column (default user_id)\n"
@@ -66,10 +66,11 @@ static void help(void)
            "      --level N          zstd level 1..19 (default 3)\n"
            RS_COMMON_HELP
            "\n"
-           "Time modes stream (memory O(users)); --windows and --last-days read a FILE twice\n"
-           "(first for the newest timestamp) unless --end is given. Per-user modes hold the\n"
-           "whole input in memory (its size plus about 64 bytes an event). Ties in timestamp\n"
-           "keep input order. Window boundaries: an event at exactly the cutoff is in test.\n"
+           "Time modes stream (memory O(users)); --windows and --last-days read the input\n"
+           "twice unless --end is given (first for the newest timestamp; stdin or a pipe is\n"
+           "spooled zstd-compressed to $TMPDIR). Per-user modes hold the whole input in\n"
+           "memory (its size plus about 64 bytes an event). Ties in timestamp keep input\n"
+           "order. Window boundaries: an event at exactly the cutoff is in test.\n"
            "\n"
            "Examples:\n"
            "  rs-split --cutoff '2019-12-01' -o win events.tsv.zst\n"
@@ -157,39 +158,50 @@ static void parse(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "no output directory; use -o DIR");
     if (opt.end && opt.mode != M_WINDOWS && opt.mode != M_LAST_DAYS)
         rs_usage_error(SYNOPSIS, "--end only applies to --windows and --last-days");
-    struct stat st;
-    if (!opt.end && (opt.mode == M_WINDOWS || opt.mode == M_LAST_DAYS) &&
-        (strcmp(opt.input, "-") == 0 || (stat(opt.input, &st) == 0 && !S_ISREG(st.st_mode))))
-        rs_usage_error(SYNOPSIS, "--windows and --last-days on stdin or a pipe need --end TIME (or a FILE)");
     if (opt.mode == M_PER_USER && opt.pu.mode != RS_SPLIT_LAST_N && !(opt.pu.frac > 0))
         rs_usage_error(SYNOPSIS, "the per-user fraction must be in (0, 1]");
     opt.pu.seed = rs_opts.seed;
 }
 
-static int csv_input(void)
+static int input_flags(void)
 {
-    return opt.csv || rs_ends_with(opt.input, ".csv") || rs_ends_with(opt.input, ".csv.zst");
+    return rs_tsv_flags(opt.input, opt.csv ? RS_TSV_CSV : 0);
 }
 
-static int open_input(struct rs_tsv **t)
+static int csv_input(void)
 {
-    return rs_tsv_open(t, opt.input, csv_input() ? RS_TSV_CSV : 0);
+    return (input_flags() & RS_TSV_CSV) != 0;
 }
 
 /* First pass of --windows / --last-days: the newest timestamp. */
-static int newest(int64_t *end)
+static int newest(struct rs_tsv *t, int64_t *end)
 {
-    struct rs_tsv *t;
-    int col, rc = open_input(&t);
-    if (rc < 0)
-        return rc;
+    int col, rc;
     int64_t ts, max = INT64_MIN;
     if ((rc = rs_tsv_require(t, opt.time_col, &col)) == 0)
         while ((rc = rs_tsv_next(t)) == 0 && (rc = rs_tsv_get_time(t, col, &ts)) == 0)
             max = ts > max ? ts : max;
-    rs_tsv_close(t);
     *end = max == INT64_MIN ? 0 : max + 1;
     return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+/* Opens the input; given end, reads it once for the newest timestamp and
+ * returns its second pass in *t (a pipe is spooled by *tp for it). */
+static int open_input(struct rs_twopass **tp, struct rs_tsv **t, int64_t *end)
+{
+    if (!end)
+        return rs_tsv_open(t, opt.input, input_flags());
+    int rc = rs_twopass_open(tp, opt.input, input_flags(), t);
+    rc = rc ? rc : newest(*t, end);
+    return rc ? rc : rs_twopass_rewind(*tp, t);
+}
+
+static void close_input(struct rs_twopass *tp, struct rs_tsv *t)
+{
+    if (tp)
+        rs_twopass_close(tp); /* it owns t */
+    else
+        rs_tsv_close(t);
 }
 
 /* ---- rows and the report ---- */
@@ -357,24 +369,20 @@ int main(int argc, char **argv)
     int64_t end = 0;
     struct rs_split_windows w;
     int relative = opt.mode == M_WINDOWS || opt.mode == M_LAST_DAYS, rc = 0;
-    if (relative) {
-        make_windows(&w, 0); /* usage errors before reading anything */
-        rs_split_windows_free(&w);
-    }
+    make_windows(&w, 0); /* usage errors before reading anything */
+    rs_split_windows_free(&w);
     if (opt.end)
         end = opt_time("--end", opt.end);
-    else if (relative && (rc = newest(&end)) < 0)
-        rs_die(rc);
-    make_windows(&w, end);
-
-    struct rs_tsv *t;
+    struct rs_twopass *tp = NULL;
+    struct rs_tsv *t = NULL;
     struct cols c;
-    if ((rc = open_input(&t)) == 0 && (rc = find_cols(t, &c)) < 0)
-        rs_tsv_close(t);
+    if ((rc = open_input(&tp, &t, relative && !opt.end ? &end : NULL)) == 0)
+        rc = find_cols(t, &c);
     if (rc < 0) {
-        rs_split_windows_free(&w);
+        close_input(tp, t);
         rs_die(rc);
     }
+    make_windows(&w, end);
     struct line header = { 0 };
     if (rs_tsv_ncols(t) > 0)
         add_row(&header, t, csv_input(), 1);
@@ -383,7 +391,7 @@ int main(int argc, char **argv)
     free(header.s);
     if (rc == 0)
         rc = opt.mode == M_PER_USER ? split_per_user(t, &o, &c) : split_stream(t, &w, &o, &c);
-    rs_tsv_close(t);
+    close_input(tp, t);
     if ((rc = rs_split_out_finish(&o, rc)) == 0)
         report(&o, &w);
     rs_split_out_free(&o);

@@ -129,6 +129,21 @@ train() {
     assert_same a.rsm d.rsm
 }
 
+@test "every table through a process substitution or a pipe: the same model bytes" {
+    gen
+    train --valid valid.tsv -o a.rsm train.tsv
+    mkdir spool
+    TMPDIR=$PWD/spool train --users <(cat users.tsv) --items <(zstd -q -c items.tsv) --valid <(cat valid.tsv) \
+        -o b.rsm <(cat train.tsv)
+    assert_same a.rsm b.rsm
+    cat users.tsv | train --users - --valid valid.tsv -o c.rsm train.tsv
+    assert_same a.rsm c.rsm
+    rs-train-tower -c <(cat tower.json) --users <(cat users.tsv) --items items.tsv --batch 32 --epochs 4 --lr 0.02 \
+        -k 4 -j 1 -q --valid valid.tsv -o d.rsm train.tsv
+    assert_same a.rsm d.rsm
+    [ -z "$(ls spool)" ]
+}
+
 @test "history pooled by attention: learns the groups, keeps its query, same bytes on 1 and 2 threads" {
     gen
     "$PYTHON" -c 'import json; c = json.load(open("tower.json"))

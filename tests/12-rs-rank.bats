@@ -207,6 +207,18 @@ value() { # value FILE MODEL METRIC K
     [[ "$output" == *'"kind":"rank"'* ]]
 }
 
+@test "config, tables, model and input through process substitutions: the same model and scores" {
+    world
+    head -20001 train.tsv > small.tsv
+    rs-rank train -q -j 1 -c "$CFG" --items items.tsv --users users.tsv --epochs 1 -o a.rsm small.tsv
+    rs-rank train -q -j 1 -c <(cat "$CFG") --items <(cat items.tsv) --users <(cat users.tsv) --epochs 1 \
+        -o b.rsm <(cat small.tsv)
+    assert_same a.rsm b.rsm
+    rs-rank score -j 1 -m a.rsm --items items.tsv --users users.tsv cand.tsv > s1
+    rs-rank score -j 1 -m <(cat a.rsm) --items <(cat items.tsv) --users <(cat users.tsv) <(cat cand.tsv) > s2
+    assert_same s1 s2
+}
+
 @test "pipe: rs-synth | rs-rank train, then rs-rank score | rs-cat" {
     world
     rs-synth -q --users 50 --items 40 --events 5000 --events-out - -o synth |

@@ -172,9 +172,14 @@ int rs_tsv_open(struct rs_tsv **tp, const char *path, int flags)
     int rc = rs_reader_open(&in, path);
     if (rc < 0)
         return rc;
+    return rs_tsv_open_reader(tp, in, rs_tsv_flags(path, flags));
+}
+
+int rs_tsv_flags(const char *path, int flags)
+{
     if (path && (rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst")))
         flags |= RS_TSV_CSV;
-    return rs_tsv_open_reader(tp, in, flags);
+    return flags;
 }
 
 int rs_tsv_open_reader(struct rs_tsv **tp, struct rs_reader *in, int flags)

@@ -28,6 +28,9 @@ int rs_tsv_open(struct rs_tsv **t, const char *path, int flags);
 /* Same on a reader already open (bytes peeked from it are not lost); takes
  * ownership of in. CSV only with RS_TSV_CSV here. */
 int rs_tsv_open_reader(struct rs_tsv **t, struct rs_reader *in, int flags);
+/* flags, plus RS_TSV_CSV when path's name says CSV (".csv", ".csv.zst"): the
+ * flags rs_tsv_open(path, flags) parses with. */
+int rs_tsv_flags(const char *path, int flags);
 void rs_tsv_close(struct rs_tsv *t);
 
 const char *rs_tsv_name(const struct rs_tsv *t);

@@ -54,7 +54,7 @@ void rs_tt_opts_init(struct rs_tt_opts *o);
 
 struct rs_tt_inputs {
     const char *examples;          /* user_id, item_id [, logq, neg_items, neg_logq] */
-    const char *users, *items;     /* feature tables or NULL (read twice: no pipes) */
+    const char *users, *items;     /* feature tables or NULL (read twice; pipes are spooled) */
     const char *valid;             /* user_id, item_id pairs, or NULL */
     const char *user_col, *item_col;
 };
