@@ -23,12 +23,14 @@ enum mode { M_NONE, M_CUTOFF, M_WINDOWS, M_LAST_DAYS, M_BY_EVENT, M_PER_USER };
 static struct {
     const char *spec, *end, *input;
     struct rs_output out;
-    const char *user_col, *time_col, *event_col;
     int mode, csv;
     int64_t cutoff, last_days;
     struct rs_split_per_user pu;
-} opt = { .user_col = "user_id", .time_col = "timestamp", .event_col = "event",
-          .pu = { .min_train = DEFAULT_MIN_TRAIN } };
+} opt = { .pu = { .min_train = DEFAULT_MIN_TRAIN } };
+
+/* The timestamp column; the user column (per-user modes, the report) and the
+ * event column (--by-event). */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_EVENT | RS_COLS_TIME);
 
 static void help(void)
 {
@@ -58,9 +60,7 @@ static void help(void)
            "                         newest timestamp + 1 s)\n"
            "      --min-train K      per-user modes: leave each user at least K train events\n"
            "                         (default %d)\n"
-           "      --user-col NAME    user column (default user_id)\n"
-           "      --time-col NAME    timestamp column, Unix seconds or ISO 8601 (default timestamp)\n"
-           "      --event-col NAME   event column for --by-event (default event)\n"
+           "%s"
            "      --csv              parse the input as CSV (default: by .csv/.csv.zst name)\n"
            "  -z, --zstd             compress the outputs (NAME.tsv.zst)\n"
            "      --level N          zstd level 1..19 (default 3)\n"
@@ -79,7 +79,7 @@ static void help(void)
            "  rs-split --by-event 'train=click|valid=booking' -o pc events.tsv\n"
            "  rs-split --cutoff 2019-12-01 -o t events.tsv &&\n"
            "    rs-split --by-event 'valid=booking' -o v t/test.tsv  # later bookings only\n",
-           DEFAULT_MIN_TRAIN);
+           DEFAULT_MIN_TRAIN, rs_cli_cols_help(&cols, 25));
 }
 
 static void set_mode(int mode, const char *flag)
@@ -100,7 +100,7 @@ static int64_t opt_time(const char *flag, const char *arg)
 static void parse(int argc, char **argv)
 {
     enum { O_CUTOFF = 256, O_WINDOWS, O_LASTDAYS, O_PUL, O_PUF, O_RPU, O_BYEV, O_END, O_MINTRAIN,
-           O_UCOL, O_TCOL, O_ECOL, O_CSV };
+           O_CSV };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
@@ -109,13 +109,12 @@ static void parse(int argc, char **argv)
         { "per-user-last", required_argument, 0, O_PUL }, { "per-user-frac", required_argument, 0, O_PUF },
         { "random-per-user", required_argument, 0, O_RPU }, { "by-event", required_argument, 0, O_BYEV },
         { "end", required_argument, 0, O_END }, { "min-train", required_argument, 0, O_MINTRAIN },
-        { "user-col", required_argument, 0, O_UCOL }, { "time-col", required_argument, 0, O_TCOL },
-        { "event-col", required_argument, 0, O_ECOL }, { "csv", no_argument, 0, O_CSV },
+        RS_COLS_LONGOPTS, { "csv", no_argument, 0, O_CSV },
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case O_CUTOFF: set_mode(M_CUTOFF, "--cutoff"); opt.cutoff = opt_time("--cutoff", optarg); break;
@@ -142,9 +141,6 @@ static void parse(int argc, char **argv)
         case O_BYEV: set_mode(M_BY_EVENT, "--by-event"); opt.spec = optarg; break;
         case O_END: opt.end = optarg; break;
         case O_MINTRAIN: opt.pu.min_train = (uint64_t)rs_opt_int("--min-train", optarg, 0, INT64_MAX); break;
-        case O_UCOL: opt.user_col = optarg; break;
-        case O_TCOL: opt.time_col = optarg; break;
-        case O_ECOL: opt.event_col = optarg; break;
         case O_CSV: opt.csv = 1; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
@@ -178,7 +174,7 @@ static int newest(struct rs_tsv *t, int64_t *end)
 {
     int col, rc;
     int64_t ts, max = INT64_MIN;
-    if ((rc = rs_tsv_require(t, opt.time_col, &col)) == 0)
+    if ((rc = rs_tsv_require(t, cols.time, &col)) == 0)
         while ((rc = rs_tsv_next(t)) == 0 && (rc = rs_tsv_get_time(t, col, &ts)) == 0)
             max = ts > max ? ts : max;
     *end = max == INT64_MIN ? 0 : max + 1;
@@ -267,11 +263,11 @@ struct cols {
 static int find_cols(const struct rs_tsv *t, struct cols *c)
 {
     c->event = -1;
-    int rc = rs_tsv_require(t, opt.user_col, &c->user);
+    int rc = rs_tsv_require(t, cols.user, &c->user);
     if (rc == 0)
-        rc = rs_tsv_require(t, opt.time_col, &c->time);
+        rc = rs_tsv_require(t, cols.time, &c->time);
     if (rc == 0 && opt.mode == M_BY_EVENT)
-        rc = rs_tsv_require(t, opt.event_col, &c->event);
+        rc = rs_tsv_require(t, cols.event, &c->event);
     return rc;
 }
 
