@@ -160,10 +160,11 @@ const char *rs_cli_cols_help(const struct rs_cols *c, int at)
     text[0] = '\0';
     for (int k = 0; k < 5; k++) {
         char flag[32];
+        if (!(c->used & 1u << k))
+            continue;
         snprintf(flag, sizeof flag, "%s NAME", col_flags[k]);
-        if (c->used & 1u << k)
-            n += (size_t)snprintf(text + n, sizeof text - n, "      %-*s %s column (default %s)\n", at - 7, flag,
-                                  what[k], *col_name(&d, k));
+        n += (size_t)snprintf(text + n, sizeof text - n, "      %-*s %s column (default %s)\n", at - 7, flag, what[k],
+                              *col_name(&d, k));
     }
     return text;
 }

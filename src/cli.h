@@ -75,10 +75,11 @@ struct rs_cols {
 
 /* getopt values of the column flags (long only). */
 #define RS_OPT_COL 0x7f10 /* + log2 of the RS_COLS_* bit */
-#define RS_COLS_LONGOPTS                                                                                 \
-    { "user-col", required_argument, 0, RS_OPT_COL }, { "item-col", required_argument, 0, RS_OPT_COL + 1 }, \
-    { "event-col", required_argument, 0, RS_OPT_COL + 2 },                                              \
-    { "time-col", required_argument, 0, RS_OPT_COL + 3 },                                               \
+#define RS_COLS_LONGOPTS                                                                      \
+    { "user-col", required_argument, 0, RS_OPT_COL },                                        \
+    { "item-col", required_argument, 0, RS_OPT_COL + 1 },                                    \
+    { "event-col", required_argument, 0, RS_OPT_COL + 2 },                                   \
+    { "time-col", required_argument, 0, RS_OPT_COL + 3 },                                    \
     { "session-col", required_argument, 0, RS_OPT_COL + 4 }
 
 #define RS_DEFAULT_SEED 42
