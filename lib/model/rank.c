@@ -187,8 +187,8 @@ static int parse_hidden(struct rs_rank_model *m, const struct rs_cfg *root)
     for (size_t i = 0; hid.v && i < m->nhidden && rc == 0; i++) {
         long long size;
         rs_cfg_elem(&h, &hid, i);
-        rc = rs_cfg_int(&h, NULL, 0, 1, MAX_HIDDEN_SIZE, &size);
-        m->hidden[i] = (size_t)size;
+        if ((rc = rs_cfg_int(&h, NULL, 0, 1, MAX_HIDDEN_SIZE, &size)) == 0)
+            m->hidden[i] = (size_t)size;
     }
     json_t *ohid = json_array();
     json_object_set_new(m->config, "hidden", ohid);

@@ -86,12 +86,14 @@ static int feature_options(struct rs_feat *f, const struct rs_cfg *c)
     rc = rc ? rc : get_str(c, "column", &f->column);
     rc = rc ? rc : get_str(c, "path", &f->path);
     rc = rc ? rc : get_str(c, "shares", &f->shares);
+    if (rc < 0)
+        return rc;
     f->emb = (size_t)emb;
     f->buckets = (uint64_t)buckets;
     f->min_count = (uint64_t)minc;
     f->max_len = (size_t)maxlen;
     f->attention = pooling == 1;
-    return rc;
+    return 0;
 }
 
 static int parse_feature(struct rs_feat *f, const char *feat, const struct rs_cfg *layers)
@@ -134,8 +136,8 @@ static int parse_layers(struct rs_tower *t, const struct rs_cfg *root, size_t d)
         for (size_t l = 0; l < nh && rc == 0; l++) {
             long long size;
             rs_cfg_elem(&e, &hl, l);
-            rc = rs_cfg_int(&e, NULL, (long long)(2 * d), 1, LLONG_MAX, &size); /* too large: out of memory */
-            sd->dims[l + 1] = (size_t)size;
+            if ((rc = rs_cfg_int(&e, NULL, (long long)(2 * d), 1, LLONG_MAX, &size)) == 0) /* too large: OOM */
+                sd->dims[l + 1] = (size_t)size;
         }
         sd->dims[nh + 1] = d;
     }
