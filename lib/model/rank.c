@@ -4,6 +4,7 @@
 #include "model/rank.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,9 +58,12 @@ static int entry_name(const struct rs_cfg *e, const char *allowed, const char **
 /* Bins of a bucketised numeric: 0 (none) or 2..RS_RANK_MAX_NUM_BUCKETS. */
 static int get_buckets(const struct rs_cfg *c, const char *key, long long def, long long *out)
 {
+    char want[64];
     int rc = rs_cfg_int(c, key, def, 0, RS_RANK_MAX_NUM_BUCKETS, out);
-    if (rc < 0 || *out == 1)
-        rc = rs_cfg_expected(c, key, "0 (none) or an integer in 2..65536");
+    if (rc < 0 || *out == 1) {
+        snprintf(want, sizeof want, "0 (none) or an integer in 2..%d", RS_RANK_MAX_NUM_BUCKETS);
+        rc = rs_cfg_expected(c, key, want);
+    }
     return rc;
 }
 
