@@ -41,8 +41,9 @@ static struct {
     struct rs_events_spec ev;
 } opt = { .factors = DEF_FACTORS, .iterations = DEF_ITERATIONS, .cg_steps = DEF_CG_STEPS, .solver = RS_ALS_CG,
           .scale = RS_ALS_LINEAR, .weighting = W_NONE, .dtype = RS_F32, .lambda = DEF_LAMBDA, .alpha = DEF_ALPHA,
-          .epsilon = DEF_EPSILON, .k1 = DEF_BM25_K1, .b = DEF_BM25_B,
-          .ev = { .user_col = "user_id", .item_col = "item_id", .event_col = "event" } };
+          .epsilon = DEF_EPSILON, .k1 = DEF_BM25_K1, .b = DEF_BM25_B };
+
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM | RS_COLS_EVENT);
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -73,9 +74,7 @@ static void help(void)
            "Input:\n"
            "      --weight-col NAME r = sum of this column (>= 0) per pair (default: row count)\n"
            "      --positive LIST   only rows whose event is in the comma LIST (default: all)\n"
-           "      --user-col NAME   user column (default user_id)\n"
-           "      --item-col NAME   item column (default item_id)\n"
-           "      --event-col NAME  event column for --positive (default event)\n"
+           "%s"
            "      --csv             parse input as CSV (default: by .csv/.csv.zst name)\n"
            "Output:\n"
            "      --user-factors F  user factors as RSB (ids user_id)\n"
@@ -101,7 +100,8 @@ static void help(void)
            "Examples:\n"
            "  rs-als -f 64 -a 20 -i 15 --user-factors u.rsb --item-factors i.rsb train.tsv\n"
            "  rs-als --weighting bm25 --candidates 200 --exclude-seen --users-from next.tsv \\\n"
-           "         -o cand.tsv.zst --log als.tsv events.tsv.zst\n");
+           "         -o cand.tsv.zst --log als.tsv events.tsv.zst\n",
+           rs_cli_cols_help(&cols, 24));
 }
 
 static int parse_word(const char *flag, const char *arg, const char *const *words, const int *values)
@@ -226,8 +226,7 @@ static void parse(int argc, char **argv)
         { "confidence", required_argument, 0, 3 }, { "epsilon", required_argument, 0, 4 },
         { "weighting", required_argument, 0, 5 }, { "bm25-k1", required_argument, 0, 6 },
         { "bm25-b", required_argument, 0, 7 }, { "weight-col", required_argument, 0, 8 },
-        { "positive", required_argument, 0, 9 }, { "user-col", required_argument, 0, 10 },
-        { "item-col", required_argument, 0, 11 }, { "event-col", required_argument, 0, 12 },
+        { "positive", required_argument, 0, 9 }, RS_COLS_LONGOPTS,
         { "csv", no_argument, 0, 13 }, { "user-factors", required_argument, 0, 14 },
         { "item-factors", required_argument, 0, 15 }, { "dtype", required_argument, 0, 16 },
         { "log", required_argument, 0, 17 }, { "candidates", required_argument, 0, 18 },
@@ -240,7 +239,7 @@ static void parse(int argc, char **argv)
     static const int weighting_v[] = { W_NONE, W_BM25, W_TFIDF };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "f:l:a:i:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'f': opt.factors = (int)rs_opt_int("--factors", optarg, 1, 4096); break;
@@ -256,9 +255,6 @@ static void parse(int argc, char **argv)
         case 7: opt.b = rs_opt_double("--bm25-b", optarg, 0, 1); break;
         case 8: opt.ev.weight_col = optarg; break;
         case 9: opt.ev.positive = optarg; break;
-        case 10: opt.ev.user_col = optarg; break;
-        case 11: opt.ev.item_col = optarg; break;
-        case 12: opt.ev.event_col = optarg; break;
         case 13: opt.ev.csv = 1; break;
         case 14: opt.user_factors = optarg; break;
         case 15: opt.item_factors = optarg; break;
@@ -273,6 +269,9 @@ static void parse(int argc, char **argv)
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
+    opt.ev.user_col = cols.user;
+    opt.ev.item_col = cols.item;
+    opt.ev.event_col = cols.event;
     if (!opt.user_factors && !opt.item_factors && !opt.candidates)
         rs_usage_error(SYNOPSIS, "nothing to write: give --user-factors, --item-factors or --candidates");
     if (!opt.candidates && (opt.out.path || opt.exclude_seen || opt.users_from || opt.out.zstd))

@@ -141,6 +141,16 @@ EOF
     assert_same a.rsb c.rsb
 }
 
+@test "the model and the table through process substitutions give the same vectors" {
+    model
+    rs-embed -m m.rsm --users users.tsv -f tsv > a.tsv
+    rs-embed -m <(cat m.rsm) --users <(cat users.tsv) -f tsv > b.tsv
+    assert_same a.tsv b.tsv
+    rs-embed -m m.rsm --items items.tsv -o a.rsb
+    rs-embed -m m.rsm --items <(cat items.tsv) -o b.rsb
+    assert_same a.rsb b.rsb
+}
+
 @test "-o /dev/full fails with exit 1" {
     model
     run -1 --separate-stderr rs-embed -m m.rsm --users users.tsv -f tsv -o /dev/full

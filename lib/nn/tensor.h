@@ -1,6 +1,6 @@
 /* tensor.h - dense linear algebra on OpenBLAS. The only file that calls
- * cblas_* is tensor.c: a future backend (CUDA) replaces these functions.
- * All matrices are row-major f32.
+ * cblas_* (and LAPACK) is tensor.c: a future backend (CUDA) replaces these
+ * functions. Matrices are row-major, f32 unless said otherwise.
  *
  * OpenBLAS runs single-threaded whatever OPENBLAS_NUM_THREADS says (set on
  * the first call): its threads would split a product by their own count,
@@ -30,5 +30,12 @@ float rs_snrm2(size_t n, const float *x);
  * Returns 0; k > 0 when the leading minor of order k is not positive
  * definite (a is then garbage). */
 int rs_spd_inverse(float *a, size_t n);
+/* The m largest eigenvalues of the symmetric d×d f64 matrix a (destroyed),
+ * by LAPACK's dsyevr (MRRR), in w (descending), and their unit eigenvectors
+ * as the rows of v (m×d). An eigenvector's sign is arbitrary; each is
+ * flipped so its largest-magnitude entry is positive, the same on every run.
+ * Requires 1 <= m <= d. Returns 0, or RS_ERR_FORMAT when LAPACK fails or a
+ * holds a NaN or infinity. */
+int rs_sym_eig(double *a, size_t d, size_t m, double *w, double *v);
 
 #endif

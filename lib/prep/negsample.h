@@ -68,8 +68,6 @@ void rs_negsampler_free(struct rs_negsampler *s);
 /* log(c_i / C): the positive's log-probability under the training
  * frequency, i.e. its chance of being an in-batch negative (-inf if c_i = 0). */
 double rs_negsampler_freq_logq(const struct rs_negsampler *s, uint32_t item);
-/* q_s(i) of a catalogue strategy (uniform, popularity, loguniform). */
-double rs_negsampler_q(const struct rs_negsampler *s, int kind, uint32_t item);
 
 /* What one positive brings to its draws. */
 struct rs_neg_query {
