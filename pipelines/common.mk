@@ -1,8 +1,8 @@
 # common.mk - what every pipeline shares; included after the pipeline's
 # variables (it uses THREADS, SEED and OUT).
 
-# Deterministic BLAS: the tools pin their own threads (docs/design.md,
-# "Determinism").
+# The tools run OpenBLAS on one thread whatever this says (README,
+# "Reproducibility"); 1 also keeps it from starting threads that only sleep.
 export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export LC_ALL = C

@@ -23,6 +23,13 @@
 const char *rs_prog = "rs";
 struct rs_common rs_opts = { 1, RS_DEFAULT_SEED, 0, 0 };
 
+/* Number of online cores: the default of --threads. */
+static int ncores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
 static void on_signal(int sig)
 {
     rs_io_cleanup();
@@ -34,18 +41,12 @@ void rs_cli_init(const char *prog)
 {
     const char *slash = strrchr(prog, '/');
     rs_prog = slash ? slash + 1 : prog;
-    rs_opts.threads = rs_ncores();
+    rs_opts.threads = ncores();
     opterr = 0; /* rs_usage_bad_option reports instead, in the house format */
     atexit(rs_io_cleanup);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
-}
-
-int rs_ncores(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
 }
 
 static void print_version(void)
@@ -122,6 +123,50 @@ int rs_cli_output(int opt, const char *arg, struct rs_output *out)
     case RS_OPT_LEVEL: out->level = (int)rs_opt_int("--level", arg, 1, 19); return 1;
     }
     return 0;
+}
+
+static const char *const col_flags[] = { "--user-col", "--item-col", "--event-col", "--time-col", "--session-col" };
+
+/* The name of column k (the order of RS_COLS_*) in c. */
+static const char **col_name(struct rs_cols *c, int k)
+{
+    const char **names[] = { &c->user, &c->item, &c->event, &c->time, &c->session };
+    return names[k];
+}
+
+int rs_cli_cols(int opt, const char *arg, struct rs_cols *c)
+{
+    int k = opt - RS_OPT_COL;
+    if (k < 0 || k > 4)
+        return 0;
+    if (!(c->used & 1u << k)) {
+        fprintf(stderr, "%s: %s does not apply: this tool reads no such column\nTry '%s --help' for more "
+                "information.\n", rs_prog, col_flags[k], rs_prog);
+        exit(2);
+    }
+    if (!*arg)
+        bad_value(col_flags[k], arg, "a column name");
+    *col_name(c, k) = arg;
+    c->given |= 1u << k;
+    return 1;
+}
+
+const char *rs_cli_cols_help(const struct rs_cols *c, int at)
+{
+    static const char *const what[] = { "user id", "item id", "event", "timestamp", "session" };
+    static char text[512];
+    struct rs_cols d = RS_COLS_INIT(0);
+    size_t n = 0;
+    text[0] = '\0';
+    for (int k = 0; k < 5; k++) {
+        char flag[32];
+        if (!(c->used & 1u << k))
+            continue;
+        snprintf(flag, sizeof flag, "%s NAME", col_flags[k]);
+        n += (size_t)snprintf(text + n, sizeof text - n, "      %-*s %s column (default %s)\n", at - 7, flag, what[k],
+                              *col_name(&d, k));
+    }
+    return text;
 }
 
 int rs_output_open(struct rs_writer **w, const struct rs_output *out)

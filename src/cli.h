@@ -28,7 +28,8 @@
 
 #define RS_COMMON_HELP                                                              \
     "  -j, --threads N   worker threads (default: all cores)\n"                     \
-    "  -s, --seed N      random seed (default 42); same seed + threads = same bytes\n" \
+    "  -s, --seed N      random seed (default 42); the same seed gives the same\n"  \
+    "                    bytes whatever --threads (README: Reproducibility)\n"      \
     "  -q, --quiet       no progress or log lines on stderr\n"                      \
     "  -v, --verbose     progress even when stderr is not a terminal\n"             \
     "  -h, --help        this help\n"                                               \
@@ -51,6 +52,37 @@ struct rs_output {
     int level;        /* zstd level; 0: the default */
 };
 
+/* Column flags of the tools that read events or tables keyed by user and
+ * item: --user-col, --item-col, --event-col, --time-col, --session-col. A
+ * tool states the columns it reads in `used` (RS_COLS_INIT), puts
+ * RS_COLS_LONGOPTS in its getopt table, passes each option to rs_cli_cols()
+ * and shows rs_cli_cols_help() in its help; a flag it does not read is a
+ * usage error. */
+enum {
+    RS_COLS_USER = 1 << 0,
+    RS_COLS_ITEM = 1 << 1,
+    RS_COLS_EVENT = 1 << 2,
+    RS_COLS_TIME = 1 << 3,
+    RS_COLS_SESSION = 1 << 4,
+};
+
+struct rs_cols {
+    const char *user, *item, *event, *time, *session;
+    unsigned used;  /* RS_COLS_* of the flags the tool reads */
+    unsigned given; /* RS_COLS_* of the flags on the command line */
+};
+
+#define RS_COLS_INIT(used) { "user_id", "item_id", "event", "timestamp", "session_id", (used), 0 }
+
+/* getopt values of the column flags (long only). */
+#define RS_OPT_COL 0x7f10 /* + log2 of the RS_COLS_* bit */
+#define RS_COLS_LONGOPTS                                                                      \
+    { "user-col", required_argument, 0, RS_OPT_COL },                                        \
+    { "item-col", required_argument, 0, RS_OPT_COL + 1 },                                    \
+    { "event-col", required_argument, 0, RS_OPT_COL + 2 },                                   \
+    { "time-col", required_argument, 0, RS_OPT_COL + 3 },                                    \
+    { "session-col", required_argument, 0, RS_OPT_COL + 4 }
+
 #define RS_DEFAULT_SEED 42
 
 struct rs_common {
@@ -69,6 +101,12 @@ void rs_cli_init(const char *prog);
 int rs_cli_common(int opt, const char *arg, void (*help)(void));
 /* Handles an output flag into out; returns 1 if opt was one, 0 otherwise. */
 int rs_cli_output(int opt, const char *arg, struct rs_output *out);
+/* Handles a column flag into c; returns 1 if opt was one, 0 otherwise. A
+ * flag outside c->used, or an empty name, is a usage error (exit 2). */
+int rs_cli_cols(int opt, const char *arg, struct rs_cols *c);
+/* The help lines of c's flags, with their defaults, the descriptions from
+ * column at (as the tool's other options); static storage. */
+const char *rs_cli_cols_help(const struct rs_cols *c, int at);
 struct rs_writer;
 /* rs_writer_open() on out's path, compression and level. */
 int rs_output_open(struct rs_writer **w, const struct rs_output *out);
@@ -87,9 +125,6 @@ void rs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Option values: integer in [min, max], or a usage error naming the flag. */
 long long rs_opt_int(const char *flag, const char *arg, long long min, long long max);
 double rs_opt_double(const char *flag, const char *arg, double min, double max);
-
-/* Number of online cores. */
-int rs_ncores(void);
 
 /* Progress meter: one '\r' line on stderr (rows/s, ETA when total > 0),
  * throttled to ~6 updates/s, only when stderr is a terminal or --verbose,

@@ -4,14 +4,15 @@
  * retail seed's MainRecommender). The algorithm is lib/model/als.c. */
 #include "core/clock.h"
 #include "model/als.h"
+#include "index/cands.h"
 #include "cli.h"
 #include "prep/csr.h"
 #include "core/err.h"
 #include "io/io.h"
+#include "index/knn.h"
 #include "io/rsb.h"
 #include "index/queries.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 #include "io/tsv.h"
 
 #include <stdio.h>
@@ -40,8 +41,9 @@ static struct {
     struct rs_events_spec ev;
 } opt = { .factors = DEF_FACTORS, .iterations = DEF_ITERATIONS, .cg_steps = DEF_CG_STEPS, .solver = RS_ALS_CG,
           .scale = RS_ALS_LINEAR, .weighting = W_NONE, .dtype = RS_F32, .lambda = DEF_LAMBDA, .alpha = DEF_ALPHA,
-          .epsilon = DEF_EPSILON, .k1 = DEF_BM25_K1, .b = DEF_BM25_B,
-          .ev = { .user_col = "user_id", .item_col = "item_id", .event_col = "event" } };
+          .epsilon = DEF_EPSILON, .k1 = DEF_BM25_K1, .b = DEF_BM25_B };
+
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM | RS_COLS_EVENT);
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -72,9 +74,7 @@ static void help(void)
            "Input:\n"
            "      --weight-col NAME r = sum of this column (>= 0) per pair (default: row count)\n"
            "      --positive LIST   only rows whose event is in the comma LIST (default: all)\n"
-           "      --user-col NAME   user column (default user_id)\n"
-           "      --item-col NAME   item column (default item_id)\n"
-           "      --event-col NAME  event column for --positive (default event)\n"
+           "%s"
            "      --csv             parse input as CSV (default: by .csv/.csv.zst name)\n"
            "Output:\n"
            "      --user-factors F  user factors as RSB (ids user_id)\n"
@@ -92,14 +92,16 @@ static void help(void)
            "      --level N         zstd level 1..19 (default 3)\n"
            RS_COMMON_HELP
            "\n"
-           "Factors do not depend on --threads (fixed-block reductions); OpenBLAS runs single-\n"
-           "threaded inside the workers. The loss with --solver cg may stall at float rounding.\n"
+           "Factors and candidates do not depend on --threads (fixed blocks, summed in a fixed\n"
+           "order); the candidates equal rs-retrieve's over the factor files byte for byte.\n"
+           "The loss with --solver cg may stall at float rounding.\n"
            "Formulas, metadata and the log: schemas/als.md.\n"
            "\n"
            "Examples:\n"
            "  rs-als -f 64 -a 20 -i 15 --user-factors u.rsb --item-factors i.rsb train.tsv\n"
            "  rs-als --weighting bm25 --candidates 200 --exclude-seen --users-from next.tsv \\\n"
-           "         -o cand.tsv.zst --log als.tsv events.tsv.zst\n");
+           "         -o cand.tsv.zst --log als.tsv events.tsv.zst\n",
+           rs_cli_cols_help(&cols, 24));
 }
 
 static int parse_word(const char *flag, const char *arg, const char *const *words, const int *values)
@@ -147,21 +149,25 @@ static int write_factors(struct rs_writer *w, const struct rs_strmap *ids, const
     return rc;
 }
 
-/* Candidates for the queries, in chunks so memory stays O(chunk × N). */
+/* Candidates for the queries, in chunks so memory stays O(chunk × N). The
+ * search runs over the items in id order, in chunks that are whole score
+ * tiles (knn.h), as rs-retrieve's over the factor files: the same ties, and
+ * the same bits. */
 static int write_candidates(struct rs_writer *w, const struct rs_als *m, const struct rs_strmap *items,
                             const struct rs_csr *seen, const float *pop, const struct rs_queries *qs)
 {
     const struct rs_strmap *names = qs->names;
     const int64_t *q = qs->row;
     size_t nq = qs->n;
-    enum { CHUNK = 4096 };
+    enum { CHUNK = 16 * RS_KNN_QB };
     size_t k = (size_t)opt.candidates, counts[CHUNK];
     int64_t *ids = xmalloc(CHUNK * k * sizeof *ids);
     float *scores = xmalloc(CHUNK * k * sizeof *scores);
+    uint32_t *order = rs_cands_id_order(items);
     int rc = rs_writer_printf(w, "user_id\titem_id\trank\tscore\n");
     for (size_t c0 = 0; rc == 0 && c0 < nq; c0 += CHUNK) {
         size_t n = nq - c0 < CHUNK ? nq - c0 : CHUNK;
-        rs_als_recommend(m, q + c0, n, k, seen, pop, rs_opts.threads, ids, scores, counts);
+        rs_als_recommend(m, order, q + c0, n, k, seen, pop, rs_opts.threads, ids, scores, counts);
         for (size_t j = 0; rc == 0 && j < n; j++) {
             size_t ulen, ilen;
             const char *user = rs_strmap_key(names, (int64_t)(c0 + j), &ulen);
@@ -175,6 +181,7 @@ static int write_candidates(struct rs_writer *w, const struct rs_als *m, const s
     }
     free(ids);
     free(scores);
+    free(order);
     return rc;
 }
 
@@ -219,8 +226,7 @@ static void parse(int argc, char **argv)
         { "confidence", required_argument, 0, 3 }, { "epsilon", required_argument, 0, 4 },
         { "weighting", required_argument, 0, 5 }, { "bm25-k1", required_argument, 0, 6 },
         { "bm25-b", required_argument, 0, 7 }, { "weight-col", required_argument, 0, 8 },
-        { "positive", required_argument, 0, 9 }, { "user-col", required_argument, 0, 10 },
-        { "item-col", required_argument, 0, 11 }, { "event-col", required_argument, 0, 12 },
+        { "positive", required_argument, 0, 9 }, RS_COLS_LONGOPTS,
         { "csv", no_argument, 0, 13 }, { "user-factors", required_argument, 0, 14 },
         { "item-factors", required_argument, 0, 15 }, { "dtype", required_argument, 0, 16 },
         { "log", required_argument, 0, 17 }, { "candidates", required_argument, 0, 18 },
@@ -233,7 +239,7 @@ static void parse(int argc, char **argv)
     static const int weighting_v[] = { W_NONE, W_BM25, W_TFIDF };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "f:l:a:i:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'f': opt.factors = (int)rs_opt_int("--factors", optarg, 1, 4096); break;
@@ -249,9 +255,6 @@ static void parse(int argc, char **argv)
         case 7: opt.b = rs_opt_double("--bm25-b", optarg, 0, 1); break;
         case 8: opt.ev.weight_col = optarg; break;
         case 9: opt.ev.positive = optarg; break;
-        case 10: opt.ev.user_col = optarg; break;
-        case 11: opt.ev.item_col = optarg; break;
-        case 12: opt.ev.event_col = optarg; break;
         case 13: opt.ev.csv = 1; break;
         case 14: opt.user_factors = optarg; break;
         case 15: opt.item_factors = optarg; break;
@@ -266,6 +269,9 @@ static void parse(int argc, char **argv)
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
+    opt.ev.user_col = cols.user;
+    opt.ev.item_col = cols.item;
+    opt.ev.event_col = cols.event;
     if (!opt.user_factors && !opt.item_factors && !opt.candidates)
         rs_usage_error(SYNOPSIS, "nothing to write: give --user-factors, --item-factors or --candidates");
     if (!opt.candidates && (opt.out.path || opt.exclude_seen || opt.users_from || opt.out.zstd))
@@ -276,7 +282,6 @@ int main(int argc, char **argv)
 {
     rs_cli_init(argv[0]);
     parse(argc, argv);
-    rs_blas_set_threads(1);
 
     /* Outputs: [0] user factors, [1] item factors, [2] candidates, [3] log. */
     const char *paths[4] = { opt.user_factors, opt.item_factors, opt.candidates ? opt.out.path : NULL, opt.log };

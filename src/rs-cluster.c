@@ -8,7 +8,6 @@
 #include "index/pca.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,18 +17,22 @@
 #define DEF_K 100
 
 static struct {
-    const char *centroids, *item_col;
+    const char *centroids;
     struct rs_output out;
     long long k, n_init, max_iter, init_sample, pca;
     double tol;
-} opt = { .item_col = "item_id", .k = DEF_K, .n_init = 1, .max_iter = RS_KMEANS_MAX_ITER,
+} opt = { .k = DEF_K, .n_init = 1, .max_iter = RS_KMEANS_MAX_ITER,
           .tol = RS_KMEANS_TOL };
+
+/* --item-col names the id column of the output. */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_ITEM);
 
 static void help(void)
 {
     printf("Usage: " SYNOPSIS "\n"
            "k-means on the vectors of an RSB file (no FILE or '-': stdin): writes a TSV of\n"
-           "item_id, cluster (0..k-1, in input order) and optionally the centroids as RSB.\n"
+           "item_id (or --item-col), cluster (0..k-1, in input order) and optionally the\n"
+           "centroids as RSB.\n"
            "Seeding is greedy k-means++ (as scikit-learn), then Lloyd iterations; the\n"
            "inertia of each iteration is logged on stderr.\n"
            "\n"
@@ -41,7 +44,7 @@ static void help(void)
            "                        mean per-dimension variance (default %g)\n"
            "      --init-sample N   seed k-means++ on N random rows (default 0: all rows)\n"
            "      --centroids FILE  write the k centroids as RSB (ids 0..k-1), atomically\n"
-           "      --item-col NAME   name of the first output column (default item_id)\n"
+           "%s"
            "      --pca N           instead of clustering: project the vectors on their first\n"
            "                        N principal components (item_id, pc1..pcN; the variance\n"
            "                        along each is logged), e.g. for a 2-D map\n"
@@ -49,14 +52,14 @@ static void help(void)
            "  -z, --zstd            compress the output (default when FILE ends in .zst)\n"
            "      --level N         zstd level 1..19 (default 3)\n" RS_COMMON_HELP
            "\n"
-           "Determinism: set OPENBLAS_NUM_THREADS=1; the same --seed and --threads give the\n"
-           "same bytes.\n"
+           "The same --seed gives the same bytes whatever --threads (rows in blocks of 256,\n"
+           "sums in a fixed order).\n"
            "\n"
            "Examples:\n"
            "  rs-cluster -k 500 --centroids centroids.rsb -o clusters.tsv item_emb.rsb\n"
            "  rs-cluster -k 20 --n-init 4 item_emb.rsb | rs-cat | head\n"
            "  rs-cluster --pca 2 -o map.tsv item_emb.rsb\n",
-           DEF_K, RS_KMEANS_MAX_ITER, RS_KMEANS_TOL);
+           DEF_K, RS_KMEANS_MAX_ITER, RS_KMEANS_TOL, rs_cli_cols_help(&cols, 24));
 }
 
 static void log_iter(void *ctx, int run, int iter, double inertia)
@@ -67,7 +70,7 @@ static void log_iter(void *ctx, int run, int iter, double inertia)
 
 static int write_assign(struct rs_writer *w, const struct rs_embset *e, const int32_t *assign)
 {
-    int rc = rs_writer_put_field(w, opt.item_col, strlen(opt.item_col)) |
+    int rc = rs_writer_put_field(w, cols.item, strlen(cols.item)) |
              rs_writer_printf(w, "\tcluster\n");
     for (size_t i = 0; i < e->n && rc == 0; i++) {
         size_t len;
@@ -99,15 +102,11 @@ static int write_centroids(const float *c, size_t k, uint32_t d)
     return rs_writer_finish(w, rc);
 }
 
-/* Writes item_col, pc1..pcN: the centred rows projected on the components. */
-static int write_pca(struct rs_writer *w, const struct rs_embset *e, size_t m)
+/* Writes item_col, pc1..pcN: the centred rows projected on the m components. */
+static int write_projection(struct rs_writer *w, const struct rs_embset *e, size_t m, const float *comp,
+                            const float *mean)
 {
-    float *comp = xmalloc(m * e->dims * sizeof *comp), *mean = xmalloc(e->dims * sizeof *mean);
-    double *var = xmalloc(m * sizeof *var);
-    rs_pca_fit(e->x, e->n, e->dims, m, comp, var, mean);
-    for (size_t c = 0; c < m; c++)
-        rs_log("pc%zu: variance %.6g", c + 1, var[c]);
-    int rc = rs_writer_put_field(w, opt.item_col, strlen(opt.item_col));
+    int rc = rs_writer_put_field(w, cols.item, strlen(cols.item));
     for (size_t c = 0; c < m; c++)
         rc |= rs_writer_printf(w, "\tpc%zu", c + 1);
     rc |= rs_writer_putc(w, '\n');
@@ -123,6 +122,18 @@ static int write_pca(struct rs_writer *w, const struct rs_embset *e, size_t m)
         }
         rc |= rs_writer_putc(w, '\n');
     }
+    return rc;
+}
+
+static int write_pca(struct rs_writer *w, const struct rs_embset *e, size_t m)
+{
+    float *comp = xmalloc(m * e->dims * sizeof *comp), *mean = xmalloc(e->dims * sizeof *mean);
+    double *var = xmalloc(m * sizeof *var);
+    int rc = rs_pca_fit(e->x, e->n, e->dims, m, comp, var, mean);
+    for (size_t c = 0; c < m && rc == 0; c++)
+        rs_log("pc%zu: variance %.6g", c + 1, var[c]);
+    if (rc == 0)
+        rc = write_projection(w, e, m, comp, mean);
     free(comp);
     free(mean);
     free(var);
@@ -138,12 +149,12 @@ int main(int argc, char **argv)
         { "clusters", required_argument, 0, 'k' }, { "n-init", required_argument, 0, 'n' },
         { "max-iter", required_argument, 0, 'm' }, { "tol", required_argument, 0, 't' },
         { "init-sample", required_argument, 0, 'S' }, { "centroids", required_argument, 0, 'C' },
-        { "item-col", required_argument, 0, 'i' }, { "pca", required_argument, 0, 'P' },
+        RS_COLS_LONGOPTS, { "pca", required_argument, 0, 'P' },
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'k': opt.k = rs_opt_int("-k", optarg, 1, INT32_MAX); break;
@@ -152,7 +163,6 @@ int main(int argc, char **argv)
         case 't': opt.tol = rs_opt_double("--tol", optarg, 0, 1e9); break;
         case 'S': opt.init_sample = rs_opt_int("--init-sample", optarg, 0, INT64_MAX); break;
         case 'C': opt.centroids = optarg; break;
-        case 'i': opt.item_col = optarg; break;
         case 'P': opt.pca = rs_opt_int("--pca", optarg, 1, RS_RSB_MAX_DIMS); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
@@ -160,7 +170,6 @@ int main(int argc, char **argv)
     if (argc - optind > 1)
         rs_usage_error(SYNOPSIS, "one input at most, got %d", argc - optind);
     const char *input = optind < argc ? argv[optind] : "-";
-    rs_blas_set_threads(1);
 
     struct rs_writer *w;
     int rc = rs_output_open(&w, &opt.out);

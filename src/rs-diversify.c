@@ -23,8 +23,7 @@
 static struct {
     const char *by, *stock_col, *deny, *seen;
     struct rs_output out;
-    const char *user_col, *item_col;
-    const char *tables[MAX_TABLES], *emb;
+    struct rs_reader *tables[MAX_TABLES], *emb; /* --items, open: sniffed by their first bytes */
     size_t ntables;
     long long top, cap;
     int round_robin, mmr;
@@ -35,7 +34,10 @@ static struct {
     struct rs_div_boost factor[RS_DIV_MAX_RULES];
     double share[RS_DIV_MAX_RULES];
     size_t nboost, nquota;
-} opt = { .top = DEFAULT_TOP, .user_col = "user_id", .item_col = "item_id", .lambda = 1 };
+} opt = { .top = DEFAULT_TOP, .lambda = 1 };
+
+/* The columns of every input: the ranked lists, --items, --deny, --seen. */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM);
 
 static void help(void)
 {
@@ -80,8 +82,7 @@ static void help(void)
            "      --deny FILE         drop the items listed in FILE (column item_id)\n"
            "      --seen FILE         drop (user_id, item_id) pairs listed in FILE (events)\n"
            "  -n, --top N             items per user (default %d; 0: all that are left)\n"
-           "      --user-col NAME     user column of the input and --seen (default user_id)\n"
-           "      --item-col NAME     item column of every input (default item_id)\n"
+           "%s"
            "  -o, --output FILE       write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd              compress the output (default when FILE ends in .zst)\n"
            "      --level N           zstd level 1..19 (default 3)\n"
@@ -96,7 +97,7 @@ static void help(void)
            "      --boost new_venue=1:1.2 --min-share category=book:0.2 --stock-col in_stock \\\n"
            "      --seen train.tsv.zst -o final.tsv.zst ranked.tsv.zst\n"
            "  rs-diversify --items item_emb.rsb --mmr 0.7 -n 20 ranked.tsv\n",
-           MAX_TABLES, RS_DIV_MAX_RULES, DEFAULT_TOP);
+           MAX_TABLES, RS_DIV_MAX_RULES, DEFAULT_TOP, rs_cli_cols_help(&cols, 26));
 }
 
 /* Parses C=V:X (column form) or, when allow_group, V=X (a --by group). */
@@ -233,7 +234,7 @@ static int run(struct ctx *x, const char *path, struct rs_writer *w)
         rs_tsv_close(s.t);
         return 0;
     }
-    if ((rc = rs_tsv_require(s.t, opt.user_col, &s.uc)) < 0 || (rc = rs_tsv_require(s.t, opt.item_col, &s.ic)) < 0 ||
+    if ((rc = rs_tsv_require(s.t, cols.user, &s.uc)) < 0 || (rc = rs_tsv_require(s.t, cols.item, &s.ic)) < 0 ||
         (rc = rs_tsv_require(s.t, "score", &s.sc)) < 0 || (rc = rs_tsv_require(s.t, "rank", &s.rc_col)) < 0) {
         rs_tsv_close(s.t);
         return rc;
@@ -261,23 +262,24 @@ static int run(struct ctx *x, const char *path, struct rs_writer *w)
     return rc;
 }
 
+/* An --items input: RSB embeddings or a table, by its first bytes; it stays
+ * open, as a pipe cannot be opened again. */
 static void add_items(const char *path)
 {
     struct rs_reader *in;
     const unsigned char *p;
     size_t avail;
-    if (rs_reader_open(&in, path) < 0 || rs_reader_peek(in, 8, &p, &avail) < 0)
-        rs_die(RS_ERR_IO);
-    int rsb = rs_rsb_sniff(p, avail);
-    rs_reader_close(in);
-    if (rsb) {
+    int rc = rs_reader_open(&in, path);
+    if (rc < 0 || (rc = rs_reader_peek(in, 8, &p, &avail)) < 0)
+        rs_die(rc);
+    if (rs_rsb_sniff(p, avail)) {
         if (opt.emb)
             rs_usage_error(SYNOPSIS, "only one embedding file in --items");
-        opt.emb = path;
+        opt.emb = in;
     } else {
         if (opt.ntables == MAX_TABLES)
             rs_usage_error(SYNOPSIS, "at most %d item tables", MAX_TABLES);
-        opt.tables[opt.ntables++] = path;
+        opt.tables[opt.ntables++] = in;
     }
 }
 
@@ -326,13 +328,12 @@ int main(int argc, char **argv)
         { "deny", required_argument, 0, 'D' },
         { "seen", required_argument, 0, 'E' },
         { "top", required_argument, 0, 'n' },
-        { "user-col", required_argument, 0, 'U' },
-        { "item-col", required_argument, 0, 'T' },
+        RS_COLS_LONGOPTS,
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "n:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'I': add_items(optarg); break;
@@ -346,8 +347,6 @@ int main(int argc, char **argv)
         case 'D': opt.deny = optarg; break;
         case 'E': opt.seen = optarg; break;
         case 'n': opt.top = rs_opt_int("--top", optarg, 0, INT32_MAX); break;
-        case 'U': opt.user_col = optarg; break;
-        case 'T': opt.item_col = optarg; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -357,7 +356,7 @@ int main(int argc, char **argv)
     check_options(&x);
     struct rs_div_items_opts io = {
         .tables = opt.tables, .ntables = opt.ntables, .emb = opt.emb, .deny = opt.deny, .seen = opt.seen,
-        .user_col = opt.user_col, .item_col = opt.item_col, .by = opt.by, .stock_col = opt.stock_col,
+        .user_col = cols.user, .item_col = cols.item, .by = opt.by, .stock_col = opt.stock_col,
         .boost = opt.boost, .nboost = opt.nboost, .quota = opt.quota, .nquota = opt.nquota,
     };
     int rc = rs_div_items_load(&x.items, &io);

@@ -12,7 +12,6 @@
 #include "io/io.h"
 #include "index/queries.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +30,9 @@ static struct {
     const char *model, *save, *users_from;
     struct rs_output out;
     struct rs_events_spec ev;
-} opt = { .lambda = DEF_LAMBDA, .max_items = DEF_MAX_ITEMS,
-          .ev = { .user_col = "user_id", .item_col = "item_id", .event_col = "event" } };
+} opt = { .lambda = DEF_LAMBDA, .max_items = DEF_MAX_ITEMS };
+
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM | RS_COLS_EVENT);
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -57,9 +57,7 @@ static void help(void)
            "      --save-model F    write the fitted model (RSM, schemas/ease.md)\n"
            "Input:\n"
            "      --positive LIST   only rows whose event is in the comma LIST (default: all)\n"
-           "      --user-col NAME   user column (default user_id)\n"
-           "      --item-col NAME   item column (default item_id)\n"
-           "      --event-col NAME  event column for --positive (default event)\n"
+           "%s"
            "      --csv             parse input as CSV (default: by .csv/.csv.zst name)\n"
            "Output:\n"
            "  -k, --candidates N    top N items per user as candidates TSV (user_id, item_id,\n"
@@ -80,7 +78,8 @@ static void help(void)
            "Examples:\n"
            "  rs-ease -k 200 --exclude-seen --users-from test.tsv -o cand.tsv.zst train.tsv\n"
            "  rs-ease --lambda 250 --positive click,booking --save-model ease.rsm train.tsv.zst\n"
-           "  rs-ease -m ease.rsm -k 100 --exclude-seen -o cand.tsv.zst history.tsv.zst\n");
+           "  rs-ease -m ease.rsm -k 100 --exclude-seen -o cand.tsv.zst history.tsv.zst\n",
+           rs_cli_cols_help(&cols, 24));
 }
 
 /* x (columns named by items) with its columns renumbered into the model's
@@ -190,21 +189,19 @@ static void check(void)
 
 static void parse(int argc, char **argv)
 {
-    enum { O_MAX = 256, O_SAVE, O_POS, O_UCOL, O_ICOL, O_ECOL, O_CSV, O_EXCL, O_FROM };
+    enum { O_MAX = 256, O_SAVE, O_POS, O_CSV, O_EXCL, O_FROM };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
         { "lambda", required_argument, 0, 'l' }, { "max-items", required_argument, 0, O_MAX },
         { "model", required_argument, 0, 'm' }, { "save-model", required_argument, 0, O_SAVE },
-        { "positive", required_argument, 0, O_POS }, { "user-col", required_argument, 0, O_UCOL },
-        { "item-col", required_argument, 0, O_ICOL }, { "event-col", required_argument, 0, O_ECOL },
-        { "csv", no_argument, 0, O_CSV }, { "candidates", required_argument, 0, 'k' },
+        { "positive", required_argument, 0, O_POS }, RS_COLS_LONGOPTS, { "csv", no_argument, 0, O_CSV }, { "candidates", required_argument, 0, 'k' },
         { "exclude-seen", no_argument, 0, O_EXCL }, { "users-from", required_argument, 0, O_FROM },
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "l:m:k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'l':
@@ -217,9 +214,6 @@ static void parse(int argc, char **argv)
         case 'm': opt.model = optarg; break;
         case O_SAVE: opt.save = optarg; break;
         case O_POS: opt.ev.positive = optarg; break;
-        case O_UCOL: opt.ev.user_col = optarg; break;
-        case O_ICOL: opt.ev.item_col = optarg; break;
-        case O_ECOL: opt.ev.event_col = optarg; break;
         case O_CSV: opt.ev.csv = 1; break;
         case 'k': opt.candidates = rs_opt_int("--candidates", optarg, 1, 1000000); break;
         case O_EXCL: opt.exclude_seen = 1; break;
@@ -227,6 +221,9 @@ static void parse(int argc, char **argv)
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
+    opt.ev.user_col = cols.user;
+    opt.ev.item_col = cols.item;
+    opt.ev.event_col = cols.event;
     check();
 }
 
@@ -234,7 +231,6 @@ int main(int argc, char **argv)
 {
     rs_cli_init(argv[0]);
     parse(argc, argv);
-    rs_blas_set_threads(1);
     struct rs_writer *w = NULL;
     int rc = 0;
     if (opt.candidates)

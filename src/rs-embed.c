@@ -6,7 +6,6 @@
 #include "io/io.h"
 #include "io/rsb.h"
 #include "io/rsm.h"
-#include "nn/tensor.h"
 #include "model/tower.h"
 #include "model/tower_embed.h"
 #include "io/tsv.h"
@@ -197,7 +196,7 @@ static int embed(struct rs_tower *t, struct rs_tsv *tb, struct rs_writer *w, str
     }
     struct sink k = { w, *rw, d };
     if (rc == 0)
-        rc = rs_tower_embed_table(t, side, tb, idcol, write_chunk, &k);
+        rc = rs_tower_embed_table(t, side, tb, idcol, rs_opts.threads, write_chunk, &k);
     if (rc == 0 && *rw) {
         rc = rs_rsb_writer_finish(*rw);
         *rw = NULL;
@@ -229,7 +228,6 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = rs_output_open(&w, &opt.out);
     if (rc == 0) {
-        rs_blas_set_threads(rs_opts.threads);
         char *meta = xmalloc(strlen(opt.model_id) + 64);
         sprintf(meta, "tool\trs-embed\nkind\t%s\nmodel\t%s\n", opt.side ? "item" : "user", opt.model_id);
         rc = embed(&t, tb, w, &rw, meta);

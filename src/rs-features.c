@@ -21,13 +21,15 @@
 static struct {
     const char *users, *items, *history_events;
     struct rs_output out;
-    const char *user_col, *item_col, *time_col, *event_col, *price_col;
+    const char *price_col;
     const char *classes[RS_FEAT_NCLASS];
     int item_side, side_set, have_as_of, csv;
     int64_t as_of;
     long long history;
-} opt = { .user_col = "user_id", .item_col = "item_id", .time_col = "timestamp", .event_col = "event",
-          .price_col = "price", .classes = { "booking,purchase", "click", "favourite", "view,consult" } };
+} opt = { .price_col = "price", .classes = { "booking,purchase", "click", "favourite", "view,consult" } };
+
+/* The events' columns; the joined --users / --items table has the same id column. */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM | RS_COLS_EVENT | RS_COLS_TIME);
 
 static void help(void)
 {
@@ -44,9 +46,9 @@ static void help(void)
            "\n"
            "Options:\n"
            "      --side user|item        which table to write (required)\n"
-           "      --users FILE            users table to join onto (user side)\n"
-           "      --items FILE            items table: joined onto (item side); its price column\n"
-           "                              prices events that have none (both sides)\n"
+           "      --users FILE            users table to join onto (user side; by --user-col)\n"
+           "      --items FILE            items table: joined onto (item side; by --item-col);\n"
+           "                              its price column prices events that have none\n"
            "      --as-of TIME            use only events strictly before TIME; recency is\n"
            "                              measured from TIME (default: all events, recency from\n"
            "                              the latest one)\n"
@@ -58,9 +60,7 @@ static void help(void)
            "      --favourite-events LIST events counted as favourites (default %s)\n"
            "      --consult-events LIST   events counted as consultations (default %s)\n"
            "      --price-col NAME        price column of events and items (default price)\n"
-           "      --user-col, --item-col, --time-col, --event-col NAME\n"
-           "                              event columns (default user_id, item_id, timestamp,\n"
-           "                              event); the joined table has the same id column\n"
+           "%s"
            "      --csv                   parse inputs as CSV (default: by .csv/.csv.zst name)\n"
            "  -o, --output FILE           write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd                  compress the output (default when FILE ends in .zst)\n"
@@ -72,7 +72,7 @@ static void help(void)
            "Examples:\n"
            "  rs-features --side user --users users.tsv --history 20 --as-of 2019-10-25 ev.tsv.zst\n"
            "  rs-features --side item --items items.tsv -o item_features.tsv.zst train.tsv.zst\n",
-           opt.classes[0], opt.classes[1], opt.classes[2], opt.classes[3]);
+           opt.classes[0], opt.classes[1], opt.classes[2], opt.classes[3], rs_cli_cols_help(&cols, 30));
 }
 
 struct state {
@@ -89,10 +89,10 @@ struct state {
     uint64_t total;
 };
 
-static int is_csv(const char *p)
+/* rs_tsv flags of the inputs: CSV with --csv (rs_tsv_open tells by name too). */
+static int tsv_flags(void)
 {
-    size_t n = strlen(p);
-    return opt.csv || (n >= 4 && strcmp(p + n - 4, ".csv") == 0) || (n >= 8 && strcmp(p + n - 8, ".csv.zst") == 0);
+    return opt.csv ? RS_TSV_CSV : 0;
 }
 
 static void set_price(struct state *s, size_t i, double p)
@@ -124,10 +124,10 @@ static int read_tables(struct state *s)
 {
     int rc = 0;
     if (opt.items)
-        rc = rs_jointable_load(opt.item_side ? &s->jt : NULL, opt.items, is_csv(opt.items) ? RS_TSV_CSV : 0,
-                               opt.item_col, s->items, item_price, s);
+        rc = rs_jointable_load(opt.item_side ? &s->jt : NULL, opt.items, tsv_flags(),
+                               cols.item, s->items, item_price, s);
     if (rc == 0 && opt.users)
-        rc = rs_jointable_load(&s->jt, opt.users, is_csv(opt.users) ? RS_TSV_CSV : 0, opt.user_col, s->ents, NULL,
+        rc = rs_jointable_load(&s->jt, opt.users, tsv_flags(), cols.user, s->ents, NULL,
                                NULL);
     s->ntable = rs_strmap_size(s->ents);
     return rc;
@@ -165,11 +165,11 @@ static void add_event_list(struct state *s, const char *list, int cls, int hist)
 static int read_events(struct state *s, const char *path)
 {
     struct rs_tsv *t = NULL;
-    int uc, ic, tc, ec, pc, rc = rs_tsv_open(&t, path, is_csv(path) ? RS_TSV_CSV : 0);
+    int uc, ic, tc, ec, pc, rc = rs_tsv_open(&t, path, tsv_flags());
     if (rc < 0 || rs_tsv_ncols(t) == 0)
         goto out;
-    if ((rc = rs_tsv_require(t, opt.user_col, &uc)) < 0 || (rc = rs_tsv_require(t, opt.item_col, &ic)) < 0 ||
-        (rc = rs_tsv_require(t, opt.time_col, &tc)) < 0 || (rc = rs_tsv_require(t, opt.event_col, &ec)) < 0)
+    if ((rc = rs_tsv_require(t, cols.user, &uc)) < 0 || (rc = rs_tsv_require(t, cols.item, &ic)) < 0 ||
+        (rc = rs_tsv_require(t, cols.time, &tc)) < 0 || (rc = rs_tsv_require(t, cols.event, &ec)) < 0)
         goto out;
     pc = rs_tsv_col(t, opt.price_col);
     for (uint32_t row = 0; (rc = rs_tsv_next(t)) == 0; row++) {
@@ -239,8 +239,8 @@ static int write_header(struct state *s, struct rs_writer *w)
     }
     int rc = 0;
     if (jt->ncols == 0)
-        rc = rs_writer_put_field(w, opt.item_side ? opt.item_col : opt.user_col,
-                                 strlen(opt.item_side ? opt.item_col : opt.user_col));
+        rc = rs_writer_put_field(w, opt.item_side ? cols.item : cols.user,
+                                 strlen(opt.item_side ? cols.item : cols.user));
     for (size_t c = 0; c < jt->ncols; c++)
         rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_field(w, jt->names[c], strlen(jt->names[c]));
     for (size_t k = 0; k < n; k++)
@@ -326,16 +326,13 @@ int main(int argc, char **argv)
         { "favourite-events", required_argument, 0, 10 + RS_FEAT_FAVOURITE },
         { "consult-events", required_argument, 0, 10 + RS_FEAT_CONSULT },
         { "price-col", required_argument, 0, 'P' },
-        { "user-col", required_argument, 0, 1 },
-        { "item-col", required_argument, 0, 2 },
-        { "time-col", required_argument, 0, 3 },
-        { "event-col", required_argument, 0, 4 },
+        RS_COLS_LONGOPTS,
         { "csv", no_argument, 0, 'C' },
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'S':
@@ -358,10 +355,6 @@ int main(int argc, char **argv)
         case 10 + RS_FEAT_FAVOURITE:
         case 10 + RS_FEAT_CONSULT: opt.classes[c - 10] = optarg; break;
         case 'P': opt.price_col = optarg; break;
-        case 1: opt.user_col = optarg; break;
-        case 2: opt.item_col = optarg; break;
-        case 3: opt.time_col = optarg; break;
-        case 4: opt.event_col = optarg; break;
         case 'C': opt.csv = 1; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }

@@ -26,14 +26,16 @@ static struct {
     const char *truth, *train, *item_features, *category_col, *items_rsb;
     const char *user_features, *by, *per_user;
     struct rs_output out;
-    const char *user_col, *item_col, *rank_col, *score_col, *rel_col;
+    const char *rank_col, *score_col, *rel_col;
     struct pred *preds;
     size_t npreds;
     size_t ks[MAX_KS], nk;
     double min_rel;
     int gain_exp, common, json, wide, digits;
-} opt = { .digits = 9, .category_col = "category", .user_col = "user_id", .item_col = "item_id",
-          .rank_col = "rank", .score_col = "score", .min_rel = -INFINITY };
+} opt = { .digits = 9, .category_col = "category", .rank_col = "rank", .score_col = "score", .min_rel = -INFINITY };
+
+/* The user and item columns of every input. */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM);
 
 static void help(void)
 {
@@ -65,7 +67,7 @@ static void help(void)
            "  catalog_coverage] distributional_coverage [gini ild_category ild_embedding];\n"
            "  once: users user_coverage excluded_users.\n"
            "Columns:\n"
-           "      --user-col C, --item-col C  (default user_id, item_id; every input)\n"
+           "%s"
            "      --rank-col C        prediction order, ascending (default 'rank'); without it\n"
            "      --score-col C       score, descending (default 'score'); ties by item id bytes\n"
            "Output:\n"
@@ -83,7 +85,8 @@ static void help(void)
            "  rs-metrics --truth test.tsv --pred recs.tsv -k 5,10,20,100\n"
            "  rs-metrics --truth test.tsv --train train.tsv --wide \\\n"
            "      --pred model=recs.tsv.zst --pred pop=popular.tsv --pred random=random.tsv\n"
-           "  rs-metrics --truth test.tsv --pred recs.tsv --by segment --user-features users.tsv\n");
+           "  rs-metrics --truth test.tsv --pred recs.tsv --by segment --user-features users.tsv\n",
+           rs_cli_cols_help(&cols, 26));
 }
 
 static void parse_ks(const char *s)
@@ -248,8 +251,8 @@ static void parse_args(int argc, char **argv)
         { "user-features", required_argument, 0, 'U' }, { "by", required_argument, 0, 'B' },
         { "k", required_argument, 0, 'k' },           { "relevance-col", required_argument, 0, 'G' },
         { "gain", required_argument, 0, 'g' },        { "min-relevance", required_argument, 0, 'm' },
-        { "users", required_argument, 0, 'u' },       { "user-col", required_argument, 0, 1 },
-        { "item-col", required_argument, 0, 2 },      { "rank-col", required_argument, 0, 3 },
+        RS_COLS_LONGOPTS,
+        { "users", required_argument, 0, 'u' },       { "rank-col", required_argument, 0, 3 },
         { "score-col", required_argument, 0, 4 },     { "wide", no_argument, 0, 'W' },
         { "json", no_argument, 0, 'J' },              { "per-user", required_argument, 0, 'p' },
         { "digits", required_argument, 0, 'D' },
@@ -258,7 +261,7 @@ static void parse_args(int argc, char **argv)
     parse_ks(DEFAULT_KS);
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'T': opt.truth = optarg; break;
@@ -282,8 +285,6 @@ static void parse_args(int argc, char **argv)
                 rs_usage_error(SYNOPSIS, "invalid --users '%s': expected all or common", optarg);
             opt.common = strcmp(optarg, "common") == 0;
             break;
-        case 1: opt.user_col = optarg; break;
-        case 2: opt.item_col = optarg; break;
         case 3: opt.rank_col = optarg; break;
         case 4: opt.score_col = optarg; break;
         case 'W': opt.wide = 1; break;
@@ -319,8 +320,8 @@ static int load_inputs(struct rs_eval *e, struct rs_itemattr *attr, struct rs_em
     if (rc == 0 && opt.train)
         rc = rs_eval_load_train(e, opt.train);
     if (rc == 0 && opt.item_features) {
-        const char *paths[1] = { opt.item_features }, *cols[1] = { opt.category_col };
-        if ((rc = rs_itemattr_load(attr, paths, 1, opt.item_col, cols, 1)) == 0)
+        const char *paths[1] = { opt.item_features }, *want[1] = { opt.category_col };
+        if ((rc = rs_itemattr_load(attr, paths, 1, cols.item, want, 1)) == 0)
             rs_eval_set_categories(e, attr, 0);
     }
     if (rc == 0 && opt.items_rsb && (rc = rs_embset_load(emb, opt.items_rsb)) == 0)
@@ -332,7 +333,7 @@ int main(int argc, char **argv)
 {
     rs_cli_init(argv[0]);
     parse_args(argc, argv);
-    struct rs_eval_opts eo = { opt.user_col, opt.item_col, opt.rank_col, opt.score_col, opt.rel_col,
+    struct rs_eval_opts eo = { cols.user, cols.item, opt.rank_col, opt.score_col, opt.rel_col,
                                opt.min_rel, opt.gain_exp, opt.common, opt.ks, opt.nk, on_rows, &progress };
     struct rs_eval *e = rs_eval_new(&eo);
     struct rs_itemattr attr = { 0 };

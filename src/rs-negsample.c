@@ -10,15 +10,13 @@
 #include "core/pairset.h"
 #include "core/rng.h"
 #include "io/rsb.h"
-#include "io/spool.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 #include "io/tsv.h"
+#include "io/twopass.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define SYNOPSIS "rs-negsample [OPTIONS] [EVENTS.tsv]"
 #define DEFAULT_K 10
@@ -29,12 +27,14 @@
 static struct {
     const char *impressions, *imp_event, *emb, *items, *strategy, *positive;
     struct rs_output out;
-    const char *user_col, *item_col, *event_col, *time_col, *session_col;
     long long k, hard_k;
     double alpha, ratio[RS_NEG_NKINDS];
-} opt = { .imp_event = "impression", .strategy = DEFAULT_STRATEGY, .user_col = "user_id",
-          .item_col = "item_id", .event_col = "event", .time_col = "timestamp", .session_col = "session_id",
-          .k = DEFAULT_K, .hard_k = DEFAULT_HARD_K, .alpha = DEFAULT_ALPHA };
+} opt = { .imp_event = "impression", .strategy = DEFAULT_STRATEGY, .k = DEFAULT_K, .hard_k = DEFAULT_HARD_K,
+          .alpha = DEFAULT_ALPHA };
+
+/* The columns of the events and of --impressions (--items: the item column). */
+static struct rs_cols cols =
+    RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM | RS_COLS_EVENT | RS_COLS_TIME | RS_COLS_SESSION);
 
 static void help(void)
 {
@@ -73,16 +73,14 @@ static void help(void)
            "      --emb FILE           item embeddings (RSB) for nearest\n"
            "      --hard-k N           nearest items per positive item (default %d)\n"
            "      --items FILE         more catalogue items (column item_id), e.g. never seen\n"
-           "      --user-col, --item-col, --event-col, --time-col, --session-col NAME\n"
-           "                           input column names (defaults: the canonical ones,\n"
-           "                           session_id)\n"
+           "%s"
            "  -o, --output FILE        write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd               compress the output (default when FILE ends in .zst)\n"
            "      --level N            zstd level 1..19 (default 3)\n"
            RS_COMMON_HELP
            "\n"
-           "The events are read twice (counts, then examples); stdin is spooled to a\n"
-           "temporary file. Memory: the catalogue, the users, the (user, item) positive\n"
+           "The events are read twice (counts, then examples); stdin or a pipe is spooled\n"
+           "zstd-compressed to $TMPDIR during the first. Memory: the catalogue, the users, the (user, item) positive\n"
            "pairs, the impression lists and the nearest lists. Row r of the output uses\n"
            "random stream (seed, r), so outputs depend on --seed only.\n"
            "\n"
@@ -91,7 +89,7 @@ static void help(void)
            "  rs-negsample --positive click,booking --impressions events.tsv.zst \\\n"
            "      --strategy loguniform:0.5,impressions:0.5 events.tsv.zst\n"
            "  rs-negsample --emb item_emb.rsb --strategy uniform:0.8,nearest:0.2 train.tsv\n",
-           DEFAULT_K, DEFAULT_STRATEGY, DEFAULT_ALPHA, opt.imp_event, DEFAULT_HARD_K);
+           DEFAULT_K, DEFAULT_STRATEGY, DEFAULT_ALPHA, opt.imp_event, DEFAULT_HARD_K, rs_cli_cols_help(&cols, 27));
 }
 
 static void parse_strategy(const char *arg)
@@ -180,15 +178,13 @@ static int session_key(const struct ctx *x, struct rs_tsv *t, int sc, char *buf,
     return 0;
 }
 
-static int count_pass(struct ctx *x, const char *path)
+/* 1st pass over the events: the catalogue, the positives and their counts. */
+static int count_pass(struct ctx *x, struct rs_tsv *t)
 {
-    struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, path, 0), uc, ic;
-    if (rc < 0)
-        return rc;
-    if (rs_tsv_ncols(t) && ((rc = rs_tsv_require(t, opt.user_col, &uc)) == 0) &&
-        (rc = rs_tsv_require(t, opt.item_col, &ic)) == 0) {
-        int ec = rs_tsv_col(t, opt.event_col);
+    int rc = 0, uc, ic;
+    if (rs_tsv_ncols(t) && ((rc = rs_tsv_require(t, cols.user, &uc)) == 0) &&
+        (rc = rs_tsv_require(t, cols.item, &ic)) == 0) {
+        int ec = rs_tsv_col(t, cols.event);
         uint32_t item;
         while ((rc = rs_tsv_next(t)) == 0) {
             if (!is_positive(t, ec))
@@ -203,28 +199,25 @@ static int count_pass(struct ctx *x, const char *path)
         }
         rc = rc == RS_ERR_EOF ? 0 : rc;
     }
-    rs_tsv_close(t);
     return rc;
 }
 
-static int load_impressions(struct ctx *x, const char *events_path)
+/* ev: the events, for their header. */
+static int load_impressions(struct ctx *x, const struct rs_tsv *ev)
 {
-    struct rs_tsv *t, *ev;
+    struct rs_tsv *t;
     int rc = rs_tsv_open(&t, opt.impressions, 0), uc, ic, sc = -1;
     if (rc < 0)
         return rc;
     /* the session key must exist on both sides */
-    if ((rc = rs_tsv_open(&ev, events_path, 0)) == 0) {
-        if (rs_tsv_col(t, opt.session_col) >= 0 && rs_tsv_col(ev, opt.session_col) >= 0)
-            x->session_mode = 1;
-        else if (rs_tsv_col(t, opt.time_col) >= 0 && rs_tsv_col(ev, opt.time_col) >= 0)
-            x->session_mode = 2;
-        rs_tsv_close(ev);
-    }
-    sc = rs_tsv_col(t, x->session_mode == 1 ? opt.session_col : opt.time_col);
-    int ec = rs_tsv_col(t, opt.event_col);
+    if (rs_tsv_col(t, cols.session) >= 0 && rs_tsv_col(ev, cols.session) >= 0)
+        x->session_mode = 1;
+    else if (rs_tsv_col(t, cols.time) >= 0 && rs_tsv_col(ev, cols.time) >= 0)
+        x->session_mode = 2;
+    sc = rs_tsv_col(t, x->session_mode == 1 ? cols.session : cols.time);
+    int ec = rs_tsv_col(t, cols.event);
     rs_neg_lists_init(&x->imp);
-    if (rc == 0 && (rc = rs_tsv_require(t, opt.user_col, &uc)) == 0 && (rc = rs_tsv_require(t, opt.item_col, &ic)) == 0)
+    if (rc == 0 && (rc = rs_tsv_require(t, cols.user, &uc)) == 0 && (rc = rs_tsv_require(t, cols.item, &ic)) == 0)
         while ((rc = rs_tsv_next(t)) == 0) {
             const char *e = ec >= 0 ? rs_tsv_get(t, ec) : NULL, *key;
             int64_t user = rs_strmap_get(x->users, rs_tsv_get(t, uc), rs_tsv_len(t, uc));
@@ -248,7 +241,7 @@ static int load_items(struct ctx *x)
     if (rc < 0)
         return rc;
     uint32_t item;
-    if ((rc = rs_tsv_require(t, opt.item_col, &ic)) == 0)
+    if ((rc = rs_tsv_require(t, cols.item, &ic)) == 0)
         while ((rc = rs_tsv_next(t)) == 0 && (rc = put_item(x, t, ic, &item)) == 0)
             ;
     rs_tsv_close(t);
@@ -265,7 +258,6 @@ static int load_nearest(struct ctx *x)
     uint8_t *want = xmalloc(n);
     for (size_t i = 0; i < n; i++)
         want[i] = x->count[i] > 0;
-    rs_blas_set_threads(1);
     rs_neg_nearest(&e, x->items, want, (size_t)opt.hard_k, rs_opts.threads, &x->near_off, &x->near, &with_vec);
     rs_log("nearest: %zu of %zu catalogue items have a vector", with_vec, n);
     free(want);
@@ -295,17 +287,16 @@ static int passed_through(struct rs_tsv *t, size_t i, int uc, int ic)
     return (int)i != uc && (int)i != ic && strcmp(name, "logq") && strcmp(name, "neg_items") && strcmp(name, "neg_logq");
 }
 
-static int example_pass(const struct ctx *x, const char *path, struct rs_writer *w)
+/* 2nd pass over the events: an example per positive. */
+static int example_pass(const struct ctx *x, struct rs_twopass *tp, struct rs_writer *w)
 {
     struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, path, 0), uc, ic;
-    if (rc < 0 || rs_tsv_ncols(t) == 0) {
-        rs_tsv_close(t);
+    int rc = rs_twopass_rewind(tp, &t), uc, ic;
+    if (rc < 0 || rs_tsv_ncols(t) == 0)
         return rc;
-    }
-    rs_tsv_require(t, opt.user_col, &uc);
-    rs_tsv_require(t, opt.item_col, &ic);
-    int ec = rs_tsv_col(t, opt.event_col), sc = rs_tsv_col(t, x->session_mode == 1 ? opt.session_col : opt.time_col);
+    rs_tsv_require(t, cols.user, &uc);
+    rs_tsv_require(t, cols.item, &ic);
+    int ec = rs_tsv_col(t, cols.event), sc = rs_tsv_col(t, x->session_mode == 1 ? cols.session : cols.time);
     size_t k = (size_t)opt.k, nc = rs_tsv_ncols(t), short_rows = 0;
     rc = rs_writer_printf(w, "user_id\titem_id\tlogq\tneg_items\tneg_logq");
     for (size_t i = 0; i < nc; i++)
@@ -348,15 +339,14 @@ static int example_pass(const struct ctx *x, const char *path, struct rs_writer 
     if (short_rows)
         rs_log("warning: %zu positives got fewer than %zu negatives", short_rows, k);
     free(neg), free(logq), free(scratch);
-    rs_tsv_close(t);
     return rc == RS_ERR_EOF ? 0 : rc;
 }
 
-static int build(struct ctx *x, const char *path)
+static int build(struct ctx *x, struct rs_tsv *events)
 {
-    int rc = count_pass(x, path);
+    int rc = count_pass(x, events);
     if (rc == 0 && opt.impressions)
-        rc = load_impressions(x, path);
+        rc = load_impressions(x, events);
     if (rc == 0 && opt.items)
         rc = load_items(x);
     size_t n = rs_strmap_size(x->items);
@@ -386,17 +376,13 @@ int main(int argc, char **argv)
         { "emb", required_argument, 0, 'M' },
         { "hard-k", required_argument, 0, 'H' },
         { "items", required_argument, 0, 'C' },
-        { "user-col", required_argument, 0, 'U' },
-        { "item-col", required_argument, 0, 'T' },
-        { "event-col", required_argument, 0, 'e' },
-        { "time-col", required_argument, 0, 't' },
-        { "session-col", required_argument, 0, 'x' },
+        RS_COLS_LONGOPTS,
         { 0, 0, 0, 0 },
     };
     parse_strategy(opt.strategy);
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'k': opt.k = rs_opt_int("--negatives", optarg, 0, 100000); break;
@@ -408,11 +394,6 @@ int main(int argc, char **argv)
         case 'M': opt.emb = optarg; break;
         case 'H': opt.hard_k = rs_opt_int("--hard-k", optarg, 1, 100000); break;
         case 'C': opt.items = optarg; break;
-        case 'U': opt.user_col = optarg; break;
-        case 'T': opt.item_col = optarg; break;
-        case 'e': opt.event_col = optarg; break;
-        case 't': opt.time_col = optarg; break;
-        case 'x': opt.session_col = optarg; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -423,20 +404,18 @@ int main(int argc, char **argv)
     if (opt.ratio[RS_NEG_NEAREST] > 0 && !opt.emb)
         rs_usage_error(SYNOPSIS, "strategy nearest needs --emb FILE");
     const char *in = optind < argc ? argv[optind] : "-";
-    char *tmp;
     struct ctx x = { .users = rs_strmap_new(1024), .items = rs_strmap_new(1024), .pos = rs_pairset_new(4096) };
-    int rc = rs_spool(in, "rs-negsample", &tmp);
-    const char *path = tmp ? tmp : in;
+    struct rs_twopass *tp = NULL;
+    struct rs_tsv *events;
+    int rc = rs_twopass_open(&tp, in, 0, &events);
     if (rc == 0)
-        rc = build(&x, path);
+        rc = build(&x, events);
     struct rs_writer *w = NULL;
     if (rc == 0)
         rc = rs_output_open(&w, &opt.out);
     if (rc == 0) /* an empty catalogue means no positive rows: the header only */
-        rc = example_pass(&x, path, w);
-    if (tmp)
-        unlink(tmp);
-    free(tmp);
+        rc = example_pass(&x, tp, w);
+    rs_twopass_close(tp);
     rs_strmap_free(x.users), rs_strmap_free(x.items), rs_pairset_free(x.pos);
     rs_neg_lists_free(&x.imp), rs_negsampler_free(&x.s);
     free(x.count), free(x.near_off), free(x.near);

@@ -22,12 +22,14 @@
 static struct {
     const char *items, *report, *map, *placeholder, *recency_events;
     struct rs_output out;
-    const char *user_col, *item_col, *time_col, *event_col, *price_col, *category_col;
+    const char *price_col, *category_col;
     int have_now, csv;
     struct rs_prefilter_rules r;
-} opt = { .placeholder = DEFAULT_PLACEHOLDER, .user_col = "user_id", .item_col = "item_id",
-          .time_col = "timestamp", .event_col = "event", .price_col = "price", .category_col = "category",
+} opt = { .placeholder = DEFAULT_PLACEHOLDER, .price_col = "price", .category_col = "category",
           .r = { .min_price = -INFINITY, .max_price = INFINITY } };
+
+/* The events' columns (--items: the item column). */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM | RS_COLS_EVENT | RS_COLS_TIME);
 
 static void help(void)
 {
@@ -61,9 +63,7 @@ static void help(void)
            "      --placeholder ID        id of the tail items in top-n (default " DEFAULT_PLACEHOLDER ")\n"
            "      --map FILE              top-n: write item_id, mapped_id for every item left\n"
            "      --report FILE           rule, rows/users/items removed, rows/users/items left\n"
-           "      --user-col, --item-col, --time-col, --event-col NAME\n"
-           "                              event columns (default user_id, item_id, timestamp,\n"
-           "                              event)\n"
+           "%s"
            "      --csv                   parse inputs as CSV (default: by .csv/.csv.zst name)\n"
            "  -o, --output FILE           write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd                  compress the output (default when FILE ends in .zst)\n"
@@ -76,7 +76,8 @@ static void help(void)
            "Examples:\n"
            "  rs-prefilter --min-user-interactions 5 --min-item-interactions 5 events.tsv.zst\n"
            "  rs-prefilter --items items.tsv --min-price 1 --max-price 500 --recency 365d \\\n"
-           "      --drop-top 1%% --top-n 2500 --map top.tsv --report report.tsv -o out.tsv.zst ev.tsv\n");
+           "      --drop-top 1%% --top-n 2500 --map top.tsv --report report.tsv -o out.tsv.zst ev.tsv\n",
+           rs_cli_cols_help(&cols, 30));
 }
 
 struct state {
@@ -90,10 +91,10 @@ struct state {
     struct rs_writer *report;
 };
 
-static int is_csv(const char *p)
+/* rs_tsv flags of input p: CSV with --csv or by name. */
+static int tsv_flags(const char *p)
 {
-    size_t n = strlen(p);
-    return opt.csv || (n >= 4 && strcmp(p + n - 4, ".csv") == 0) || (n >= 8 && strcmp(p + n - 8, ".csv.zst") == 0);
+    return rs_tsv_flags(p, opt.csv ? RS_TSV_CSV : 0);
 }
 
 static int price_rule(void)
@@ -126,15 +127,15 @@ static int64_t intern(struct rs_strmap *m, struct rs_tsv *t, int col, int *rc)
 }
 
 /* 1st pass: interns the rows, notes each item's latest qualifying time. */
-static int read_events(struct state *s, struct rs_twopass *tp, struct rs_tsv *t)
+static int read_events(struct state *s, struct rs_tsv *t)
 {
     int uc, ic, tc = -1, ec = -1, rc = 0;
-    if ((rc = rs_tsv_require(t, opt.user_col, &uc)) < 0 || (rc = rs_tsv_require(t, opt.item_col, &ic)) < 0 ||
-        (opt.r.recency && (rc = rs_tsv_require(t, opt.time_col, &tc)) < 0) ||
-        (s->events && (rc = rs_tsv_require(t, opt.event_col, &ec)) < 0))
+    if ((rc = rs_tsv_require(t, cols.user, &uc)) < 0 || (rc = rs_tsv_require(t, cols.item, &ic)) < 0 ||
+        (opt.r.recency && (rc = rs_tsv_require(t, cols.time, &tc)) < 0) ||
+        (s->events && (rc = rs_tsv_require(t, cols.event, &ec)) < 0))
         return rc;
     s->tmax = INT64_MIN;
-    while (rc == 0 && (rc = rs_twopass_next(tp)) == 0) {
+    while (rc == 0 && (rc = rs_tsv_next(t)) == 0) {
         int64_t u = intern(s->users, t, uc, &rc), i = intern(s->items, t, ic, &rc), time;
         if (rc == 0 && (u >= UINT32_MAX || i >= UINT32_MAX))
             rc = rs_tsv_errf(t, u >= UINT32_MAX ? uc : ic, "more than 2^32 - 1 distinct ids");
@@ -155,10 +156,10 @@ static int read_events(struct state *s, struct rs_twopass *tp, struct rs_tsv *t)
 static int read_items(struct state *s)
 {
     struct rs_tsv *t;
-    int ic, pc = -1, cc = -1, rc = rs_tsv_open(&t, opt.items, is_csv(opt.items) ? RS_TSV_CSV : 0);
+    int ic, pc = -1, cc = -1, rc = rs_tsv_open(&t, opt.items, tsv_flags(opt.items));
     if (rc < 0)
         return rc;
-    if ((rc = rs_tsv_require(t, opt.item_col, &ic)) < 0 ||
+    if ((rc = rs_tsv_require(t, cols.item, &ic)) < 0 ||
         (price_rule() && (rc = rs_tsv_require(t, opt.price_col, &pc)) < 0) ||
         (opt.r.min_category_items && (rc = rs_tsv_require(t, opt.category_col, &cc)) < 0)) {
         rs_tsv_close(t);
@@ -207,7 +208,7 @@ static int top_n_map(struct state *s)
         rc = rs_err_set(RS_ERR_FORMAT, "placeholder '%s' is an item among the top %llu; choose another --placeholder",
                         opt.placeholder, (unsigned long long)opt.r.top_n);
     if (rc == 0 && opt.map && (rc = rs_writer_open(&w, opt.map, 0, 0)) == 0)
-        rc = rs_writer_printf(w, "%s\tmapped_id\tpopularity\n", opt.item_col);
+        rc = rs_writer_printf(w, "%s\tmapped_id\tpopularity\n", cols.item);
     for (size_t k = 0; w && k < m && rc == 0; k++) {
         size_t len;
         const char *key = rs_strmap_key(s->items, order[k], &len);
@@ -220,18 +221,19 @@ static int top_n_map(struct state *s)
     return w ? rs_writer_finish(w, rc) : rc;
 }
 
-/* 2nd pass: the live rows, in input order, with top-n items mapped. */
-static int write_output(struct state *s, struct rs_twopass *tp, struct rs_writer *w)
+/* 2nd pass: the live rows, in input order, with top-n items mapped; csv:
+ * the fields are raw CSV ones, to escape as TSV. */
+static int write_output(struct state *s, struct rs_twopass *tp, int csv, struct rs_writer *w)
 {
     struct rs_tsv *t;
-    int ic, rc = rs_twopass_rewind(tp, &t), csv = rs_twopass_csv(tp);
+    int ic, rc = rs_twopass_rewind(tp, &t);
     if (rc == 0 && rs_tsv_ncols(t) == 0)
         return 0;
     for (size_t c = 0; rc == 0 && c < rs_tsv_ncols(t); c++)
         rc = (c ? rs_writer_putc(w, '\t') : 0) |
              rs_writer_put_field(w, rs_tsv_colname(t, c), strlen(rs_tsv_colname(t, c)));
     if (rc == 0 && (rc = rs_writer_putc(w, '\n')) == 0)
-        rc = rs_tsv_require(t, opt.item_col, &ic);
+        rc = rs_tsv_require(t, cols.item, &ic);
     size_t k = 0;
     for (; rc == 0 && k < s->t.n && (rc = rs_tsv_next(t)) == 0; k++) {
         if (!s->t.live[k])
@@ -255,11 +257,11 @@ static int run(struct state *s, const char *path, struct rs_writer *w)
 {
     struct rs_twopass *tp;
     struct rs_tsv *t;
-    int rc = rs_twopass_open(&tp, path, is_csv(path) ? RS_TSV_CSV : 0, &t);
+    int flags = tsv_flags(path), rc = rs_twopass_open(&tp, path, flags, &t);
     if (rc < 0)
         return rc;
     if (rs_tsv_ncols(t) > 0)
-        rc = read_events(s, tp, t);
+        rc = read_events(s, t);
     if (rc == 0 && opt.items)
         rc = read_items(s);
     s->t.nitems = rs_strmap_size(s->items);
@@ -269,7 +271,7 @@ static int run(struct state *s, const char *path, struct rs_writer *w)
     if (rc == 0 && rs_tsv_ncols(t) > 0)
         rc = rs_prefilter_apply(&s->t, &opt.r, &it, s->mapped, report, s);
     if (rc == 0)
-        rc = write_output(s, tp, w);
+        rc = write_output(s, tp, (flags & RS_TSV_CSV) != 0, w);
     /* the output is committed only after this returns 0: a failing map aborts it */
     if (rc == 0 && opt.r.top_n && s->t.n)
         rc = top_n_map(s);
@@ -311,16 +313,13 @@ int main(int argc, char **argv)
         { "placeholder", required_argument, 0, 'H' },
         { "map", required_argument, 0, 'G' },
         { "report", required_argument, 0, 'r' },
-        { "user-col", required_argument, 0, 1 },
-        { "item-col", required_argument, 0, 2 },
-        { "time-col", required_argument, 0, 3 },
-        { "event-col", required_argument, 0, 4 },
+        RS_COLS_LONGOPTS,
         { "csv", no_argument, 0, 'C' },
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'T': opt.items = optarg; break;
@@ -352,10 +351,6 @@ int main(int argc, char **argv)
         case 'H': opt.placeholder = optarg; break;
         case 'G': opt.map = optarg; break;
         case 'r': opt.report = optarg; break;
-        case 1: opt.user_col = optarg; break;
-        case 2: opt.item_col = optarg; break;
-        case 3: opt.time_col = optarg; break;
-        case 4: opt.event_col = optarg; break;
         case 'C': opt.csv = 1; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }

@@ -9,7 +9,6 @@
 #include "model/rank.h"
 #include "model/rank_encode.h"
 #include "io/rsb.h"
-#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,9 @@ static struct {
     struct rs_rank_io io;
     struct rs_rank_train_opts t;
 } opt;
+
+/* The columns of the input, the tables and (event logs) their labels. */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM | RS_COLS_EVENT | RS_COLS_SESSION);
 
 static void help(void)
 {
@@ -88,22 +90,22 @@ static void help(void)
            "                         of an error\n"
            "      --k LIST           eval: cutoffs (default " DEFAULT_KS ")\n"
            "      --group-col NAME   eval: rows sharing NAME form a list (default: user column)\n"
-           "      --user-col NAME    user column (default user_id)\n"
-           "      --item-col NAME    item column (default item_id)\n"
-           "      --event-col NAME   event column of an event log (default event)\n"
-           "      --session-col NAME session column of an event log, used if present\n"
-           "                         (default session_id)\n"
+           "%s"
+           "                         (the event and session columns label an event log; the\n"
+           "                         session column is used if present)\n"
            "  -z, --zstd             compress the output\n"
            "      --level N          zstd level 1..19 (default 3)\n"
            RS_COMMON_HELP
            "\n"
-           "Deterministic runs also set OPENBLAS_NUM_THREADS=N to the same -j N.\n"
+           "The same --seed gives the same model and scores whatever --threads: a batch runs\n"
+           "as micro-batches of 128 rows whose gradients are added in order.\n"
            "\n"
            "Examples:\n"
            "  rs-rank train -c rank.json --items items.tsv --users users.tsv -o rank.rsm events.tsv\n"
            "  rs-rank score -m rank.rsm --items items.tsv --keep 50 candidates.tsv > ranked.tsv\n"
            "  rs-rank eval -m rank.rsm --items items.tsv --group-col session_id test.tsv\n",
-           DEFAULT_VALID_FRAC, d.epochs, d.patience, d.batch, (double)d.lr, (double)d.emb_l2);
+           DEFAULT_VALID_FRAC, d.epochs, d.patience, d.batch, (double)d.lr, (double)d.emb_l2,
+           rs_cli_cols_help(&cols, 25));
 }
 
 static int parse_stop(const char *s)
@@ -297,7 +299,7 @@ int main(int argc, char **argv)
         argc--, argv++;
     }
     enum { O_USERS = 256, O_ITEMS, O_UEMB, O_IEMB, O_VALID, O_VFRAC, O_EPOCHS, O_PAT, O_BATCH, O_LR, O_WD, O_PWC,
-           O_PWB, O_KEEP, O_ALLOW_MISSING, O_K, O_GROUP, O_UCOL, O_ICOL, O_ECOL, O_SCOL, O_LOG, O_EMBL2, O_STOP };
+           O_PWB, O_KEEP, O_ALLOW_MISSING, O_K, O_GROUP, O_LOG, O_EMBL2, O_STOP };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
@@ -313,14 +315,13 @@ int main(int argc, char **argv)
         { "emb-l2", required_argument, 0, O_EMBL2 }, { "stop-metric", required_argument, 0, O_STOP },
         { "keep", required_argument, 0, O_KEEP }, { "k", required_argument, 0, O_K },
         { "allow-missing", no_argument, 0, O_ALLOW_MISSING },
-        { "group-col", required_argument, 0, O_GROUP }, { "user-col", required_argument, 0, O_UCOL },
-        { "item-col", required_argument, 0, O_ICOL }, { "event-col", required_argument, 0, O_ECOL },
-        { "session-col", required_argument, 0, O_SCOL }, { "log", required_argument, 0, O_LOG },
+        { "group-col", required_argument, 0, O_GROUP }, { "log", required_argument, 0, O_LOG },
+        RS_COLS_LONGOPTS,
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "c:m:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'c': opt.config = optarg; break;
@@ -344,16 +345,16 @@ int main(int argc, char **argv)
         case O_ALLOW_MISSING: opt.allow_missing = 1; break;
         case O_K: opt.ks = optarg; break;
         case O_GROUP: opt.io.group_col = optarg; break;
-        case O_UCOL: opt.io.user_col = optarg; break;
-        case O_ICOL: opt.io.item_col = optarg; break;
-        case O_ECOL: opt.io.event_col = optarg; break;
-        case O_SCOL: opt.io.session_col = optarg; break;
         case O_LOG: opt.log = optarg; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
     if (!opt.cmd)
         rs_usage_error(SYNOPSIS, "missing command: train, score or eval");
+    opt.io.user_col = cols.user;
+    opt.io.item_col = cols.item;
+    opt.io.event_col = cols.event;
+    opt.io.session_col = cols.session;
     if (argc - optind > 1)
         rs_usage_error(SYNOPSIS, "at most one input file");
     int train = strcmp(opt.cmd, "train") == 0;
@@ -367,7 +368,6 @@ int main(int argc, char **argv)
         parse_ks(opt.ks, (size_t[32]){0}, 32);
     opt.t.seed = rs_opts.seed;
     opt.t.threads = rs_opts.threads;
-    rs_blas_set_threads(rs_opts.threads);
     const char *input = optind < argc ? argv[optind] : "-";
     int rc = train ? cmd_train(input) : cmd_apply(input);
     rs_embset_free(&user_emb);

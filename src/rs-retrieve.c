@@ -18,7 +18,6 @@
 #include "core/rng.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
-#include "nn/tensor.h"
 #include "io/tsv.h"
 
 #include <stdio.h>
@@ -35,14 +34,19 @@
 
 static struct {
     const char *users, *items, *index, *popular, *users_from, *exclude, *allow, *deny;
-    const char *history, *segment_col, *segments, *time_col;
+    const char *history, *segment_col, *segments;
     struct rs_output out;
-    const char *user_col, *item_col, *query_col;
+    const char *query_col;
     long long k, nprobe, rerank, batch, partitions, train_sample, iters;
     double quantile, half_life; /* half_life in days */
     int similar, random, build;
-} opt = { .user_col = "user_id", .item_col = "item_id", .k = DEF_K, .nprobe = DEF_NPROBE,
-          .batch = DEF_BATCH };
+} opt = { .k = DEF_K, .nprobe = DEF_NPROBE, .batch = DEF_BATCH };
+
+/* The user column of --exclude, --users-from, --segments and of the EVENTS of
+ * --history / --segment-col; the item column of --exclude, --allow, --deny,
+ * --popular, --history; the timestamp column of EVENTS (--history,
+ * --half-life). */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM | RS_COLS_TIME);
 
 static void help(void)
 {
@@ -84,16 +88,11 @@ static void help(void)
            "                         to the newest event of EVENTS; the score is the weighted\n"
            "                         count. --history without it: newest first, score = -(days\n"
            "                         from the item's last event to the newest event of EVENTS)\n"
-           "      --time-col NAME    timestamp column of EVENTS, Unix seconds or ISO 8601\n"
-           "                         (default timestamp)\n"
            "      --exclude FILE     TSV of (user_id, item_id) pairs never returned (already seen;\n"
            "                         not with --history, whose candidates are seen items)\n"
            "      --allow FILE       TSV with item_id: only these items are returned\n"
            "      --deny FILE        TSV with item_id: these items are never returned\n"
-           "      --user-col NAME    user column of --exclude/--users-from/--segments and of the\n"
-           "                         EVENTS of --history/--segment-col (default user_id)\n"
-           "      --item-col NAME    item column of --exclude/--allow/--deny/--popular/--history\n"
-           "                         (default item_id)\n"
+           "%s"
            "      --query-col NAME   first output column (default user_id, or query_item_id)\n"
            "      --batch N          queries per batch (default %d)\n"
            "  -o, --output FILE      write to FILE, atomically (default: stdout)\n"
@@ -105,7 +104,8 @@ static void help(void)
            "      --train-sample N   items k-means trains on (default 64 per partition)\n"
            "      --iters N          k-means iterations (default 20)\n" RS_COMMON_HELP
            "\n"
-           "Determinism: set OPENBLAS_NUM_THREADS=1; results do not depend on --threads.\n"
+           "Results do not depend on --threads, nor on --batch while it is a multiple of 256\n"
+           "(the queries of a score tile).\n"
            "Format of the index: schemas/ann-index.md; candidates: schemas/candidates.md.\n"
            "\n"
            "Examples:\n"
@@ -119,7 +119,7 @@ static void help(void)
            "  rs-retrieve --history purchases.tsv --half-life 30 --users-from test.tsv -k 20\n"
            "  rs-retrieve index build --items items.rsb -o items.idx --partitions 1000\n"
            "  rs-retrieve --users users.rsb --index items.idx --nprobe 32 -k 10\n",
-           DEF_NPROBE, DEF_K, DEF_BATCH);
+           DEF_NPROBE, DEF_K, rs_cli_cols_help(&cols, 25), DEF_BATCH);
 }
 
 /* ---- catalogue and queries ---- */
@@ -200,12 +200,12 @@ static int load_catalogue(struct state *s)
     if (opt.segment_col) {
         const char *path = opt.segments ? opt.segments : opt.users_from;
         if ((rc = refuse_rsb(path)) < 0 ||
-            (rc = rs_segments_load(&s->segs, path, opt.user_col, opt.segment_col)) < 0)
+            (rc = rs_segments_load(&s->segs, path, cols.user, opt.segment_col)) < 0)
             return rc;
     }
     if (opt.popular) {
-        struct rs_popular_opts po = { opt.item_col, opt.quantile, opt.half_life * 86400, opt.time_col,
-                                      opt.segment_col ? &s->segs : NULL, opt.user_col };
+        struct rs_popular_opts po = { cols.item, opt.quantile, opt.half_life * 86400, cols.time,
+                                      opt.segment_col ? &s->segs : NULL, cols.user };
         if ((rc = rs_popular_load(&s->pop, opt.popular, &po)) < 0)
             return rc;
         if (!opt.random || !s->cat) { /* --random takes --items/--index first */
@@ -214,7 +214,7 @@ static int load_catalogue(struct state *s)
         }
     }
     if (opt.history) {
-        struct rs_history_opts ho = { opt.user_col, opt.item_col, opt.time_col, opt.half_life * 86400 };
+        struct rs_history_opts ho = { cols.user, cols.item, cols.time, opt.half_life * 86400 };
         if ((rc = rs_history_load(&s->hist, opt.history, &ho)) < 0)
             return rc;
         s->cat = s->hist.items;
@@ -223,15 +223,15 @@ static int load_catalogue(struct state *s)
     s->deny = xcalloc(s->ni ? s->ni : 1, 1);
     size_t unknown;
     if (opt.allow) {
-        if ((rc = rs_cands_mark_items(opt.allow, opt.item_col, s->cat, s->deny, &unknown)) < 0)
+        if ((rc = rs_cands_mark_items(opt.allow, cols.item, s->cat, s->deny, &unknown)) < 0)
             return rc;
         for (size_t i = 0; i < s->ni; i++)
             s->deny[i] = !s->deny[i];
     }
-    if (opt.deny && (rc = rs_cands_mark_items(opt.deny, opt.item_col, s->cat, s->deny, &unknown)) < 0)
+    if (opt.deny && (rc = rs_cands_mark_items(opt.deny, cols.item, s->cat, s->deny, &unknown)) < 0)
         return rc;
     if (opt.exclude)
-        rc = rs_seen_load(&s->seen, opt.exclude, opt.user_col, opt.item_col, s->cat, NULL);
+        rc = rs_seen_load(&s->seen, opt.exclude, cols.user, cols.item, s->cat, NULL);
     return rc;
 }
 
@@ -262,7 +262,7 @@ static int open_queries(struct state *s)
     if ((rc = rs_tsv_open_reader(&s->qtsv, in, 0)) < 0)
         return rc;
     s->qseen = rs_strmap_new(1024);
-    return rs_tsv_ncols(s->qtsv) ? rs_tsv_require(s->qtsv, opt.user_col, &s->qcol) : 0;
+    return rs_tsv_ncols(s->qtsv) ? rs_tsv_require(s->qtsv, cols.user, &s->qcol) : 0;
 }
 
 /* Next query: its id (valid until the next call) and, for searches, vec. */
@@ -501,10 +501,8 @@ static void check_options(void)
         rs_usage_error(SYNOPSIS, "--segments needs --segment-col COL");
     if (opt.half_life > 0 && (!(opt.popular || opt.history) || opt.random))
         rs_usage_error(SYNOPSIS, "--half-life applies to --popular and --history");
-    if (opt.time_col && !opt.history && !(opt.half_life > 0))
+    if ((cols.given & RS_COLS_TIME) && !opt.history && !(opt.half_life > 0))
         rs_usage_error(SYNOPSIS, "--time-col is read only by --history and --half-life");
-    if (!opt.time_col)
-        opt.time_col = "timestamp";
     if (!opt.query_col)
         opt.query_col = opt.similar ? "query_item_id" : "user_id";
 }
@@ -521,18 +519,17 @@ int main(int argc, char **argv)
         { "popular", required_argument, 0, 'p' }, { "quantile", required_argument, 0, 'Q' },
         { "random", no_argument, 0, 'r' }, { "users-from", required_argument, 0, 'F' },
         { "exclude", required_argument, 0, 'E' }, { "allow", required_argument, 0, 'A' },
-        { "deny", required_argument, 0, 'D' }, { "user-col", required_argument, 0, 'u' },
-        { "item-col", required_argument, 0, 'i' }, { "query-col", required_argument, 0, 'c' },
+        { "deny", required_argument, 0, 'D' }, { "query-col", required_argument, 0, 'c' },
         { "history", required_argument, 0, 'H' }, { "segment-col", required_argument, 0, 'g' },
         { "segments", required_argument, 0, 'e' }, { "half-life", required_argument, 0, 'L' },
-        { "time-col", required_argument, 0, 't' },
+        RS_COLS_LONGOPTS,
         { "batch", required_argument, 0, 'b' }, { "partitions", required_argument, 0, 'N' }, { "quant", required_argument, 0, 'T' },
         { "train-sample", required_argument, 0, 'W' }, { "iters", required_argument, 0, 'G' },
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'U': opt.users = optarg; break;
@@ -548,14 +545,11 @@ int main(int argc, char **argv)
         case 'E': opt.exclude = optarg; break;
         case 'A': opt.allow = optarg; break;
         case 'D': opt.deny = optarg; break;
-        case 'u': opt.user_col = optarg; break;
-        case 'i': opt.item_col = optarg; break;
         case 'c': opt.query_col = optarg; break;
         case 'H': opt.history = optarg; break;
         case 'g': opt.segment_col = optarg; break;
         case 'e': opt.segments = optarg; break;
         case 'L': opt.half_life = rs_opt_double("--half-life", optarg, 1e-6, 1e9); break;
-        case 't': opt.time_col = optarg; break;
         case 'b': opt.batch = rs_opt_int("--batch", optarg, 1, 1 << 24); break;
         case 'k': opt.k = rs_opt_int("-k", optarg, 1, 1 << 20); break;
         case 'N': opt.partitions = rs_opt_int("--partitions", optarg, 1, INT32_MAX); break;
@@ -578,7 +572,6 @@ int main(int argc, char **argv)
     if (optind < argc)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
     check_options();
-    rs_blas_set_threads(1);
 
     struct rs_writer *w;
     int rc = rs_output_open(&w, &opt.out);

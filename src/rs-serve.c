@@ -6,7 +6,6 @@
 #include "serve/latency.h"
 #include "serve/reco.h"
 #include "serve/recoserve.h"
-#include "nn/tensor.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -508,7 +507,6 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN); /* a client hanging up must not kill the server */
-    rs_blas_set_threads(1); /* the server's threads each search on their own */
     if (reload(1) < 0)
         rs_die(RS_ERR_FORMAT);
     struct MHD_Daemon *d = start_daemon();

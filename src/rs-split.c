@@ -8,11 +8,11 @@
 #include "core/strmap.h"
 #include "core/timeparse.h"
 #include "io/tsv.h"
+#include "io/twopass.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define SYNOPSIS "rs-split -o DIR (--cutoff T | --windows SPEC | --last-days N | --per-user-last N |\n" \
                  "       --per-user-frac F | --random-per-user F | --by-event SPEC) [OPTIONS] [FILE]"
@@ -23,12 +23,14 @@ enum mode { M_NONE, M_CUTOFF, M_WINDOWS, M_LAST_DAYS, M_BY_EVENT, M_PER_USER };
 static struct {
     const char *spec, *end, *input;
     struct rs_output out;
-    const char *user_col, *time_col, *event_col;
     int mode, csv;
     int64_t cutoff, last_days;
     struct rs_split_per_user pu;
-} opt = { .user_col = "user_id", .time_col = "timestamp", .event_col = "event",
-          .pu = { .min_train = DEFAULT_MIN_TRAIN } };
+} opt = { .pu = { .min_train = DEFAULT_MIN_TRAIN } };
+
+/* The timestamp column; the user column (per-user modes, the report) and the
+ * event column (--by-event). */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_EVENT | RS_COLS_TIME);
 
 static void help(void)
 {
@@ -55,21 +57,20 @@ static void help(void)
            "Options:\n"
            "  -o, --output DIR       output directory (required); written atomically\n"
            "      --end TIME         end of --windows/--last-days (exclusive; default: the\n"
-           "                         newest timestamp + 1 s; needed for stdin or a pipe)\n"
+           "                         newest timestamp + 1 s)\n"
            "      --min-train K      per-user modes: leave each user at least K train events\n"
            "                         (default %d)\n"
-           "      --user-col NAME    user column (default user_id)\n"
-           "      --time-col NAME    timestamp column, Unix seconds or ISO 8601 (default timestamp)\n"
-           "      --event-col NAME   event column for --by-event (default event)\n"
+           "%s"
            "      --csv              parse the input as CSV (default: by .csv/.csv.zst name)\n"
            "  -z, --zstd             compress the outputs (NAME.tsv.zst)\n"
            "      --level N          zstd level 1..19 (default 3)\n"
            RS_COMMON_HELP
            "\n"
-           "Time modes stream (memory O(users)); --windows and --last-days read a FILE twice\n"
-           "(first for the newest timestamp) unless --end is given. Per-user modes hold the\n"
-           "whole input in memory (its size plus about 64 bytes an event). Ties in timestamp\n"
-           "keep input order. Window boundaries: an event at exactly the cutoff is in test.\n"
+           "Time modes stream (memory O(users)); --windows and --last-days read the input\n"
+           "twice unless --end is given (first for the newest timestamp; stdin or a pipe is\n"
+           "spooled zstd-compressed to $TMPDIR). Per-user modes hold the whole input in\n"
+           "memory (its size plus about 64 bytes an event). Ties in timestamp keep input\n"
+           "order. Window boundaries: an event at exactly the cutoff is in test.\n"
            "\n"
            "Examples:\n"
            "  rs-split --cutoff '2019-12-01' -o win events.tsv.zst\n"
@@ -78,7 +79,7 @@ static void help(void)
            "  rs-split --by-event 'train=click|valid=booking' -o pc events.tsv\n"
            "  rs-split --cutoff 2019-12-01 -o t events.tsv &&\n"
            "    rs-split --by-event 'valid=booking' -o v t/test.tsv  # later bookings only\n",
-           DEFAULT_MIN_TRAIN);
+           DEFAULT_MIN_TRAIN, rs_cli_cols_help(&cols, 25));
 }
 
 static void set_mode(int mode, const char *flag)
@@ -99,7 +100,7 @@ static int64_t opt_time(const char *flag, const char *arg)
 static void parse(int argc, char **argv)
 {
     enum { O_CUTOFF = 256, O_WINDOWS, O_LASTDAYS, O_PUL, O_PUF, O_RPU, O_BYEV, O_END, O_MINTRAIN,
-           O_UCOL, O_TCOL, O_ECOL, O_CSV };
+           O_CSV };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
@@ -108,13 +109,12 @@ static void parse(int argc, char **argv)
         { "per-user-last", required_argument, 0, O_PUL }, { "per-user-frac", required_argument, 0, O_PUF },
         { "random-per-user", required_argument, 0, O_RPU }, { "by-event", required_argument, 0, O_BYEV },
         { "end", required_argument, 0, O_END }, { "min-train", required_argument, 0, O_MINTRAIN },
-        { "user-col", required_argument, 0, O_UCOL }, { "time-col", required_argument, 0, O_TCOL },
-        { "event-col", required_argument, 0, O_ECOL }, { "csv", no_argument, 0, O_CSV },
+        RS_COLS_LONGOPTS, { "csv", no_argument, 0, O_CSV },
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case O_CUTOFF: set_mode(M_CUTOFF, "--cutoff"); opt.cutoff = opt_time("--cutoff", optarg); break;
@@ -141,9 +141,6 @@ static void parse(int argc, char **argv)
         case O_BYEV: set_mode(M_BY_EVENT, "--by-event"); opt.spec = optarg; break;
         case O_END: opt.end = optarg; break;
         case O_MINTRAIN: opt.pu.min_train = (uint64_t)rs_opt_int("--min-train", optarg, 0, INT64_MAX); break;
-        case O_UCOL: opt.user_col = optarg; break;
-        case O_TCOL: opt.time_col = optarg; break;
-        case O_ECOL: opt.event_col = optarg; break;
         case O_CSV: opt.csv = 1; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
@@ -157,39 +154,50 @@ static void parse(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "no output directory; use -o DIR");
     if (opt.end && opt.mode != M_WINDOWS && opt.mode != M_LAST_DAYS)
         rs_usage_error(SYNOPSIS, "--end only applies to --windows and --last-days");
-    struct stat st;
-    if (!opt.end && (opt.mode == M_WINDOWS || opt.mode == M_LAST_DAYS) &&
-        (strcmp(opt.input, "-") == 0 || (stat(opt.input, &st) == 0 && !S_ISREG(st.st_mode))))
-        rs_usage_error(SYNOPSIS, "--windows and --last-days on stdin or a pipe need --end TIME (or a FILE)");
     if (opt.mode == M_PER_USER && opt.pu.mode != RS_SPLIT_LAST_N && !(opt.pu.frac > 0))
         rs_usage_error(SYNOPSIS, "the per-user fraction must be in (0, 1]");
     opt.pu.seed = rs_opts.seed;
 }
 
-static int csv_input(void)
+static int input_flags(void)
 {
-    return opt.csv || rs_ends_with(opt.input, ".csv") || rs_ends_with(opt.input, ".csv.zst");
+    return rs_tsv_flags(opt.input, opt.csv ? RS_TSV_CSV : 0);
 }
 
-static int open_input(struct rs_tsv **t)
+static int csv_input(void)
 {
-    return rs_tsv_open(t, opt.input, csv_input() ? RS_TSV_CSV : 0);
+    return (input_flags() & RS_TSV_CSV) != 0;
 }
 
 /* First pass of --windows / --last-days: the newest timestamp. */
-static int newest(int64_t *end)
+static int newest(struct rs_tsv *t, int64_t *end)
 {
-    struct rs_tsv *t;
-    int col, rc = open_input(&t);
-    if (rc < 0)
-        return rc;
+    int col, rc;
     int64_t ts, max = INT64_MIN;
-    if ((rc = rs_tsv_require(t, opt.time_col, &col)) == 0)
+    if ((rc = rs_tsv_require(t, cols.time, &col)) == 0)
         while ((rc = rs_tsv_next(t)) == 0 && (rc = rs_tsv_get_time(t, col, &ts)) == 0)
             max = ts > max ? ts : max;
-    rs_tsv_close(t);
     *end = max == INT64_MIN ? 0 : max + 1;
     return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+/* Opens the input; given end, reads it once for the newest timestamp and
+ * returns its second pass in *t (a pipe is spooled by *tp for it). */
+static int open_input(struct rs_twopass **tp, struct rs_tsv **t, int64_t *end)
+{
+    if (!end)
+        return rs_tsv_open(t, opt.input, input_flags());
+    int rc = rs_twopass_open(tp, opt.input, input_flags(), t);
+    rc = rc ? rc : newest(*t, end);
+    return rc ? rc : rs_twopass_rewind(*tp, t);
+}
+
+static void close_input(struct rs_twopass *tp, struct rs_tsv *t)
+{
+    if (tp)
+        rs_twopass_close(tp); /* it owns t */
+    else
+        rs_tsv_close(t);
 }
 
 /* ---- rows and the report ---- */
@@ -255,11 +263,11 @@ struct cols {
 static int find_cols(const struct rs_tsv *t, struct cols *c)
 {
     c->event = -1;
-    int rc = rs_tsv_require(t, opt.user_col, &c->user);
+    int rc = rs_tsv_require(t, cols.user, &c->user);
     if (rc == 0)
-        rc = rs_tsv_require(t, opt.time_col, &c->time);
+        rc = rs_tsv_require(t, cols.time, &c->time);
     if (rc == 0 && opt.mode == M_BY_EVENT)
-        rc = rs_tsv_require(t, opt.event_col, &c->event);
+        rc = rs_tsv_require(t, cols.event, &c->event);
     return rc;
 }
 
@@ -357,24 +365,20 @@ int main(int argc, char **argv)
     int64_t end = 0;
     struct rs_split_windows w;
     int relative = opt.mode == M_WINDOWS || opt.mode == M_LAST_DAYS, rc = 0;
-    if (relative) {
-        make_windows(&w, 0); /* usage errors before reading anything */
-        rs_split_windows_free(&w);
-    }
+    make_windows(&w, 0); /* usage errors before reading anything */
+    rs_split_windows_free(&w);
     if (opt.end)
         end = opt_time("--end", opt.end);
-    else if (relative && (rc = newest(&end)) < 0)
-        rs_die(rc);
-    make_windows(&w, end);
-
-    struct rs_tsv *t;
+    struct rs_twopass *tp = NULL;
+    struct rs_tsv *t = NULL;
     struct cols c;
-    if ((rc = open_input(&t)) == 0 && (rc = find_cols(t, &c)) < 0)
-        rs_tsv_close(t);
+    if ((rc = open_input(&tp, &t, relative && !opt.end ? &end : NULL)) == 0)
+        rc = find_cols(t, &c);
     if (rc < 0) {
-        rs_split_windows_free(&w);
+        close_input(tp, t);
         rs_die(rc);
     }
+    make_windows(&w, end);
     struct line header = { 0 };
     if (rs_tsv_ncols(t) > 0)
         add_row(&header, t, csv_input(), 1);
@@ -383,7 +387,7 @@ int main(int argc, char **argv)
     free(header.s);
     if (rc == 0)
         rc = opt.mode == M_PER_USER ? split_per_user(t, &o, &c) : split_stream(t, &w, &o, &c);
-    rs_tsv_close(t);
+    close_input(tp, t);
     if ((rc = rs_split_out_finish(&o, rc)) == 0)
         report(&o, &w);
     rs_split_out_free(&o);

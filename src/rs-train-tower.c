@@ -21,7 +21,10 @@ static struct {
     struct rs_tt_inputs in;
     size_t d;
     int resume;
-} opt = { .in = { .user_col = "user_id", .item_col = "item_id" } };
+} opt;
+
+/* The id columns of every input. */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM);
 
 static struct rs_tt_opts to;
 
@@ -35,8 +38,8 @@ static void help(void)
            "pretrained, sequence), in-batch softmax with logQ correction, Adam. EXAMPLES (or\n"
            "stdin) has columns user_id, item_id and optionally logq, neg_items, neg_logq\n"
            "(rs-negsample); feature columns come from --users / --items, which are read\n"
-           "twice (vocabularies, then encoding): files, not pipes. Config format:\n"
-           "schemas/tower-config.md.\n"
+           "twice (vocabularies, then encoding; a pipe is spooled zstd-compressed to\n"
+           "$TMPDIR). Config format: schemas/tower-config.md.\n"
            "\n"
            "Inputs and outputs:\n"
            "  -c, --config FILE       feature config (JSON; with --resume: the checkpoint's)\n"
@@ -48,8 +51,7 @@ static void help(void)
            "      --checkpoint FILE   checkpoint after every epoch (default: OUTPUT.ckpt)\n"
            "      --resume            continue from the checkpoint exactly where it stopped\n"
            "      --log FILE          epoch log as TSV (epoch, step, loss, lr, recall, ndcg, ...)\n"
-           "      --user-col NAME     user id column of every input (default user_id)\n"
-           "      --item-col NAME     item id column of every input (default item_id)\n"
+           "%s"
            "Model and training:\n"
            "  -d, --embedding-size N  output embedding size d (default: the config's, else 64)\n"
            "      --batch N           examples per step (default %zu)\n"
@@ -70,16 +72,17 @@ static void help(void)
            "      --lr-sparse X       Adagrad learning rate (default %g)\n"
            RS_COMMON_HELP
            "\n"
-           "Same --seed and --threads give a byte-identical model; set OPENBLAS_NUM_THREADS=1\n"
-           "or leave BLAS threads to --threads. The model holds the config, vocabularies,\n"
-           "normalisation statistics and weights: rs-cat --schema MODEL.rsm describes it.\n"
+           "The same --seed gives a byte-identical model whatever --threads. The model holds\n"
+           "the config, vocabularies, normalisation statistics and weights: rs-cat --schema\n"
+           "MODEL.rsm describes it.\n"
            "\n"
            "Examples:\n"
            "  rs-train-tower -c examples/ml100k-tower.json --users users.tsv --items items.tsv \\\n"
            "      --valid valid.tsv -o tower.rsm train.tsv\n"
            "  rs-train-tower -c tower.json -o tower.rsm --resume train.tsv\n"
            "  rs-embed --model tower.rsm --items items.tsv -o item_emb.rsb\n",
-           def.batch, def.epochs, def.lr, def.warmup, def.tau, def.dropout, def.k, def.patience, def.lr_sparse);
+           rs_cli_cols_help(&cols, 26), def.batch, def.epochs, def.lr, def.warmup, def.tau, def.dropout, def.k,
+           def.patience, def.lr_sparse);
 }
 
 static struct rs_progress prog;
@@ -138,7 +141,7 @@ static void parse_args(int argc, char **argv)
         { "items", required_argument, 0, 'I' },       { "valid", required_argument, 0, 'W' },
         { "output", required_argument, 0, 'o' },      { "checkpoint", required_argument, 0, 'C' },
         { "resume", no_argument, 0, 'R' },            { "log", required_argument, 0, 'L' },
-        { "user-col", required_argument, 0, 'u' },    { "item-col", required_argument, 0, 'i' },
+        RS_COLS_LONGOPTS,
         { "embedding-size", required_argument, 0, 'd' }, { "batch", required_argument, 0, 'B' },
         { "epochs", required_argument, 0, 'E' },      { "stop-after", required_argument, 0, 'S' },
         { "lr", required_argument, 0, 'l' },          { "lr-schedule", required_argument, 0, 'H' },
@@ -150,7 +153,7 @@ static void parse_args(int argc, char **argv)
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "c:o:d:k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+        if (rs_cli_common(c, optarg, help) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'c': opt.config = optarg; break;
@@ -161,8 +164,6 @@ static void parse_args(int argc, char **argv)
         case 'C': opt.checkpoint = optarg; break;
         case 'R': opt.resume = 1; break;
         case 'L': opt.log = optarg; break;
-        case 'u': opt.in.user_col = optarg; break;
-        case 'i': opt.in.item_col = optarg; break;
         case 'd': opt.d = (size_t)rs_opt_int("--embedding-size", optarg, 1, 65536); break;
         case 'B': to.batch = (size_t)rs_opt_int("--batch", optarg, 2, 1 << 20); break;
         case 'E': to.epochs = (int)rs_opt_int("--epochs", optarg, 1, 1000000); break;
@@ -192,6 +193,8 @@ static void parse_args(int argc, char **argv)
     if (argc - optind > 1)
         rs_usage_error(SYNOPSIS, "one examples input at most");
     opt.in.examples = optind < argc ? argv[optind] : "-";
+    opt.in.user_col = cols.user;
+    opt.in.item_col = cols.item;
 }
 
 /* Builds the tower: from the config (fresh) or from the checkpoint (resume). */

@@ -76,8 +76,7 @@ static int mark_cols(struct rs_tsv *t, const char *names, enum kind k, enum kind
 
 static int open_table(const char *path, struct rs_tsv **t, enum kind **kind)
 {
-    int csv = opt.csv || rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst");
-    int rc = rs_tsv_open(t, path, csv ? RS_TSV_CSV : 0);
+    int rc = rs_tsv_open(t, path, opt.csv ? RS_TSV_CSV : 0);
     if (rc < 0)
         return rc;
     *kind = xcalloc(rs_tsv_ncols(*t) + 1, sizeof **kind);
@@ -197,7 +196,7 @@ static int map_stream(const char *path, const struct rs_vocab *v, struct rs_writ
     int rc = open_table(path, &t, &kind);
     if (rc < 0)
         return rc;
-    int csv = opt.csv || rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst");
+    int csv = (rs_tsv_flags(path, opt.csv ? RS_TSV_CSV : 0) & RS_TSV_CSV) != 0;
     size_t nc = rs_tsv_ncols(t);
     for (size_t i = 0; i < nc && rc == 0; i++) {
         const char *name = rs_tsv_colname(t, i);

@@ -59,10 +59,6 @@ EOF
     assert_stderr_has "invalid --cutoff 'soon'"
     run -2 --separate-stderr rs-split --windows '6w|old' -o d x.tsv
     assert_stderr_has "'old' can only be the first"
-    run -2 --separate-stderr rs-split --windows 'old|3w' -o d < /dev/null
-    assert_stderr_has "need --end"
-    run -2 --separate-stderr rs-split --last-days 3 -o d <(echo)
-    assert_stderr_has "need --end"
     run -2 --separate-stderr rs-split --per-user-frac 0 -o d x.tsv
     assert_stderr_has "fraction must be in (0, 1]"
     run -2 --separate-stderr rs-split --by-event 'a=click|b=click' -o d x.tsv
@@ -168,6 +164,21 @@ EOF
     # --last-days N is 'train=old|test=Nd'.
     rs-split -q --last-days 21 -o l ev.tsv
     assert_same l/test.tsv d/3w.tsv
+}
+
+@test "windows counted back from the newest event of stdin or a pipe: the input is spooled" {
+    ev 3000
+    rs-split -q --windows 'old|6w|3w' -o d ev.tsv
+    rs-split -q --windows 'old|6w|3w' -o s < ev.tsv
+    rs-split -q --last-days 21 -o p <(cat ev.tsv)
+    mkdir spool
+    TMPDIR=$PWD/spool rs-split -q --windows 'old|6w|3w' -o z <(zstd -q -c ev.tsv)
+    for w in old 6w 3w; do
+        assert_same s/$w.tsv d/$w.tsv
+        assert_same z/$w.tsv d/$w.tsv
+    done
+    assert_same p/test.tsv d/3w.tsv
+    [ -z "$(ls spool)" ]
 }
 
 @test "per-user last N: each user's newest events, each user's order kept" {

@@ -146,6 +146,16 @@ EOF
     [ "$output" = "$(printf 'user_id\titem_id\tnote\nu2\tz\tr2\nu3\tz\tr3')" ]
 }
 
+@test "CSV on a pipe: the second pass reads the same quoted fields as the first" {
+    printf 'user_id,item_id,note\nu1,"x, y","a\tb"\nu2,z,r2\nu3,z,r3\nu4,"x, y",r4\n' > e.csv
+    rs-prefilter -q --min-item-interactions 2 e.csv > a
+    cat e.csv | rs-prefilter -q --csv --min-item-interactions 2 > b
+    rs-prefilter -q --min-item-interactions 2 --csv <(cat e.csv) > c
+    assert_same a b
+    assert_same a c
+    [ "$(wc -l < a)" -eq 5 ]
+}
+
 @test "empty and header-only inputs" {
     : > empty.tsv
     run -0 --separate-stderr rs-prefilter --min-user-interactions 3 empty.tsv

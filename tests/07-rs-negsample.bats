@@ -73,6 +73,18 @@ PY
     [ "$(head -1 a)" = "$(printf 'user_id\titem_id\tlogq\tneg_items\tneg_logq\tweight')" ]
 }
 
+@test "process substitutions for the events, --impressions, --items and --emb: same output, no spool left" {
+    synth 5
+    cut -f2 syn/events.tsv > items.tsv
+    args=(-k 4 --strategy popularity,impressions,nearest --emb syn/item_factors.rsb)
+    rs-negsample "${args[@]}" --impressions syn/events.tsv --items items.tsv syn/events.tsv > a
+    mkdir spool
+    TMPDIR=$PWD/spool rs-negsample "${args[@]}" --impressions <(cat syn/events.tsv) --items <(cat items.tsv) \
+        --emb <(cat syn/item_factors.rsb) <(cat syn/events.tsv) > b
+    assert_same a b
+    [ -z "$(ls spool)" ]
+}
+
 @test "empty and header-only inputs" {
     : > empty.tsv
     run -0 rs-negsample empty.tsv

@@ -46,12 +46,24 @@ train() {
     gen
     sed 's/"type": "text"/"type": "poem"/' tower.json > bad.json
     run -1 --separate-stderr rs-train-tower -c bad.json --users users.tsv --items items.tsv -o m.rsm train.tsv
-    assert_stderr_has "feature 'title': unknown type 'poem'"
+    assert_stderr_has "'bad.json': item_embedding_layers.title.type: expected one of string, int, text, numeric, pretrained, sequence, got \"poem\""
     [[ "$stderr" != *epoch* ]]
     [ ! -e m.rsm ]
     sed 's/"buckets": 64/"bucket": 64/' tower.json > typo.json
     run -1 --separate-stderr rs-train-tower -c typo.json --users users.tsv --items items.tsv -o m.rsm train.tsv
-    assert_stderr_has "feature 'title': unknown key \"bucket\" for type text"
+    assert_stderr_has "'typo.json': item_embedding_layers.title: unknown key \"bucket\" (expected one of type,"
+}
+
+@test "embedding_size \"64\" or 64.5 is refused, naming the key's path" {
+    gen
+    sed 's/"embedding_size": 4,/"embedding_size": "64",/' tower.json > str.json
+    run -1 --separate-stderr rs-train-tower -c str.json --users users.tsv --items items.tsv -o m.rsm train.tsv
+    assert_stderr_has "'str.json': item_embedding_layers.title.embedding_size: expected an integer in 1..65536, got \"64\""
+    [ ! -e m.rsm ]
+    sed '2s/"embedding_size": 8/"embedding_size": 64.5/' tower.json > real.json
+    run -1 --separate-stderr rs-train-tower -c real.json --users users.tsv --items items.tsv -o m.rsm train.tsv
+    assert_stderr_has "'real.json': embedding_size: expected an integer in 1..65536, got 64.5"
+    [ ! -e m.rsm ]
 }
 
 @test "a feature column missing from its table is an error naming feature, column and file" {
@@ -115,6 +127,31 @@ train() {
     # thread count does not change the bytes either.
     train --valid valid.tsv -o d.rsm -j 2 train.tsv
     assert_same a.rsm d.rsm
+}
+
+@test "batches of several in-batch softmax blocks: 1, 2 and 3 threads give the same bytes" {
+    gen
+    # 200 rows a batch: blocks of 64, 64, 64 and 8 rows, dealt out to the threads
+    train --valid valid.tsv --batch 200 -o a.rsm train.tsv
+    OPENBLAS_NUM_THREADS=2 train --valid valid.tsv --batch 200 -j 2 -o b.rsm train.tsv
+    train --valid valid.tsv --batch 200 -j 3 -o c.rsm train.tsv
+    assert_same a.rsm b.rsm
+    assert_same a.rsm c.rsm
+}
+
+@test "every table through a process substitution or a pipe: the same model bytes" {
+    gen
+    train --valid valid.tsv -o a.rsm train.tsv
+    mkdir spool
+    TMPDIR=$PWD/spool train --users <(cat users.tsv) --items <(zstd -q -c items.tsv) --valid <(cat valid.tsv) \
+        -o b.rsm <(cat train.tsv)
+    assert_same a.rsm b.rsm
+    cat users.tsv | train --users - --valid valid.tsv -o c.rsm train.tsv
+    assert_same a.rsm c.rsm
+    rs-train-tower -c <(cat tower.json) --users <(cat users.tsv) --items items.tsv --batch 32 --epochs 4 --lr 0.02 \
+        -k 4 -j 1 -q --valid valid.tsv -o d.rsm train.tsv
+    assert_same a.rsm d.rsm
+    [ -z "$(ls spool)" ]
 }
 
 @test "history pooled by attention: learns the groups, keeps its query, same bytes on 1 and 2 threads" {

@@ -127,6 +127,30 @@ EOF
     [ "$(echo "$output" | wc -l)" -eq 1 ]
 }
 
+@test "1, 2 and 3 threads give the same bytes (forward passes in blocks of 256 rows)" {
+    model
+    # 1120 users, two chunks: each row of users.tsv 14 times under new ids
+    awk -F'\t' -v OFS='\t' 'NR == 1 { print; next } { r[NR] = $0 }
+        END { for (k = 0; k < 14; k++) for (i = 2; i <= NR; i++) { $0 = r[i]; $1 = $1 "x" k; print } }' \
+        users.tsv > many.tsv
+    [ "$(wc -l < many.tsv)" -eq 1121 ]
+    rs-embed -m m.rsm --users many.tsv -j 1 -o a.rsb
+    OPENBLAS_NUM_THREADS=2 rs-embed -m m.rsm --users many.tsv -j 2 -o b.rsb
+    rs-embed -m m.rsm --users many.tsv -j 3 -o c.rsb
+    assert_same a.rsb b.rsb
+    assert_same a.rsb c.rsb
+}
+
+@test "the model and the table through process substitutions give the same vectors" {
+    model
+    rs-embed -m m.rsm --users users.tsv -f tsv > a.tsv
+    rs-embed -m <(cat m.rsm) --users <(cat users.tsv) -f tsv > b.tsv
+    assert_same a.tsv b.tsv
+    rs-embed -m m.rsm --items items.tsv -o a.rsb
+    rs-embed -m m.rsm --items <(cat items.tsv) -o b.rsb
+    assert_same a.rsb b.rsb
+}
+
 @test "-o /dev/full fails with exit 1" {
     model
     run -1 --separate-stderr rs-embed -m m.rsm --users users.tsv -f tsv -o /dev/full

@@ -138,6 +138,45 @@ EOF
     assert_same a.tsv c.tsv
 }
 
+# realvec FILE PREFIX N DIMS SEED: gaussian vectors (scores rounded by
+# sgemm, whose last bit a tile cut elsewhere could change), as RSB.
+realvec() {
+    "$PYTHON" - "$@" <<'EOF'
+import sys
+import numpy as np
+path, prefix, n, d, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+r = np.random.default_rng(seed)
+with open(path + ".tsv", "w") as f:
+    f.write("id\t" + "\t".join("v%d" % (j + 1) for j in range(d)) + "\n")
+    for i in range(n):
+        f.write(prefix + str(i) + "\t" + "\t".join("%.7f" % x for x in r.standard_normal(d)) + "\n")
+EOF
+    rs-cat --to rsb -o "$1" "$1.tsv"
+}
+
+@test "real-valued scores: 1, 2 and 3 threads, batches of whole tiles, items split: the same bytes" {
+    realvec users.rsb u 1300 24 5
+    realvec items.rsb i 1700 24 6
+    rs-retrieve -q --users users.rsb --items items.rsb -k 20 -j 1 > one.tsv
+    OPENBLAS_NUM_THREADS=3 rs-retrieve -q --users users.rsb --items items.rsb -k 20 -j 2 > two.tsv
+    rs-retrieve -q --users users.rsb --items items.rsb -k 20 -j 3 --batch 512 > three.tsv
+    assert_same one.tsv two.tsv
+    assert_same one.tsv three.tsv
+    # one tile of queries (256) on 3 threads splits the items instead: the
+    # same tiles, the same bytes
+    head -257 users.rsb.tsv | rs-cat --to rsb -o few.rsb
+    rs-retrieve -q --users few.rsb --items items.rsb -k 20 -j 3 > few.tsv
+    head -n $((256 * 20 + 1)) one.tsv > first.tsv
+    assert_same first.tsv few.tsv
+    # the IVF index: built, and searched (two blocks of queries), on 1 and 3 threads
+    rs-retrieve -q -j 1 index build --items items.rsb -o one.idx --partitions 20
+    rs-retrieve -q -j 3 index build --items items.rsb -o three.idx --partitions 20
+    assert_same one.idx three.idx
+    rs-retrieve -q -j 1 --users users.rsb --index one.idx -k 10 --nprobe 4 --rerank 20 > ann1.tsv
+    rs-retrieve -q -j 3 --users users.rsb --index one.idx -k 10 --nprobe 4 --rerank 20 > ann3.tsv
+    assert_same ann1.tsv ann3.tsv
+}
+
 @test "empty and header-only inputs" {
     setup_data
     printf 'id\tv1\tv2\tv3\tv4\tv5\tv6\n' | rs-cat --to rsb -o none.rsb

@@ -22,6 +22,15 @@ setup_file() {
         -o model.rsm train.tsv
 }
 
+# config_fails JSON MESSAGE: rs-rank train refuses the config (exit 1, no
+# model written), saying MESSAGE.
+config_fails() {
+    printf '%s\n' "$1" > cfg.json
+    run -1 --separate-stderr rs-rank train -c cfg.json -o m.rsm train.tsv
+    assert_stderr_has "$2"
+    [ ! -e m.rsm ]
+}
+
 world() { # copies the shared files into the test's directory
     cp "$BATS_FILE_TMPDIR"/{train.tsv,test.tsv,cand.tsv,items.tsv,users.tsv,model.rsm} .
 }
@@ -158,12 +167,8 @@ value() { # value FILE MODEL METRIC K
     printf 'user_id\titem_id\tclick\tbooking\tdistance\nu1\ti1\t1\t0\tfar\n' > bad2.tsv
     run -1 --separate-stderr rs-rank eval -m model.rsm --items items.tsv --users users.tsv bad2.tsv
     assert_stderr_has "'bad2.tsv' line 2: column 'distance'"
-    printf '{"numeric": ["distance"], "bogus": 1}\n' > bad.json
-    run -1 --separate-stderr rs-rank train -c bad.json -o m.rsm train.tsv
-    assert_stderr_has "unknown key 'bogus'"
-    printf '{"numeric": ["nowhere"]}\n' > gone.json
-    run -1 --separate-stderr rs-rank train -c gone.json -o m.rsm train.tsv
-    assert_stderr_has "column 'nowhere' is neither in the input"
+    config_fails '{"numeric": ["distance"], "bogus": 1}' "'cfg.json': top level: unknown key \"bogus\""
+    config_fails '{"numeric": ["nowhere"]}' "column 'nowhere' is neither in the input"
     sed '2s/\t[0-9.]*$/\tlots/' items.tsv > bad-items.tsv
     run -1 --separate-stderr rs-rank score -m model.rsm --items bad-items.tsv cand.tsv
     assert_stderr_has "'bad-items.tsv' line 2: column 'ctr'"
@@ -174,6 +179,18 @@ value() { # value FILE MODEL METRIC K
     [ ! -e m.rsm ]
 }
 
+@test "embedding_size \"64\" or 64.5 is refused (exit 1), naming the key's path; no model is left" {
+    world
+    config_fails '{"numeric": ["distance"], "embedding_size": "64"}' \
+        "'cfg.json': embedding_size: expected an integer in 1..1024, got \"64\""
+    config_fails '{"numeric": ["distance"], "embedding_size": 64.5}' \
+        "'cfg.json': embedding_size: expected an integer in 1..1024, got 64.5"
+    config_fails '{"categorical": ["user_id", {"name": "item_id", "embedding_size": "64"}]}' \
+        "'cfg.json': categorical[1].embedding_size: expected an integer in 1..1024, got \"64\""
+    config_fails '{"categorical": ["user_id", {"name": "item_id", "embedding_size": 64.5}]}' \
+        "'cfg.json': categorical[1].embedding_size: expected an integer in 1..1024, got 64.5"
+}
+
 @test "-o /dev/full fails with exit 1" {
     world
     run -1 --separate-stderr rs-rank score -m model.rsm -o /dev/full cand.tsv
@@ -181,25 +198,39 @@ value() { # value FILE MODEL METRIC K
     run -1 --separate-stderr rs-rank eval -m model.rsm -o /dev/full cand.tsv
 }
 
-@test "same seed and threads: byte-identical model and scores; another seed differs" {
+@test "same seed: byte-identical model and scores on 1, 2 and 3 threads; another seed differs" {
     world
     head -20001 train.tsv > small.tsv
-    local a=(train -q -j 1 -c "$CFG" --items items.tsv --users users.tsv --epochs 2 small.tsv)
-    rs-rank "${a[@]}" -o a.rsm
-    rs-rank "${a[@]}" -o b.rsm
+    local a=(train -q -c "$CFG" --items items.tsv --users users.tsv --epochs 2 small.tsv)
+    rs-rank "${a[@]}" -j 1 -o a.rsm
+    rs-rank "${a[@]}" -j 1 -o b.rsm
     assert_same a.rsm b.rsm
-    rs-rank "${a[@]}" -s 7 -o c.rsm
+    rs-rank "${a[@]}" -j 1 -s 7 -o c.rsm
     assert_differ a.rsm c.rsm
-    # two workers (data-parallel mini-batches): the same bytes run after run
-    local a2=(train -q -j 2 -c "$CFG" --items items.tsv --users users.tsv --epochs 2 small.tsv)
-    OPENBLAS_NUM_THREADS=2 rs-rank "${a2[@]}" -o d.rsm
-    OPENBLAS_NUM_THREADS=2 rs-rank "${a2[@]}" -o e.rsm
-    assert_same d.rsm e.rsm
+    # workers run fixed micro-batches and add them in order: the thread count,
+    # OpenBLAS's included, changes no byte
+    OPENBLAS_NUM_THREADS=2 rs-rank "${a[@]}" -j 2 -o d.rsm
+    rs-rank "${a[@]}" -j 3 --batch 700 -o e.rsm
+    rs-rank "${a[@]}" -j 1 --batch 700 -o f.rsm
+    assert_same a.rsm d.rsm
+    assert_same e.rsm f.rsm
     rs-rank score -j 1 -m a.rsm --items items.tsv --users users.tsv cand.tsv > s1
-    rs-rank score -j 1 -m b.rsm --items items.tsv --users users.tsv cand.tsv > s2
+    OPENBLAS_NUM_THREADS=3 rs-rank score -j 3 -m b.rsm --items items.tsv --users users.tsv cand.tsv > s2
     assert_same s1 s2
     run -0 rs-cat --schema a.rsm
     [[ "$output" == *'"kind":"rank"'* ]]
+}
+
+@test "config, tables, model and input through process substitutions: the same model and scores" {
+    world
+    head -20001 train.tsv > small.tsv
+    rs-rank train -q -j 1 -c "$CFG" --items items.tsv --users users.tsv --epochs 1 -o a.rsm small.tsv
+    rs-rank train -q -j 1 -c <(cat "$CFG") --items <(cat items.tsv) --users <(cat users.tsv) --epochs 1 \
+        -o b.rsm <(cat small.tsv)
+    assert_same a.rsm b.rsm
+    rs-rank score -j 1 -m a.rsm --items items.tsv --users users.tsv cand.tsv > s1
+    rs-rank score -j 1 -m <(cat a.rsm) --items <(cat items.tsv) --users <(cat users.tsv) <(cat cand.tsv) > s2
+    assert_same s1 s2
 }
 
 @test "pipe: rs-synth | rs-rank train, then rs-rank score | rs-cat" {
@@ -275,6 +306,6 @@ PY
     awk -v a="$(value ev.tsv rs-rank auc_click "")" 'BEGIN { exit !(a > 0.55) }'
     sed 's/"buckets": 4/"buckets": 1/' b.json > bad.json
     run -1 --separate-stderr rs-rank train -c bad.json -o m.rsm small.tsv
-    assert_stderr_has "'bad.json': numeric 'hour': log1p true or false, buckets 0 (none) or 2..65536"
+    assert_stderr_has "'bad.json': numeric[0].buckets: expected 0 (none) or an integer in 2..65536, got 1"
     [ ! -e m.rsm ]
 }

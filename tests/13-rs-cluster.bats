@@ -91,6 +91,17 @@ EOF
     assert_stderr_has "init 3 iteration 1"
 }
 
+@test "1, 2 and 3 threads give the same bytes (blocks of 256 rows, sums in a fixed order)" {
+    blobs b.rsb 1100 5 8
+    rs-cluster -q -k 7 -j 1 --centroids c1.rsb b.rsb > a1.tsv
+    OPENBLAS_NUM_THREADS=2 rs-cluster -q -k 7 -j 2 --centroids c2.rsb b.rsb > a2.tsv
+    rs-cluster -q -k 7 -j 3 --centroids c3.rsb b.rsb > a3.tsv
+    assert_same a1.tsv a2.tsv
+    assert_same a1.tsv a3.tsv
+    assert_same c1.rsb c2.rsb
+    assert_same c1.rsb c3.rsb
+}
+
 @test "empty, header-only and bad inputs" {
     printf 'id\tv1\tv2\n' | rs-cat --to rsb -o none.rsb
     run -1 --separate-stderr rs-cluster -k 2 none.rsb

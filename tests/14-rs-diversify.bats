@@ -100,6 +100,18 @@ check() {
     assert_same a.tsv.zst b.tsv.zst
 }
 
+@test "--items tables and embeddings, --deny and --seen through process substitutions: the same output" {
+    gen 5 50 200 60
+    rs-cat --to rsb -o emb.rsb emb.tsv
+    cut -f1 items.tsv | head -20 > deny.tsv
+    awk -F'\t' 'NR == 1 || NR % 7 == 0 { print $1 "\t" $2 }' ranked.tsv > seen.tsv
+    args=(--by category --max-per-group 3 --mmr 0.6 -n 12)
+    rs-diversify "${args[@]}" --items items.tsv --items emb.rsb --deny deny.tsv --seen seen.tsv ranked.tsv > a.tsv
+    rs-diversify "${args[@]}" --items <(cat items.tsv) --items <(cat emb.rsb) --deny <(cat deny.tsv) \
+        --seen <(cat seen.tsv) <(cat ranked.tsv) > b.tsv
+    assert_same a.tsv b.tsv
+}
+
 @test "caps: --max-per-group is never exceeded (category, cluster from a second table)" {
     gen 6 200 300 40
     rs-diversify --items items.tsv --by category --max-per-group 2 -n 10 ranked.tsv > out.tsv

@@ -72,7 +72,7 @@ vectors() { # vectors NAME IDS...: an RSB of 2-d vectors
     hostile "'labels.tsv' line 3: column 'click'" rs-rank train -c r.json -q -o out.rsm labels.tsv
     # A misspelt option in a config is an error, not silently ignored.
     printf '{"numeric": [{"name": "price", "log_1p": true}], "categorical": ["item_id"]}' > typo.json
-    hostile "'typo.json': unknown key 'log_1p' in a numeric feature" rs-rank train -c typo.json -q -o out.rsm labels.tsv
+    hostile "'typo.json': numeric[0]: unknown key \"log_1p\"" rs-rank train -c typo.json -q -o out.rsm labels.tsv
     printf 'user_id\titem_id\trank\tscore\nu1\ti1\tfirst\t0.5\n' > pred.tsv
     events > truth.tsv
     hostile "'pred.tsv' line 2: column 'rank'" rs-metrics --truth truth.tsv --pred pred.tsv -o out.tsv

@@ -27,7 +27,7 @@ typedef void (*chunk_fn)(void *ctx, size_t begin, size_t end, int tid);
 struct job {
     chunk_fn fn;
     void *ctx;
-    size_t n;
+    size_t n, grain, nblocks;
     int nthreads;
 };
 
@@ -56,10 +56,13 @@ static void relax(void)
 #endif
 }
 
+/* Chunk t: whole blocks, the last one cut at n. */
 static void run_chunk(const struct job *j, int t)
 {
-    size_t n = j->n, T = (size_t)j->nthreads;
-    j->fn(j->ctx, n * (size_t)t / T, n * (size_t)(t + 1) / T, t);
+    size_t nb = j->nblocks, T = (size_t)j->nthreads;
+    size_t b0 = nb * (size_t)t / T, b1 = nb * (size_t)(t + 1) / T;
+    size_t end = b1 * j->grain < j->n ? b1 * j->grain : j->n;
+    j->fn(j->ctx, b0 * j->grain, end, t);
 }
 
 static void *worker_main(void *arg)
@@ -152,11 +155,18 @@ static void run_spawned(const struct job *j)
 
 void rs_parallel_for(int nthreads, size_t n, chunk_fn fn, void *ctx)
 {
+    rs_parallel_for_blocks(nthreads, n, 1, fn, ctx);
+}
+
+void rs_parallel_for_blocks(int nthreads, size_t n, size_t grain, chunk_fn fn, void *ctx)
+{
+    grain = grain ? grain : 1;
+    size_t nb = n / grain + (n % grain != 0);
     if (nthreads < 1)
         nthreads = 1;
-    if ((size_t)nthreads > n)
-        nthreads = n ? (int)n : 1;
-    struct job j = { fn, ctx, n, nthreads };
+    if ((size_t)nthreads > nb)
+        nthreads = nb ? (int)nb : 1;
+    struct job j = { fn, ctx, n, grain, nb, nthreads };
     if (nthreads == 1) {
         run_chunk(&j, 0);
     } else if (pthread_mutex_trylock(&pool.owner) == 0) {

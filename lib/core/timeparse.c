@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int64_t rs_days_from_civil(int64_t y, unsigned m, unsigned d)
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -95,7 +96,7 @@ static int parse_iso(const char *p, const char *end, int64_t *out)
     }
     if (p != end)
         return -1;
-    *out = rs_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s - offset;
+    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s - offset;
     return 0;
 }
 

@@ -9,8 +9,6 @@
  * "2019-10-01T00:00:00Z", "2019-10-01T02:00:00+02:00" (fractions of a second
  * are dropped). Returns 0, or RS_ERR_FORMAT with no message set. */
 int rs_time_parse(const char *s, size_t n, int64_t *out);
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm). */
-int64_t rs_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Writes "YYYY-MM-DD HH:MM:SS" (UTC) into buf (at least 32 bytes). */
 void rs_time_format(int64_t t, char *buf);
 /* Parses a duration "90", "90s", "15m", "6h", "3d", "6w" into seconds. */

@@ -37,6 +37,10 @@
 #define ANN_HEADER 128
 #define ANN_ALIGN 64
 #define ANN_QB 128 /* queries per sgemm */
+/* Queries per block: workers take whole blocks, and a partition's queries
+ * are scored in tiles cut at block edges, so a tile holds the same queries
+ * (and a score has the same bits) whatever the thread count. */
+#define ANN_BLOCK 1024
 
 enum { S_CENTROIDS, S_LIST_OFF, S_ROW_ITEM, S_SCALES, S_CODES, S_VECTORS, S_ID_OFF, S_ID_BLOB, NSECT };
 
@@ -336,8 +340,8 @@ const char *rs_ann_id(const struct rs_ann *a, size_t i, size_t *len)
 /* ---- search ---- */
 
 /* Per worker: its queries' probes, inverted into per-partition query lists,
- * so each partition's codes are decoded once and scored against all its
- * queries with one sgemm. */
+ * so each partition's codes are decoded once and scored against its queries
+ * of each block in sgemm tiles. */
 struct search_ctx {
     const struct rs_ann *a;
     const float *queries;
@@ -401,16 +405,27 @@ static void find_probes(const struct search_ctx *c, size_t begin, size_t nq, uin
     free(coarse);
 }
 
-/* Scores partition l against the nm queries qs (local indices, with their
- * q·c in base) from its decoded residuals dec, into the candidate heaps. */
+/* Queries qs[m0..) up to ANN_QB of them, and not past the block of the
+ * first (qs ascending, local indices from a block edge). */
+static size_t tile_rows(const uint32_t *qs, size_t m0, size_t nm)
+{
+    size_t edge = (qs[m0] / ANN_BLOCK + 1) * ANN_BLOCK, mb = 0;
+    while (mb < ANN_QB && m0 + mb < nm && qs[m0 + mb] < edge)
+        mb++;
+    return mb;
+}
+
+/* Scores partition l against the nm queries qs (local indices, ascending,
+ * with their q·c in base) from its decoded residuals dec, into the candidate
+ * heaps. */
 static void score_list(const struct search_ctx *c, size_t begin, size_t l, const uint32_t *qs,
                        const float *base, size_t nm, const float *dec, float *qbuf, float *tile,
                        struct rs_topk *cand)
 {
     const struct rs_ann *a = c->a;
     size_t d = a->d, r0 = a->list_off[l], nr = a->list_off[l + 1] - r0;
-    for (size_t m0 = 0; m0 < nm; m0 += ANN_QB) {
-        size_t mb = nm - m0 < ANN_QB ? nm - m0 : ANN_QB;
+    for (size_t m0 = 0, mb; m0 < nm; m0 += mb) {
+        mb = tile_rows(qs, m0, nm);
         for (size_t m = 0; m < mb; m++)
             memcpy(qbuf + m * d, c->queries + (begin + qs[m0 + m]) * d, d * sizeof *qbuf);
         rs_sgemm(0, 1, mb, nr, d, 1.0f, qbuf, d, dec, d, 0.0f, tile, nr);
@@ -508,5 +523,5 @@ void rs_ann_search(const struct rs_ann *a, const float *queries, size_t nq, size
         memset(counts, 0, nq * sizeof *counts);
         return;
     }
-    rs_parallel_for(o->threads, nq, search_chunk, &c);
+    rs_parallel_for_blocks(o->threads, nq, ANN_BLOCK, search_chunk, &c);
 }

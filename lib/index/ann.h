@@ -65,8 +65,8 @@ struct rs_ann_search_opts {
 
 /* Approximate top-k like rs_knn_search (same outputs, item indices of the
  * index, filter f by item index, may be NULL): counts[q] < k when the probed
- * partitions hold fewer than k eligible items. Call rs_blas_set_threads(1)
- * first. */
+ * partitions hold fewer than k eligible items. Queries run in blocks of a
+ * fixed size, so any thread count gives the same bits. */
 void rs_ann_search(const struct rs_ann *a, const float *queries, size_t nq, size_t k,
                    const struct rs_ann_search_opts *o, const struct rs_knn_filter *f, int64_t *ids,
                    float *scores, size_t *counts);

@@ -32,12 +32,19 @@ static int cmp_ids(const void *x, const void *y, void *ctx)
     return cmp_bytes(a, na, b, nb);
 }
 
+uint32_t *rs_cands_id_order(const struct rs_strmap *ids)
+{
+    size_t n = rs_strmap_size(ids);
+    uint32_t *perm = xmalloc((n ? n : 1) * sizeof *perm);
+    for (size_t i = 0; i < n; i++)
+        perm[i] = (uint32_t)i;
+    qsort_r(perm, n, sizeof *perm, cmp_ids, (void *)ids);
+    return perm;
+}
+
 void rs_cands_sort_items(struct rs_embset *e)
 {
-    uint32_t *perm = xmalloc((e->n ? e->n : 1) * sizeof *perm);
-    for (size_t i = 0; i < e->n; i++)
-        perm[i] = (uint32_t)i;
-    qsort_r(perm, e->n, sizeof *perm, cmp_ids, e->ids);
+    uint32_t *perm = rs_cands_id_order(e->ids);
     float *x = xmalloc((e->n ? e->n : 1) * e->dims * sizeof *x);
     struct rs_strmap *ids = rs_strmap_new(e->n);
     for (size_t i = 0; i < e->n; i++) {
@@ -124,7 +131,7 @@ int rs_seen_load(struct rs_seen *s, const char *path, const char *user_col, cons
         uint64_t w = 0;
         for (size_t u = 0; u < nu; u++) {
             uint64_t b = s->off[u], e = s->off[u + 1];
-            qsort(s->item + b, e - b, sizeof *s->item, cmp_u32);
+            rs_knn_sort_excl(s->item + b, e - b);
             s->off[u] = w;
             for (uint64_t j = b; j < e; j++)
                 if (j == b || s->item[j] != s->item[j - 1])

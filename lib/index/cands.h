@@ -17,9 +17,12 @@ struct rs_strmap;
 struct rs_tsv;
 struct rs_writer;
 
-/* Reorders e's rows by id (bytewise, shorter prefix first), so that an item
- * index order is the id order and "ties to the lower index" means "ties to
- * the lower item id". Rebuilds e->ids. */
+/* The keys of ids in id order (bytewise, shorter prefix first): a new array
+ * of their indices, which the caller frees. */
+uint32_t *rs_cands_id_order(const struct rs_strmap *ids);
+/* Reorders e's rows by id (rs_cands_id_order), so that an item index order
+ * is the id order and "ties to the lower index" means "ties to the lower
+ * item id". Rebuilds e->ids. */
 void rs_cands_sort_items(struct rs_embset *e);
 
 /* Opens the table at path and finds its columns cols[0..n): idx[j] gets

@@ -1,10 +1,11 @@
 /* kmeans.c - greedy k-means++ seeding and Lloyd iterations on sgemm.
  *
- * Distances come from ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖²: a block of rows times
- * the centroid matrix is one sgemm, so an iteration runs at BLAS speed. Rows
- * are split statically over threads (threads.h), each thread sums its own
- * centroid numerators in double, and the partial sums are added in thread
- * order: the same seed and thread count give the same bits.
+ * Distances come from ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖²: a block of BLOCK rows
+ * times the centroid matrix is one sgemm, so an iteration runs at BLAS speed.
+ * The blocks never depend on the thread count (threads.h), per-block sums
+ * (inertia, k-means++ potentials) are added in block order, and the centroid
+ * numerators are summed in row order, their columns split over the threads:
+ * the same seed gives the same bits on any thread count.
  * Convergence follows scikit-learn: labels unchanged, or a total squared
  * centroid shift below tol times the mean per-dimension variance. Empty
  * clusters take the rows farthest from their centroid (also as sklearn).
@@ -50,9 +51,7 @@ struct assign_ctx {
     size_t d, k;
     int32_t *assign;
     float *dist;
-    double *sums;    /* threads × k × d, or NULL */
-    int64_t *counts; /* threads × k */
-    double *inertia; /* threads */
+    double *inertia; /* per block */
 };
 
 /* Minimum of 16 floats: an exact reduction whatever the order, so
@@ -94,14 +93,13 @@ static size_t row_argmin(const float *v, size_t k)
 
 static void assign_chunk(void *vctx, size_t begin, size_t end, int tid)
 {
+    (void)tid;
     struct assign_ctx *a = vctx;
     size_t d = a->d, k = a->k;
     float *s = xmalloc(BLOCK * k * sizeof *s);
-    double *sums = a->sums ? a->sums + (size_t)tid * k * d : NULL;
-    int64_t *counts = a->sums ? a->counts + (size_t)tid * k : NULL;
-    double inertia = 0;
     for (size_t b = begin; b < end; b += BLOCK) {
         size_t m = end - b < BLOCK ? end - b : BLOCK;
+        double inertia = 0;
         /* s = ‖c‖² − 2 x·c: rows start as ‖c‖², sgemm adds −2 x·cᵀ. */
         for (size_t r = 0; r < m; r++)
             memcpy(s + r * k, a->cn, k * sizeof *s);
@@ -116,47 +114,54 @@ static void assign_chunk(void *vctx, size_t begin, size_t end, int tid)
             if (a->dist)
                 a->dist[i] = dist;
             inertia += dist;
-            if (sums) {
-                counts[arg]++;
-                for (size_t j = 0; j < d; j++)
-                    sums[arg * d + j] += a->x[i * d + j];
-            }
         }
+        a->inertia[b / BLOCK] = inertia;
     }
-    a->inertia[tid] = inertia;
     free(s);
 }
 
+struct sums_ctx {
+    const float *x;
+    const int32_t *assign;
+    size_t n, d;
+    double *sums; /* k × d */
+};
+
+/* Columns [lo, hi) of every cluster's sum: the rows are added in row order,
+ * however the columns are split. */
+static void cluster_sums(void *vctx, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    const struct sums_ctx *c = vctx;
+    size_t d = c->d;
+    for (size_t i = 0; i < c->n; i++) {
+        double *s = c->sums + (size_t)c->assign[i] * d;
+        const float *xi = c->x + i * d;
+        for (size_t t = lo; t < hi; t++)
+            s[t] += xi[t];
+    }
+}
+
 /* Runs the E-step; with sums/counts (k × d, k) also returns the per-cluster
- * sums of the rows, reduced over threads in thread order. */
+ * sums of the rows. */
 static double assign_all(const float *x, const float *xn, size_t n, size_t d, const float *c, size_t k,
                          int threads, int32_t *assign, float *dist, double *sums, int64_t *counts)
 {
-    if (threads < 1)
-        threads = 1;
+    size_t nb = (n + BLOCK - 1) / BLOCK;
     float *cn = xmalloc(k * sizeof *cn);
     row_norms(c, k, d, cn);
-    struct assign_ctx a = { x, xn, c, cn, d, k, assign, dist, NULL, NULL, NULL };
-    a.inertia = xcalloc((size_t)threads, sizeof *a.inertia);
-    if (sums) {
-        a.sums = xcalloc((size_t)threads * k * d, sizeof *a.sums);
-        a.counts = xcalloc((size_t)threads * k, sizeof *a.counts);
-    }
-    rs_parallel_for(threads, n, assign_chunk, &a);
+    struct assign_ctx a = { x, xn, c, cn, d, k, assign, dist, xcalloc(nb ? nb : 1, sizeof(double)) };
+    rs_parallel_for_blocks(threads, n, BLOCK, assign_chunk, &a);
     double inertia = 0;
-    for (int t = 0; t < threads; t++)
-        inertia += a.inertia[t];
+    for (size_t b = 0; b < nb; b++)
+        inertia += a.inertia[b];
     if (sums) {
         memset(sums, 0, k * d * sizeof *sums);
         memset(counts, 0, k * sizeof *counts);
-        for (int t = 0; t < threads; t++) {
-            for (size_t j = 0; j < k * d; j++)
-                sums[j] += a.sums[(size_t)t * k * d + j];
-            for (size_t j = 0; j < k; j++)
-                counts[j] += a.counts[(size_t)t * k + j];
-        }
-        free(a.sums);
-        free(a.counts);
+        for (size_t i = 0; i < n; i++)
+            counts[assign[i]]++;
+        struct sums_ctx sc = { x, assign, n, d, sums };
+        rs_parallel_for(threads, d, cluster_sums, &sc);
     }
     free(a.inertia);
     free(cn);
@@ -179,18 +184,19 @@ struct kpp_ctx {
     const float *x, *xn, *cand, *candn;
     size_t d, ncand;
     float *closest;
-    double *pot; /* threads × ncand: Σ min(closest, d(x, cand)) */
+    double *pot; /* blocks × ncand: Σ min(closest, d(x, cand)) */
     int update;  /* 1: fold candidate 0 into closest instead */
 };
 
 static void kpp_chunk(void *vctx, size_t begin, size_t end, int tid)
 {
+    (void)tid;
     struct kpp_ctx *p = vctx;
     size_t d = p->d, L = p->ncand;
     float *s = xmalloc(BLOCK * L * sizeof *s);
-    double *pot = p->pot + (size_t)tid * L;
     for (size_t b = begin; b < end; b += BLOCK) {
         size_t m = end - b < BLOCK ? end - b : BLOCK;
+        double *pot = p->pot + b / BLOCK * L;
         rs_sgemm(0, 1, m, L, d, 1.0f, p->x + b * d, d, p->cand, d, 0.0f, s, L);
         for (size_t r = 0; r < m; r++) {
             float *cl = &p->closest[b + r];
@@ -230,7 +236,8 @@ static void kmeanspp(const float *x, const float *xn, size_t s, size_t d, size_t
     float *cand = xmalloc(L * d * sizeof *cand), *candn = xmalloc(L * sizeof *candn);
     float *closest = xmalloc(s * sizeof *closest);
     double *cum = xmalloc(s * sizeof *cum);
-    double *pot = xmalloc((size_t)(threads > 0 ? threads : 1) * L * sizeof *pot);
+    size_t nb = (s + BLOCK - 1) / BLOCK;
+    double *pot = xmalloc((nb ? nb : 1) * L * sizeof *pot);
     struct kpp_ctx p = { x, xn, cand, candn, d, 1, closest, pot, 1 };
 
     memcpy(c, x + rs_rng_below(g, s) * d, d * sizeof *c);
@@ -238,7 +245,7 @@ static void kmeanspp(const float *x, const float *xn, size_t s, size_t d, size_t
         closest[i] = INFINITY;
     memcpy(cand, c, d * sizeof *c);
     row_norms(cand, 1, d, candn);
-    rs_parallel_for(threads, s, kpp_chunk, &p);
+    rs_parallel_for_blocks(threads, s, BLOCK, kpp_chunk, &p);
     for (size_t j = 1; j < k; j++) {
         double total = 0;
         for (size_t i = 0; i < s; i++)
@@ -248,16 +255,16 @@ static void kmeanspp(const float *x, const float *xn, size_t s, size_t d, size_t
             memcpy(cand + t * d, x + i * d, d * sizeof *cand);
         }
         row_norms(cand, L, d, candn);
-        memset(pot, 0, (size_t)(threads > 0 ? threads : 1) * L * sizeof *pot);
+        memset(pot, 0, (nb ? nb : 1) * L * sizeof *pot);
         p.ncand = L;
         p.update = 0;
-        rs_parallel_for(threads, s, kpp_chunk, &p);
+        rs_parallel_for_blocks(threads, s, BLOCK, kpp_chunk, &p);
         size_t best = 0;
         double best_pot = INFINITY;
         for (size_t t = 0; t < L; t++) {
             double sum = 0;
-            for (int th = 0; th < (threads > 0 ? threads : 1); th++)
-                sum += pot[(size_t)th * L + t];
+            for (size_t b = 0; b < nb; b++)
+                sum += pot[b * L + t];
             if (sum < best_pot) {
                 best_pot = sum;
                 best = t;
@@ -269,7 +276,7 @@ static void kmeanspp(const float *x, const float *xn, size_t s, size_t d, size_t
         candn[0] = candn[best];
         p.ncand = 1;
         p.update = 1;
-        rs_parallel_for(threads, s, kpp_chunk, &p);
+        rs_parallel_for_blocks(threads, s, BLOCK, kpp_chunk, &p);
     }
     free(cand);
     free(candn);

@@ -5,7 +5,7 @@
  * variant of scikit-learn: each new centre is the best of 2 + ln k candidates
  * drawn with probability ∝ D(x)², the one that lowers the potential most.
  * Lloyd iterations compute ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖² through sgemm.
- * Deterministic for a given seed and thread count.
+ * Deterministic for a given seed, whatever the thread count.
  */
 #ifndef RS_KMEANS_H
 #define RS_KMEANS_H

@@ -1,14 +1,21 @@
 /* knn.c - blocked exact top-k by inner product: sgemm tiles + bounded heaps.
  *
  * Each worker owns a contiguous range of queries and walks the items in
- * blocks of KNN_IB; for each item block it multiplies KNN_QB of its queries
- * at a time (one sgemm, the tile stays in L2) and scans each tile row against
- * that query's heap threshold. The scan tests 32 scores at once (vectorised)
- * and only touches the heap and the filter for the rare scores above the
- * threshold, so past the first blocks the cost is the sgemm's. A few
- * queries (a server's) split the items over the workers instead and merge
- * their heaps. Items arrive in increasing index order, so a score equal to
- * the threshold can never win its tie and "greater than" is the exact test.
+ * blocks of RS_KNN_IB; for each item block it multiplies RS_KNN_QB of its
+ * queries at a time (one sgemm, the tile stays in L2) and scans each tile
+ * row against that query's heap threshold. The scan tests 32 scores at once
+ * (vectorised) and only touches the heap and the filter for the rare scores
+ * above the threshold, so past the first blocks the cost is the sgemm's. A
+ * few queries (a server's) split the items over the workers instead and
+ * merge their heaps. Items arrive in increasing index order, so a score
+ * equal to the threshold can never win its tie and "greater than" is the
+ * exact test.
+ *
+ * Both ways cut the work on the same grid: query ranges start at multiples
+ * of RS_KNN_QB and item ranges at multiples of RS_KNN_IB, so every tile is
+ * the same sgemm (shape, and row and column in it) whatever the thread count
+ * or the way chosen, and a score has the same bits in all of them (OpenBLAS
+ * rounds an element by its place in the product).
  */
 #include "index/knn.h"
 #include "core/err.h"
@@ -19,11 +26,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tile sizes measured on Zen 4 with d = 64: a 384 × 512 score tile (768 KB)
- * fits L2 and keeps sgemm near its peak. */
-#define KNN_QB 384 /* queries per sgemm */
-#define KNN_IB 512 /* items per sgemm */
-#define SCAN 32     /* scores tested together */
+#define SCAN 32 /* scores tested together */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+void rs_knn_sort_excl(uint32_t *excl, size_t n)
+{
+    qsort(excl, n, sizeof *excl, cmp_u32);
+}
 
 int rs_knn_filtered(const struct rs_knn_filter *f, size_t q, size_t i)
 {
@@ -86,11 +100,11 @@ static void search_block(const struct search_ctx *c, size_t qb, size_t qe, size_
                          struct rs_topk *heaps)
 {
     size_t d = c->d;
-    float *tile = xmalloc((size_t)KNN_QB * KNN_IB * sizeof *tile);
-    for (size_t i0 = ib; i0 < ie; i0 += KNN_IB) {
-        size_t ni = ie - i0 < KNN_IB ? ie - i0 : KNN_IB;
-        for (size_t q0 = qb; q0 < qe; q0 += KNN_QB) {
-            size_t nq = qe - q0 < KNN_QB ? qe - q0 : KNN_QB;
+    float *tile = xmalloc((size_t)RS_KNN_QB * RS_KNN_IB * sizeof *tile);
+    for (size_t i0 = ib; i0 < ie; i0 += RS_KNN_IB) {
+        size_t ni = ie - i0 < RS_KNN_IB ? ie - i0 : RS_KNN_IB;
+        for (size_t q0 = qb; q0 < qe; q0 += RS_KNN_QB) {
+            size_t nq = qe - q0 < RS_KNN_QB ? qe - q0 : RS_KNN_QB;
             rs_sgemm(0, 1, nq, ni, d, 1.0f, c->queries + q0 * d, d, c->items + i0 * d, d, 0.0f, tile,
                      ni);
             for (size_t r = 0; r < nq; r++)
@@ -149,7 +163,7 @@ static void search_items_parallel(struct search_ctx *c, int threads, int64_t *id
     c->ids = xmalloc(slots * k * sizeof *c->ids);
     c->scores = xmalloc(slots * k * sizeof *c->scores);
     c->counts = xcalloc(slots, sizeof *c->counts);
-    rs_parallel_for(threads, c->ni, item_chunk, c);
+    rs_parallel_for_blocks(threads, c->ni, RS_KNN_IB, item_chunk, c);
     struct rs_topk t;
     rs_topk_init(&t, k);
     for (size_t q = 0; q < nq; q++) {
@@ -183,10 +197,12 @@ void rs_knn_search(const float *queries, size_t nq, const float *items, size_t n
                     }
         return;
     }
-    /* Fewer queries than a tile per worker: split the items instead, so
-     * one query (a server's) still uses every thread. */
-    if (threads > 1 && nq < (size_t)threads * KNN_QB / 4 && ni >= (size_t)threads * KNN_IB)
+    /* Fewer query tiles than workers: split the items instead, so one query
+     * (a server's) still uses every thread, unless the workers' own results
+     * (threads × nq × k) would pass 2^24 (192 MB). */
+    size_t T = threads > 1 ? (size_t)threads : 1;
+    if (T > 1 && nq <= (T - 1) * RS_KNN_QB && ni >= T * RS_KNN_IB && T * nq * k <= (size_t)1 << 24)
         search_items_parallel(&c, threads, ids, scores, counts);
     else
-        rs_parallel_for(threads, nq, query_chunk, &c);
+        rs_parallel_for_blocks(threads, nq, RS_KNN_QB, query_chunk, &c);
 }

@@ -24,6 +24,7 @@ struct rs_reader {
     unsigned char *buf; /* decoded bytes: [pos, len) are unread */
     size_t pos, len, cap;
     int eof; /* no more decoded bytes will come */
+    struct rs_writer *tee; /* gets every decoded byte (rs_reader_tee), or NULL */
 };
 
 static int is_zstd_magic(const unsigned char *p, size_t n)
@@ -40,7 +41,7 @@ static int read_error(struct rs_reader *r)
 }
 
 /* Appends decoded bytes to buf[len..cap); sets eof when input is exhausted. */
-static int fill(struct rs_reader *r)
+static int decode(struct rs_reader *r)
 {
     if (!r->zds) {
         size_t got = fread(r->buf + r->len, 1, r->cap - r->len, r->fp);
@@ -77,6 +78,16 @@ static int fill(struct rs_reader *r)
         r->len = out.pos;
     }
     return 0;
+}
+
+/* decode(), and the new bytes to the tee. */
+static int fill(struct rs_reader *r)
+{
+    size_t before = r->len;
+    int rc = decode(r);
+    if (rc == 0 && r->tee && r->len > before)
+        rc = rs_writer_write(r->tee, r->buf + before, r->len - before);
+    return rc;
 }
 
 int rs_reader_open(struct rs_reader **rp, const char *path)
@@ -207,6 +218,19 @@ int rs_reader_getline(struct rs_reader *r, char **line, size_t *len)
 const char *rs_reader_name(const struct rs_reader *r)
 {
     return r->name;
+}
+
+void rs_reader_set_name(struct rs_reader *r, const char *name)
+{
+    free(r->name);
+    r->name = xstrdup(name);
+}
+
+int rs_reader_tee(struct rs_reader *r, struct rs_writer *w)
+{
+    RS_ASSERT(r->pos == 0 && !r->tee); /* nothing consumed yet: buf holds every byte decoded so far */
+    r->tee = w;
+    return r->len ? rs_writer_write(w, r->buf, r->len) : 0;
 }
 
 int rs_reader_is_zstd(const struct rs_reader *r)
@@ -462,11 +486,6 @@ int rs_writer_put_json_string(struct rs_writer *w, const char *s, size_t n)
 int rs_writer_put_float(struct rs_writer *w, double x)
 {
     return rs_writer_printf(w, "%.9g", x);
-}
-
-const char *rs_writer_name(const struct rs_writer *w)
-{
-    return w->name;
 }
 
 static void writer_free(struct rs_writer *w)

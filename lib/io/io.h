@@ -32,6 +32,14 @@ int rs_reader_peek(struct rs_reader *r, size_t n, const unsigned char **p, size_
 int rs_reader_getline(struct rs_reader *r, char **line, size_t *len);
 /* The name used in messages: the path, or "<stdin>". */
 const char *rs_reader_name(const struct rs_reader *r);
+/* Gives r another name for its messages (a spool read for the input it
+ * holds a copy of). */
+void rs_reader_set_name(struct rs_reader *r, const char *name);
+struct rs_writer;
+/* From now on every byte r decodes is also written to w (a copy of a pipe
+ * for a second pass), starting with those it holds already: call it before
+ * anything is read. Returns 0 or the write's error. */
+int rs_reader_tee(struct rs_reader *r, struct rs_writer *w);
 /* 1 if the input is zstd-compressed. */
 int rs_reader_is_zstd(const struct rs_reader *r);
 void rs_reader_close(struct rs_reader *r);
@@ -56,7 +64,6 @@ int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n);
 int rs_writer_put_json_string(struct rs_writer *w, const char *s, size_t n);
 /* Writes a float with %.9g (round-trips f32) in the C locale. */
 int rs_writer_put_float(struct rs_writer *w, double x);
-const char *rs_writer_name(const struct rs_writer *w);
 /* Flushes, finishes the zstd frame, checks for write errors (ENOSPC),
  * renames the temporary file into place. Frees w in all cases. On error
  * the temporary file is removed and the previous output is left as it was. */

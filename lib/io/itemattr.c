@@ -2,6 +2,7 @@
 #include "io/itemattr.h"
 #include "core/err.h"
 #include "core/strmap.h"
+#include "io/io.h"
 #include "io/tsv.h"
 
 #include <stdlib.h>
@@ -25,10 +26,10 @@ static void reserve(struct rs_itemattr *a, size_t row)
 
 /* Reads one table, taking from it each requested column that no earlier
  * table provided (done[c] marks those already taken). */
-static int load_table(struct rs_itemattr *a, const char *path, const char *item_col, int *done)
+static int load_table(struct rs_itemattr *a, struct rs_reader *in, const char *item_col, int *done)
 {
     struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, path, 0), key;
+    int rc = rs_tsv_open_reader(&t, in, rs_tsv_flags(rs_reader_name(in), 0)), key;
     if (rc < 0)
         return rc;
     if ((rc = rs_tsv_require(t, item_col, &key)) < 0) {
@@ -61,6 +62,25 @@ static int load_table(struct rs_itemattr *a, const char *path, const char *item_
 int rs_itemattr_load(struct rs_itemattr *a, const char *const *paths, size_t npaths,
                      const char *item_col, const char *const *cols, size_t ncols)
 {
+    struct rs_reader **in = xcalloc(npaths + 1, sizeof *in);
+    int rc = 0;
+    size_t n = 0;
+    while (n < npaths && (rc = rs_reader_open(&in[n], paths[n])) == 0)
+        n++;
+    if (rc < 0) {
+        for (size_t p = 0; p < n; p++)
+            rs_reader_close(in[p]);
+        memset(a, 0, sizeof *a);
+    } else {
+        rc = rs_itemattr_read(a, in, npaths, item_col, cols, ncols);
+    }
+    free(in);
+    return rc;
+}
+
+int rs_itemattr_read(struct rs_itemattr *a, struct rs_reader *const *in, size_t nin, const char *item_col,
+                     const char *const *cols, size_t ncols)
+{
     memset(a, 0, sizeof *a);
     a->items = rs_strmap_new(1024);
     a->ncols = ncols;
@@ -72,8 +92,12 @@ int rs_itemattr_load(struct rs_itemattr *a, const char *const *paths, size_t npa
         a->values[c] = rs_strmap_new(64);
     }
     int *done = xcalloc(ncols ? ncols : 1, sizeof *done), rc = 0;
-    for (size_t p = 0; p < npaths && rc == 0; p++)
-        rc = load_table(a, paths[p], item_col, done);
+    for (size_t p = 0; p < nin; p++) {
+        if (rc == 0)
+            rc = load_table(a, in[p], item_col, done);
+        else
+            rs_reader_close(in[p]); /* not read after an error */
+    }
     for (size_t c = 0; c < ncols && rc == 0; c++)
         if (!done[c])
             rc = rs_err_set(RS_ERR_FORMAT, "no item table has a column '%s'", cols[c]);

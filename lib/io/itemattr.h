@@ -30,6 +30,11 @@ struct rs_itemattr {
  * On error a is left empty (safe to free). */
 int rs_itemattr_load(struct rs_itemattr *a, const char *const *paths, size_t npaths,
                      const char *item_col, const char *const *cols, size_t ncols);
+struct rs_reader;
+/* Same from readers already open (CSV by their names); takes ownership of
+ * every in[i]. */
+int rs_itemattr_read(struct rs_itemattr *a, struct rs_reader *const *in, size_t nin, const char *item_col,
+                     const char *const *cols, size_t ncols);
 /* Frees a's contents; a zeroed struct is a no-op. */
 void rs_itemattr_free(struct rs_itemattr *a);
 /* Index of the loaded column named name, or -1. */

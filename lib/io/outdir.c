@@ -104,11 +104,6 @@ const char *rs_outdir_path(struct rs_outdir *d, const char *name)
     return join(d, d->stage, name);
 }
 
-const char *rs_outdir_final(struct rs_outdir *d, const char *name)
-{
-    return join(d, d->dir, name);
-}
-
 static void outdir_free(struct rs_outdir *d)
 {
     swap_slot(d, NULL);

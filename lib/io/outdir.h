@@ -18,8 +18,6 @@ int rs_outdir_open(struct rs_outdir **d, const char *dir);
 /* The staging path for file name (no '/'), to pass to rs_writer_open; the
  * name is remembered for rs_outdir_commit. Valid until the next call. */
 const char *rs_outdir_path(struct rs_outdir *d, const char *name);
-/* Final path of name inside dir (for messages), valid until the next call. */
-const char *rs_outdir_final(struct rs_outdir *d, const char *name);
 /* Moves every staged file into dir (created if absent) and removes the
  * staging directory; frees d in all cases. 0 or RS_ERR_IO. */
 int rs_outdir_commit(struct rs_outdir *d);

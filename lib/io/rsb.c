@@ -470,9 +470,20 @@ void rs_rsb_writer_free(struct rs_rsb_writer *w)
 
 int rs_embset_load(struct rs_embset *e, const char *path)
 {
+    struct rs_reader *in;
+    int rc = rs_reader_open(&in, path);
+    if (rc < 0) {
+        memset(e, 0, sizeof *e);
+        return rc;
+    }
+    return rs_embset_read(e, in);
+}
+
+int rs_embset_read(struct rs_embset *e, struct rs_reader *in)
+{
     memset(e, 0, sizeof *e);
     struct rs_rsb_reader *r;
-    int rc = rs_rsb_open(&r, path);
+    int rc = rs_rsb_open_reader(&r, in);
     if (rc < 0)
         return rc;
     e->dims = rs_rsb_dims(r);
@@ -493,7 +504,7 @@ int rs_embset_load(struct rs_embset *e, const char *path)
         int added;
         rs_strmap_put(e->ids, id, idlen, &added);
         if (!added) {
-            rc = rs_err_set(RS_ERR_FORMAT, "'%s': duplicate id '%.*s' at row %zu", path,
+            rc = rs_err_set(RS_ERR_FORMAT, "'%s': duplicate id '%.*s' at row %zu", rs_reader_name(in),
                             (int)(idlen > 64 ? 64 : idlen), id, e->n + 1);
             break;
         }

@@ -71,6 +71,9 @@ struct rs_embset {
     char *meta;
 };
 int rs_embset_load(struct rs_embset *e, const char *path);
+/* Same from a reader already open (bytes peeked from it are not lost); takes
+ * ownership of in. */
+int rs_embset_read(struct rs_embset *e, struct rs_reader *in);
 void rs_embset_free(struct rs_embset *e);
 
 /* IEEE 754 half <-> single, round to nearest even. */

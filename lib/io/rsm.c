@@ -48,7 +48,7 @@ const char *rs_rsm_dtype_name(int dtype)
     return dtype >= RS_RSM_F32 && dtype <= RS_RSM_U64 ? dtype_names[dtype] : "?";
 }
 
-size_t rs_rsm_dtype_size(int dtype)
+static size_t dtype_size(int dtype)
 {
     return dtype >= RS_RSM_F32 && dtype <= RS_RSM_U64 ? dtype_sizes[dtype] : 0;
 }
@@ -98,7 +98,7 @@ static struct rs_rsm_tensor *push(struct rs_rsm *m, const char *name, int dtype,
     uint64_t count = 1;
     for (int i = 0; i < ndim; i++)
         count *= (t->shape[i] = shape[i]);
-    t->nbytes = count * rs_rsm_dtype_size(dtype);
+    t->nbytes = count * dtype_size(dtype);
     t->offset = m->n > 1 ? align_up(m->t[m->n - 2].offset + m->t[m->n - 2].nbytes) : 0;
     return t;
 }
@@ -106,7 +106,7 @@ static struct rs_rsm_tensor *push(struct rs_rsm *m, const char *name, int dtype,
 int rs_rsm_add_tensor(struct rs_rsm *m, const char *name, int dtype, int ndim, const uint64_t *shape,
                       const void *data)
 {
-    if (ndim < 1 || ndim > RS_RSM_MAX_DIMS || !rs_rsm_dtype_size(dtype) || !*name)
+    if (ndim < 1 || ndim > RS_RSM_MAX_DIMS || !dtype_size(dtype) || !*name)
         return rs_err_set(RS_ERR_USAGE, "tensor '%s': bad dtype or rank", name);
     if (rs_rsm_tensor(m, name))
         return rs_err_set(RS_ERR_USAGE, "tensor '%s' added twice", name);
@@ -306,7 +306,7 @@ int rs_rsm_get(const struct rs_rsm *m, const char *name, int dtype, uint64_t cou
     const struct rs_rsm_tensor *t = rs_rsm_tensor(m, name);
     if (!t)
         return rs_err_set(RS_ERR_FORMAT, "model has no tensor '%s'", name);
-    if (t->dtype != dtype || t->nbytes != count * rs_rsm_dtype_size(dtype))
+    if (t->dtype != dtype || t->nbytes != count * dtype_size(dtype))
         return rs_err_set(RS_ERR_FORMAT, "model tensor '%s': expected %s[%llu], got %s of %llu bytes", name,
                           rs_rsm_dtype_name(dtype), (unsigned long long)count, rs_rsm_dtype_name(t->dtype),
                           (unsigned long long)t->nbytes);

@@ -43,7 +43,6 @@ struct rs_rsm;
 /* 1 if the first bytes of a stream are the RSM signature. */
 int rs_rsm_sniff(const unsigned char *p, size_t n);
 const char *rs_rsm_dtype_name(int dtype);
-size_t rs_rsm_dtype_size(int dtype);
 
 /* An empty model to fill and save. */
 struct rs_rsm *rs_rsm_new(void);

@@ -172,9 +172,14 @@ int rs_tsv_open(struct rs_tsv **tp, const char *path, int flags)
     int rc = rs_reader_open(&in, path);
     if (rc < 0)
         return rc;
+    return rs_tsv_open_reader(tp, in, rs_tsv_flags(path, flags));
+}
+
+int rs_tsv_flags(const char *path, int flags)
+{
     if (path && (rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst")))
         flags |= RS_TSV_CSV;
-    return rs_tsv_open_reader(tp, in, flags);
+    return flags;
 }
 
 int rs_tsv_open_reader(struct rs_tsv **tp, struct rs_reader *in, int flags)
@@ -230,7 +235,6 @@ void rs_tsv_close(struct rs_tsv *t)
 const char *rs_tsv_name(const struct rs_tsv *t) { return rs_reader_name(t->r); }
 size_t rs_tsv_ncols(const struct rs_tsv *t) { return t->ncols; }
 const char *rs_tsv_colname(const struct rs_tsv *t, size_t i) { return t->names[i]; }
-uint64_t rs_tsv_line(const struct rs_tsv *t) { return t->line; }
 const char *rs_tsv_get(const struct rs_tsv *t, int i) { return t->field[i]; }
 size_t rs_tsv_len(const struct rs_tsv *t, int i) { return t->flen[i]; }
 

@@ -28,6 +28,9 @@ int rs_tsv_open(struct rs_tsv **t, const char *path, int flags);
 /* Same on a reader already open (bytes peeked from it are not lost); takes
  * ownership of in. CSV only with RS_TSV_CSV here. */
 int rs_tsv_open_reader(struct rs_tsv **t, struct rs_reader *in, int flags);
+/* flags, plus RS_TSV_CSV when path's name says CSV (".csv", ".csv.zst"): the
+ * flags rs_tsv_open(path, flags) parses with. */
+int rs_tsv_flags(const char *path, int flags);
 void rs_tsv_close(struct rs_tsv *t);
 
 const char *rs_tsv_name(const struct rs_tsv *t);
@@ -41,8 +44,6 @@ int rs_tsv_require(const struct rs_tsv *t, const char *name, int *idx);
 /* Reads the next row: 0, RS_ERR_EOF after the last row, or < 0 (a row with
  * the wrong number of fields, a CSV syntax error, an I/O error). */
 int rs_tsv_next(struct rs_tsv *t);
-/* Line number of the current row (the header is line 1). */
-uint64_t rs_tsv_line(const struct rs_tsv *t);
 /* Field i of the current row, NUL-terminated, valid until the next row. */
 const char *rs_tsv_get(const struct rs_tsv *t, int i);
 size_t rs_tsv_len(const struct rs_tsv *t, int i);

@@ -1,4 +1,4 @@
-/* twopass.c - a second pass over a file, or over a spool of a pipe. */
+/* twopass.c - a second pass over a file, or over a raw copy of a pipe. */
 #include "io/twopass.h"
 #include "core/err.h"
 #include "io/io.h"
@@ -12,20 +12,17 @@
 
 struct rs_twopass {
     char *path;              /* the input, read again when it is a file */
-    int flags, csv;
+    int flags;               /* rs_tsv flags, CSV by name included */
     struct rs_tsv *t;        /* the table of the current pass */
+    struct rs_reader *in;    /* first pass over a pipe: its reader, owned by t */
     struct rs_writer *spool; /* first pass over a pipe: the copy being written */
     char *dir, *spool_path;  /* NULL when reading the file twice */
 };
 
-static int write_header(struct rs_tsv *t, struct rs_writer *w)
+static int is_file(const char *path)
 {
-    int rc = 0;
-    for (size_t c = 0; c < rs_tsv_ncols(t); c++) {
-        const char *name = rs_tsv_colname(t, c);
-        rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_field(w, name, strlen(name));
-    }
-    return rs_tsv_ncols(t) ? rc | rs_writer_putc(w, '\n') : rc;
+    struct stat sb;
+    return strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 static int make_spool(struct rs_twopass *tp)
@@ -42,9 +39,27 @@ static int make_spool(struct rs_twopass *tp)
         return rs_err_set(RS_ERR_IO, "cannot create a spool directory in '%s'", tmp);
     }
     tp->spool_path = xmalloc(n + 16);
-    snprintf(tp->spool_path, n + 16, "%s/spool.tsv.zst", tp->dir);
-    int rc = rs_writer_open(&tp->spool, tp->spool_path, RS_W_ZSTD, 1);
-    return rc < 0 ? rc : write_header(tp->t, tp->spool);
+    snprintf(tp->spool_path, n + 16, "%s/spool.zst", tp->dir);
+    return rs_writer_open(&tp->spool, tp->spool_path, RS_W_ZSTD, 1);
+}
+
+/* Opens the table of a pass on src, named name in its messages (NULL: src's
+ * own name); the first pass over a pipe copies itself to the spool. */
+static int open_pass(struct rs_twopass *tp, const char *src, const char *name)
+{
+    struct rs_reader *in;
+    int rc = rs_reader_open(&in, src);
+    if (rc < 0)
+        return rc;
+    if (name)
+        rs_reader_set_name(in, name);
+    if (tp->spool && (rc = rs_reader_tee(in, tp->spool)) < 0) {
+        rs_reader_close(in);
+        return rc;
+    }
+    rc = rs_tsv_open_reader(&tp->t, in, tp->flags);
+    tp->in = rc == 0 && tp->spool ? in : NULL;
+    return rc;
 }
 
 int rs_twopass_open(struct rs_twopass **out, const char *path, int tsv_flags, struct rs_tsv **t)
@@ -54,16 +69,10 @@ int rs_twopass_open(struct rs_twopass **out, const char *path, int tsv_flags, st
         path = "-";
     struct rs_twopass *tp = xcalloc(1, sizeof *tp);
     tp->path = xstrdup(path);
-    tp->flags = tsv_flags;
-    int rc = rs_tsv_open(&tp->t, path, tsv_flags);
-    if (rc < 0) {
-        rs_twopass_close(tp);
-        return rc;
-    }
-    struct stat sb;
-    tp->csv = (tsv_flags & RS_TSV_CSV) != 0;
-    if (strcmp(path, "-") == 0 || stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
-        rc = make_spool(tp);
+    tp->flags = rs_tsv_flags(path, tsv_flags);
+    int rc = is_file(path) ? 0 : make_spool(tp);
+    if (rc == 0)
+        rc = open_pass(tp, path, NULL);
     if (rc < 0) {
         rs_twopass_close(tp);
         return rc;
@@ -71,20 +80,6 @@ int rs_twopass_open(struct rs_twopass **out, const char *path, int tsv_flags, st
     *out = tp;
     *t = tp->t;
     return 0;
-}
-
-int rs_twopass_next(struct rs_twopass *tp)
-{
-    int rc = rs_tsv_next(tp->t);
-    if (rc < 0 || !tp->spool)
-        return rc;
-    for (size_t c = 0; c < rs_tsv_ncols(tp->t); c++) {
-        const char *f = rs_tsv_get(tp->t, (int)c);
-        size_t n = rs_tsv_len(tp->t, (int)c);
-        rc |= (c ? rs_writer_putc(tp->spool, '\t') : 0) |
-              (tp->csv ? rs_writer_put_field(tp->spool, f, n) : rs_writer_write(tp->spool, f, n));
-    }
-    return rc | rs_writer_putc(tp->spool, '\n');
 }
 
 static void remove_spool(struct rs_twopass *tp)
@@ -98,28 +93,34 @@ static void remove_spool(struct rs_twopass *tp)
     tp->spool_path = tp->dir = NULL;
 }
 
-int rs_twopass_rewind(struct rs_twopass *tp, struct rs_tsv **t)
+/* Copies what the first pass left unread, so the spool holds all of it. */
+static int drain(struct rs_reader *in)
 {
-    rs_tsv_close(tp->t);
-    tp->t = NULL;
-    int rc = 0;
-    if (tp->spool) {
-        rc = rs_writer_close(tp->spool);
-        tp->spool = NULL;
-        tp->csv = 0;
-        if (rc == 0)
-            rc = rs_tsv_open(&tp->t, tp->spool_path, 0);
-        remove_spool(tp);
-    } else {
-        rc = rs_tsv_open(&tp->t, tp->path, tp->flags);
-    }
-    *t = tp->t;
-    return rc;
+    char buf[1 << 16];
+    ssize_t got;
+    while ((got = rs_reader_read(in, buf, sizeof buf)) > 0)
+        ;
+    return (int)got;
 }
 
-int rs_twopass_csv(const struct rs_twopass *tp)
+int rs_twopass_rewind(struct rs_twopass *tp, struct rs_tsv **t)
 {
-    return tp->csv;
+    char *name = xstrdup(rs_tsv_name(tp->t));
+    int rc = tp->in ? drain(tp->in) : 0;
+    rs_tsv_close(tp->t);
+    tp->t = NULL;
+    tp->in = NULL;
+    if (tp->spool) {
+        int closed = rs_writer_close(tp->spool);
+        tp->spool = NULL;
+        rc = rc < 0 ? rc : closed;
+    }
+    if (rc == 0)
+        rc = open_pass(tp, tp->spool_path ? tp->spool_path : tp->path, name);
+    remove_spool(tp); /* an open spool lives on until closed */
+    free(name);
+    *t = tp->t;
+    return rc;
 }
 
 void rs_twopass_close(struct rs_twopass *tp)

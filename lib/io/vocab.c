@@ -160,7 +160,9 @@ static int read_row(struct rs_vocab *v, struct rs_tsv *t, const int col[3], size
     return 0;
 }
 
-int rs_vocab_read(struct rs_vocab **out, struct rs_tsv *t)
+/* A vocabulary from a table already open (columns id, token, count; others
+ * are ignored); t stays open and owned by the caller. */
+static int vocab_read(struct rs_vocab **out, struct rs_tsv *t)
 {
     *out = NULL;
     static const char *const names[3] = { "id", "token", "count" };
@@ -193,7 +195,7 @@ int rs_vocab_load(struct rs_vocab **v, const char *path)
     if (rs_tsv_ncols(t) == 0)
         rc = rs_err_set(RS_ERR_FORMAT, "'%s': empty vocabulary file", rs_tsv_name(t));
     else
-        rc = rs_vocab_read(v, t);
+        rc = vocab_read(v, t);
     rs_tsv_close(t);
     return rc;
 }

@@ -46,9 +46,6 @@ struct rs_vocab;
  * 'x': ..." for a malformed file (ids not 0, 1, 2..., a token at id 0, an
  * empty or repeated token, a bad count). */
 int rs_vocab_load(struct rs_vocab **v, const char *path);
-/* Same from a table already open (columns id, token, count; others are
- * ignored); t stays open and owned by the caller. */
-int rs_vocab_read(struct rs_vocab **v, struct rs_tsv *t);
 /* Writes v as a vocabulary file (header and rows 0..V) to w. Returns 0 or
  * the writer's error. */
 int rs_vocab_write(const struct rs_vocab *v, struct rs_writer *w);

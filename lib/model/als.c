@@ -626,11 +626,34 @@ double rs_als_loss(const struct rs_als *m, const struct rs_csr *cu, double lambd
 
 /* ---- recommendation ---- */
 
-void rs_als_recommend(const struct rs_als *m, const int64_t *users, size_t nq, size_t k,
-                      const struct rs_csr *seen, const float *popularity, int threads, int64_t *ids,
-                      float *scores, size_t *counts)
+/* Item at row r of the search: order[r], or r itself without an order. */
+static size_t item_at(const uint32_t *order, size_t r)
 {
-    RS_ASSERT(k >= 1);
+    return order ? order[r] : r;
+}
+
+/* The item vectors in the order given, with row[item] = its row; NULL (and
+ * *row NULL) without an order. */
+static float *ordered_rows(const struct rs_als *m, const uint32_t *order, uint32_t **row)
+{
+    size_t f = (size_t)m->f, ni = m->nitems;
+    *row = NULL;
+    if (!order)
+        return NULL;
+    float *y = xmalloc((ni ? ni : 1) * f * sizeof *y);
+    *row = xmalloc((ni ? ni : 1) * sizeof **row);
+    for (size_t r = 0; r < ni; r++) {
+        (*row)[order[r]] = (uint32_t)r;
+        memcpy(y + r * f, m->y + (size_t)order[r] * f, f * sizeof *y);
+    }
+    return y;
+}
+
+/* The known users' vectors (xq, nk × f) and, with seen, their items as
+ * sorted search rows (ex, from offsets off). Returns nk. */
+static size_t known_queries(const struct rs_als *m, const int64_t *users, size_t nq, const struct rs_csr *seen,
+                            const uint32_t *row, float **xq, size_t **off, uint32_t **ex)
+{
     size_t f = (size_t)m->f, nk = 0, nex = 0;
     for (size_t q = 0; q < nq; q++)
         if (users[q] >= 0) {
@@ -638,42 +661,62 @@ void rs_als_recommend(const struct rs_als *m, const int64_t *users, size_t nq, s
             if (seen)
                 nex += (size_t)(seen->indptr[users[q] + 1] - seen->indptr[users[q]]);
         }
-    /* Known users: one exact search (knn.h) over their vectors and seen lists. */
-    float *xq = xmalloc((nk ? nk : 1) * f * sizeof *xq);
-    size_t *off = xmalloc((nk + 1) * sizeof *off);
-    uint32_t *ex = xmalloc((nex ? nex : 1) * sizeof *ex);
-    off[0] = 0;
+    *xq = xmalloc((nk ? nk : 1) * f * sizeof **xq);
+    *off = xmalloc((nk + 1) * sizeof **off);
+    *ex = xmalloc((nex ? nex : 1) * sizeof **ex);
+    (*off)[0] = 0;
     for (size_t q = 0, j = 0; q < nq; q++) {
         if (users[q] < 0)
             continue;
         size_t u = (size_t)users[q], n = 0;
-        memcpy(xq + j * f, m->x + u * f, f * sizeof *xq);
+        memcpy(*xq + j * f, m->x + u * f, f * sizeof **xq);
         if (seen) {
             n = (size_t)(seen->indptr[u + 1] - seen->indptr[u]);
-            memcpy(ex + off[j], seen->indices + seen->indptr[u], n * sizeof *ex);
+            uint32_t *e = *ex + (*off)[j];
+            for (size_t t = 0; t < n; t++)
+                e[t] = row ? row[seen->indices[seen->indptr[u] + t]] : seen->indices[seen->indptr[u] + t];
+            if (row)
+                rs_knn_sort_excl(e, n);
         }
-        off[j + 1] = off[j] + n;
+        (*off)[j + 1] = (*off)[j] + n;
         j++;
     }
+    return nk;
+}
+
+void rs_als_recommend(const struct rs_als *m, const uint32_t *order, const int64_t *users, size_t nq, size_t k,
+                      const struct rs_csr *seen, const float *popularity, int threads, int64_t *ids,
+                      float *scores, size_t *counts)
+{
+    RS_ASSERT(k >= 1);
+    size_t f = (size_t)m->f;
+    uint32_t *row, *ex;
+    float *yo = ordered_rows(m, order, &row), *xq;
+    size_t *off, nk = known_queries(m, users, nq, seen, row, &xq, &off, &ex);
+    /* Known users: one exact search (knn.h) over their vectors and seen lists. */
     struct rs_knn_filter filter = { NULL, off, ex, NULL };
     int64_t *kid = xmalloc((nk ? nk : 1) * k * sizeof *kid);
     float *ksc = xmalloc((nk ? nk : 1) * k * sizeof *ksc);
     size_t *kcount = xmalloc((nk ? nk : 1) * sizeof *kcount);
-    rs_knn_search(xq, nk, m->y, m->nitems, f, k, &filter, threads, kid, ksc, kcount);
+    rs_knn_search(xq, nk, yo ? yo : m->y, m->nitems, f, k, &filter, threads, kid, ksc, kcount);
 
     struct rs_topk pop;
     rs_topk_init(&pop, k);
-    for (size_t i = 0; i < m->nitems; i++)
-        rs_topk_push(&pop, popularity[i], (int64_t)i);
+    for (size_t r = 0; r < m->nitems; r++)
+        rs_topk_push(&pop, popularity[item_at(order, r)], (int64_t)r);
     size_t pop_n = rs_topk_sort(&pop);
     for (size_t q = 0, j = 0; q < nq; q++) {
         int known = users[q] >= 0;
+        const int64_t *got = known ? kid + j * k : pop.id;
         counts[q] = known ? kcount[j] : pop_n;
-        memcpy(ids + q * k, known ? kid + j * k : pop.id, counts[q] * sizeof *ids);
+        for (size_t r = 0; r < counts[q]; r++)
+            ids[q * k + r] = (int64_t)item_at(order, (size_t)got[r]);
         memcpy(scores + q * k, known ? ksc + j * k : pop.score, counts[q] * sizeof *scores);
         j += (size_t)known;
     }
     rs_topk_free(&pop);
+    free(yo);
+    free(row);
     free(xq);
     free(off);
     free(ex);

@@ -16,7 +16,6 @@
  *
  * Results do not depend on the thread count: rows are solved independently
  * and every reduction (YᵀY, the loss) sums fixed blocks in a fixed order.
- * Callers run OpenBLAS single-threaded (rs_blas_set_threads(1)).
  */
 #ifndef RS_ALS_H
 #define RS_ALS_H
@@ -77,11 +76,16 @@ void rs_als_sweep(struct rs_als *m, const struct rs_csr *cu, const struct rs_csr
 double rs_als_loss(const struct rs_als *m, const struct rs_csr *cu, double lambda, int threads);
 
 /* Top-k items for nq queries: users[q] is a user row, or -1 for a user the
- * model does not know, who gets the k items with the highest popularity[]
- * (ties: lower item). Known users rank items by x_uᵀ y_i (exact search,
- * knn.h), skipping the items of their row in seen when seen is not NULL. Writes ids and scores
- * (nq × k, best first) and counts[q] (< k when fewer items qualify). */
-void rs_als_recommend(const struct rs_als *m, const int64_t *users, size_t nq, size_t k,
+ * model does not know, who gets the k items with the highest popularity[].
+ * Known users rank items by x_uᵀ y_i (exact search, knn.h), skipping the
+ * items of their row in seen when seen is not NULL. The search visits the
+ * items in order (a permutation of the item rows; NULL: row order): ties go
+ * to the item that comes first in it, and the scores have the bits of
+ * rs_knn_search over item vectors stored in that order (rs-retrieve's,
+ * over item factors sorted by id: rs_cands_id_order). Writes ids (item
+ * rows) and scores (nq × k, best first) and counts[q] (< k when fewer items
+ * qualify). */
+void rs_als_recommend(const struct rs_als *m, const uint32_t *order, const int64_t *users, size_t nq, size_t k,
                       const struct rs_csr *seen, const float *popularity, int threads, int64_t *ids,
                       float *scores, size_t *counts);
 

@@ -4,6 +4,7 @@
 #include "model/rank.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,46 +21,10 @@
  * Config
  */
 
-static int cfg_err(const char *name, const char *what)
-{
-    return rs_err_set(RS_ERR_FORMAT, "'%s': %s", name, what);
-}
-
-/* An object entry's keys must be among allowed (space-separated words). */
-static int check_entry_keys(json_t *e, const char *allowed, const char *name, const char *kind)
-{
-    const char *key;
-    json_t *v;
-    if (!json_is_object(e))
-        return 0;
-    json_object_foreach(e, key, v) {
-        if (!rs_config_word_in(allowed, key))
-            return rs_err_set(RS_ERR_FORMAT, "'%s': unknown key '%s' in a %s feature (use %s)", name, key, kind,
-                              allowed);
-    }
-    return 0;
-}
-
-/* A feature entry: "name" or {"name": ...}; returns the name or NULL. */
-static const char *entry_name(json_t *e)
-{
-    if (json_is_string(e))
-        return json_string_value(e);
-    if (json_is_object(e) && json_is_string(json_object_get(e, "name")))
-        return json_string_value(json_object_get(e, "name"));
-    return NULL;
-}
-
-static long long get_int(json_t *o, const char *key, long long dflt)
-{
-    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-static int valid_name(const char *s)
-{
-    return s && *s && !strpbrk(s, "=\x1f\t\n&");
-}
+#define MAX_EMB 1024
+#define MAX_HIDDEN_SIZE 4096
+#define NUMERIC_KEYS "name log1p buckets embedding_size"
+#define CATEGORICAL_KEYS "name embedding_size min_count"
 
 static int cat_index(const struct rs_rank_model *m, const char *n)
 {
@@ -69,36 +34,53 @@ static int cat_index(const struct rs_rank_model *m, const char *n)
     return -1;
 }
 
-/* A key of o absent (or o not an object) or holding an integer. */
-static int int_or_absent(json_t *o, const char *key)
+/* A required name (feature or column) without the bytes that separate the
+ * fields of the model's keys and hashes. */
+static int get_name(const struct rs_cfg *c, const char *key, const char **out)
 {
-    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
-    return !v || json_is_integer(v);
+    int rc = rs_cfg_str(c, key, NULL, out);
+    if (rc < 0 || !*out || strpbrk(*out, "=\x1f\t\n&"))
+        rc = rs_cfg_expected(c, key, "a name (no tab, newline, '=' or '&')");
+    return rc;
 }
 
-static int valid_buckets(long long n)
+/* A feature entry: "name", or an object with "name" and keys among allowed. */
+static int entry_name(const struct rs_cfg *e, const char *allowed, const char **name)
 {
-    return n == 0 || (n >= 2 && n <= RS_RANK_MAX_NUM_BUCKETS);
+    if (json_is_string(e->v))
+        return get_name(e, NULL, name);
+    if (!json_is_object(e->v))
+        return rs_cfg_expected(e, NULL, "a name or an object with \"name\"");
+    int rc = rs_cfg_keys(e, allowed);
+    return rc ? rc : get_name(e, "name", name);
+}
+
+/* Bins of a bucketised numeric: 0 (none) or 2..RS_RANK_MAX_NUM_BUCKETS. */
+static int get_buckets(const struct rs_cfg *c, const char *key, long long def, long long *out)
+{
+    char want[64];
+    int rc = rs_cfg_int(c, key, def, 0, RS_RANK_MAX_NUM_BUCKETS, out);
+    if (rc < 0 || *out == 1) {
+        snprintf(want, sizeof want, "0 (none) or an integer in 2..%d", RS_RANK_MAX_NUM_BUCKETS);
+        rc = rs_cfg_expected(c, key, want);
+    }
+    return rc;
 }
 
 /* A numeric entry: "name" or {"name", "log1p", "buckets", "embedding_size"};
  * appended to out with its defaults filled in. */
-static int parse_numeric(struct rs_rank_model *m, struct rs_rank_numeric *f, json_t *e, json_t *out,
-                         long long emb, long long buckets, const char *name)
+static int parse_numeric(struct rs_rank_model *m, struct rs_rank_numeric *f, const struct rs_cfg *e, json_t *out,
+                         long long emb, long long buckets)
 {
-    const char *n = entry_name(e);
-    if (!valid_name(n))
-        return cfg_err(name, "a numeric feature needs a name (no tab, '=', '&')");
-    if (check_entry_keys(e, "name log1p buckets embedding_size", name, "numeric") < 0)
-        return RS_ERR_FORMAT;
-    json_t *l = json_is_object(e) ? json_object_get(e, "log1p") : NULL;
-    long long nb = get_int(e, "buckets", buckets), d = get_int(e, "embedding_size", emb);
-    if ((l && !json_is_boolean(l)) || !valid_buckets(nb) || d < 1 || d > 1024 ||
-        !int_or_absent(e, "buckets") || !int_or_absent(e, "embedding_size"))
-        return rs_err_set(RS_ERR_FORMAT, "'%s': numeric '%s': log1p true or false, buckets 0 (none) or "
-                          "2..%d, embedding_size 1..1024", name, n, RS_RANK_MAX_NUM_BUCKETS);
+    const char *n;
+    long long nb, d;
+    int rc = entry_name(e, NUMERIC_KEYS, &n);
+    rc = rc ? rc : rs_cfg_bool(e, "log1p", 0, &f->log1p);
+    rc = rc ? rc : get_buckets(e, "buckets", buckets, &nb);
+    rc = rc ? rc : rs_cfg_int(e, "embedding_size", emb, 1, MAX_EMB, &d);
+    if (rc < 0)
+        return rc;
     f->name = xstrdup(n);
-    f->log1p = json_is_true(l);
     f->std = 1;
     f->buckets = (uint32_t)nb;
     f->dim = nb ? (size_t)d : 0;
@@ -111,147 +93,173 @@ static int parse_numeric(struct rs_rank_model *m, struct rs_rank_numeric *f, jso
     return 0;
 }
 
-/* "interactions": [["a", "b"], ...]: pairs of categoricals of one size. */
-static int parse_interactions(struct rs_rank_model *m, json_t *in, const char *name)
+/* A categorical entry: "name" or {"name", "embedding_size", "min_count"}. */
+static int parse_categorical(struct rs_rank_model *m, size_t i, const struct rs_cfg *e, json_t *out, long long emb)
 {
-    if (in && !json_is_array(in))
-        return cfg_err(name, "'interactions' must be an array of pairs");
+    const char *n;
+    long long d, mc;
+    int rc = entry_name(e, CATEGORICAL_KEYS, &n);
+    rc = rc ? rc : rs_cfg_int(e, "embedding_size", emb, 1, MAX_EMB, &d);
+    rc = rc ? rc : rs_cfg_int(e, "min_count", 1, 1, UINT32_MAX, &mc);
+    if (rc == 0 && cat_index(m, n) >= 0)
+        rc = rs_cfg_fail(e, NULL, "categorical '%s' given twice", n);
+    if (rc < 0)
+        return rc;
+    m->cat[i].name = xstrdup(n);
+    m->cat[i].dim = (size_t)d;
+    m->cat[i].min_count = (uint32_t)mc;
+    m->d_in += (size_t)d;
+    json_array_append_new(out, json_pack("{s:s, s:I, s:I}", "name", n, "embedding_size", (json_int_t)d,
+                                         "min_count", (json_int_t)mc));
+    return 0;
+}
+
+/* A cross: an array of 2 or 3 column names; its name joins them with '&'. */
+static int parse_cross(struct rs_rank_cross *x, const struct rs_cfg *e, json_t *out)
+{
+    size_t k = json_array_size(e->v), len = 0;
+    if (!json_is_array(e->v) || k < 2 || k > RS_RANK_MAX_CROSS_COLS)
+        return rs_cfg_expected(e, NULL, "an array of 2 or 3 column names");
+    json_t *ox = json_array();
+    json_array_append_new(out, ox); /* owned by m->config at once: an error below leaks nothing */
+    for (size_t j = 0; j < k; j++) {
+        struct rs_cfg col;
+        const char *c;
+        rs_cfg_elem(&col, e, j);
+        int rc = get_name(&col, NULL, &c);
+        if (rc < 0)
+            return rc;
+        x->cols[x->ncols++] = xstrdup(c);
+        len += strlen(c) + 1;
+        json_array_append_new(ox, json_string(c));
+    }
+    x->name = xmalloc(len);
+    x->name[0] = 0;
+    for (size_t j = 0; j < k; j++) {
+        if (j)
+            strcat(x->name, "&");
+        strcat(x->name, x->cols[j]);
+    }
+    return 0;
+}
+
+/* "interactions": [["a", "b"], ...]: pairs of categoricals of one size. */
+static int parse_interactions(struct rs_rank_model *m, const struct rs_cfg *root)
+{
+    struct rs_cfg in, e, side[2];
+    int rc = rs_cfg_array(root, "interactions", 0, &in);
+    if (rc < 0)
+        return rc;
     json_t *out = json_array();
     json_object_set_new(m->config, "interactions", out);
-    m->ninter = json_array_size(in);
+    m->ninter = json_array_size(in.v);
     m->inter = xcalloc(m->ninter + 1, sizeof *m->inter);
     for (size_t i = 0; i < m->ninter; i++) {
-        json_t *e = json_array_get(in, i);
-        int a = cat_index(m, json_string_value(json_array_get(e, 0)));
-        int b = cat_index(m, json_string_value(json_array_get(e, 1)));
-        if (json_array_size(e) != 2 || a < 0 || b < 0 || m->cat[a].dim != m->cat[b].dim)
-            return cfg_err(name, "an interaction is a pair of categorical features with the same embedding_size");
-        m->inter[i][0] = a, m->inter[i][1] = b;
-        json_array_append_new(out, json_pack("[s, s]", m->cat[a].name, m->cat[b].name));
+        rs_cfg_elem(&e, &in, i);
+        if (json_array_size(e.v) != 2 || !json_is_array(e.v))
+            return rs_cfg_expected(&e, NULL, "a pair of categorical feature names");
+        for (int j = 0; j < 2; j++) {
+            const char *n;
+            rs_cfg_elem(&side[j], &e, (size_t)j);
+            if ((rc = get_name(&side[j], NULL, &n)) < 0)
+                return rc;
+            if ((m->inter[i][j] = cat_index(m, n)) < 0)
+                return rs_cfg_fail(&side[j], NULL, "'%s' is not a categorical feature", n);
+        }
+        const struct rs_rank_categorical *a = &m->cat[m->inter[i][0]], *b = &m->cat[m->inter[i][1]];
+        if (a->dim != b->dim)
+            return rs_cfg_fail(&e, NULL, "an interaction is a pair of categorical features with the same "
+                               "embedding_size, got %zu and %zu", a->dim, b->dim);
+        json_array_append_new(out, json_pack("[s, s]", a->name, b->name));
     }
     m->d_in += m->ninter;
     return 0;
 }
 
-int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
+/* "hidden": the MLP's layer sizes (default [64, 32]). */
+static int parse_hidden(struct rs_rank_model *m, const struct rs_cfg *root)
 {
-    memset(m, 0, sizeof *m);
-    if (!json_is_object(cfg))
-        return cfg_err(name, "the feature config must be a JSON object");
-    const char *key;
-    json_t *val;
-    json_object_foreach(cfg, key, val) {
-        if (strcmp(key, "numeric") && strcmp(key, "categorical") && strcmp(key, "crosses") &&
-            strcmp(key, "cross_buckets") && strcmp(key, "embedding_size") && strcmp(key, "hidden") &&
-            strcmp(key, "interactions") && strcmp(key, "numeric_buckets"))
-            return rs_err_set(RS_ERR_FORMAT, "'%s': unknown key '%s'", name, key);
+    struct rs_cfg hid, h;
+    int rc = rs_cfg_array(root, "hidden", 0, &hid);
+    if (rc < 0)
+        return rc;
+    if (!hid.v) {
+        m->nhidden = 2, m->hidden[0] = 64, m->hidden[1] = 32;
+    } else if ((m->nhidden = json_array_size(hid.v)) > RS_RANK_MAX_HIDDEN) {
+        return rs_cfg_fail(&hid, NULL, "at most %d hidden layers, got %zu", RS_RANK_MAX_HIDDEN, m->nhidden);
     }
-    long long emb = get_int(cfg, "embedding_size", RS_RANK_DEFAULT_EMB);
-    long long buckets = get_int(cfg, "cross_buckets", RS_RANK_DEFAULT_BUCKETS);
-    long long nbuckets = get_int(cfg, "numeric_buckets", 0);
-    if (emb < 1 || emb > 1024)
-        return cfg_err(name, "embedding_size must be in 1..1024");
-    if (buckets < 1 || buckets > (1LL << 30))
-        return cfg_err(name, "cross_buckets must be in 1..2^30");
-    if (!valid_buckets(nbuckets) || !int_or_absent(cfg, "numeric_buckets"))
-        return rs_err_set(RS_ERR_FORMAT, "'%s': numeric_buckets must be 0 (none) or an integer in 2..%d",
-                          name, RS_RANK_MAX_NUM_BUCKETS);
-    json_t *num = json_object_get(cfg, "numeric"), *cat = json_object_get(cfg, "categorical");
-    json_t *crs = json_object_get(cfg, "crosses"), *hid = json_object_get(cfg, "hidden");
-    if ((num && !json_is_array(num)) || (cat && !json_is_array(cat)) || (crs && !json_is_array(crs)) ||
-        (hid && !json_is_array(hid)))
-        return cfg_err(name, "'numeric', 'categorical', 'crosses' and 'hidden' must be arrays");
-    if (json_array_size(num) + json_array_size(cat) == 0)
-        return cfg_err(name, "no features: give 'numeric' or 'categorical'");
-    m->nnum = json_array_size(num);
-    m->ncat = json_array_size(cat);
-    m->ncross = json_array_size(crs);
-    m->num = xcalloc(m->nnum + 1, sizeof *m->num);
-    m->cat = xcalloc(m->ncat + 1, sizeof *m->cat);
-    m->cross = xcalloc(m->ncross + 1, sizeof *m->cross);
-    m->buckets = (uint64_t)buckets;
-    json_t *out = json_object(), *onum = json_array(), *ocat = json_array(), *ocrs = json_array();
-    m->config = out;
-    json_object_set_new(out, "numeric", onum);
-    json_object_set_new(out, "categorical", ocat);
-    json_object_set_new(out, "crosses", ocrs);
-    json_object_set_new(out, "cross_buckets", json_integer(buckets));
-    json_object_set_new(out, "embedding_size", json_integer(emb));
-    json_object_set_new(out, "numeric_buckets", json_integer(nbuckets));
-    for (size_t i = 0; i < m->nnum; i++)
-        if (parse_numeric(m, &m->num[i], json_array_get(num, i), onum, emb, nbuckets, name) < 0)
-            return RS_ERR_FORMAT;
-    for (size_t i = 0; i < m->ncat; i++) {
-        json_t *e = json_array_get(cat, i);
-        const char *n = entry_name(e);
-        if (!valid_name(n))
-            return cfg_err(name, "a categorical feature needs a name (no tab, '=', '&')");
-        if (check_entry_keys(e, "name embedding_size min_count", name, "categorical") < 0)
-            return RS_ERR_FORMAT;
-        long long d = get_int(e, "embedding_size", emb), mc = get_int(e, "min_count", 1);
-        if (d < 1 || d > 1024 || mc < 1 || mc > UINT32_MAX)
-            return rs_err_set(RS_ERR_FORMAT, "'%s': categorical '%s': embedding_size 1..1024, min_count >= 1",
-                              name, n);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(m->cat[j].name, n) == 0)
-                return rs_err_set(RS_ERR_FORMAT, "'%s': categorical '%s' given twice", name, n);
-        m->cat[i].name = xstrdup(n);
-        m->cat[i].dim = (size_t)d;
-        m->cat[i].min_count = (uint32_t)mc;
-        m->d_in += (size_t)d;
-        json_array_append_new(ocat, json_pack("{s:s, s:I, s:I}", "name", n, "embedding_size",
-                                              (json_int_t)d, "min_count", (json_int_t)mc));
+    for (size_t i = 0; hid.v && i < m->nhidden && rc == 0; i++) {
+        long long size;
+        rs_cfg_elem(&h, &hid, i);
+        if ((rc = rs_cfg_int(&h, NULL, 0, 1, MAX_HIDDEN_SIZE, &size)) == 0)
+            m->hidden[i] = (size_t)size;
+    }
+    json_t *ohid = json_array();
+    json_object_set_new(m->config, "hidden", ohid);
+    for (size_t i = 0; i < m->nhidden && rc == 0; i++)
+        json_array_append_new(ohid, json_integer((json_int_t)m->hidden[i]));
+    return rc;
+}
+
+/* The lists of features and crosses, appended to m->config as parsed. */
+static int parse_features(struct rs_rank_model *m, const struct rs_cfg *root, long long emb, long long nbuckets)
+{
+    struct rs_cfg num, cat, crs, e;
+    int rc = rs_cfg_array(root, "numeric", 0, &num);
+    rc = rc ? rc : rs_cfg_array(root, "categorical", 0, &cat);
+    rc = rc ? rc : rs_cfg_array(root, "crosses", 0, &crs);
+    if (rc == 0 && json_array_size(num.v) + json_array_size(cat.v) == 0)
+        rc = rs_cfg_fail(root, NULL, "no features: give \"numeric\" or \"categorical\"");
+    if (rc < 0)
+        return rc;
+    json_t *onum = json_array(), *ocat = json_array(), *ocrs = json_array();
+    json_object_set_new(m->config, "numeric", onum);
+    json_object_set_new(m->config, "categorical", ocat);
+    json_object_set_new(m->config, "crosses", ocrs);
+    size_t nnum = json_array_size(num.v), ncat = json_array_size(cat.v), ncross = json_array_size(crs.v);
+    m->num = xcalloc(nnum + 1, sizeof *m->num);
+    m->cat = xcalloc(ncat + 1, sizeof *m->cat);
+    m->cross = xcalloc(ncross + 1, sizeof *m->cross);
+    for (; m->nnum < nnum && rc == 0; m->nnum++) {
+        rs_cfg_elem(&e, &num, m->nnum);
+        rc = parse_numeric(m, &m->num[m->nnum], &e, onum, emb, nbuckets);
+    }
+    for (; m->ncat < ncat && rc == 0; m->ncat++) {
+        rs_cfg_elem(&e, &cat, m->ncat);
+        rc = parse_categorical(m, m->ncat, &e, ocat, emb);
+    }
+    for (; m->ncross < ncross && rc == 0; m->ncross++) {
+        rs_cfg_elem(&e, &crs, m->ncross);
+        rc = parse_cross(&m->cross[m->ncross], &e, ocrs);
     }
     for (size_t i = 0; i < m->nnum; i++)
         m->d_in += m->num[i].slot >= 0 ? m->num[i].dim : 0;
     m->d_in += m->nnum;
-    for (size_t i = 0; i < m->ncross; i++) {
-        json_t *e = json_array_get(crs, i);
-        size_t k = json_array_size(e);
-        if (!json_is_array(e) || k < 2 || k > RS_RANK_MAX_CROSS_COLS)
-            return cfg_err(name, "a cross is an array of 2 or 3 column names");
-        struct rs_rank_cross *x = &m->cross[i];
-        json_t *ox = json_array();
-        json_array_append_new(ocrs, ox); /* owned by m->config at once: an error below leaks nothing */
-        size_t len = 0;
-        x->ncols = (int)k;
-        for (size_t j = 0; j < k; j++) {
-            const char *c = json_string_value(json_array_get(e, j));
-            if (!valid_name(c))
-                return cfg_err(name, "a cross names its columns as strings (no tab, '=', '&')");
-            x->cols[j] = xstrdup(c);
-            len += strlen(c) + 1;
-            json_array_append_new(ox, json_string(c));
-        }
-        x->name = xmalloc(len);
-        x->name[0] = 0;
-        for (size_t j = 0; j < k; j++) {
-            if (j)
-                strcat(x->name, "&");
-            strcat(x->name, x->cols[j]);
-        }
-    }
-    int rc = parse_interactions(m, json_object_get(cfg, "interactions"), name);
+    return rc;
+}
+
+int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
+{
+    memset(m, 0, sizeof *m);
+    struct rs_cfg root;
+    long long emb, buckets, nbuckets;
+    rs_cfg_root(&root, cfg, name);
+    int rc = rs_cfg_object(&root, NULL, 1, &root);
+    rc = rc ? rc : rs_cfg_keys(&root, "numeric categorical crosses cross_buckets embedding_size hidden "
+                                      "interactions numeric_buckets");
+    rc = rc ? rc : rs_cfg_int(&root, "embedding_size", RS_RANK_DEFAULT_EMB, 1, MAX_EMB, &emb);
+    rc = rc ? rc : rs_cfg_int(&root, "cross_buckets", RS_RANK_DEFAULT_BUCKETS, 1, 1LL << 30, &buckets);
+    rc = rc ? rc : get_buckets(&root, "numeric_buckets", 0, &nbuckets);
     if (rc < 0)
         return rc;
-    json_t *ohid = json_array();
-    json_object_set_new(out, "hidden", ohid);
-    if (!hid) {
-        m->nhidden = 2, m->hidden[0] = 64, m->hidden[1] = 32;
-    } else {
-        m->nhidden = json_array_size(hid);
-        if (m->nhidden > RS_RANK_MAX_HIDDEN)
-            return cfg_err(name, "at most 4 hidden layers");
-        for (size_t i = 0; i < m->nhidden; i++) {
-            json_t *h = json_array_get(hid, i);
-            if (!json_is_integer(h) || json_integer_value(h) < 1 || json_integer_value(h) > 4096)
-                return cfg_err(name, "hidden sizes must be integers in 1..4096");
-            m->hidden[i] = (size_t)json_integer_value(h);
-        }
-    }
-    for (size_t i = 0; i < m->nhidden; i++)
-        json_array_append_new(ohid, json_integer((json_int_t)m->hidden[i]));
-    return 0;
+    m->buckets = (uint64_t)buckets;
+    m->config = json_object();
+    json_object_set_new(m->config, "cross_buckets", json_integer(buckets));
+    json_object_set_new(m->config, "embedding_size", json_integer(emb));
+    json_object_set_new(m->config, "numeric_buckets", json_integer(nbuckets));
+    rc = parse_features(m, &root, emb, nbuckets);
+    rc = rc ? rc : parse_interactions(m, &root);
+    return rc ? rc : parse_hidden(m, &root);
 }
 
 /* ---------------------------------------------------------------------------
@@ -751,21 +759,20 @@ double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
     return a->loss_click + a->loss_booking;
 }
 
-void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
-                      const struct rs_rank_acts *a, struct rs_arena *ar)
+void rs_rank_backward_dense(struct rs_rank_model *m, const struct rs_rank_batch *b,
+                            struct rs_rank_acts *a, struct rs_arena *ar)
 {
     struct rs_params *p = &m->p;
     size_t B = b->B, ne = m->ncat + m->nbin;
     float *dzc = rs_arena_zeros(ar, B), *dzb = rs_arena_zeros(ar, B);
     rs_bce_backward(dzc, a->pc, a->yc, a->wc, B, b->wsum[0] > 0 ? (float)(a->wsum[0] / b->wsum[0]) : 1);
     rs_bce_backward(dzb, a->pb, a->yb, a->wb, B, b->wsum[1] > 0 ? (float)(a->wsum[1] / b->wsum[1]) : 1);
-    float *dz = rs_arena_floats(ar, B * 2);
+    float *dz = a->dz = rs_arena_floats(ar, B * 2);
     float *gwb = rs_params_g(p, m->t_wide_b);
     for (size_t i = 0; i < B; i++) {
         dz[2 * i] = dzc[i], dz[2 * i + 1] = dzb[i];
         gwb[0] += dzc[i], gwb[1] += dzb[i];
     }
-    rs_embedding_bag_backward(p, m->t_wide, b->cross, a->off, NULL, dz, B, RS_POOL_SUM);
     const float *dy = dz;
     size_t L = m->nhidden;
     for (size_t l = L + 1; l-- > 0;) {
@@ -781,11 +788,10 @@ void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
         }
         dy = dx;
     }
-    float **dparts = rs_arena_alloc(ar, (ne + 2) * sizeof *dparts);
+    float **dparts = a->dparts = rs_arena_alloc(ar, (ne + 2) * sizeof *dparts);
     size_t *dims = rs_arena_alloc(ar, (ne + 2) * sizeof *dims);
-    int *tab = rs_arena_alloc(ar, (ne + 1) * sizeof *tab);
     for (size_t f = 0; f < ne; f++) {
-        tab[f] = rs_rank_emb_table(m, f, &dims[f]);
+        rs_rank_emb_table(m, f, &dims[f]);
         dparts[f] = rs_arena_zeros(ar, B * dims[f]);
     }
     dparts[ne] = NULL;
@@ -802,7 +808,22 @@ void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
             rs_saxpy(d, dd, a->emb[g] + i * d, dparts[f] + i * d);
             rs_saxpy(d, dd, a->emb[f] + i * d, dparts[g] + i * d);
         }
-    for (size_t f = 0; f < ne; f++)
-        rs_embedding_backward(p, tab[f], a->ids[f], dparts[f], B);
+}
+
+void rs_rank_backward_sparse(const struct rs_rank_model *m, struct rs_params *p,
+                             const struct rs_rank_batch *b, const struct rs_rank_acts *a)
+{
+    rs_embedding_bag_backward(p, m->t_wide, b->cross, a->off, NULL, a->dz, b->B, RS_POOL_SUM);
+    for (size_t f = 0; f < m->ncat + m->nbin; f++) {
+        size_t dim;
+        rs_embedding_backward(p, rs_rank_emb_table(m, f, &dim), a->ids[f], a->dparts[f], b->B);
+    }
+}
+
+void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
+                      struct rs_rank_acts *a, struct rs_arena *ar)
+{
+    rs_rank_backward_dense(m, b, a, ar);
+    rs_rank_backward_sparse(m, &m->p, b, a);
 }
 

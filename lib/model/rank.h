@@ -190,6 +190,9 @@ struct rs_rank_acts {
     float *pc, *pb;              /* (B) per-head probabilities */
     double loss_click, loss_booking;
     double wsum[2];              /* Σ of each head's weights over this batch */
+    float *dz;                   /* backward: (B, 2) gradient of the logits */
+    float **dparts;              /* backward: ncat + nbin arrays (B, dim), gradient
+                                    of the embedded inputs */
 };
 
 /* Forward pass; with b->y also the two losses (acts->loss_*), whose sum it
@@ -197,9 +200,21 @@ struct rs_rank_acts {
 double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
                        struct rs_rank_acts *acts, struct rs_arena *a);
 /* Accumulates the gradient of loss_click + loss_booking into m->p.g, each
- * head's scaled by (Σ of this batch's weights) / b->wsum[h] when that is set. */
+ * head's scaled by (Σ of this batch's weights) / b->wsum[h] when that is set:
+ * rs_rank_backward_dense, then rs_rank_backward_sparse. */
 void rs_rank_backward(struct rs_rank_model *m, const struct rs_rank_batch *b,
-                      const struct rs_rank_acts *acts, struct rs_arena *a);
+                      struct rs_rank_acts *acts, struct rs_arena *a);
+/* The dense tensors' part of it, into m->p.g; keeps the gradients of the
+ * sparse tables' rows in acts (dz, dparts). */
+void rs_rank_backward_dense(struct rs_rank_model *m, const struct rs_rank_batch *b,
+                            struct rs_rank_acts *acts, struct rs_arena *a);
+/* The sparse tables' part: adds acts' row gradients into p (m's tensors,
+ * possibly another gradient), example by example in batch order. Data-
+ * parallel training runs the dense parts of several batches at once and
+ * this part in batch order, so every row sums its terms as one serial pass
+ * would. */
+void rs_rank_backward_sparse(const struct rs_rank_model *m, struct rs_params *p,
+                             const struct rs_rank_batch *b, const struct rs_rank_acts *acts);
 
 /* Encoded examples held in memory (rows of a training, validation or
  * evaluation stream). */
@@ -253,9 +268,10 @@ struct rs_rank_train_opts {
     float pos_weight[2];  /* class weight of positives, click and booking heads */
     float emb_l2;         /* mini-batch aware L2 of the sparse rows, 0 = off */
     int stop;             /* enum rs_rank_stop */
-    int threads;          /* workers: each mini-batch is cut into this many
-                             slices (data-parallel); the same count gives the
-                             same bits, another count other bits */
+    int threads;          /* workers: each mini-batch is cut into micro-batches
+                             of a fixed size (data-parallel) whose gradients
+                             add up in a fixed order: any count gives the
+                             same bits */
     uint64_t seed;
     void (*on_epoch)(void *ctx, const struct rs_rank_epoch *e); /* may be NULL */
     void *ctx;

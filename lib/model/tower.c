@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #define DEFAULT_MAX_LEN 50
 
 static const char *type_names[] = { "?", "string", "int", "text", "numeric", "pretrained", "sequence" };
+static const char type_list[] = "string int text numeric pretrained sequence"; /* the config's "type" */
 static const char *side_names[] = { "user", "item" };
 
 const char *rs_tower_side_name(int side)
@@ -39,171 +41,111 @@ static const char *layer_keys[] = { "user_embedding_layers", "item_embedding_lay
 
 /* ---- config ---- */
 
-static int type_parse(const char *s)
-{
-    for (int i = RS_FEAT_STRING; i <= RS_FEAT_SEQUENCE; i++)
-        if (strcmp(s, type_names[i]) == 0)
-            return i;
-    return -1;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A non-negative integer member, or def when absent. */
-static int get_uint(const json_t *o, const char *key, long long def, long long min, long long *out,
-                    const char *name, const char *feat)
-{
-    json_t *v = json_object_get(o, key);
-    if (!v) {
-        *out = def;
-        return 0;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < min)
-        return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s': \"%s\" must be an integer >= %lld", name, feat,
-                          key, min);
-    *out = json_integer_value(v);
-    return 0;
-}
-
-static int get_bool(const json_t *o, const char *key, int def, int *out, const char *name, const char *feat)
-{
-    json_t *v = json_object_get(o, key);
-    if (!v) {
-        *out = def;
-        return 0;
-    }
-    if (!json_is_boolean(v))
-        return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s': \"%s\" must be true or false", name, feat, key);
-    *out = json_is_true(v);
-    return 0;
-}
-
-/* "pooling": "mean" (default) or "attention". */
-static int get_pooling(const json_t *o, int *attention, const char *name, const char *feat)
-{
-    json_t *v = json_object_get(o, "pooling");
-    const char *p = v ? json_string_value(v) : "mean";
-    if (!p || (strcmp(p, "mean") && strcmp(p, "attention")))
-        return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s': \"pooling\" must be \"mean\" or \"attention\"",
-                          name, feat);
-    *attention = strcmp(p, "attention") == 0;
-    return 0;
-}
-
-static int get_str(const json_t *o, const char *key, char **out, const char *name, const char *feat)
-{
-    json_t *v = json_object_get(o, key);
-    if (!v)
-        return 0;
-    if (!json_is_string(v) || !*json_string_value(v))
-        return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s': \"%s\" must be a non-empty string", name, feat,
-                          key);
-    *out = xstrdup(json_string_value(v));
-    return 0;
-}
-
-/* Keys each type accepts beyond "type", "embedding_size", "column", "behavioural". */
+/* Keys every feature accepts, then those of each type (the order of
+ * enum rs_feat_type). */
+#define COMMON_KEYS "type embedding_size column behavioural"
 static const char *type_keys[] = {
     "", "list oov_buckets min_count", "oov_buckets min_count", "buckets bigrams", "log1p",
     "path", "shares max_length pooling",
 };
 
-static int key_allowed(int type, const char *key)
-{
-    if (!strcmp(key, "type") || !strcmp(key, "embedding_size") || !strcmp(key, "column") ||
-        !strcmp(key, "behavioural"))
-        return 1;
-    return rs_config_word_in(type_keys[type], key);
-}
-
 /* RS_PARAM_NAME_MAX less "user." and ".proj.w" and the NUL. */
 #define MAX_FEAT_NAME (RS_PARAM_NAME_MAX - 13)
+#define MAX_EMB 65536
 
-static int parse_feature(struct rs_feat *f, const char *feat, const json_t *o, const char *name)
+/* A string member copied into *out (left NULL when absent). */
+static int get_str(const struct rs_cfg *c, const char *key, char **out)
+{
+    const char *s;
+    int rc = rs_cfg_str(c, key, NULL, &s);
+    if (rc == 0 && s)
+        *out = xstrdup(s);
+    return rc;
+}
+
+/* The sizes and switches of feature f from its object c. */
+static int feature_options(struct rs_feat *f, const struct rs_cfg *c)
+{
+    int text = f->type == RS_FEAT_TEXT, pooling;
+    long long emb, buckets, minc, maxlen;
+    int rc = rs_cfg_int(c, "embedding_size", f->type == RS_FEAT_NUMERIC ? 1 : DEFAULT_EMB, 1, MAX_EMB, &emb);
+    rc = rc ? rc : rs_cfg_int(c, text ? "buckets" : "oov_buckets", text ? DEFAULT_TEXT_BUCKETS : 0, text,
+                              LLONG_MAX, &buckets);
+    rc = rc ? rc : rs_cfg_int(c, "min_count", 1, 1, LLONG_MAX, &minc);
+    rc = rc ? rc : rs_cfg_int(c, "max_length", DEFAULT_MAX_LEN, 1, LLONG_MAX, &maxlen);
+    rc = rc ? rc : rs_cfg_bool(c, "list", 0, &f->list);
+    rc = rc ? rc : rs_cfg_bool(c, "bigrams", 1, &f->bigrams);
+    rc = rc ? rc : rs_cfg_bool(c, "log1p", 0, &f->log1p);
+    rc = rc ? rc : rs_cfg_bool(c, "behavioural", -1, &f->behavioural);
+    rc = rc ? rc : rs_cfg_word(c, "pooling", "mean attention", 0, &pooling);
+    rc = rc ? rc : get_str(c, "column", &f->column);
+    rc = rc ? rc : get_str(c, "path", &f->path);
+    rc = rc ? rc : get_str(c, "shares", &f->shares);
+    if (rc < 0)
+        return rc;
+    f->emb = (size_t)emb;
+    f->buckets = (uint64_t)buckets;
+    f->min_count = (uint64_t)minc;
+    f->max_len = (size_t)maxlen;
+    f->attention = pooling == 1;
+    return 0;
+}
+
+static int parse_feature(struct rs_feat *f, const char *feat, const struct rs_cfg *layers)
 {
     memset(f, 0, sizeof *f);
     f->name = xstrdup(feat);
     f->table = f->proj_w = f->proj_b = f->query = f->col = -1;
     f->behavioural = -1;
+    struct rs_cfg c;
     if (strlen(feat) > MAX_FEAT_NAME) /* parameter names "user.<feat>.proj.w" must stay distinct */
-        return rs_err_set(RS_ERR_FORMAT, "'%s': feature name '%.20s...' is longer than %d bytes", name, feat,
-                          MAX_FEAT_NAME);
-    if (!json_is_object(o))
-        return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s' must be an object", name, feat);
-    const char *ts = json_string_value(json_object_get(o, "type"));
-    if (!ts)
-        return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s' has no \"type\"", name, feat);
-    if ((f->type = type_parse(ts)) < 0)
-        return rs_err_set(RS_ERR_FORMAT,
-                          "'%s': feature '%s': unknown type '%s' (use string, int, text, numeric, "
-                          "pretrained or sequence)", name, feat, ts);
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
-        if (!key_allowed(f->type, key))
-            return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s': unknown key \"%s\" for type %s", name,
-                              feat, key, ts);
-    }
-    long long emb, buckets, minc, maxlen;
-    int rc = get_uint(o, "embedding_size", f->type == RS_FEAT_NUMERIC ? 1 : DEFAULT_EMB, 1, &emb, name, feat);
-    rc = rc ? rc : get_uint(o, f->type == RS_FEAT_TEXT ? "buckets" : "oov_buckets",
-                            f->type == RS_FEAT_TEXT ? DEFAULT_TEXT_BUCKETS : 0, f->type == RS_FEAT_TEXT,
-                            &buckets, name, feat);
-    rc = rc ? rc : get_uint(o, "min_count", 1, 1, &minc, name, feat);
-    rc = rc ? rc : get_uint(o, "max_length", DEFAULT_MAX_LEN, 1, &maxlen, name, feat);
-    rc = rc ? rc : get_bool(o, "list", 0, &f->list, name, feat);
-    rc = rc ? rc : get_bool(o, "bigrams", 1, &f->bigrams, name, feat);
-    rc = rc ? rc : get_bool(o, "log1p", 0, &f->log1p, name, feat);
-    rc = rc ? rc : get_str(o, "column", &f->column, name, feat);
-    rc = rc ? rc : get_str(o, "path", &f->path, name, feat);
-    rc = rc ? rc : get_str(o, "shares", &f->shares, name, feat);
-    rc = rc ? rc : get_pooling(o, &f->attention, name, feat);
-    if (rc == 0 && json_object_get(o, "behavioural"))
-        rc = get_bool(o, "behavioural", 0, &f->behavioural, name, feat);
+        return rs_cfg_fail(layers, NULL, "feature name '%.20s...' is longer than %d bytes", feat, MAX_FEAT_NAME);
+    int rc = rs_cfg_object(layers, feat, 1, &c);
+    rc = rc ? rc : rs_cfg_word(&c, "type", type_list, -1, &f->type);
     if (rc < 0)
         return rc;
-    if (emb > 65536)
-        return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s': embedding_size %lld is too large", name, feat, emb);
+    f->type++; /* type_list starts at RS_FEAT_STRING */
+    char allowed[128];
+    snprintf(allowed, sizeof allowed, COMMON_KEYS " %s", type_keys[f->type]);
+    if ((rc = rs_cfg_keys(&c, allowed)) < 0 || (rc = feature_options(f, &c)) < 0)
+        return rc;
     if (f->type == RS_FEAT_PRETRAINED && !f->path)
-        return rs_err_set(RS_ERR_FORMAT, "'%s': feature '%s': pretrained needs \"path\" (an RSB file)", name,
-                          feat);
-    f->emb = (size_t)emb;
+        return rs_cfg_fail(&c, "path", "missing: a pretrained feature needs an RSB file");
     f->width = f->type == RS_FEAT_NUMERIC ? 1 : f->emb;
-    f->buckets = (uint64_t)buckets;
-    f->min_count = (uint64_t)minc;
-    f->max_len = (size_t)maxlen;
     f->std = 1;
     if (!f->column && f->type != RS_FEAT_PRETRAINED)
         f->column = xstrdup(feat);
     return 0;
 }
 
-static int parse_layers(struct rs_tower *t, const json_t *config, size_t d, const char *name)
+static int parse_layers(struct rs_tower *t, const struct rs_cfg *root, size_t d)
 {
-    json_t *hl = json_object_get(config, "hidden_layers");
-    size_t nh = hl ? json_array_size(hl) : 1;
-    if (hl && (!json_is_array(hl) || nh + 1 > RS_TOWER_MAX_LAYERS))
-        return rs_err_set(RS_ERR_FORMAT, "'%s': \"hidden_layers\" must be an array of at most %d sizes", name,
-                          RS_TOWER_MAX_LAYERS - 1);
-    for (int s = 0; s < 2; s++) {
+    struct rs_cfg hl, e;
+    int rc = rs_cfg_array(root, "hidden_layers", 0, &hl);
+    size_t nh = hl.v ? json_array_size(hl.v) : 1;
+    if (rc == 0 && nh + 1 > RS_TOWER_MAX_LAYERS)
+        rc = rs_cfg_fail(root, "hidden_layers", "at most %d sizes, got %zu", RS_TOWER_MAX_LAYERS - 1, nh);
+    for (int s = 0; s < 2 && rc == 0; s++) {
         struct rs_tower_side *sd = &t->side[s];
         sd->nlayers = nh + 1;
-        for (size_t l = 0; l < nh; l++) {
-            json_t *v = hl ? json_array_get(hl, l) : NULL;
-            if (hl && (!json_is_integer(v) || json_integer_value(v) < 1))
-                return rs_err_set(RS_ERR_FORMAT, "'%s': \"hidden_layers\" must hold positive integers", name);
-            sd->dims[l + 1] = hl ? (size_t)json_integer_value(v) : 2 * d;
+        for (size_t l = 0; l < nh && rc == 0; l++) {
+            long long size;
+            rs_cfg_elem(&e, &hl, l);
+            if ((rc = rs_cfg_int(&e, NULL, (long long)(2 * d), 1, LLONG_MAX, &size)) == 0) /* too large: OOM */
+                sd->dims[l + 1] = (size_t)size;
         }
         sd->dims[nh + 1] = d;
     }
-    return 0;
+    return rc;
 }
 
 /* The item feature a sequence feature shares its table with. */
-static int resolve_shares(struct rs_tower *t, const char *name)
+static int resolve_shares(struct rs_tower *t, const struct rs_cfg *root)
 {
     struct rs_tower_side *items = &t->side[RS_SIDE_ITEM];
     for (int s = 0; s < 2; s++)
@@ -218,14 +160,37 @@ static int resolve_shares(struct rs_tower *t, const char *name)
                 if (named)
                     f->src = g;
             }
+            struct rs_cfg layers;
+            rs_cfg_member(&layers, root, layer_keys[s]);
             if (!f->src || (f->src->type != RS_FEAT_STRING && f->src->type != RS_FEAT_INT) || f->src->list)
-                return rs_err_set(RS_ERR_FORMAT,
-                                  "'%s': sequence feature '%s' needs an item feature of type string or int "
-                                  "to share (\"shares\": NAME, default: the item id feature)",
-                                  name, f->name);
+                return rs_cfg_fail(&layers, f->name, "a sequence feature needs an item feature of type string or "
+                                   "int to share (\"shares\": NAME, default: the item id feature)");
             f->emb = f->width = f->src->emb;
         }
     return 0;
+}
+
+/* The features of one side, in name order (a fixed concat order, whatever
+ * the JSON order). */
+static int parse_side(struct rs_tower_side *sd, const struct rs_cfg *root, const char *key)
+{
+    struct rs_cfg layers;
+    int rc = rs_cfg_object(root, key, 1, &layers);
+    if (rc < 0)
+        return rc;
+    size_t n = json_object_size(layers.v), i = 0;
+    if (n == 0)
+        return rs_cfg_fail(root, key, "expected at least one feature, got {}");
+    const char **names = xmalloc(n * sizeof *names), *name;
+    json_t *v;
+    json_object_foreach((json_t *)layers.v, name, v)
+        names[i++] = name;
+    qsort(names, n, sizeof *names, cmp_str);
+    sd->f = xcalloc(n, sizeof *sd->f);
+    for (i = 0; i < n && rc == 0; i++, sd->nf++)
+        rc = parse_feature(&sd->f[i], names[i], &layers);
+    free(names);
+    return rc;
 }
 
 int rs_tower_parse(struct rs_tower *t, const json_t *config, size_t d, const char *name)
@@ -234,42 +199,22 @@ int rs_tower_parse(struct rs_tower *t, const json_t *config, size_t d, const cha
     rs_params_init(&t->p);
     t->side[0].id_col = "user_id";
     t->side[1].id_col = "item_id";
-    if (!json_is_object(config))
-        return rs_err_set(RS_ERR_FORMAT, "'%s': a feature config must be a JSON object", name);
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)config, key, v) {
-        if (strcmp(key, "user_embedding_layers") && strcmp(key, "item_embedding_layers") &&
-            strcmp(key, "embedding_size") && strcmp(key, "hidden_layers") && strcmp(key, "description"))
-            return rs_err_set(RS_ERR_FORMAT, "'%s': unknown key \"%s\" in the feature config", name, key);
-    }
+    struct rs_cfg root;
     long long cd;
-    int rc = get_uint(config, "embedding_size", DEFAULT_D, 1, &cd, name, "(top level)");
+    rs_cfg_root(&root, config, name);
+    int rc = rs_cfg_object(&root, NULL, 1, &root);
+    rc = rc ? rc : rs_cfg_keys(&root, "user_embedding_layers item_embedding_layers embedding_size hidden_layers "
+                                      "description");
+    rc = rc ? rc : rs_cfg_int(&root, "embedding_size", DEFAULT_D, 1, MAX_EMB, &cd);
     if (rc < 0)
         return rc;
     t->d = d ? d : (size_t)cd;
     t->config = json_deep_copy(config);
-    for (int s = 0; s < 2; s++) {
-        json_t *layers = json_object_get(config, layer_keys[s]);
-        if (!json_is_object(layers) || json_object_size(layers) == 0)
-            return rs_err_set(RS_ERR_FORMAT, "'%s': \"%s\" must be a non-empty object of features", name,
-                              layer_keys[s]);
-        size_t n = json_object_size(layers), i = 0;
-        const char **names = xmalloc(n * sizeof *names);
-        json_object_foreach(layers, key, v)
-            names[i++] = key;
-        qsort(names, n, sizeof *names, cmp_str); /* a fixed concat order, whatever the JSON order */
-        struct rs_tower_side *sd = &t->side[s];
-        sd->f = xcalloc(n, sizeof *sd->f);
-        for (i = 0; i < n && rc == 0; i++, sd->nf++)
-            rc = parse_feature(&sd->f[i], names[i], json_object_get(layers, names[i]), name);
-        free(names);
-        if (rc < 0)
-            return rc;
-    }
-    if ((rc = parse_layers(t, config, t->d, name)) < 0)
+    for (int s = 0; s < 2 && rc == 0; s++)
+        rc = parse_side(&t->side[s], &root, layer_keys[s]);
+    if (rc < 0 || (rc = parse_layers(t, &root, t->d)) < 0)
         return rc;
-    return resolve_shares(t, name);
+    return resolve_shares(t, &root);
 }
 
 void rs_tower_set_id_col(struct rs_tower *t, int side, const char *col)

@@ -10,6 +10,7 @@
 #include "core/threads.h"
 #include "core/topk.h"
 #include "io/tsv.h"
+#include "io/twopass.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -128,60 +129,99 @@ static int read_examples(struct raw_examples *x, const struct rs_tt_inputs *in)
 
 /* ---- entity tables ---- */
 
+/* One side being loaded: its training ids, and the entities encoded so far. */
+struct side_load {
+    struct rs_tower *t;
+    int side;
+    struct rs_strmap *train; /* ids of the training examples */
+    uint8_t *in_table;       /* per training id: seen in the table */
+    struct rs_strmap *ent;   /* id -> row of enc */
+    struct rs_enc *enc;
+};
+
+/* Pass 0: counts the vocabulary of the table's training ids, once each. */
+static int count_row(struct side_load *L, struct rs_tsv *tb, const char *id, size_t n)
+{
+    int64_t r = rs_strmap_get(L->train, id, n);
+    if (r < 0 || L->in_table[r]++)
+        return 0;
+    return rs_tower_count(L->t, L->side, tb, id, n);
+}
+
+/* Pass 1: encodes the row of every id of the table. */
+static int encode_row(struct side_load *L, struct rs_tsv *tb, const char *id, size_t n)
+{
+    int added;
+    rs_strmap_put(L->ent, id, n, &added);
+    if (!added)
+        return rs_tsv_errf(tb, rs_tsv_col(tb, L->t->side[L->side].id_col), "duplicate id '%.*s'",
+                           (int)(n > 60 ? 60 : n), id);
+    return rs_enc_add(L->enc, L->t, L->side, tb, id, n);
+}
+
+/* A pass over the side's table tb (NULL: none given). */
+static int table_pass(struct side_load *L, struct rs_tsv *tb, int pass)
+{
+    int idc = -1, rc = tb ? rs_tsv_require(tb, L->t->side[L->side].id_col, &idc) : 0;
+    if (rc == 0)
+        rc = rs_tower_bind(L->t, L->side, tb, 1);
+    while (rc == 0 && tb && (rc = rs_tsv_next(tb)) == 0) {
+        const char *id = rs_tsv_get(tb, idc);
+        size_t n = rs_tsv_len(tb, idc);
+        if (!n)
+            rc = rs_tsv_errf(tb, idc, "empty id");
+        else
+            rc = pass == 0 ? count_row(L, tb, id, n) : encode_row(L, tb, id, n);
+    }
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+/* The end of pass 0: the training ids the table lacks count too. */
+static int finish_vocab(struct side_load *L)
+{
+    int rc = 0;
+    for (size_t r = 0; r < rs_strmap_size(L->train) && rc == 0; r++) {
+        size_t n;
+        const char *id = rs_strmap_key(L->train, (int64_t)r, &n);
+        if (!L->in_table[r])
+            rc = rs_tower_count(L->t, L->side, NULL, id, n);
+    }
+    rs_tower_finish_vocab(L->t, L->side);
+    return rc;
+}
+
+/* Both passes over path (NULL: no table), the first unless have_vocab. The
+ * table may be a pipe: twopass spools it for the second pass. */
+static int table_passes(struct side_load *L, const char *path, int have_vocab)
+{
+    struct rs_twopass *tp = NULL;
+    struct rs_tsv *tb = NULL;
+    int rc = !path ? 0 : have_vocab ? rs_tsv_open(&tb, path, 0) : rs_twopass_open(&tp, path, 0, &tb);
+    if (rc == 0 && !have_vocab) {
+        rc = table_pass(L, tb, 0);
+        rc = rc ? rc : finish_vocab(L);
+        if (rc == 0 && tp)
+            rc = rs_twopass_rewind(tp, &tb);
+    }
+    if (rc == 0)
+        rc = table_pass(L, tb, 1);
+    if (tp)
+        rs_twopass_close(tp); /* it owns tb */
+    else
+        rs_tsv_close(tb);
+    return rc;
+}
+
 /* Builds the side's vocabulary (unless have_vocab) from the training entities
  * and encodes every entity: the table's rows, then training ids it lacks. */
-static int load_side(struct rs_tower *t, int side, const char *path, const char *idcol, struct rs_strmap *train,
-                     int have_vocab, struct rs_strmap **ent, struct rs_enc *enc)
+static int load_side(struct rs_tower *t, int side, const char *path, struct rs_strmap *train, int have_vocab,
+                     struct rs_strmap **ent, struct rs_enc *enc)
 {
     size_t ntrain = rs_strmap_size(train);
-    uint8_t *in_table = xcalloc(ntrain + 1, 1);
-    struct rs_tsv *tb = NULL;
-    int rc = 0, idc = -1;
-    *ent = rs_strmap_new(ntrain + 16);
+    struct side_load L = { t, side, train, xcalloc(ntrain + 1, 1), rs_strmap_new(ntrain + 16), enc };
+    *ent = L.ent;
     rs_enc_init(enc, t, side);
-    for (int pass = have_vocab; pass < 2 && rc == 0; pass++) {
-        if (path) {
-            if ((rc = rs_tsv_open(&tb, path, 0)) < 0 || (rc = rs_tsv_require(tb, idcol, &idc)) < 0)
-                break;
-        }
-        if ((rc = rs_tower_bind(t, side, tb, 1)) < 0)
-            break;
-        while (tb && (rc = rs_tsv_next(tb)) == 0) {
-            const char *id = rs_tsv_get(tb, idc);
-            size_t n = rs_tsv_len(tb, idc);
-            if (!n) {
-                rc = rs_tsv_errf(tb, idc, "empty id");
-                break;
-            }
-            if (pass == 0) {
-                int64_t r = rs_strmap_get(train, id, n);
-                if (r >= 0 && !in_table[r]++ && (rc = rs_tower_count(t, side, tb, id, n)) < 0)
-                    break;
-                continue;
-            }
-            int added;
-            rs_strmap_put(*ent, id, n, &added);
-            if (!added) {
-                rc = rs_tsv_errf(tb, idc, "duplicate id '%.*s'", (int)(n > 60 ? 60 : n), id);
-                break;
-            }
-            if ((rc = rs_enc_add(enc, t, side, tb, id, n)) < 0)
-                break;
-        }
-        if (rc == RS_ERR_EOF)
-            rc = 0;
-        rs_tsv_close(tb);
-        tb = NULL;
-        if (pass == 0 && rc == 0) {
-            for (size_t r = 0; r < ntrain && rc == 0; r++) {
-                size_t n;
-                const char *id = rs_strmap_key(train, (int64_t)r, &n);
-                if (!in_table[r])
-                    rc = rs_tower_count(t, side, NULL, id, n);
-            }
-            rs_tower_finish_vocab(t, side);
-        }
-    }
+    int rc = table_passes(&L, path, have_vocab);
     for (size_t r = 0; r < ntrain && rc == 0; r++) {
         size_t n;
         const char *id = rs_strmap_key(train, (int64_t)r, &n);
@@ -190,7 +230,7 @@ static int load_side(struct rs_tower *t, int side, const char *path, const char 
         if (added)
             rc = rs_enc_add(enc, t, side, NULL, id, n);
     }
-    free(in_table);
+    free(L.in_table);
     return rc;
 }
 
@@ -307,9 +347,9 @@ int rs_tt_load(struct rs_tt_data *d, struct rs_tower *t, const struct rs_tt_inpu
         rc = rs_err_set(RS_ERR_FORMAT, "'%s': no training examples", in->examples);
     /* Items first: sequence features of the user tower use the item vocabularies. */
     if (rc == 0)
-        rc = load_side(t, RS_SIDE_ITEM, in->items, in->item_col, x.items, have_vocab, &d->iid, &d->items);
+        rc = load_side(t, RS_SIDE_ITEM, in->items, x.items, have_vocab, &d->iid, &d->items);
     if (rc == 0)
-        rc = load_side(t, RS_SIDE_USER, in->users, in->user_col, x.users, have_vocab, &d->uid, &d->users);
+        rc = load_side(t, RS_SIDE_USER, in->users, x.users, have_vocab, &d->uid, &d->users);
     if (rc == 0) {
         finish_examples(d, &x);
         if (in->valid)
@@ -401,8 +441,10 @@ static void eval_users(void *vctx, size_t lo, size_t hi, int tid)
     }
 }
 
-void rs_tt_evaluate(struct rs_tower *t, const struct rs_tt_data *d, size_t k, size_t max_users, int threads,
-                    double *recall, double *ndcg)
+/* Validation recall@k and NDCG@k averaged over the validation users (the
+ * user's training items excluded from the ranking). */
+static void evaluate(struct rs_tower *t, const struct rs_tt_data *d, size_t k, size_t max_users, int threads,
+                     double *recall, double *ndcg)
 {
     enum { CHUNK = 256 };
     *recall = *ndcg = NAN;
@@ -657,7 +699,6 @@ static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const s
 int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opts *o, const struct rs_rsm *ckpt,
                 void (*on_epoch)(void *ctx, const struct rs_tt_epoch *e), void *ctx)
 {
-    rs_blas_set_threads(1); /* the towers run on their own threads */
     struct rs_optim opt;
     rs_optim_init(&opt);
     opt.lr = (float)o->lr;
@@ -707,7 +748,7 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
         e.seconds = rs_now() - t0;
         e.loss = steps_per_epoch ? sum / (double)steps_per_epoch : NAN;
         e.examples_per_s = e.seconds > 0 ? (double)(steps_per_epoch * (long)B) / e.seconds : 0;
-        rs_tt_evaluate(t, d, o->k, o->valid_users, o->threads, &e.recall, &e.ndcg);
+        evaluate(t, d, o->k, o->valid_users, o->threads, &e.recall, &e.ndcg);
         if (best_w) {
             if (e.recall > st.best) {
                 st.best = e.recall;

@@ -54,7 +54,7 @@ void rs_tt_opts_init(struct rs_tt_opts *o);
 
 struct rs_tt_inputs {
     const char *examples;          /* user_id, item_id [, logq, neg_items, neg_logq] */
-    const char *users, *items;     /* feature tables or NULL (read twice: no pipes) */
+    const char *users, *items;     /* feature tables or NULL (read twice; pipes are spooled) */
     const char *valid;             /* user_id, item_id pairs, or NULL */
     const char *user_col, *item_col;
 };
@@ -96,9 +96,5 @@ struct rs_tt_epoch {
 int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opts *o, const struct rs_rsm *ckpt,
                 void (*on_epoch)(void *ctx, const struct rs_tt_epoch *e), void *ctx);
 
-/* Validation recall@k and NDCG@k averaged over the validation users (the
- * user's training items excluded from the ranking). */
-void rs_tt_evaluate(struct rs_tower *t, const struct rs_tt_data *d, size_t k, size_t max_users, int threads,
-                    double *recall, double *ndcg);
 
 #endif

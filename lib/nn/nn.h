@@ -13,9 +13,11 @@
  * - Forward writes (=) its outputs. Callers keep what backward needs
  *   (inputs, outputs, caches) alive, normally in a struct rs_arena reset
  *   every step.
- * - All ops are deterministic: plain loops in a fixed order plus sgemm, which
- *   OpenBLAS computes deterministically for a fixed thread count
- *   (rs_blas_set_threads; see docs/design.md, "Determinism").
+ * - All ops are deterministic: plain loops in a fixed order plus OpenBLAS
+ *   calls (one BLAS thread, tensor.h) whose shapes never depend on the
+ *   thread count, so any count gives the same bits. The plain loops give the
+ *   same bits on every CPU too; a BLAS call's rounding follows the CPU's
+ *   OpenBLAS kernels.
  *
  * Parameters live in one struct rs_params: named tensors carved out of one
  * allocation of values w, with gradients g and optimiser moments m, v
@@ -269,10 +271,9 @@ struct rs_inbatch {
                                   0 or 1: the caller's; see below */
 };
 /* u: (B, d) user vectors, v: (B, d) item vectors, neg: (B, K, d) or NULL when
- * K = 0; probs: (B, B + K) written for backward. A fixed thread count gives
- * fixed bits. Other counts gave the same bits at B = 512, d = 64 (1 to 16
- * threads), but OpenBLAS does not promise to compute a block of rows as it
- * does inside the whole product. */
+ * K = 0; probs: (B, B + K) written for backward. Rows go through sgemm in
+ * blocks of a fixed size, whatever the thread count, so any count gives the
+ * same bits. */
 double rs_inbatch_softmax_forward(float *probs, const struct rs_inbatch *s, const float *u,
                                   const float *v, const float *neg);
 /* du += ∂/∂u, dv += ∂/∂v, dneg += ∂/∂neg (each may be NULL), times dloss. */

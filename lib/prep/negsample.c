@@ -100,7 +100,8 @@ double rs_negsampler_freq_logq(const struct rs_negsampler *s, uint32_t item)
     return log(s->count[item] / s->total);
 }
 
-double rs_negsampler_q(const struct rs_negsampler *s, int kind, uint32_t item)
+/* q_s(i) of a catalogue strategy (uniform, popularity, loguniform). */
+static double negsampler_q(const struct rs_negsampler *s, int kind, uint32_t item)
 {
     switch (kind) {
     case RS_NEG_UNIFORM: return 1.0 / (double)s->n;
@@ -168,7 +169,7 @@ size_t rs_negsampler_draw(const struct rs_negsampler *s, const struct rs_neg_que
             int hj = j - RS_NEG_IMPRESSIONS;
             if (w[j] > 0)
                 p += w[j] * (hj >= 0 ? in_list(hard[hj], nhard[hj], item) / (double)nhard[hj]
-                                     : rs_negsampler_q(s, j, item));
+                                     : negsampler_q(s, j, item));
         }
         items[got] = item;
         logq[got++] = log(p / sum);

@@ -68,8 +68,6 @@ void rs_negsampler_free(struct rs_negsampler *s);
 /* log(c_i / C): the positive's log-probability under the training
  * frequency, i.e. its chance of being an in-batch negative (-inf if c_i = 0). */
 double rs_negsampler_freq_logq(const struct rs_negsampler *s, uint32_t item);
-/* q_s(i) of a catalogue strategy (uniform, popularity, loguniform). */
-double rs_negsampler_q(const struct rs_negsampler *s, int kind, uint32_t item);
 
 /* What one positive brings to its draws. */
 struct rs_neg_query {
@@ -88,8 +86,7 @@ size_t rs_negsampler_draw(const struct rs_negsampler *s, const struct rs_neg_que
 /* Nearest lists over a catalogue (the items map, n items): for each item i
  * with want[i] nonzero and a vector in e (found by its id), the k catalogue
  * items with the highest cosine, itself excluded, best first (ties to the
- * lower catalogue index), by exact search (knn.h, threads workers; call
- * rs_blas_set_threads(1) first). Written as CSR: list i is
+ * lower catalogue index), by exact search (knn.h, threads workers). Written as CSR: list i is
  * (*ids)[(*off)[i] .. (*off)[i+1]) (empty for items without a vector or not
  * wanted); the caller frees *off and *ids. *with_vec: catalogue items that
  * have a vector. */

@@ -381,7 +381,8 @@ double rs_synth_tau(const struct rs_synth *m, int64_t t)
     return (double)(t - m->p.start) / ((double)m->p.days * DAY) - 0.5;
 }
 
-double rs_synth_logit(const struct rs_synth *m, uint32_t u, uint32_t i, int64_t t)
+/* Noise-free click logit s(u,i,t) of the formula in synth.h. */
+static double click_logit(const struct rs_synth *m, uint32_t u, uint32_t i, int64_t t)
 {
     const struct rs_synth_params *p = &m->p;
     const struct rs_synth_item *it = &m->item[i];
@@ -396,7 +397,7 @@ static double position_bias(const struct rs_synth *m, uint32_t pos)
 
 double rs_synth_p_click(const struct rs_synth *m, uint32_t u, uint32_t i, int64_t t, uint32_t pos)
 {
-    return sigmoid(rs_synth_logit(m, u, i, t)) * position_bias(m, pos);
+    return sigmoid(click_logit(m, u, i, t)) * position_bias(m, pos);
 }
 
 double rs_synth_p_booking(const struct rs_synth *m, uint32_t u, uint32_t i)
@@ -707,7 +708,7 @@ static void new_session(struct rs_synth_gen *g)
         push(g, t, u, g->slate[k], k + 1, RS_SYNTH_IMPRESSION);
     for (uint32_t k = 0; k < n; k++) {
         uint32_t i = g->slate[k];
-        double s = rs_synth_logit(m, u, i, t) + p->noise * rs_rng_normal(r);
+        double s = click_logit(m, u, i, t) + p->noise * rs_rng_normal(r);
         if (rs_rng_uniform(r) >= sigmoid(s) * position_bias(m, k + 1))
             continue;
         int64_t tc = t + 2 + 4 * (int64_t)(k + 1) + (int64_t)rs_rng_below(r, 30);

@@ -92,8 +92,6 @@ struct rs_synth {
 int rs_synth_init(struct rs_synth *m, const struct rs_synth_params *p);
 void rs_synth_free(struct rs_synth *m);
 
-/* Noise-free click logit s(u,i,t) of the formula above. */
-double rs_synth_logit(const struct rs_synth *m, uint32_t u, uint32_t i, int64_t t);
 /* Click probability with noise 0: sigmoid(s) * pos^-eta (pos from 1). */
 double rs_synth_p_click(const struct rs_synth *m, uint32_t u, uint32_t i, int64_t t, uint32_t pos);
 double rs_synth_p_booking(const struct rs_synth *m, uint32_t u, uint32_t i);

@@ -3,6 +3,7 @@
 #include "core/err.h"
 #include "core/pairset.h"
 #include "core/strmap.h"
+#include "io/io.h"
 #include "nn/tensor.h"
 #include "io/tsv.h"
 
@@ -33,11 +34,9 @@ static int load_tables(struct rs_div_items *d, const struct rs_div_items_opts *o
         add_col(cols, &ncols, o->stock_col);
     for (size_t r = 0; r < o->nboost + o->nquota; r++) {
         const struct rs_div_rule *rule = r < o->nboost ? &o->boost[r] : &o->quota[r - o->nboost];
-        if (!rule->col && !o->by)
-            return rs_err_set(RS_ERR_USAGE, "a quota on the group column needs a group column");
         add_col(cols, &ncols, rule->col ? rule->col : o->by);
     }
-    int rc = rs_itemattr_load(&d->attr, o->tables, o->ntables, o->item_col, cols, ncols);
+    int rc = rs_itemattr_read(&d->attr, o->tables, o->ntables, o->item_col, cols, ncols);
     if (rc < 0)
         return rc;
     d->by_c = o->by ? rs_itemattr_col(&d->attr, o->by) : -1;
@@ -56,9 +55,9 @@ static int load_tables(struct rs_div_items *d, const struct rs_div_items_opts *o
     return 0;
 }
 
-static int load_embeddings(struct rs_div_items *d, const char *path)
+static int load_embeddings(struct rs_div_items *d, struct rs_reader *in)
 {
-    int rc = rs_embset_load(&d->emb, path);
+    int rc = rs_embset_read(&d->emb, in);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < d->emb.n; i++) {
@@ -95,9 +94,13 @@ int rs_div_items_load(struct rs_div_items *d, const struct rs_div_items_opts *o)
     d->nboost = o->nboost;
     d->nquota = o->nquota;
     RS_ASSERT(o->nboost <= RS_DIV_MAX_RULES && o->nquota <= RS_DIV_MAX_RULES);
+    for (size_t r = 0; r < o->nboost + o->nquota; r++) {
+        const struct rs_div_rule *rule = r < o->nboost ? &o->boost[r] : &o->quota[r - o->nboost];
+        RS_ASSERT(rule->col || o->by); /* a quota on the group column needs a group column */
+    }
     int rc = o->ntables ? load_tables(d, o) : 0;
-    if (rc == 0 && o->emb)
-        rc = load_embeddings(d, o->emb);
+    if (o->emb)
+        rc = rc ? (rs_reader_close(o->emb), rc) : load_embeddings(d, o->emb);
     if (rc == 0 && o->deny) {
         d->deny = rs_strmap_new(1024);
         rc = load_ids(o->deny, NULL, o->item_col, NULL, d->deny, NULL);

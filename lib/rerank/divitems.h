@@ -25,10 +25,14 @@ struct rs_div_rule {
     const char *col, *value;
 };
 
+struct rs_reader;
+
+/* The tables and the embeddings come open: rs-diversify tells them apart by
+ * their first bytes, which a pipe gives only once. */
 struct rs_div_items_opts {
-    const char *const *tables;   /* item attribute tables (TSV/CSV) */
+    struct rs_reader *const *tables; /* item attribute tables (TSV/CSV) */
     size_t ntables;
-    const char *emb;             /* item embeddings (RSB) or NULL */
+    struct rs_reader *emb;           /* item embeddings (RSB) or NULL */
     const char *deny;            /* table of items to drop, or NULL */
     const char *seen;            /* table of (user, item) pairs to drop, or NULL */
     const char *user_col, *item_col;
@@ -51,8 +55,8 @@ struct rs_div_items {
     int32_t rule_v[2 * RS_DIV_MAX_RULES];  /* value id, -1 if no item has it */
 };
 
-/* Loads everything o names. Errors (a missing file or column, a bad row)
- * name file, line and column; d is then safe to free. */
+/* Loads everything o names, and closes o's readers. Errors (a missing file or
+ * column, a bad row) name file, line and column; d is then safe to free. */
 int rs_div_items_load(struct rs_div_items *d, const struct rs_div_items_opts *o);
 void rs_div_items_free(struct rs_div_items *d);
 /* Fills c's group, drop, boost, quota and vec for item of user (pos and

@@ -54,12 +54,6 @@ const char *rs_reco_source_name(int source)
     return source >= 1 && source <= 5 ? names[source] : names[0];
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Reads (user, item) pairs: the per-user seen lists, and the most frequent
  * items (by event count, ties to the lower index) for the popular fallback. */
 static int load_seen(struct rs_reco *r, const char *path)
@@ -195,8 +189,8 @@ static int load_tower(struct rs_reco *r, const char *model, const char *users)
         r->users.dims = (uint32_t)r->tower->d;
         r->users.ids = rs_strmap_new(1024);
         r->users_source = RS_RECO_SRC_TOWER;
-        rc = rs_tower_embed_table(r->tower, RS_SIDE_USER, tb, r->tower->side[RS_SIDE_USER].id_col, keep_user,
-                                  &r->users);
+        rc = rs_tower_embed_table(r->tower, RS_SIDE_USER, tb, r->tower->side[RS_SIDE_USER].id_col, 1,
+                                  keep_user, &r->users);
     }
     rs_tsv_close(tb);
     const struct rs_tower_side *sd = &r->tower->side[RS_SIDE_USER];
@@ -342,7 +336,7 @@ static void ann_search(const struct rs_reco *r, const float *q, const struct rs_
     uint32_t *ex = xmalloc((nex ? nex : 1) * sizeof *ex);
     for (size_t j = 0; j < nex; j++)
         ex[j] = r->item_to_ann[f->excl[j]];
-    qsort(ex, nex, sizeof *ex, cmp_u32);
+    rs_knn_sort_excl(ex, nex);
     int64_t self = f->self ? (int64_t)r->item_to_ann[*f->self] : -1;
     struct rs_knn_filter g = { .deny = r->deny_ann, .excl_off = off, .excl = ex, .self = f->self ? &self : NULL };
     struct rs_ann_search_opts o = { .nprobe = r->nprobe, .rerank = r->rerank, .threads = 1 };

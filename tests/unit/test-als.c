@@ -278,15 +278,23 @@ static void test_recommend(void)
     int64_t users[3] = { 0, -1, 1 }, ids[9];
     float scores[9];
     size_t counts[3];
-    rs_als_recommend(&m, users, 3, 3, &seen, pop, 2, ids, scores, counts);
+    rs_als_recommend(&m, NULL, users, 3, 3, &seen, pop, 2, ids, scores, counts);
     ok(counts[0] == 3 && ids[0] == 3 && ids[1] == 2 && ids[2] == 0, "user 0: seen item 1 left out");
     ok(counts[1] == 3 && ids[3] == 2 && ids[4] == 0 && ids[5] == 3 && scores[3] == 7,
        "unknown user: popular items, ties by lower id, score = popularity");
     ok(ids[6] == 0 && ids[7] == 2, "user 1: negative taste reverses the order");
-    rs_als_recommend(&m, users, 1, 4, NULL, pop, 1, ids, scores, counts);
+    rs_als_recommend(&m, NULL, users, 1, 4, NULL, pop, 1, ids, scores, counts);
     ok(counts[0] == 4 && ids[0] == 1 && ids[1] == 3, "without seen: ties by lower id");
-    rs_als_recommend(&m, users, 1, 9, &seen, pop, 1, ids, scores, counts);
+    rs_als_recommend(&m, NULL, users, 1, 9, &seen, pop, 1, ids, scores, counts);
     is_int(counts[0], 3, "k beyond the items left: count says how many");
+    /* Searched in the order 3 2 1 0: ties go to the item earlier in it, the
+     * seen item is still left out, item rows come back. */
+    uint32_t order[4] = { 3, 2, 1, 0 };
+    rs_als_recommend(&m, order, users, 3, 3, &seen, pop, 1, ids, scores, counts);
+    ok(counts[0] == 3 && ids[0] == 3 && ids[1] == 2 && ids[2] == 0, "in an order: user 0 as before");
+    ok(ids[3] == 2 && ids[4] == 3 && ids[5] == 0, "in an order: popularity ties follow it");
+    rs_als_recommend(&m, order, users, 1, 4, NULL, pop, 1, ids, scores, counts);
+    ok(ids[0] == 3 && ids[1] == 1, "in an order: score ties follow it");
     rs_csr_free(&seen);
     rs_coo_free(&c);
     rs_als_free(&m);
@@ -294,7 +302,6 @@ static void test_recommend(void)
 
 int main(void)
 {
-    rs_blas_set_threads(1);
     test_loss_and_monotone(RS_ALS_CHOLESKY, 1, "cholesky");
     test_loss_and_monotone(RS_ALS_CG, 3, "cg 3 steps");
     test_cg_vs_exact();

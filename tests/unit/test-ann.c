@@ -1,6 +1,7 @@
 /* test-ann.c - the IVF index: exact when it probes everything, recall
- * against exact search as an oracle, filters, and every way a file can be
- * bad (signature, version, checksums, truncation). */
+ * against exact search as an oracle, filters, the same bits on any thread
+ * count, and every way a file can be bad (signature, version, checksums,
+ * truncation). */
 #include "index/ann.h"
 #include "core/err.h"
 #include "io/io.h"
@@ -8,7 +9,6 @@
 #include "core/rng.h"
 #include "core/strmap.h"
 #include "tap.h"
-#include "nn/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
 
 static char path[256];
 
-static int build(const float *x, size_t n, size_t d, size_t nlist, const char *to)
+static int build(const float *x, size_t n, size_t d, size_t nlist, int threads, const char *to)
 {
     struct rs_strmap *ids = rs_strmap_new(n);
     for (size_t i = 0; i < n; i++) {
@@ -26,7 +26,7 @@ static int build(const float *x, size_t n, size_t d, size_t nlist, const char *t
         int len = snprintf(id, sizeof id, "item%zu", i);
         rs_strmap_put(ids, id, (size_t)len, NULL);
     }
-    struct rs_ann_build_opts o = { nlist, RS_ANN_INT8, 0, 0, 42, 2, NULL, NULL };
+    struct rs_ann_build_opts o = { nlist, RS_ANN_INT8, 0, 0, 42, threads, NULL, NULL };
     struct rs_writer *w;
     int rc = rs_writer_open(&w, to, 0, 0);
     if (rc == 0 && (rc = rs_ann_build(x, n, d, ids, &o, w)) == 0)
@@ -69,9 +69,50 @@ static int open_copy(const char *buf, size_t n)
     return rc;
 }
 
+/* Built on 1 and 3 threads: the same file; 2500 queries (3 blocks) on 1
+ * and 3 threads: the same results, bit for bit. */
+static void same_bits(const float *x, size_t n, size_t d, struct rs_rng *g)
+{
+    char p3[300];
+    snprintf(p3, sizeof p3, "%s.3", path);
+    build(x, n, d, 0, 1, path);
+    build(x, n, d, 0, 3, p3);
+    size_t n1, n3;
+    char *b1 = slurp(path, &n1), *b3 = slurp(p3, &n3);
+    ok(n1 == n3 && memcmp(b1, b3, n1) == 0, "built on 1 and 3 threads: the same index file");
+    unlink(p3);
+    size_t nq = 2500, k = 10;
+    float *q = malloc(nq * d * sizeof *q), *sc[2];
+    int64_t *ids[2];
+    size_t *cnt[2];
+    for (int t = 0; t < 2; t++) {
+        sc[t] = malloc(nq * k * sizeof **sc);
+        ids[t] = malloc(nq * k * sizeof **ids);
+        cnt[t] = malloc(nq * sizeof **cnt);
+    }
+    for (size_t i = 0; i < nq; i++)
+        memcpy(q + i * d, x + rs_rng_below(g, n) * d, d * sizeof *q);
+    for (size_t i = 0; i < nq * d; i++)
+        q[i] += 0.3f * (float)rs_rng_normal(g);
+    struct rs_ann *a;
+    rs_ann_open(&a, path);
+    for (int t = 0; t < 2; t++) {
+        struct rs_ann_search_opts o = { 8, 50, t ? 3 : 1 };
+        rs_ann_search(a, q, nq, k, &o, NULL, ids[t], sc[t], cnt[t]);
+    }
+    ok(memcmp(ids[0], ids[1], nq * k * sizeof **ids) == 0 && memcmp(sc[0], sc[1], nq * k * sizeof **sc) == 0 &&
+           memcmp(cnt[0], cnt[1], nq * sizeof **cnt) == 0,
+       "2500 queries on 1 and 3 threads: the same results, bit for bit");
+    rs_ann_close(a);
+    for (int t = 0; t < 2; t++)
+        free(sc[t]), free(ids[t]), free(cnt[t]);
+    free(q);
+    free(b1);
+    free(b3);
+}
+
 int main(void)
 {
-    rs_blas_set_threads(1);
     snprintf(path, sizeof path, "%s/test-ann-%d.idx", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
              (int)getpid());
     struct rs_rng g;
@@ -85,7 +126,7 @@ int main(void)
         x[i] = (float)((int)rs_rng_below(&g, 9) - 4);
     for (size_t i = 0; i < nq * d; i++)
         q[i] = (float)((int)rs_rng_below(&g, 9) - 4);
-    is_int(build(x, n, d, 20, path), 0, "build 2000 × 8 into 20 partitions");
+    is_int(build(x, n, d, 20, 2, path), 0, "build 2000 × 8 into 20 partitions");
     struct rs_ann *a;
     is_int(rs_ann_open(&a, path), 0, "open the index");
     ok(rs_ann_size(a) == n && rs_ann_dims(a) == d && rs_ann_nlist(a) == 20, "size, dims, partitions");
@@ -129,7 +170,7 @@ int main(void)
         for (size_t j = 0; j < d2; j++)
             row[j] = cent[c * d2 + j] + 1.2f * (float)rs_rng_normal(&g);
     }
-    is_int(build(x2, n2, d2, 0, path), 0, "build 20000 × 32, default partitions");
+    is_int(build(x2, n2, d2, 0, 2, path), 0, "build 20000 × 32, default partitions");
     rs_ann_open(&a, path);
     is_int(rs_ann_nlist(a), 141, "default partitions: round(sqrt(n))");
     int64_t *e2 = malloc(200 * 10 * sizeof *e2), *a2 = malloc(200 * 10 * sizeof *a2);
@@ -151,6 +192,7 @@ int main(void)
     ok(recall[1] >= 0.95, "recall@10 at nprobe 30 of 141: %.3f >= 0.95", recall[1]);
     ok(recall[0] < recall[1], "fewer probes, lower recall (%.3f < %.3f)", recall[0], recall[1]);
     rs_ann_close(a);
+    same_bits(x2, n2, d2, &g);
 
     /* Bad files. */
     size_t sz;

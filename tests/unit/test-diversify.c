@@ -8,6 +8,7 @@
 #include "io/itemattr.h"
 #include "core/pairset.h"
 #include "core/rng.h"
+#include "io/io.h"
 #include "tap.h"
 
 #include <math.h>
@@ -394,7 +395,8 @@ static void test_divitems(void)
     f = fopen(seen, "w");
     fputs("user_id\titem_id\nu1\td\n", f);
     fclose(f);
-    const char *tables[1] = { it };
+    struct rs_reader *tables[1];
+    rs_reader_open(&tables[0], it);
     struct rs_div_rule boost = { "new", "1" }, quota = { NULL, "music" };
     struct rs_div_items_opts o = { .tables = tables, .ntables = 1, .deny = deny, .seen = seen, .user_col = "user_id",
                                    .item_col = "item_id", .by = "category", .stock_col = "in_stock",
@@ -416,6 +418,7 @@ static void test_divitems(void)
     rs_div_items_free(&d);
     struct rs_div_rule bad = { "venue", "v1" };
     o.boost = &bad;
+    rs_reader_open(&tables[0], it); /* the load closed it */
     is_int(rs_div_items_load(&d, &o), RS_ERR_FORMAT, "divitems: a missing rule column fails");
     remove(it);
     remove(deny);

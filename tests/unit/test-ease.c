@@ -382,7 +382,6 @@ static void test_spd_inverse(void)
 
 int main(void)
 {
-    rs_blas_set_threads(1);
     test_two_items();
     test_against_double();
     test_threads();

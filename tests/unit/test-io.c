@@ -1,5 +1,5 @@
-/* test-io.c - readers (plain, zstd, concatenated frames, truncation) and
- * atomic writers. */
+/* test-io.c - readers (plain, zstd, concatenated frames, truncation, a tee,
+ * another name) and atomic writers. */
 #include "core/err.h"
 #include "io/io.h"
 #include "tap.h"
@@ -168,6 +168,39 @@ static void test_atomic_writer(void)
     is_int(leftovers, 0, "no temporary files left behind");
 }
 
+/* A tee gets every decoded byte, peeked ones included, once each. */
+static void test_tee_and_name(void)
+{
+    struct rs_writer *w;
+    size_t bytes = 0;
+    rs_writer_open(&w, path("src.zst"), 0, 0);
+    for (int i = 0; i < 50000; i++) {
+        rs_writer_printf(w, "line %d\n", i);
+        bytes += (size_t)snprintf(NULL, 0, "line %d\n", i);
+    }
+    rs_writer_close(w);
+    struct rs_reader *r;
+    const unsigned char *p;
+    size_t avail;
+    char *line;
+    size_t len;
+    rs_reader_open(&r, path("src.zst"));
+    rs_writer_open(&w, path("copy.txt"), 0, 0);
+    is_int(rs_reader_tee(r, w), 0, "tee set after open");
+    rs_reader_peek(r, 4, &p, &avail);
+    rs_reader_getline(r, &line, &len);
+    is_str(line, "line 0", "reading goes on as before");
+    while (rs_reader_getline(r, &line, &len) == 0)
+        ;
+    rs_reader_set_name(r, "the input");
+    is_str(rs_reader_name(r), "the input", "another name for messages");
+    rs_reader_close(r);
+    is_int(rs_writer_close(w), 0, "tee written");
+    unsigned long long sum;
+    is_int(count_lines(path("copy.txt"), &sum), 50000, "the tee holds every line, decoded, once");
+    is_int(file_size(path("copy.txt")), bytes, "and nothing else");
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -176,6 +209,7 @@ int main(void)
     test_concat_and_truncated();
     test_plain_and_long_lines();
     test_atomic_writer();
+    test_tee_and_name();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

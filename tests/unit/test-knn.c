@@ -3,7 +3,6 @@
 #include "index/knn.h"
 #include "core/rng.h"
 #include "tap.h"
-#include "nn/tensor.h"
 
 #include <stdlib.h>
 
@@ -50,6 +49,67 @@ static size_t brute(const float *q, const float *it, size_t ni, size_t d, size_t
     return got;
 }
 
+/* The results of one search (nq × k ids and scores, counts). */
+struct found {
+    int64_t *ids;
+    float *sc;
+    size_t *cnt;
+};
+
+static struct found search(const float *q, size_t nq, const float *it, size_t ni, size_t d, size_t k,
+                           int threads)
+{
+    struct found r = { malloc(nq * k * sizeof *r.ids), malloc(nq * k * sizeof *r.sc), malloc(nq * sizeof *r.cnt) };
+    rs_knn_search(q, nq, it, ni, d, k, NULL, threads, r.ids, r.sc, r.cnt);
+    return r;
+}
+
+/* a's queries [q0, q0 + nq) against b's [0, nq), bit for bit. */
+static int same_found(struct found a, size_t q0, struct found b, size_t nq, size_t k)
+{
+    return memcmp(a.ids + q0 * k, b.ids, nq * k * sizeof *a.ids) == 0 &&
+           memcmp(a.sc + q0 * k, b.sc, nq * k * sizeof *a.sc) == 0 &&
+           memcmp(a.cnt + q0, b.cnt, nq * sizeof *a.cnt) == 0;
+}
+
+static void found_free(struct found r)
+{
+    free(r.ids);
+    free(r.sc);
+    free(r.cnt);
+}
+
+/* Real-valued scores, whose last bit OpenBLAS's kernels may round by the
+ * shape of the product: every thread count, the query- and the
+ * item-parallel way, and a search of one tile-aligned part of the queries
+ * must all give the bits of the one-thread search. */
+static void test_same_bits(struct rs_rng *g)
+{
+    size_t nq = 2 * RS_KNN_QB + 77, ni = 3 * RS_KNN_IB + 101, d = 40, k = 7;
+    float *q = malloc(nq * d * sizeof *q), *it = malloc(ni * d * sizeof *it);
+    for (size_t i = 0; i < nq * d; i++)
+        q[i] = (float)rs_rng_normal(g);
+    for (size_t i = 0; i < ni * d; i++)
+        it[i] = (float)rs_rng_normal(g);
+    struct found one = search(q, nq, it, ni, d, k, 1);
+    int same = 1;
+    for (int t = 2; t <= 5; t++) {
+        struct found r = search(q, nq, it, ni, d, k, t);
+        same &= same_found(one, 0, r, nq, k);
+        found_free(r);
+    }
+    ok(same, "%zu queries, %zu items: 2..5 threads give the bits of 1", nq, ni);
+    struct found part = search(q + RS_KNN_QB * d, RS_KNN_QB + 77, it, ni, d, k, 1);
+    ok(same_found(one, RS_KNN_QB, part, RS_KNN_QB + 77, k), "queries from a tile edge on: the same bits alone");
+    found_free(part);
+    part = search(q + RS_KNN_QB * d, 3, it, ni, d, k, 3); /* 3 queries: items split over the threads */
+    ok(same_found(one, RS_KNN_QB, part, 3, k), "item-parallel search: the same bits as query-parallel");
+    found_free(part);
+    found_free(one);
+    free(q);
+    free(it);
+}
+
 static int same_as_brute(const float *q, size_t nq, const float *it, size_t ni, size_t d, size_t k,
                          const struct rs_knn_filter *f, int threads)
 {
@@ -76,11 +136,10 @@ static int same_as_brute(const float *q, size_t nq, const float *it, size_t ni, 
 
 int main(void)
 {
-    rs_blas_set_threads(1);
     struct rs_rng g;
     rs_rng_init(&g, 11, 0);
 
-    /* Sizes straddle the 384 × 512 tiles and the 32-wide scan. */
+    /* Sizes straddle the 256 × 512 tiles and the 32-wide scan. */
     size_t nq = 420, ni = 1500, d = 8;
     float *q = int_matrix(&g, nq, d), *it = int_matrix(&g, ni, d);
     ok(same_as_brute(q, nq, it, ni, d, 10, NULL, 1), "top-10, ties to the lower index, 1 thread");
@@ -139,6 +198,7 @@ int main(void)
             same &= i2[qi * 10 + r] == e2[r] && fabsf(s2[qi * 10 + r] - es2[r]) < 1e-4f;
     }
     ok(same, "gaussian 64-dim data: same ids, scores within 1e-4");
+    test_same_bits(&g);
 
     free(q);
     free(it);

@@ -265,7 +265,6 @@ static void test_nearest(void)
         want[i] = i != 5;
     size_t *off, with;
     uint32_t *ids;
-    rs_blas_set_threads(1);
     rs_neg_nearest(&e, items, want, KN, 2, &off, &ids, &with);
     is_int(with, NI - 1, "nearest: %d items with a vector", NI - 1);
     int all = 1;

@@ -1,6 +1,8 @@
 /* test-threads.c - rs_parallel_for: static chunks, every index once, the
  * pool reused across many calls, nested calls and calls from two threads at
- * once (one of them takes the spawn path while the pool is busy). */
+ * once (one of them takes the spawn path while the pool is busy);
+ * rs_parallel_for_blocks: chunks of whole blocks, and per-block partial sums
+ * combined in block order give the same bits on any thread count. */
 #include "tap.h"
 #include "core/threads.h"
 
@@ -37,6 +39,76 @@ static int visit_once(int nthreads, size_t n)
         good &= atomic_load(&v.hits[i]) == 1;
     free(v.hits);
     return good;
+}
+
+struct blocks {
+    size_t n, grain;
+    int nthreads;
+    atomic_int *hits; /* (n) */
+    atomic_int calls;
+    int bad_range;    /* a chunk that is not whole blocks [nb t/T, nb (t+1)/T) */
+};
+
+static void count_blocks(void *arg, size_t lo, size_t hi, int tid)
+{
+    struct blocks *v = arg;
+    size_t g = v->grain ? v->grain : 1, nb = (v->n + g - 1) / g, T = (size_t)v->nthreads, t = (size_t)tid;
+    if (T > nb)
+        T = nb ? nb : 1;
+    size_t b1 = nb * (t + 1) / T;
+    if (lo != nb * t / T * g || hi != (b1 * g < v->n ? b1 * g : v->n))
+        v->bad_range = 1;
+    for (size_t i = lo; i < hi; i++)
+        atomic_fetch_add(&v->hits[i], 1);
+    atomic_fetch_add(&v->calls, 1);
+}
+
+/* One blocked call, checked: whole blocks, every index once, and one chunk
+ * per thread up to the block count. */
+static int visit_blocks(int nthreads, size_t n, size_t grain)
+{
+    struct blocks v = { n, grain, nthreads, calloc(n + 1, sizeof(atomic_int)), 0, 0 };
+    rs_parallel_for_blocks(nthreads, n, grain, count_blocks, &v);
+    size_t g = grain ? grain : 1, nb = (n + g - 1) / g;
+    size_t chunks = (size_t)nthreads < nb ? (size_t)nthreads : nb ? nb : 1;
+    int good = !v.bad_range && (size_t)atomic_load(&v.calls) == chunks;
+    for (size_t i = 0; i < n; i++)
+        good &= atomic_load(&v.hits[i]) == 1;
+    free(v.hits);
+    return good;
+}
+
+/* A reduction written the way the library writes them: each chunk cuts its
+ * range into blocks of grain, sums each block in float, and the block sums
+ * are added in block order. */
+struct sum {
+    const float *x;
+    size_t grain;
+    float *part; /* one per block */
+};
+
+static void block_sums(void *arg, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    struct sum *s = arg;
+    for (size_t b = lo; b < hi; b += s->grain) {
+        size_t e = hi - b < s->grain ? hi : b + s->grain;
+        float acc = 0;
+        for (size_t i = b; i < e; i++)
+            acc += s->x[i];
+        s->part[b / s->grain] = acc;
+    }
+}
+
+static float blocked_sum(const float *x, size_t n, size_t grain, int nthreads)
+{
+    struct sum s = { x, grain, calloc(n / grain + 1, sizeof(float)) };
+    rs_parallel_for_blocks(nthreads, n, grain, block_sums, &s);
+    float total = 0;
+    for (size_t b = 0; b * grain < n; b++)
+        total += s.part[b];
+    free(s.part);
+    return total;
 }
 
 static void nested(void *arg, size_t lo, size_t hi, int tid)
@@ -77,5 +149,25 @@ int main(void)
     caller(&good_b);
     pthread_join(th, NULL);
     is_int(good_a + good_b, 400, "two threads calling at once");
+
+    all = 1;
+    for (int t = 1; t <= 6; t++)
+        for (size_t n = 0; n < 40; n++)
+            for (size_t g = 0; g <= 9; g++)
+                all &= visit_blocks(t, n, g);
+    ok(all, "blocks: 1..6 threads, n 0..39, grain 0..9: whole blocks, every index once");
+    ok(visit_blocks(16, 1000003, 4096), "blocks: a large n, more threads than a few blocks need");
+
+    /* Values whose float sum depends on the order: the blocked sum must not. */
+    size_t n = 100003;
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((i * 2654435761u) % 1000003) * (i % 3 ? 1e-3f : 7.1f);
+    float one = blocked_sum(x, n, 256, 1);
+    all = 1;
+    for (int t = 2; t <= 9; t++)
+        all &= blocked_sum(x, n, 256, t) == one;
+    ok(all, "blocks: per-block sums in block order give the same bits on 1..9 threads");
+    free(x);
     return done_testing();
 }

@@ -69,7 +69,8 @@ static void user_side_fails(const char *user, const char *what)
 static void config_errors(void)
 {
     user_side_fails("{\"a\": {\"type\": \"poem\"}}", "unknown type");
-    ok(strstr(rs_err_msg(), "feature 'a': unknown type 'poem'") != NULL, "message names feature and type: %s",
+    ok(strstr(rs_err_msg(), "'test.json': user_embedding_layers.a.type: expected one of string, int, text, numeric, "
+                            "pretrained, sequence, got \"poem\"") != NULL, "message names the path and the type: %s",
        rs_err_msg());
     user_side_fails("{\"a\": {\"type\": \"string\", \"bukets\": 3}}", "unknown key");
     config_fails("{\"user_embedding_layers\": {\"h\": {\"type\": \"sequence\"}}, "
@@ -77,13 +78,33 @@ static void config_errors(void)
                  "sequence without an item id feature to share");
     user_side_fails("{}", "empty tower");
     user_side_fails("{\"u\": {\"type\": \"string\", \"embedding_size\": 0}}", "embedding_size 0");
+    user_side_fails("{\"u\": {\"type\": \"string\", \"embedding_size\": \"64\"}}", "embedding_size \"64\"");
+    ok(strstr(rs_err_msg(), "'test.json': user_embedding_layers.u.embedding_size: expected an integer in 1..65536, "
+                            "got \"64\"") != NULL, "names the key path, expected and got: %s", rs_err_msg());
+    user_side_fails("{\"u\": {\"type\": \"string\", \"embedding_size\": 64.5}}", "embedding_size 64.5");
+    ok(strstr(rs_err_msg(), "embedding_size: expected an integer in 1..65536, got 64.5") != NULL, "%s", rs_err_msg());
+    user_side_fails("{\"u\": {\"embedding_size\": 4}}", "no type");
+    ok(strstr(rs_err_msg(), "user_embedding_layers.u.type: missing: expected one of string,") != NULL, "%s",
+       rs_err_msg());
+    user_side_fails("{\"u\": {\"type\": \"string\", \"list\": \"yes\"}}", "list \"yes\"");
+    ok(strstr(rs_err_msg(), "user_embedding_layers.u.list: expected true or false, got \"yes\"") != NULL, "%s",
+       rs_err_msg());
+    user_side_fails("{\"u\": {\"type\": \"text\", \"log1p\": true}}", "a numeric key on a text feature");
+    ok(strstr(rs_err_msg(), "user_embedding_layers.u: unknown key \"log1p\" (expected one of type, embedding_size, "
+                            "column, behavioural, buckets, bigrams)") != NULL, "%s", rs_err_msg());
+    config_fails("{\"embedding_size\": 64.5, \"user_embedding_layers\": {\"u\": {\"type\": \"string\"}}, "
+                 "\"item_embedding_layers\": {\"item_id\": {\"type\": \"string\"}}}", "top-level embedding_size 64.5");
+    ok(strstr(rs_err_msg(), "'test.json': embedding_size: expected an integer in 1..65536, got 64.5") != NULL, "%s",
+       rs_err_msg());
     user_side_fails("{\"p\": {\"type\": \"pretrained\"}}", "pretrained without path");
     config_fails("{\"user_embedding_layers\": {\"u\": {\"type\": \"string\"}}, \"item_embedding_layers\": "
                  "{\"item_id\": {\"type\": \"string\"}}, \"hidden_layers\": [8, 0]}",
                  "hidden layer of size 0");
-    user_side_fails("{\"h\": {\"type\": \"sequence\", \"pooling\": \"max\"}}", "unknown pooling");
-    ok(strstr(rs_err_msg(), "feature 'h': \"pooling\" must be \"mean\" or \"attention\"") != NULL, "names it: %s",
+    ok(strstr(rs_err_msg(), "'test.json': hidden_layers[1]: expected an integer >= 1, got 0") != NULL, "%s",
        rs_err_msg());
+    user_side_fails("{\"h\": {\"type\": \"sequence\", \"pooling\": \"max\"}}", "unknown pooling");
+    ok(strstr(rs_err_msg(), "user_embedding_layers.h.pooling: expected one of mean, attention, got \"max\"") != NULL,
+       "names it: %s", rs_err_msg());
     user_side_fails("{\"u\": {\"type\": \"string\", \"pooling\": \"attention\"}}", "pooling on a string feature");
 }
 
