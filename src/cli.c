@@ -251,6 +251,25 @@ double rs_opt_double(const char *flag, const char *arg, double min, double max)
     return v;
 }
 
+void rs_opt_source_name(const char *synopsis, const char *arg, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (isalnum((unsigned char)arg[i]) || arg[i] == '_'))
+        i++;
+    if (len == 0 || i < len)
+        rs_usage_error(synopsis, "invalid source name in '%s': letters, digits and '_' only", arg);
+}
+
+void rs_opt_source(const char *synopsis, const char *arg, char **name, const char **path)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1])
+        rs_usage_error(synopsis, "invalid source '%s': expected NAME=FILE", arg);
+    rs_opt_source_name(synopsis, arg, (size_t)(eq - arg));
+    *name = xstrndup(arg, (size_t)(eq - arg));
+    *path = eq + 1;
+}
+
 void rs_progress_start(struct rs_progress *p, const char *what, uint64_t total)
 {
     p->what = what;

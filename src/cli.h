@@ -10,6 +10,7 @@
 #define RS_CLI_H
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RS_VERSION "0.1.0"
@@ -125,6 +126,13 @@ void rs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Option values: integer in [min, max], or a usage error naming the flag. */
 long long rs_opt_int(const char *flag, const char *arg, long long min, long long max);
 double rs_opt_double(const char *flag, const char *arg, double min, double max);
+
+/* A candidate source NAME=FILE (rs-merge, rs-serve --source): *name gets
+ * NAME (xmalloc'd), *path points into arg; else a usage error. NAME names
+ * columns (<NAME>_rank): letters, digits and '_' (rs_opt_source_name checks
+ * the first len bytes of arg). */
+void rs_opt_source(const char *synopsis, const char *arg, char **name, const char **path);
+void rs_opt_source_name(const char *synopsis, const char *arg, size_t len);
 
 /* Progress meter: one '\r' line on stderr (rows/s, ETA when total > 0),
  * throttled to ~6 updates/s, only when stderr is a terminal or --verbose,

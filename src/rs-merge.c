@@ -7,13 +7,11 @@
 #include "io/io.h"
 #include "io/tsv.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SYNOPSIS "rs-merge [OPTIONS] NAME=CANDIDATES..."
-#define DEFAULT_RRF_K 60
 #define MAX_SOURCES 64
 
 static struct {
@@ -21,7 +19,7 @@ static struct {
     const char *users_from, *user_col, *item_col;
     size_t per_source, keep;
     double rrf_k;
-} opt = { .user_col = "user_id", .item_col = "item_id", .rrf_k = DEFAULT_RRF_K };
+} opt = { .user_col = "user_id", .item_col = "item_id", .rrf_k = RS_FUSE_RRF_K };
 
 static void help(void)
 {
@@ -54,19 +52,7 @@ static void help(void)
            "  rs-merge -k 100 tower=cand_tower.tsv.zst als=cand_als.tsv.zst pop=popular.tsv.zst \\\n"
            "      -o merged.tsv.zst\n"
            "  rs-merge --keep 300 --users-from test_users.tsv tower=a.tsv ease=b.tsv\n",
-           DEFAULT_RRF_K);
-}
-
-static void parse_source(const char *arg, char **name, const char **path)
-{
-    const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg || !eq[1])
-        rs_usage_error(SYNOPSIS, "invalid source '%s': expected NAME=FILE", arg);
-    for (const char *p = arg; p < eq; p++)
-        if (!isalnum((unsigned char)*p) && *p != '_')
-            rs_usage_error(SYNOPSIS, "invalid source name in '%s': letters, digits and '_' only", arg);
-    *name = xstrndup(arg, (size_t)(eq - arg));
-    *path = eq + 1;
+           RS_FUSE_RRF_K);
 }
 
 static int read_source(struct rs_fuse *f, size_t s, const char *path)
@@ -128,7 +114,7 @@ int main(int argc, char **argv)
     const char *paths[MAX_SOURCES];
     int stdin_used = 0;
     for (size_t s = 0; s < nsrc; s++) {
-        parse_source(argv[optind + (int)s], &names[s], &paths[s]);
+        rs_opt_source(SYNOPSIS, argv[optind + (int)s], &names[s], &paths[s]);
         for (size_t k = 0; k < s; k++)
             if (strcmp(names[k], names[s]) == 0)
                 rs_usage_error(SYNOPSIS, "source name '%s' given twice", names[s]);

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "index/fuse.h"
 #include "serve/latency.h"
 #include "serve/reco.h"
 #include "serve/recoserve.h"
@@ -26,12 +27,16 @@
 #define MAX_K 1000
 #define DEFAULT_WATCH 2
 #define MAX_BODY (1 << 20)
+#define MAX_SOURCES 63 /* rs-merge's 64 with the online one */
 
 static struct {
     struct rs_reco_opts reco;
     int port, watch;
     const char *bind, *port_file, *clock_hour;
-} opt = { { 0 }, DEFAULT_PORT, DEFAULT_WATCH, "127.0.0.1", NULL, NULL };
+    char *source_names[MAX_SOURCES];
+    const char *source_paths[MAX_SOURCES];
+    int merge_opts; /* --tower-source, --per-source or --rrf-k given */
+} opt = { .reco = { .rrf_k = RS_FUSE_RRF_K }, .port = DEFAULT_PORT, .watch = DEFAULT_WATCH, .bind = "127.0.0.1" };
 
 static void help(void)
 {
@@ -41,7 +46,8 @@ static void help(void)
            "                                  excluded); \"source\" says where the user's vector\n"
            "                                  came from: \"embedding\" (--users-emb), \"tower\"\n"
            "                                  (--users), \"tower-features\" (the request's\n"
-           "                                  features), else \"popular\": the most popular\n"
+           "                                  features), \"precomputed\" (none, but --source\n"
+           "                                  lists), else \"popular\": the most popular\n"
            "                                  items, with \"fallback\": \"popular\"\n"
            "      &age=30&history=i1,i2       a user without a vector but with --model: features\n"
            "                                  named like the user tower's columns, embedded by\n"
@@ -78,13 +84,26 @@ static void help(void)
            "      --group-col NAME   with --max-per-group: diversify by this items column\n"
            "      --max-per-group M  at most M items of one group in a list\n"
            "      --candidates N     retrieval depth before ranking and diversification\n"
-           "                         (default %d)\n"
+           "                         (default %d; with --source: the online source's depth)\n"
            "      --ranker FILE      rs-rank model: scores the candidates (score = p_click +\n"
            "                         p_booking, as rs-rank score with --user-emb/--item-emb:\n"
            "                         tower_score is the user's vector . the item's), re-orders\n"
            "                         them, then diversification and k\n"
            "      --rank-users FILE  the ranker's user feature table (rs-rank --users)\n"
            "      --rank-items FILE  the ranker's item feature table (rs-rank --items)\n"
+           "      --source NAME=FILE precomputed candidates of another first stage (rs-als\n"
+           "                         --candidates, rs-retrieve --popular...: user_id, item_id,\n"
+           "                         rank, score), repeatable: the candidates become the merge\n"
+           "                         of the online ones and the user's list of each source, as\n"
+           "                         rs-merge TOWER=ONLINE NAME=FILE... merges them; the ranker\n"
+           "                         reads its columns (sources, <NAME>_rank, <NAME>_score...)\n"
+           "                         as rs-rank score reads the merged stream, and seen and\n"
+           "                         out-of-stock items leave after ranking (as rs-diversify\n"
+           "                         --seen --stock-col drops them), not before\n"
+           "      --tower-source NAME  the online candidates' source name (default tower)\n"
+           "      --per-source N     each source's first N per user, the online ones included\n"
+           "                         (rs-merge -k; default: all)\n"
+           "      --rrf-k K          the fusion constant (default %d, as rs-merge)\n"
            "      --clock-hour NAME  a request without context NAME gets the server's hour of\n"
            "                         day (UTC, 0-23) for it (default: none; missing)\n"
            "Serving:\n"
@@ -107,8 +126,14 @@ static void help(void)
            "  mv new_items.rsb items.rsb   # picked up within --watch seconds\n"
            "  rs-serve --items-emb items.rsb --model tower.rsm --users users.tsv --ranker rank.rsm \\\n"
            "      --rank-items item_features.tsv --seen train.tsv &\n"
-           "  curl 'http://127.0.0.1:8080/recommend?user_id=new&age=30&history=i1,i2&hour=14'\n",
-           MAX_BODY, RS_RECO_DEFAULT_CANDIDATES, DEFAULT_PORT, DEFAULT_WATCH);
+           "  curl 'http://127.0.0.1:8080/recommend?user_id=new&age=30&history=i1,i2&hour=14'\n"
+           "  rs-serve --items-emb item_emb.rsb --users-emb user_emb.rsb --index items.idx \\\n"
+           "      --seen pos.tsv.zst --items items.tsv.zst --source als=als.tsv.zst \\\n"
+           "      --source pop=popular.tsv.zst --per-source 200 --ranker rank.rsm \\\n"
+           "      --rank-users user_features.tsv.zst --rank-items item_features.tsv.zst &\n"
+           "      # as rs-retrieve --exclude pos.tsv.zst -k 200 | rs-merge -k 200 tower=- als=...\n"
+           "      #    pop=... | rs-rank score | rs-diversify --seen pos.tsv.zst --stock-col in_stock\n",
+           MAX_BODY, RS_RECO_DEFAULT_CANDIDATES, RS_FUSE_RRF_K, DEFAULT_PORT, DEFAULT_WATCH);
 }
 
 static struct rs_reco_slot slot = RS_RECO_SLOT_INIT;
@@ -126,7 +151,7 @@ enum { EP_RECOMMEND, EP_SIMILAR, EP_OTHER, NEP };
 static const char *ep_name[NEP] = { "recommend", "similar", "other" };
 static struct rs_latency latency[NEP];
 static atomic_uint_fast64_t status_count[6]; /* by hundreds: 2xx..5xx */
-static atomic_uint_fast64_t reloads, reload_failures, sources[RS_RECO_SRC_ITEM + 1];
+static atomic_uint_fast64_t reloads, reload_failures, sources[RS_RECO_SRC_LAST + 1];
 
 /* ---- responses ---- */
 
@@ -282,7 +307,7 @@ static enum MHD_Result answer_metrics(struct MHD_Connection *c)
                                       "mean_s", rs_latency_mean(&latency[e]), "p50_s", rs_latency_quantile(&latency[e], 0.5),
                                       "p90_s", rs_latency_quantile(&latency[e], 0.9), "p99_s",
                                       rs_latency_quantile(&latency[e], 0.99)));
-    for (int s = RS_RECO_SRC_EMBEDDING; s <= RS_RECO_SRC_ITEM; s++)
+    for (int s = RS_RECO_SRC_EMBEDDING; s <= RS_RECO_SRC_LAST; s++)
         json_object_set_new(src, rs_reco_source_name(s), json_integer((json_int_t)sources[s]));
     struct rs_reco_ref *b = rs_reco_acquire(&slot);
     json_t *j = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:I, s:I, s:I, s:I, s:I}", "latency", lat, "responses",
@@ -433,6 +458,35 @@ static void serve_until_stopped(void)
     }
 }
 
+/* --source NAME=FILE: one more precomputed source, named like rs-merge's. */
+static void add_source(const char *arg)
+{
+    size_t n = opt.reco.nsources;
+    if (n == MAX_SOURCES)
+        rs_usage_error(SYNOPSIS, "more than %d --source", MAX_SOURCES);
+    rs_opt_source(SYNOPSIS, arg, &opt.source_names[n], &opt.source_paths[n]);
+    for (size_t s = 0; s < n; s++)
+        if (strcmp(opt.source_names[s], opt.source_names[n]) == 0)
+            rs_usage_error(SYNOPSIS, "source name '%s' given twice", opt.source_names[n]);
+    if (strcmp(opt.source_paths[n], "-") == 0)
+        rs_usage_error(SYNOPSIS, "--source %s: stdin cannot be reloaded; give a file", arg);
+    opt.reco.nsources = n + 1;
+    opt.reco.source_names = (const char *const *)opt.source_names;
+    opt.reco.source_paths = opt.source_paths;
+}
+
+/* The merge options need sources, and the online source a name of its own. */
+static void check_sources(void)
+{
+    if (opt.merge_opts && !opt.reco.nsources)
+        rs_usage_error(SYNOPSIS, "--tower-source, --per-source and --rrf-k need --source");
+    const char *tower = opt.reco.tower_source ? opt.reco.tower_source : "tower";
+    rs_opt_source_name(SYNOPSIS, tower, strlen(tower));
+    for (size_t s = 0; s < opt.reco.nsources; s++)
+        if (strcmp(opt.source_names[s], tower) == 0)
+            rs_usage_error(SYNOPSIS, "source name '%s' is the online source's (--tower-source)", tower);
+}
+
 int main(int argc, char **argv)
 {
     rs_cli_init(argv[0]);
@@ -458,6 +512,10 @@ int main(int argc, char **argv)
         { "rank-users", required_argument, 0, 'x' },
         { "rank-items", required_argument, 0, 'y' },
         { "clock-hour", required_argument, 0, 'H' },
+        { "source", required_argument, 0, 1 },
+        { "tower-source", required_argument, 0, 2 },
+        { "per-source", required_argument, 0, 3 },
+        { "rrf-k", required_argument, 0, 4 },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -485,6 +543,12 @@ int main(int argc, char **argv)
         case 'x': opt.reco.rank_users = optarg; break;
         case 'y': opt.reco.rank_items = optarg; break;
         case 'H': opt.clock_hour = optarg; break;
+        case 1: add_source(optarg); break;
+        case 2: opt.reco.tower_source = optarg, opt.merge_opts = 1; break;
+        case 3:
+            opt.reco.per_source = (size_t)rs_opt_int("--per-source", optarg, 1, UINT32_MAX), opt.merge_opts = 1;
+            break;
+        case 4: opt.reco.rrf_k = rs_opt_double("--rrf-k", optarg, 0, 1e9), opt.merge_opts = 1; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -500,6 +564,7 @@ int main(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "--rank-users and --rank-items need --ranker");
     if (!!opt.reco.group_col != !!opt.reco.max_per_group)
         rs_usage_error(SYNOPSIS, "--group-col and --max-per-group go together");
+    check_sources();
 
     if (pipe(signal_pipe) != 0)
         rs_fatal("pipe: %s", strerror(errno));

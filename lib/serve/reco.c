@@ -3,6 +3,7 @@
 #include "index/ann.h"
 #include "rerank/diversify.h"
 #include "index/cands.h"
+#include "index/fuse.h"
 #include "core/err.h"
 #include "io/itemattr.h"
 #include "index/knn.h"
@@ -23,13 +24,16 @@
 
 struct rs_reco {
     struct rs_embset items, users;
+    struct rs_strmap *ids;    /* every item: the embeddings' rows (same ids), then, with sources,
+                               * the items only they propose; without, items.ids */
+    size_t nids;
     int users_source;         /* RS_RECO_SRC_EMBEDDING or _TOWER */
     struct rs_ann *ann;       /* NULL: exact search */
     uint32_t *ann_to_item, *item_to_ann;
     uint8_t *deny_ann;        /* deny in the index's item order */
     size_t nprobe, rerank;
-    uint8_t *deny;            /* per item: out of stock */
-    int32_t *group;           /* per item: group value id, -1 none; NULL: no diversification */
+    uint8_t *deny;            /* per id: out of stock */
+    int32_t *group;           /* per id: group value id, -1 none; NULL: no diversification */
     size_t max_per_group, candidates;
     struct rs_seen seen;      /* items each user interacted with */
     uint32_t *popular;        /* items by event count, descending (ties: lower index) */
@@ -41,29 +45,35 @@ struct rs_reco {
     struct rs_rank_model *rank; /* NULL: no ranker */
     struct rs_rank_table *rank_users, *rank_items;
     struct rs_rank_io rank_io;
-    int rank_reads[2];        /* the ranker reads the candidates' "rank", "score" columns */
     char *context_names;      /* ranker columns no table holds */
+    size_t nsrc;              /* precomputed sources; 0: the online candidates alone */
+    struct rs_strmap *src_users;
+    struct rs_fuse_lists *src; /* (nsrc), items in ids */
+    size_t per_source;
+    double rrf_k;
+    char **cand_names;        /* a candidate row's columns beyond user and item: rank, score (of
+                               * rs-retrieve's stream), and with sources the rest of rs-merge's */
+    size_t ncand;
+    uint8_t *rank_reads;      /* (ncand) the ranker reads that column */
 };
-
-/* Columns of rs-retrieve's candidates stream beyond the user and the item. */
-static const char *const cand_cols[2] = { "rank", "score" };
 
 const char *rs_reco_source_name(int source)
 {
-    static const char *const names[] = { "?", "embedding", "tower", "tower-features", "popular", "item" };
-    return source >= 1 && source <= 5 ? names[source] : names[0];
+    static const char *const names[] = { "?",       "embedding", "tower",      "tower-features",
+                                         "popular", "item",      "precomputed" };
+    return source >= 1 && source <= RS_RECO_SRC_LAST ? names[source] : names[0];
 }
 
 /* Reads (user, item) pairs: the per-user seen lists, and the most frequent
  * items (by event count, ties to the lower index) for the popular fallback. */
 static int load_seen(struct rs_reco *r, const char *path)
 {
-    uint64_t *count = xcalloc(r->items.n + 1, sizeof *count);
-    int rc = rs_seen_load(&r->seen, path, "user_id", "item_id", r->items.ids, count);
+    uint64_t *count = xcalloc(r->nids + 1, sizeof *count);
+    int rc = rs_seen_load(&r->seen, path, "user_id", "item_id", r->ids, count);
     if (rc == 0) {
         struct rs_topk top;
-        rs_topk_init(&top, r->items.n < 1000 ? r->items.n : 1000);
-        for (size_t i = 0; i < r->items.n; i++)
+        rs_topk_init(&top, r->nids < 1000 ? r->nids : 1000);
+        for (size_t i = 0; i < r->nids; i++)
             rs_topk_push(&top, (float)count[i], (int64_t)i);
         r->npopular = rs_topk_sort(&top);
         r->popular = xmalloc((r->npopular ? r->npopular : 1) * sizeof *r->popular);
@@ -97,13 +107,13 @@ static int load_items(struct rs_reco *r, const struct rs_reco_opts *o)
         return 0;
     if ((rc = rs_itemattr_load(&a, &o->items, 1, "item_id", cols, ncols)) < 0)
         return rc;
-    r->deny = xcalloc(r->items.n, 1);
+    r->deny = xcalloc(r->nids + 1, 1);
     if (o->group_col)
-        r->group = xmalloc(r->items.n * sizeof *r->group);
+        r->group = xmalloc((r->nids + 1) * sizeof *r->group);
     int32_t zero = has_stock ? rs_itemattr_value(&a, 0, "0", 1) : -1;
-    for (size_t i = 0; i < r->items.n; i++) {
+    for (size_t i = 0; i < r->nids; i++) {
         size_t len;
-        const char *id = rs_strmap_key(r->items.ids, (int64_t)i, &len);
+        const char *id = rs_strmap_key(r->ids, (int64_t)i, &len);
         if (has_stock)
             r->deny[i] = zero >= 0 && rs_itemattr_get(&a, 0, id, len) == zero;
         if (o->group_col)
@@ -200,6 +210,49 @@ static int load_tower(struct rs_reco *r, const char *model, const char *users)
     return rc;
 }
 
+/* The precomputed sources, read as rs-merge reads them: their items are
+ * interned after the embeddings' (same ids for those), so an item only a
+ * source proposes is still served (with no tower_score, as in the batch). */
+static int load_sources(struct rs_reco *r, const struct rs_reco_opts *o)
+{
+    r->nsrc = o->nsources;
+    r->per_source = o->per_source;
+    r->rrf_k = o->rrf_k;
+    r->ids = rs_strmap_new(r->items.n + 1024);
+    for (size_t i = 0; i < r->items.n; i++) {
+        size_t len;
+        const char *id = rs_strmap_key(r->items.ids, (int64_t)i, &len);
+        rs_strmap_put(r->ids, id, len, NULL);
+    }
+    r->src_users = rs_strmap_new(1024);
+    r->src = xcalloc(r->nsrc, sizeof *r->src);
+    int rc = 0;
+    for (size_t s = 0; rc == 0 && s < r->nsrc; s++) {
+        struct rs_tsv *t;
+        if ((rc = rs_tsv_open(&t, o->source_paths[s], 0)) < 0)
+            break;
+        rc = rs_fuse_lists_read(&r->src[s], t, o->source_names[s], "user_id", "item_id", o->per_source,
+                                r->src_users, r->ids);
+        rs_tsv_close(t);
+    }
+    return rc;
+}
+
+/* The columns of a candidate row beyond the user and the item, named as
+ * rs-merge names them (rs-retrieve's rank and score without sources). */
+static void set_cand_names(struct rs_reco *r, const struct rs_reco_opts *o)
+{
+    const char **names = xmalloc((r->nsrc + 1) * sizeof *names);
+    names[0] = o->tower_source ? o->tower_source : "tower";
+    for (size_t s = 0; s < r->nsrc; s++)
+        names[s + 1] = o->source_names[s];
+    r->ncand = r->nsrc ? RS_FUSE_NCOLS(r->nsrc + 1) : 2;
+    r->cand_names = xmalloc(r->ncand * sizeof *r->cand_names);
+    for (size_t c = 0; c < r->ncand; c++)
+        r->cand_names[c] = rs_fuse_col_name(names, c);
+    free(names);
+}
+
 /* The ranker and its tables; tower_score is the dot product of the
  * request's user vector and the item's row of the item embeddings. */
 static int load_ranker(struct rs_reco *r, const struct rs_reco_opts *o)
@@ -217,14 +270,32 @@ static int load_ranker(struct rs_reco *r, const struct rs_reco_opts *o)
     r->rank_io.items = r->rank_items;
     r->rank_io.user_emb = &r->users;
     r->rank_io.item_emb = &r->items;
-    for (int j = 0; j < 2; j++)
-        r->rank_reads[j] = rs_rank_uses(r->rank, cand_cols[j]);
+    r->rank_reads = xmalloc(r->ncand);
+    const char **names = xmalloc((2 + r->ncand) * sizeof *names);
+    names[0] = r->rank_io.user_col;
+    names[1] = r->rank_io.item_col;
+    for (size_t c = 0; c < r->ncand; c++) {
+        r->rank_reads[c] = (uint8_t)rs_rank_uses(r->rank, r->cand_names[c]);
+        names[2 + c] = r->cand_names[c];
+    }
     /* what no row column, table or embedding gives: an empty list resolves it */
-    const char *names[4] = { r->rank_io.user_col, r->rank_io.item_col, cand_cols[0], cand_cols[1] };
-    struct rs_rank_rows none = { .ncols = 4, .names = names };
+    struct rs_rank_rows none = { .ncols = 2 + r->ncand, .names = names };
     struct rs_rank_read_stats st = { 0 };
     rc = rs_rank_score_rows(r->rank, &r->rank_io, &none, NULL, NULL, &st);
     r->context_names = xstrdup(st.missing);
+    free(names);
+    return rc;
+}
+
+/* The items that retrieval, the stock filter and the popular fallback know:
+ * every id, and with sources those of the embeddings first. */
+static int load_ids(struct rs_reco *r, const struct rs_reco_opts *o)
+{
+    int rc = o->nsources ? load_sources(r, o) : 0;
+    if (!o->nsources)
+        r->ids = r->items.ids;
+    r->nids = rs_strmap_size(r->ids);
+    set_cand_names(r, o);
     return rc;
 }
 
@@ -234,6 +305,8 @@ int rs_reco_load(struct rs_reco **rp, const struct rs_reco_opts *o)
     r->candidates = o->candidates ? o->candidates : RS_RECO_DEFAULT_CANDIDATES;
     r->max_per_group = o->max_per_group;
     int rc = rs_embset_load(&r->items, o->items_emb);
+    if (rc == 0) /* ties in retrieval go to the lower id, as in rs-retrieve */
+        rs_cands_sort_items(&r->items);
     if (rc == 0 && o->model)
         rc = load_tower(r, o->model, o->users);
     if (rc == 0 && o->users_emb) {
@@ -243,6 +316,8 @@ int rs_reco_load(struct rs_reco **rp, const struct rs_reco_opts *o)
             rc = rs_err_set(RS_ERR_FORMAT, "'%s' has %u dims, '%s' has %u", o->users_emb, r->users.dims,
                             o->items_emb, r->items.dims);
     }
+    if (rc == 0)
+        rc = load_ids(r, o);
     if (rc == 0 && o->seen)
         rc = load_seen(r, o->seen);
     if (rc == 0 && o->items)
@@ -270,6 +345,8 @@ void rs_reco_free(struct rs_reco *r)
 {
     if (!r)
         return;
+    if (r->ids != r->items.ids)
+        rs_strmap_free(r->ids);
     rs_embset_free(&r->items);
     rs_embset_free(&r->users);
     rs_ann_close(r->ann);
@@ -293,6 +370,14 @@ void rs_reco_free(struct rs_reco *r)
     rs_rank_table_free(r->rank_users);
     rs_rank_table_free(r->rank_items);
     free(r->context_names);
+    rs_strmap_free(r->src_users);
+    for (size_t s = 0; r->src && s < r->nsrc; s++)
+        rs_fuse_lists_free(&r->src[s]);
+    free(r->src);
+    for (size_t c = 0; c < r->ncand; c++)
+        free(r->cand_names[c]);
+    free(r->cand_names);
+    free(r->rank_reads);
     free(r);
 }
 
@@ -315,7 +400,7 @@ static void list_reserve(struct rs_reco_list *l, size_t n)
 
 static void list_push(struct rs_reco_list *l, const struct rs_reco *r, size_t item, double score)
 {
-    l->ids[l->n] = rs_strmap_key(r->items.ids, (int64_t)item, NULL);
+    l->ids[l->n] = rs_strmap_key(r->ids, (int64_t)item, NULL);
     l->scores[l->n++] = score;
 }
 
@@ -328,18 +413,24 @@ void rs_reco_list_free(struct rs_reco_list *l)
 }
 
 /* One query through the index: the filter is translated to the index's item
- * order and the results back to the embeddings' rows. */
+ * order (seen items without an embedding are not in it) and the results back
+ * to the embeddings' rows. */
 static void ann_search(const struct rs_reco *r, const float *q, const struct rs_knn_filter *f, size_t k,
                        int64_t *ids, float *scores, size_t *count)
 {
-    size_t nex = f->excl ? f->excl_off[1] : 0, off[2] = { 0, nex };
-    uint32_t *ex = xmalloc((nex ? nex : 1) * sizeof *ex);
-    for (size_t j = 0; j < nex; j++)
-        ex[j] = r->item_to_ann[f->excl[j]];
+    size_t nex = 0, off[2] = { 0, 0 };
+    uint32_t *ex = xmalloc(((f->excl ? f->excl_off[1] : 0) + 1) * sizeof *ex);
+    for (size_t j = 0; f->excl && j < f->excl_off[1]; j++)
+        if (f->excl[j] < r->items.n)
+            ex[nex++] = r->item_to_ann[f->excl[j]];
     rs_knn_sort_excl(ex, nex);
+    off[1] = nex;
     int64_t self = f->self ? (int64_t)r->item_to_ann[*f->self] : -1;
-    struct rs_knn_filter g = { .deny = r->deny_ann, .excl_off = off, .excl = ex, .self = f->self ? &self : NULL };
-    struct rs_ann_search_opts o = { .nprobe = r->nprobe, .rerank = r->rerank, .threads = 1 };
+    struct rs_knn_filter g = { .deny = f->deny ? r->deny_ann : NULL, .excl_off = off, .excl = ex,
+                               .self = f->self ? &self : NULL };
+    /* rs-retrieve's default re-scoring depth, so that both return the same lists */
+    struct rs_ann_search_opts o = { .nprobe = r->nprobe, .rerank = r->rerank ? r->rerank : (k > 100 ? k : 100),
+                                    .threads = 1 };
     rs_ann_search(r->ann, q, 1, k, &o, &g, ids, scores, count);
     for (size_t j = 0; j < *count; j++)
         ids[j] = r->ann_to_item[ids[j]];
@@ -388,80 +479,186 @@ static void popular(const struct rs_reco *r, const struct rs_knn_filter *f, size
         }
 }
 
-/* Scores c with the ranker: p (c->n, 2), order (c->n) by score. The rows
- * are those of rs-retrieve's candidates stream for the user (user, item,
- * rank, score; only the columns the ranker reads) plus the context: every
- * request value named like a column the ranker reads. */
-static int rank(const struct rs_reco *r, const struct rs_reco_req *q, const float *uvec, const struct cands *c,
+/* The list the ranker and the diversification see, best first: items (ids
+ * of r->ids), their score before ranking and, when merged, rs-merge's row. */
+struct pool {
+    size_t n;
+    uint32_t *item;
+    double *score;
+    const struct rs_fuse_list *fl; /* NULL: rs-retrieve's rank and score only */
+};
+
+static void pool_alloc(struct pool *pl, size_t n, const struct rs_fuse_list *fl)
+{
+    pl->n = n;
+    pl->item = xmalloc((n ? n : 1) * sizeof *pl->item);
+    pl->score = xmalloc((n ? n : 1) * sizeof *pl->score);
+    pl->fl = fl;
+}
+
+static void pool_free(struct pool *pl)
+{
+    free(pl->item);
+    free(pl->score);
+}
+
+static void pool_of_cands(struct pool *pl, const struct cands *c)
+{
+    pool_alloc(pl, c->n, NULL);
+    for (size_t j = 0; j < c->n; j++)
+        pl->item[j] = (uint32_t)c->ids[j], pl->score[j] = c->scores[j];
+}
+
+static void pool_of_fused(struct pool *pl, const struct rs_fuse_list *fl)
+{
+    pool_alloc(pl, fl->n, fl);
+    memcpy(pl->item, fl->item, fl->n * sizeof *pl->item);
+    memcpy(pl->score, fl->fused, fl->n * sizeof *pl->score);
+}
+
+/* Without sources: the top of retrieval for uvec, or without a vector the
+ * most popular items, passing f; deep enough for the ranker and the cap. */
+static void retrieve(const struct rs_reco *r, const float *uvec, const struct rs_knn_filter *f, size_t k,
+                     struct pool *pl)
+{
+    size_t depth = r->rank || (r->group && r->max_per_group) ? (r->candidates > k ? r->candidates : k) : k;
+    struct cands c;
+    if (uvec)
+        search(r, uvec, f, depth, &c);
+    else
+        popular(r, f, depth, &c);
+    pool_of_cands(pl, &c);
+    cands_free(&c);
+}
+
+/* With sources: the user's merged candidates (fuse.h), the online ones
+ * first: the top of retrieval for uvec (none without), seen items excluded
+ * but not out-of-stock ones, as rs-retrieve --exclude hands them to
+ * rs-merge; then each precomputed source's list. */
+static void merge(const struct rs_reco *r, const char *user, const float *uvec, const struct rs_knn_filter *f,
+                  struct rs_fuse_list *fl)
+{
+    struct rs_knn_filter seen = { .excl_off = f->excl_off, .excl = f->excl };
+    size_t depth = r->per_source && r->per_source < r->candidates ? r->per_source : r->candidates;
+    struct cands c;
+    if (uvec)
+        search(r, uvec, &seen, depth, &c);
+    else
+        cands_alloc(&c, 0);
+    uint32_t *item = xmalloc((c.n ? c.n : 1) * sizeof *item), *rank = xmalloc((c.n ? c.n : 1) * sizeof *rank);
+    for (size_t j = 0; j < c.n; j++)
+        item[j] = (uint32_t)c.ids[j], rank[j] = (uint32_t)j + 1;
+    struct rs_fuse_in *in = xmalloc((r->nsrc + 1) * sizeof *in);
+    in[0] = (struct rs_fuse_in){ c.n, item, rank, c.scores };
+    int64_t u = rs_strmap_get(r->src_users, user, strlen(user));
+    for (size_t s = 0; s < r->nsrc; s++)
+        in[s + 1] = u >= 0 ? rs_fuse_lists_user(&r->src[s], (size_t)u) : (struct rs_fuse_in){ 0 };
+    rs_fuse_user(fl, in, r->nsrc + 1, r->rrf_k);
+    free(item), free(rank), free(in);
+    cands_free(&c);
+}
+
+/* Column c (r->cand_names) of row i as the batch stream holds it: rs-merge's
+ * text when merged, else rs-retrieve's (rs_cands_write): rank, score. */
+static void cand_field(const struct pool *pl, size_t i, size_t c, char *buf)
+{
+    if (pl->fl)
+        rs_fuse_field(pl->fl, i, c, buf);
+    else if (c == 0)
+        snprintf(buf, RS_FUSE_FIELD_MAX, "%zu", i + 1);
+    else
+        snprintf(buf, RS_FUSE_FIELD_MAX, "%.9g", pl->score[i]);
+}
+
+/* 1 when request value j is context: named like a column the ranker reads
+ * that no candidate row holds, and the first value of that name. */
+static int is_context(const struct rs_reco *r, const struct rs_reco_req *q, size_t j)
+{
+    const char *name = q->names[j];
+    if (!rs_rank_uses(r->rank, name) || strcmp(name, r->rank_io.user_col) == 0 ||
+        strcmp(name, r->rank_io.item_col) == 0)
+        return 0;
+    for (size_t c = 0; c < r->ncand; c++)
+        if (strcmp(name, r->cand_names[c]) == 0)
+            return 0;
+    for (size_t i = 0; i < j; i++)
+        if (strcmp(name, q->names[i]) == 0)
+            return 0;
+    return 1;
+}
+
+/* Scores pl with the ranker: p (pl->n, 2), order (pl->n) by score. The rows
+ * are those of the batch stream the ranker scores for the user (rs-merge's,
+ * or rs-retrieve's without sources; only the columns the ranker reads) plus
+ * the context: every request value named like a column the ranker reads. */
+static int rank(const struct rs_reco *r, const struct rs_reco_req *q, const float *uvec, const struct pool *pl,
                 float *p, uint32_t *order)
 {
-    size_t nc = 0, w = 56; /* w: room for one row's rank (24 bytes) and score text */
-    const char **names = xmalloc((4 + q->n) * sizeof *names), **ctx = xmalloc((4 + q->n) * sizeof *ctx);
-    int col[2] = { -1, -1 };
-    names[nc++] = r->rank_io.user_col;
-    names[nc++] = r->rank_io.item_col;
-    for (int j = 0; j < 2; j++)
-        if (r->rank_reads[j])
-            col[j] = (int)nc, names[nc++] = cand_cols[j];
-    size_t nfixed = nc;
-    for (size_t j = 0; j < q->n; j++) {
-        size_t dup = 0;
-        while (dup < nc && strcmp(names[dup], q->names[j]) != 0)
-            dup++;
-        if (dup == nc && rs_rank_uses(r->rank, q->names[j]))
+    size_t max = 2 + r->ncand + q->n, nc = 2;
+    const char **names = xmalloc(max * sizeof *names), **ctx = xmalloc(max * sizeof *ctx);
+    size_t *col = xmalloc(max * sizeof *col);
+    names[0] = r->rank_io.user_col;
+    names[1] = r->rank_io.item_col;
+    for (size_t c = 0; c < r->ncand; c++)
+        if (r->rank_reads[c] && (pl->fl || c < 2)) /* the popular fallback has no merged columns */
+            col[nc] = c, names[nc++] = r->cand_names[c];
+    size_t nfixed = nc, w = (nfixed - 2) * RS_FUSE_FIELD_MAX;
+    for (size_t j = 0; j < q->n; j++)
+        if (is_context(r, q, j))
             ctx[nc] = q->vals[j], names[nc++] = q->names[j];
-    }
-    const char **vals = xmalloc((c->n * nc + 1) * sizeof *vals);
-    char *text = xmalloc(c->n * w + 1);
-    for (size_t i = 0; i < c->n; i++) {
+    const char **vals = xmalloc((pl->n * nc + 1) * sizeof *vals);
+    char *text = xmalloc(pl->n * w + 1);
+    for (size_t i = 0; i < pl->n; i++) {
         const char **v = vals + i * nc;
-        char *t = text + i * w;
         v[0] = q->user;
-        v[1] = rs_strmap_key(r->items.ids, c->ids[i], NULL);
-        if (col[0] >= 0) /* as rs_cands_write prints them */
-            snprintf(t, 24, "%zu", i + 1), v[col[0]] = t;
-        if (col[1] >= 0)
-            snprintf(t + 24, w - 24, "%.9g", (double)c->scores[i]), v[col[1]] = t + 24;
+        v[1] = rs_strmap_key(r->ids, pl->item[i], NULL);
+        for (size_t j = 2; j < nfixed; j++) {
+            char *t = text + i * w + (j - 2) * RS_FUSE_FIELD_MAX;
+            cand_field(pl, i, col[j], t);
+            v[j] = t;
+        }
         for (size_t j = nfixed; j < nc; j++)
             v[j] = ctx[j];
     }
-    struct rs_rank_rows rows = { .n = c->n, .ncols = nc, .names = names, .vals = vals, .user_vec = uvec };
+    struct rs_rank_rows rows = { .n = pl->n, .ncols = nc, .names = names, .vals = vals, .user_vec = uvec };
     int rc = rs_rank_score_rows(r->rank, &r->rank_io, &rows, p, order, NULL);
-    free(names), free(ctx), free(vals), free(text);
+    free(names), free(ctx), free(col), free(vals), free(text);
     return rc;
 }
 
-/* The final (at most) k of c, taken in the ranker's order (p, order; NULL:
- * retrieval order): under the group cap when diversifying, else the first k. */
-static void finish(const struct rs_reco *r, const struct cands *c, const float *p, const uint32_t *order, size_t k,
-                   struct rs_reco_list *out)
+/* The final (at most) k of pl taken in the ranker's order (p, order; NULL:
+ * pl's order), without the items drop filters (NULL: none), as rs-diversify
+ * drops them: under the group cap when diversifying, else the first k. */
+static void finish(const struct rs_reco *r, const struct pool *pl, const float *p, const uint32_t *order,
+                   const struct rs_knn_filter *drop, size_t k, struct rs_reco_list *out)
 {
     list_reserve(out, k);
     out->ranked = p != NULL;
-    size_t n = c->n, *pick = xmalloc((n ? n : 1) * sizeof *pick), npick = n < k ? n : k;
-    double *score = xmalloc((n ? n : 1) * sizeof *score);
+    size_t n = pl->n, npick = 0, *pick = xmalloc((n ? n : 1) * sizeof *pick);
+    struct rs_div_cand *dc = xcalloc(n ? n : 1, sizeof *dc);
     for (size_t j = 0; j < n; j++) {
         size_t i = order ? order[j] : j;
-        score[j] = p ? (double)p[2 * i] + p[2 * i + 1] : c->scores[i];
-        pick[j] = j;
+        dc[j] = (struct rs_div_cand){ .pos = (uint32_t)j,
+                                      .drop = drop && rs_knn_filtered(drop, 0, pl->item[i]),
+                                      .group = r->group ? r->group[pl->item[i]] : -1,
+                                      .score = p ? (double)p[2 * i] + p[2 * i + 1] : pl->score[i] };
     }
     if (r->group && r->max_per_group) {
-        struct rs_div_cand *dc = xcalloc(n ? n : 1, sizeof *dc);
-        for (size_t j = 0; j < n; j++)
-            dc[j] = (struct rs_div_cand){ .pos = (uint32_t)j, .group = r->group[c->ids[order ? order[j] : j]],
-                                          .score = score[j] };
         struct rs_div_params dp = { .top_n = k, .mode = RS_DIV_SCORE, .max_per_group = r->max_per_group };
         npick = rs_div_rerank(dc, n, &dp, pick);
-        free(dc);
+    } else {
+        for (size_t j = 0; j < n && npick < k; j++)
+            if (!dc[j].drop)
+                pick[npick++] = j;
     }
     for (size_t t = 0; t < npick; t++) {
         size_t j = pick[t], i = order ? order[j] : j;
         if (p)
             out->p[2 * out->n] = p[2 * i], out->p[2 * out->n + 1] = p[2 * i + 1];
-        list_push(out, r, (size_t)c->ids[i], score[j]);
+        list_push(out, r, pl->item[i], dc[j].score);
     }
     free(pick);
-    free(score);
+    free(dc);
 }
 
 int rs_reco_similar(const struct rs_reco *r, const char *item, size_t k, struct rs_reco_list *out)
@@ -471,10 +668,13 @@ int rs_reco_similar(const struct rs_reco *r, const char *item, size_t k, struct 
         return rs_err_set(RS_ERR_USAGE, "unknown item '%.64s'", item);
     struct rs_knn_filter f = { .deny = r->deny, .self = &i };
     struct cands c;
+    struct pool pl;
     size_t depth = r->group && r->max_per_group ? (r->candidates > k ? r->candidates : k) : k;
     search(r, r->items.x + (size_t)i * r->items.dims, &f, depth, &c);
-    finish(r, &c, NULL, NULL, k, out);
+    pool_of_cands(&pl, &c);
+    finish(r, &pl, NULL, NULL, NULL, k, out);
     out->source = RS_RECO_SRC_ITEM;
+    pool_free(&pl);
     cands_free(&c);
     return 0;
 }
@@ -523,25 +723,33 @@ int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, stru
         free(vec);
         return rc;
     }
-    size_t off[2] = { 0, 0 }, k = q->k;
+    size_t off[2] = { 0, 0 };
     const uint32_t *seen = rs_seen_get(&r->seen, q->user, strlen(q->user), &off[1]);
     struct rs_knn_filter f = { .deny = r->deny, .excl_off = off, .excl = seen };
-    size_t depth = r->rank || (r->group && r->max_per_group) ? (r->candidates > k ? r->candidates : k) : k;
-    struct cands c;
-    if (uvec)
-        search(r, uvec, &f, depth, &c);
-    else
-        popular(r, &f, depth, &c);
-    float *p = r->rank ? xmalloc((2 * c.n + 1) * sizeof *p) : NULL;
-    uint32_t *order = r->rank ? xmalloc((c.n + 1) * sizeof *order) : NULL;
+    struct rs_fuse_list fl = { 0 };
+    struct pool pl;
+    const struct rs_knn_filter *drop = NULL;
+    if (r->nsrc)
+        merge(r, q->user, uvec, &f, &fl);
+    if (r->nsrc && (uvec || fl.n)) {
+        pool_of_fused(&pl, &fl);
+        drop = &f; /* after ranking, as rs-diversify --seen --stock-col drops them */
+        if (!uvec)
+            source = RS_RECO_SRC_PRECOMPUTED;
+    } else {
+        retrieve(r, uvec, &f, q->k, &pl);
+    }
+    float *p = r->rank ? xmalloc((2 * pl.n + 1) * sizeof *p) : NULL;
+    uint32_t *order = r->rank ? xmalloc((pl.n + 1) * sizeof *order) : NULL;
     if (r->rank)
-        rc = rank(r, q, uvec, &c, p, order);
+        rc = rank(r, q, uvec, &pl, p, order);
     if (rc == 0) {
-        finish(r, &c, p, order, k, out);
+        finish(r, &pl, p, order, drop, q->k, out);
         out->source = source;
     }
     free(p), free(order), free(vec);
-    cands_free(&c);
+    pool_free(&pl);
+    rs_fuse_list_free(&fl);
     return rc;
 }
 

@@ -9,12 +9,16 @@
  *                       p_click + p_booking, re-ordering them) → optional
  *                       diversification → k; a user with neither an
  *                       embedding nor features gets the most popular items;
+ *                       with precomputed sources, the candidates are the
+ *                       merge (fuse.h) of the online ones and the user's
+ *                       lists of each source, ranked on the merged columns,
+ *                       and seen and out-of-stock items leave after ranking;
  *   similar(item, k):   the k items nearest to an item, itself excluded.
- * It calls the same library code as the batch tools (knn.h, tower_embed.h,
- * rank_encode.h, diversify.h), so for the same inputs the online lists equal
- * those of rs-embed | rs-retrieve | rs-rank score | rs-diversify. A bundle
- * is never modified after loading: servers swap whole bundles (rs-serve's
- * hot swap) and share one across threads.
+ * It calls the same library code as the batch tools (knn.h, fuse.h,
+ * tower_embed.h, rank_encode.h, diversify.h), so for the same inputs the
+ * online lists equal those of rs-embed | rs-retrieve [| rs-merge] | rs-rank
+ * score | rs-diversify. A bundle is never modified after loading: servers
+ * swap whole bundles (rs-serve's hot swap) and share one across threads.
  */
 #ifndef RS_RECO_H
 #define RS_RECO_H
@@ -36,10 +40,20 @@ struct rs_reco_opts {
     const char *items;       /* items TSV with in_stock / group column, or NULL */
     const char *group_col;   /* diversify: at most max_per_group items per value; NULL: off */
     size_t max_per_group;
-    size_t candidates;       /* retrieval depth before ranking, filters and diversification */
+    size_t candidates;       /* retrieval depth before ranking, filters and diversification
+                              * (with sources: the online source's) */
     const char *ranker;      /* rs-rank model (RSM) re-scoring the candidates, or NULL */
     const char *rank_users;  /* its user and item feature tables (rs-rank --users, --items), */
     const char *rank_items;  /* or NULL */
+    size_t nsources;         /* precomputed candidate streams (rs-als --candidates, rs-retrieve
+                              * --popular...: user_id, item_id, rank, score), named like rs-merge's
+                              * NAME=FILE; 0: the online candidates alone */
+    const char *const *source_names, *const *source_paths;
+    const char *tower_source; /* the online candidates' name in the merge, first (NULL: "tower") */
+    size_t per_source;       /* each source's first per_source per user, online ones included
+                              * (rs-merge -k; 0: all) */
+    double rrf_k;            /* the fusion constant (rs-merge --rrf-k; RS_FUSE_RRF_K by default
+                              * there, so the caller sets it) */
 };
 
 #define RS_RECO_DEFAULT_CANDIDATES 200
@@ -51,9 +65,11 @@ enum rs_reco_source {
     RS_RECO_SRC_FEATURES = 3,  /* embedded from the request's feature values */
     RS_RECO_SRC_POPULAR = 4,   /* none of those: the most popular items */
     RS_RECO_SRC_ITEM = 5,      /* similar items */
+    RS_RECO_SRC_PRECOMPUTED = 6, /* no vector: the precomputed sources' lists alone */
 };
+#define RS_RECO_SRC_LAST RS_RECO_SRC_PRECOMPUTED
 
-/* "embedding", "tower", "tower-features", "popular", "item". */
+/* "embedding", "tower", "tower-features", "popular", "item", "precomputed". */
 const char *rs_reco_source_name(int source);
 
 struct rs_reco;
@@ -63,7 +79,7 @@ struct rs_reco_list {
     size_t n, cap;
     const char **ids;   /* point into the bundle: valid while it is held */
     double *scores;     /* ranked: p_click + p_booking; else the dot product (popular: the
-                         * item's event count in the seen stream) */
+                         * item's event count in the seen stream; merged: the fused score) */
     float *p;           /* (n, 2) p_click, p_booking when ranked */
     int ranked;         /* 1: the ranker ordered the list */
     int source;         /* enum rs_reco_source */

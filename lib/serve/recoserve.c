@@ -46,20 +46,28 @@ void rs_reco_install(struct rs_reco_slot *s, struct rs_reco *r, uint64_t version
         rs_reco_release(s, old);
 }
 
+/* sig with the identity of the file at path (none when it is absent) mixed in. */
+static uint64_t sign_file(uint64_t sig, const char *path)
+{
+    struct stat st;
+    if (!path || stat(path, &st) != 0)
+        return sig;
+    uint64_t v[4] = { (uint64_t)st.st_ino, (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
+                      (uint64_t)st.st_mtim.tv_nsec };
+    for (int k = 0; k < 4; k++)
+        sig = (sig ^ v[k]) * 1099511628211ULL;
+    return sig;
+}
+
 uint64_t rs_reco_files_signature(const struct rs_reco_opts *o)
 {
     const char *paths[] = { o->items_emb, o->users_emb, o->seen,   o->items,      o->index,
                             o->model,     o->users,     o->ranker, o->rank_users, o->rank_items };
     uint64_t sig = 1469598103934665603ULL; /* FNV-1a over the fields */
-    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
-        struct stat st;
-        if (!paths[i] || stat(paths[i], &st) != 0)
-            continue;
-        uint64_t v[4] = { (uint64_t)st.st_ino, (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
-                          (uint64_t)st.st_mtim.tv_nsec };
-        for (int k = 0; k < 4; k++)
-            sig = (sig ^ v[k]) * 1099511628211ULL;
-    }
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+        sig = sign_file(sig, paths[i]);
+    for (size_t s = 0; s < o->nsources; s++)
+        sig = sign_file(sig, o->source_paths[s]);
     return sig;
 }
 
