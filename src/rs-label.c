@@ -17,8 +17,8 @@ static struct {
     struct rs_output out;
     const char *events, *history;
     struct rs_label_opts l;
-} opt = { .l = { .user_col = "user_id", .item_col = "item_id", .event_col = "event", .time_col = "timestamp",
-                 .after = INT64_MIN } };
+} opt = { .l = { .after = INT64_MIN } };
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM | RS_COLS_EVENT | RS_COLS_TIME);
 
 static void help(void)
 {
@@ -44,8 +44,7 @@ static void help(void)
            "      --impressions EVENT  add the window's EVENT rows (e.g. impression) that are\n"
            "                        not candidates, as rows with empty candidate columns, and\n"
            "                        a column impressed (0/1) on every row\n"
-           "      --user-col, --item-col, --event-col, --time-col NAME\n"
-           "                        columns (default user_id, item_id, event, timestamp)\n"
+           "%s"
            "  -o, --output FILE     write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd            compress the output (default when FILE ends in .zst)\n"
            "      --level N         zstd level 1..19 (default 3)\n" RS_COMMON_HELP
@@ -54,7 +53,7 @@ static void help(void)
            "  rs-label --events valid.tsv.zst --history train.tsv.zst -o rank_train.tsv.zst \\\n"
            "      merged.tsv.zst\n"
            "  rs-label --events w.tsv --label purchase=booking --users positive cands.tsv\n",
-           RS_LABEL_MAX);
+           RS_LABEL_MAX, rs_cli_cols_help(&cols, 24));
 }
 
 static void add_label(const char *arg)
@@ -131,15 +130,12 @@ int main(int argc, char **argv)
         { "users", required_argument, 0, 'U' },
         { "history", required_argument, 0, 'H' },
         { "impressions", required_argument, 0, 'I' },
-        { "user-col", required_argument, 0, 1 },
-        { "item-col", required_argument, 0, 2 },
-        { "event-col", required_argument, 0, 3 },
-        { "time-col", required_argument, 0, 4 },
+        RS_COLS_LONGOPTS,
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'e': opt.events = optarg; break;
@@ -156,10 +152,6 @@ int main(int argc, char **argv)
             break;
         case 'H': opt.history = optarg; break;
         case 'I': opt.l.impression = optarg; break;
-        case 1: opt.l.user_col = optarg; break;
-        case 2: opt.l.item_col = optarg; break;
-        case 3: opt.l.event_col = optarg; break;
-        case 4: opt.l.time_col = optarg; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -167,6 +159,8 @@ int main(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "--events FILE is required");
     if (argc - optind > 1)
         rs_usage_error(SYNOPSIS, "one CANDIDATES input at most, got %d", argc - optind);
+    opt.l.user_col = cols.user, opt.l.item_col = cols.item;
+    opt.l.event_col = cols.event, opt.l.time_col = cols.time;
     const char *cands = optind < argc ? argv[optind] : "-";
     if (strcmp(cands, "-") == 0 && strcmp(opt.events, "-") == 0)
         rs_usage_error(SYNOPSIS, "--events and CANDIDATES cannot both be stdin");

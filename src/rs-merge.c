@@ -16,10 +16,11 @@
 
 static struct {
     struct rs_output out;
-    const char *users_from, *user_col, *item_col;
+    const char *users_from;
     size_t per_source, keep;
     double rrf_k;
-} opt = { .user_col = "user_id", .item_col = "item_id", .rrf_k = RS_FUSE_RRF_K };
+} opt = { .rrf_k = RS_FUSE_RRF_K };
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM);
 
 static void help(void)
 {
@@ -38,8 +39,7 @@ static void help(void)
            "      --users-from FILE  only the users of FILE's user column, in its order\n"
            "                       (default: every user, in order of first appearance)\n"
            "      --rrf-k K        the fusion constant K (default %d; Cormack et al. 2009)\n"
-           "      --user-col NAME  user column of every input (default user_id)\n"
-           "      --item-col NAME  item column of every input (default item_id)\n"
+           "%s"
            "  -o, --output FILE    write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd           compress the output (default when FILE ends in .zst)\n"
            "      --level N        zstd level 1..19 (default 3)\n" RS_COMMON_HELP
@@ -52,7 +52,7 @@ static void help(void)
            "  rs-merge -k 100 tower=cand_tower.tsv.zst als=cand_als.tsv.zst pop=popular.tsv.zst \\\n"
            "      -o merged.tsv.zst\n"
            "  rs-merge --keep 300 --users-from test_users.tsv tower=a.tsv ease=b.tsv\n",
-           RS_FUSE_RRF_K);
+           RS_FUSE_RRF_K, rs_cli_cols_help(&cols, 23));
 }
 
 static int read_source(struct rs_fuse *f, size_t s, const char *path)
@@ -61,7 +61,7 @@ static int read_source(struct rs_fuse *f, size_t s, const char *path)
     int rc = rs_tsv_open(&t, path, 0);
     if (rc < 0)
         return rc;
-    rc = rs_fuse_read(f, s, t, opt.user_col, opt.item_col, opt.per_source);
+    rc = rs_fuse_read(f, s, t, cols.user, cols.item, opt.per_source);
     rs_tsv_close(t);
     return rc;
 }
@@ -72,7 +72,7 @@ static int read_users(struct rs_fuse *f)
     int rc = rs_tsv_open(&t, opt.users_from, 0);
     if (rc < 0)
         return rc;
-    rc = rs_fuse_users(f, t, opt.user_col);
+    rc = rs_fuse_users(f, t, cols.user);
     rs_tsv_close(t);
     return rc;
 }
@@ -87,21 +87,18 @@ int main(int argc, char **argv)
         { "keep", required_argument, 0, 'K' },
         { "users-from", required_argument, 0, 'U' },
         { "rrf-k", required_argument, 0, 'r' },
-        { "user-col", required_argument, 0, 1 },
-        { "item-col", required_argument, 0, 2 },
+        RS_COLS_LONGOPTS,
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'k': opt.per_source = (size_t)rs_opt_int("--per-source", optarg, 1, UINT32_MAX); break;
         case 'K': opt.keep = (size_t)rs_opt_int("--keep", optarg, 1, UINT32_MAX); break;
         case 'U': opt.users_from = optarg; break;
         case 'r': opt.rrf_k = rs_opt_double("--rrf-k", optarg, 0, 1e9); break;
-        case 1: opt.user_col = optarg; break;
-        case 2: opt.item_col = optarg; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -130,7 +127,7 @@ int main(int argc, char **argv)
         rc = read_users(f);
     struct rs_writer *w = NULL;
     if (rc == 0 && (rc = rs_output_open(&w, &opt.out)) == 0)
-        rc = rs_writer_finish(w, rs_fuse_write(f, w, opt.user_col, opt.item_col, opt.rrf_k, opt.keep));
+        rc = rs_writer_finish(w, rs_fuse_write(f, w, cols.user, cols.item, opt.rrf_k, opt.keep));
     if (rc < 0)
         rs_die(rc);
     rs_fuse_free(f);

@@ -13,6 +13,8 @@ COLS=(
     "rs-diversify:user item"
     "rs-ease:user item event"
     "rs-features:user item event time"
+    "rs-label:user item event time"
+    "rs-merge:user item"
     "rs-metrics:user item"
     "rs-negsample:user item event time session"
     "rs-prefilter:user item event time"
