@@ -38,7 +38,7 @@ ALS         ?= -f 64 -l 0.1 -a 20 -i 15
 EASE_LAMBDAS ?= 50 100 150 250 350 500 1000
 CANDIDATES  ?= 100
 RANK_CONFIG ?= examples/ml100k-rank.json
-RANK_OPTS   ?= --epochs 10 --patience 10 --stop-metric logloss
+RANK_OPTS   ?= --epochs 10 --patience 10
 SELF := $(lastword $(MAKEFILE_LIST))
 include $(dir $(SELF))common.mk
 

@@ -246,7 +246,8 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
     rs_cfg_root(&root, cfg, name);
     int rc = rs_cfg_object(&root, NULL, 1, &root);
     rc = rc ? rc : rs_cfg_keys(&root, "numeric categorical crosses cross_buckets embedding_size hidden "
-                                      "interactions numeric_buckets");
+                                      "interactions numeric_buckets objective");
+    rc = rc ? rc : rs_cfg_word(&root, "objective", "pointwise softmax", RS_RANK_POINTWISE, &m->objective);
     rc = rc ? rc : rs_cfg_int(&root, "embedding_size", RS_RANK_DEFAULT_EMB, 1, MAX_EMB, &emb);
     rc = rc ? rc : rs_cfg_int(&root, "cross_buckets", RS_RANK_DEFAULT_BUCKETS, 1, 1LL << 30, &buckets);
     rc = rc ? rc : get_buckets(&root, "numeric_buckets", 0, &nbuckets);
@@ -257,6 +258,7 @@ int rs_rank_config(struct rs_rank_model *m, json_t *cfg, const char *name)
     json_object_set_new(m->config, "cross_buckets", json_integer(buckets));
     json_object_set_new(m->config, "embedding_size", json_integer(emb));
     json_object_set_new(m->config, "numeric_buckets", json_integer(nbuckets));
+    json_object_set_new(m->config, "objective", json_string(m->objective == RS_RANK_SOFTMAX ? "softmax" : "pointwise"));
     rc = parse_features(m, &root, emb, nbuckets);
     rc = rc ? rc : parse_interactions(m, &root);
     return rc ? rc : parse_hidden(m, &root);
@@ -676,6 +678,18 @@ int rs_rank_model_load(struct rs_rank_model *m, const char *path)
  * Forward / backward
  */
 
+/* Each head's mean listwise loss over the lists with a positive, whose
+ * number replaces the weight sum. */
+static void list_losses(struct rs_rank_acts *a, const uint32_t *list, size_t B)
+{
+    size_t n[2];
+    double sc = rs_list_softmax_forward(a->zc, a->yc, list, B, &n[0]);
+    double sb = rs_list_softmax_forward(a->zb, a->yb, list, B, &n[1]);
+    a->loss_click = n[0] ? sc / (double)n[0] : 0;
+    a->loss_booking = n[1] ? sb / (double)n[1] : 0;
+    a->wsum[0] = (double)n[0], a->wsum[1] = (double)n[1];
+}
+
 double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
                        struct rs_rank_acts *a, struct rs_arena *ar)
 {
@@ -750,6 +764,8 @@ double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
         }
         a->loss_click = rs_bce_forward(a->pc, a->zc, a->yc, a->wc, B);
         a->loss_booking = rs_bce_forward(a->pb, a->zb, a->yb, a->wb, B);
+        if (b->list) /* listwise: the lists' mean softmax cross-entropy instead */
+            list_losses(a, b->list, B);
     } else {
         rs_sigmoid_forward(a->pc, a->zc, B);
         rs_sigmoid_forward(a->pb, a->zb, B);
@@ -765,8 +781,16 @@ void rs_rank_backward_dense(struct rs_rank_model *m, const struct rs_rank_batch 
     struct rs_params *p = &m->p;
     size_t B = b->B, ne = m->ncat + m->nbin;
     float *dzc = rs_arena_zeros(ar, B), *dzb = rs_arena_zeros(ar, B);
-    rs_bce_backward(dzc, a->pc, a->yc, a->wc, B, b->wsum[0] > 0 ? (float)(a->wsum[0] / b->wsum[0]) : 1);
-    rs_bce_backward(dzb, a->pb, a->yb, a->wb, B, b->wsum[1] > 0 ? (float)(a->wsum[1] / b->wsum[1]) : 1);
+    if (b->list) { /* d(mean over the mini-batch's lists) */
+        double nc = b->wsum[0] > 0 ? b->wsum[0] : a->wsum[0], nb = b->wsum[1] > 0 ? b->wsum[1] : a->wsum[1];
+        if (nc > 0)
+            rs_list_softmax_backward(dzc, a->zc, a->yc, b->list, B, (float)(1 / nc));
+        if (nb > 0)
+            rs_list_softmax_backward(dzb, a->zb, a->yb, b->list, B, (float)(1 / nb));
+    } else {
+        rs_bce_backward(dzc, a->pc, a->yc, a->wc, B, b->wsum[0] > 0 ? (float)(a->wsum[0] / b->wsum[0]) : 1);
+        rs_bce_backward(dzb, a->pb, a->yb, a->wb, B, b->wsum[1] > 0 ? (float)(a->wsum[1] / b->wsum[1]) : 1);
+    }
     float *dz = a->dz = rs_arena_floats(ar, B * 2);
     float *gwb = rs_params_g(p, m->t_wide_b);
     for (size_t i = 0; i < B; i++) {

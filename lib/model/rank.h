@@ -100,8 +100,15 @@ struct rs_rank_cross {
     char *cols[RS_RANK_MAX_CROSS_COLS];
 };
 
+/* What training minimises (config "objective"). */
+enum rs_rank_objective {
+    RS_RANK_POINTWISE = 0, /* each head's binary cross-entropy over the rows */
+    RS_RANK_SOFTMAX = 1,   /* each head's softmax cross-entropy over each user's list */
+};
+
 struct rs_rank_model {
     json_t *config; /* the feature config with defaults filled in (owned) */
+    int objective;  /* enum rs_rank_objective */
     size_t nnum, ncat, ncross, ninter;
     size_t nbin;        /* bucketised numerics */
     int (*inter)[2];    /* (ninter) pairs of categorical indices */
@@ -169,7 +176,10 @@ struct rs_rank_batch {
     const uint32_t *cross; /* (B, ncross) buckets */
     const float *y;        /* (B, 2) click, booking targets in [0, 1]; NULL when scoring */
     const float *w;        /* (B, 2) sample weights; NULL = 1 */
-    /* Σ of each head's weights over the mini-batch this batch is a slice of
+    const uint32_t *list;  /* (B) the row's list (runs of equal ids) under RS_RANK_SOFTMAX,
+                            * NULL otherwise */
+    /* Σ of each head's weights (RS_RANK_SOFTMAX: the number of lists with a
+     * positive of the head) over the mini-batch this batch is a slice of
      * (data-parallel training), so that the slices' gradients add up to the
      * mini-batch's; 0 = this batch's own. */
     double wsum[2];

@@ -573,8 +573,8 @@ static int reader_run(struct reader *r, struct rs_rank_data *d, struct rs_rank_r
 int rs_rank_read(const struct rs_rank_model *m, const char *path, const struct rs_rank_io *io,
                  struct rs_rank_fit *f, struct rs_rank_data *d, struct rs_rank_read_stats *st)
 {
-    struct reader r;
-    int rc = reader_open(&r, m, path, io, f, 0, st);
+    struct reader r; /* the softmax objective's lists are the groups */
+    int rc = reader_open(&r, m, path, io, f, m->objective == RS_RANK_SOFTMAX, st);
     if (rc == 0)
         rc = reader_run(&r, d, st);
     reader_close(&r);

@@ -71,9 +71,10 @@ void rs_rank_train_defaults(struct rs_rank_train_opts *o)
     o->seed = 42;
 }
 
-/* Gathers rows idx[0..B) of d into batch arrays from the arena. */
+/* Gathers rows idx[0..B) of d into batch arrays from the arena; with lists
+ * (the softmax objective), each row's group. */
 static void gather(struct rs_rank_batch *b, const struct rs_rank_data *d, const uint32_t *idx,
-                   size_t B, const float *pos_weight, struct rs_arena *ar)
+                   size_t B, const float *pos_weight, int lists, struct rs_arena *ar)
 {
     uint32_t *cat = rs_arena_alloc(ar, B * (d->ncat + 1) * sizeof *cat);
     uint32_t *bin = rs_arena_alloc(ar, B * (d->nbin + 1) * sizeof *bin);
@@ -92,6 +93,12 @@ static void gather(struct rs_rank_batch *b, const struct rs_rank_data *d, const 
                 w[2 * i + h] = y[2 * i + h] > 0.5f ? pos_weight[h] : 1.0f;
     }
     *b = (struct rs_rank_batch){.B = B, .cat = cat, .bin = bin, .num = num, .cross = cross, .y = y, .w = w};
+    if (lists) {
+        uint32_t *list = rs_arena_alloc(ar, (B + 1) * sizeof *list);
+        for (size_t i = 0; i < B; i++)
+            list[i] = d->group[idx ? idx[i] : i];
+        b->list = list;
+    }
 }
 
 void rs_rank_predict(struct rs_rank_model *m, const struct rs_rank_data *d, float *p)
@@ -250,6 +257,7 @@ struct step {
     size_t B;
     const struct rs_rank_train_opts *o;
     struct shard *shards;
+    const size_t *cut;   /* micro-batch j is rows [cut[j], cut[j + 1]) */
     size_t first;        /* micro-batch of shard 0 in this round */
     double wsum[2];
 };
@@ -262,29 +270,67 @@ static void micro_batches(void *ctx, size_t begin, size_t end, int tid)
     for (size_t k = begin; k < end; k++) {
         struct shard *sh = &st->shards[k];
         struct rs_rank_model mk = *st->m;
-        size_t lo = (st->first + k) * RANK_MICRO, hi = lo + RANK_MICRO < st->B ? lo + RANK_MICRO : st->B;
+        size_t lo = st->cut[st->first + k], hi = st->cut[st->first + k + 1];
         mk.p.g = sh->g;
         rs_arena_reset(&sh->ar);
-        gather(&sh->b, st->train, st->idx + lo, hi - lo, st->o->pos_weight, &sh->ar);
+        gather(&sh->b, st->train, st->idx + lo, hi - lo, st->o->pos_weight, st->m->objective == RS_RANK_SOFTMAX,
+               &sh->ar);
         sh->b.wsum[0] = st->wsum[0], sh->b.wsum[1] = st->wsum[1];
         rs_rank_forward(&mk, &sh->b, &sh->a, &sh->ar);
         rs_rank_backward_dense(&mk, &sh->b, &sh->a, &sh->ar);
-        sh->loss = sh->a.loss_click * sh->a.wsum[0] / st->wsum[0] +
-                   sh->a.loss_booking * sh->a.wsum[1] / st->wsum[1];
+        sh->loss = 0;
+        for (int h = 0; h < 2; h++)
+            if (st->wsum[h] > 0)
+                sh->loss += (h ? sh->a.loss_booking : sh->a.loss_click) * sh->a.wsum[h] / st->wsum[h];
     }
 }
 
-/* Loss of one mini-batch (rows idx[0..B)), its gradient left in m->p.g;
- * shards: one per thread. */
-static double train_step(struct rs_rank_model *m, const struct rs_rank_data *train, const uint32_t *idx,
-                         size_t B, const struct rs_rank_train_opts *o, struct shard *shards, size_t threads)
+/* Micro-batch boundaries of rows idx[0..B) into cut (returns their number):
+ * every RANK_MICRO rows, or with lists at the first end of a list at or
+ * past RANK_MICRO rows, so that no list is split. */
+static size_t micro_cuts(const struct rs_rank_data *d, const uint32_t *idx, size_t B, int lists, size_t *cut)
 {
-    rs_params_zero_grad(&m->p);
-    struct step st = {m, train, idx, B, o, shards, 0, {0, 0}};
+    size_t n = 0;
+    cut[0] = 0;
+    for (size_t i = 1; i <= B; i++)
+        if (i == B || (i - cut[n] >= RANK_MICRO && (!lists || d->group[idx[i]] != d->group[idx[i - 1]])))
+            cut[++n] = i;
+    return n;
+}
+
+/* Each head's normaliser over the mini-batch: the sum of the weights, or
+ * under the softmax objective the number of lists with a positive. */
+static void batch_norm(const struct rs_rank_data *d, const uint32_t *idx, size_t B,
+                       const struct rs_rank_train_opts *o, int lists, double wsum[2])
+{
+    wsum[0] = wsum[1] = 0;
+    int pos[2] = {0, 0};
     for (size_t i = 0; i < B; i++)
-        for (int h = 0; h < 2; h++)
-            st.wsum[h] += train->y[2 * (size_t)idx[i] + (size_t)h] > 0.5f ? o->pos_weight[h] : 1.0f;
-    size_t nmb = (B + RANK_MICRO - 1) / RANK_MICRO;
+        for (int h = 0; h < 2; h++) {
+            int y = d->y[2 * (size_t)idx[i] + (size_t)h] > 0.5f;
+            if (!lists) {
+                wsum[h] += y ? o->pos_weight[h] : 1.0f;
+                continue;
+            }
+            pos[h] |= y;
+            if (i + 1 == B || d->group[idx[i + 1]] != d->group[idx[i]]) {
+                wsum[h] += pos[h];
+                pos[h] = 0;
+            }
+        }
+}
+
+/* Loss of one mini-batch (rows idx[0..B)), its gradient left in m->p.g;
+ * shards: one per thread; cut: scratch of B + 1. */
+static double train_step(struct rs_rank_model *m, const struct rs_rank_data *train, const uint32_t *idx,
+                         size_t B, const struct rs_rank_train_opts *o, struct shard *shards, size_t threads,
+                         size_t *cut)
+{
+    int lists = m->objective == RS_RANK_SOFTMAX;
+    rs_params_zero_grad(&m->p);
+    struct step st = {m, train, idx, B, o, shards, cut, 0, {0, 0}};
+    batch_norm(train, idx, B, o, lists, st.wsum);
+    size_t nmb = micro_cuts(train, idx, B, lists, cut);
     double loss = 0;
     for (st.first = 0; st.first < nmb; st.first += threads) {
         size_t n = nmb - st.first < threads ? nmb - st.first : threads;
@@ -298,22 +344,84 @@ static double train_step(struct rs_rank_model *m, const struct rs_rank_data *tra
     return loss;
 }
 
-/* Mean loss of one epoch: a shuffled pass over train in mini-batches. */
+/* Lists of the softmax objective: runs of equal group in data order;
+ * list l is rows [start[l], start[l + 1]). Returns their number. */
+static size_t list_starts(const struct rs_rank_data *d, size_t *start)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (i == 0 || d->group[i] != d->group[i - 1])
+            start[n++] = i;
+    start[n] = d->n;
+    return n;
+}
+
+/* One epoch's row order: the rows shuffled, or under the softmax objective
+ * the lists shuffled, each kept whole. */
+static void shuffle(const struct rs_rank_data *train, const size_t *start, size_t nlists, uint32_t *order,
+                    uint32_t *idx, struct rs_rng *g)
+{
+    if (!start) {
+        rs_rng_shuffle_u32(g, idx, train->n);
+        return;
+    }
+    rs_rng_shuffle_u32(g, order, nlists);
+    size_t k = 0;
+    for (size_t l = 0; l < nlists; l++)
+        for (size_t r = start[order[l]]; r < start[order[l] + 1]; r++)
+            idx[k++] = (uint32_t)r;
+}
+
 static double train_epoch(struct rs_rank_model *m, const struct rs_rank_data *train,
                           const struct rs_rank_train_opts *o, struct rs_optim *opt, uint32_t *idx,
-                          uint32_t *const *count, struct shard *shards, size_t threads, struct rs_rng *g)
+                          uint32_t *const *count, struct shard *shards, size_t threads, struct rs_rng *g,
+                          const size_t *start, size_t nlists, uint32_t *order, size_t *cut)
 {
     double sum = 0;
     size_t nb = 0;
-    rs_rng_shuffle_u32(g, idx, train->n);
-    for (size_t s = 0; s < train->n; s += o->batch, nb++) {
-        size_t B = train->n - s < o->batch ? train->n - s : o->batch;
-        sum += train_step(m, train, idx + s, B, o, shards, threads);
+    shuffle(train, start, nlists, order, idx, g);
+    for (size_t s = 0, e; s < train->n; s = e, nb++) {
+        e = train->n - s < o->batch ? train->n : s + o->batch;
+        while (start && e < train->n && train->group[idx[e]] == train->group[idx[e - 1]])
+            e++; /* a mini-batch holds whole lists */
+        sum += train_step(m, train, idx + s, e - s, o, shards, threads, cut);
         if (o->emb_l2 > 0)
             rs_rank_emb_l2(m, count, o->emb_l2);
         rs_optim_step(opt, &m->p);
     }
     return sum / (double)nb;
+}
+
+/* The softmax objective leaves each head's output bias free (a list's
+ * softmax ignores a shift): shift it so that the head's mean predicted
+ * probability over the training rows equals its base rate, by Newton's
+ * method on b in Σ sigmoid(z_i + b) = Σ y_i; sigmoid(z + b) comes from
+ * p = sigmoid(z) as p e^b / (1 - p + p e^b). P(click) + P(booking) then
+ * adds two comparable probabilities again. */
+static void calibrate_intercepts(struct rs_rank_model *m, const struct rs_rank_data *train)
+{
+    float *p = xmalloc(2 * train->n * sizeof *p);
+    rs_rank_predict(m, train, p);
+    const struct rs_tensor *bias = &m->p.t[m->t_b[m->nhidden]];
+    for (int h = 0; h < 2; h++) {
+        double target = 0, b = 0;
+        for (size_t i = 0; i < train->n; i++)
+            target += train->y[2 * i + (size_t)h];
+        for (int it = 0; it < 50 && target > 0; it++) {
+            double f = -target, df = 0, eb = exp(b);
+            for (size_t i = 0; i < train->n; i++) {
+                double q = p[2 * i + (size_t)h] * eb / (1 - p[2 * i + (size_t)h] + p[2 * i + (size_t)h] * eb);
+                f += q, df += q * (1 - q);
+            }
+            if (!(df > 0))
+                break;
+            b -= f / df;
+        }
+        m->p.w[bias->off + (size_t)h] += (float)b;
+        if (m->w_booking)
+            m->w_booking[bias->off + (size_t)h] += (float)b;
+    }
+    free(p);
 }
 
 int rs_rank_train(struct rs_rank_model *m, const struct rs_rank_data *train,
@@ -334,6 +442,16 @@ int rs_rank_train(struct rs_rank_model *m, const struct rs_rank_data *train,
     for (size_t i = 0; i < train->n; i++)
         idx[i] = (uint32_t)i;
     uint32_t **count = rs_rank_row_counts(m, train);
+    int lists = m->objective == RS_RANK_SOFTMAX;
+    size_t *start = lists ? xmalloc((train->n + 1) * sizeof *start) : NULL, nlists = 0;
+    size_t *cut = xmalloc((train->n + 1) * sizeof *cut);
+    uint32_t *order = NULL;
+    if (lists) {
+        nlists = list_starts(train, start);
+        order = xmalloc(nlists * sizeof *order);
+        for (size_t l = 0; l < nlists; l++)
+            order[l] = (uint32_t)l;
+    }
     free(m->w_booking); /* both heads train, and validate, on p.w */
     m->w_booking = NULL;
     size_t T = o->threads > 1 ? (size_t)o->threads : 1;
@@ -348,7 +466,7 @@ int rs_rank_train(struct rs_rank_model *m, const struct rs_rank_data *train,
     for (int ep = 1; ep <= o->epochs; ep++) {
         double t0 = rs_now();
         struct rs_rank_epoch e = {.epoch = ep};
-        e.train_loss = train_epoch(m, train, o, &opt, idx, count, shards, T, &g);
+        e.train_loss = train_epoch(m, train, o, &opt, idx, count, shards, T, &g, start, nlists, order, cut);
         validate(m, valid, &e);
         e.seconds = rs_now() - t0;
         for (int h = 0; h < 2; h++) {
@@ -371,6 +489,9 @@ int rs_rank_train(struct rs_rank_model *m, const struct rs_rank_data *train,
         m->w_booking = best_w[1];
     else
         free(best_w[1]);
+    if (lists)
+        calibrate_intercepts(m, train);
+    free(start), free(cut), free(order);
     rs_rank_row_counts_free(m, count);
     for (size_t k = 0; k < T; k++) {
         free(shards[k].g);

@@ -646,6 +646,58 @@ void rs_bce_backward(float *dz, const float *p, const float *y, const float *w, 
         dz[b] += c * (w ? w[b] : 1.0f) * (p[b] - y[b]);
 }
 
+/* End of the list starting at row b (the run of equal list ids). */
+static size_t list_end(const uint32_t *list, size_t B, size_t b)
+{
+    size_t e = b + 1;
+    while (e < B && list[e] == list[b])
+        e++;
+    return e;
+}
+
+/* Σ y and the log-sum-exp of z over rows [b, e). */
+static void list_stats(const float *z, const float *y, size_t b, size_t e, double *ysum, double *lse)
+{
+    double mx = z[b], s = 0, ys = 0;
+    for (size_t i = b; i < e; i++)
+        mx = z[i] > mx ? z[i] : mx;
+    for (size_t i = b; i < e; i++)
+        s += exp((double)z[i] - mx), ys += y[i];
+    *ysum = ys;
+    *lse = mx + log(s);
+}
+
+double rs_list_softmax_forward(const float *z, const float *y, const uint32_t *list, size_t B, size_t *nlists)
+{
+    double loss = 0;
+    *nlists = 0;
+    for (size_t b = 0, e; b < B; b = e) {
+        double ys, lse;
+        e = list_end(list, B, b);
+        list_stats(z, y, b, e, &ys, &lse);
+        if (!(ys > 0))
+            continue;
+        for (size_t i = b; i < e; i++)
+            loss -= y[i] / ys * ((double)z[i] - lse);
+        ++*nlists;
+    }
+    return loss;
+}
+
+void rs_list_softmax_backward(float *dz, const float *z, const float *y, const uint32_t *list, size_t B,
+                              float dloss)
+{
+    for (size_t b = 0, e; b < B; b = e) {
+        double ys, lse;
+        e = list_end(list, B, b);
+        list_stats(z, y, b, e, &ys, &lse);
+        if (!(ys > 0))
+            continue;
+        for (size_t i = b; i < e; i++)
+            dz[i] += dloss * (float)(exp((double)z[i] - lse) - y[i] / ys);
+    }
+}
+
 /* The in-batch softmax runs in blocks of INBATCH_ROWS rows dealt out to the
  * threads: rows [lo, hi) need only their own logits (forward), and their own
  * rows and columns of probs (backward). Each block is its own sgemm whatever

@@ -249,6 +249,18 @@ double rs_bce_forward(float *p, const float *z, const float *y, const float *w, 
 void rs_bce_backward(float *dz, const float *p, const float *y, const float *w, size_t B,
                      float dloss);
 
+/* Listwise softmax cross-entropy (ListNet's top-one loss, Cao et al. 2007;
+ * Bruch et al., "An Analysis of the Softmax Cross Entropy Loss for
+ * Learning-to-Rank", SIGIR 2019). The rows of a list are a run of equal
+ * list[b]; a list whose targets sum to Y > 0 contributes
+ *   -Σ_b (y_b / Y) log softmax(z)_b        (softmax over the list)
+ * and one without a positive nothing. Returns the sum over lists and the
+ * number of lists that count in *nlists. z, y, list: (B). */
+double rs_list_softmax_forward(const float *z, const float *y, const uint32_t *list, size_t B, size_t *nlists);
+/* dz_b += dloss · (softmax(z)_b - y_b / Y) for the rows of lists with Y > 0. */
+void rs_list_softmax_backward(float *dz, const float *z, const float *y, const uint32_t *list, size_t B,
+                              float dloss);
+
 /* In-batch sampled softmax for two-tower retrieval (Yi et al. 2019, "Sampling-
  * bias-corrected neural modeling"), with optional extra negatives per row.
  * Row i's logits, over B + K columns:

@@ -448,6 +448,46 @@ static void test_bce(void)
     free(c.z), free(c.p), free(c.y), free(w), free(dz);
 }
 
+/* ---- listwise softmax cross-entropy ---- */
+struct list_case {
+    float *z, *y;
+    const uint32_t *list;
+    size_t B;
+};
+
+static double list_loss(void *c_)
+{
+    struct list_case *c = c_;
+    size_t n;
+    return rs_list_softmax_forward(c->z, c->y, c->list, c->B, &n);
+}
+
+static void test_list_softmax(void)
+{
+    /* three lists: two positives (one soft), none, one positive */
+    static const uint32_t list[9] = {4, 4, 4, 4, 9, 9, 2, 2, 2};
+    struct list_case c = {.z = randv(9, 3), .y = zerov(9), .list = list, .B = 9};
+    c.y[1] = 1, c.y[3] = 0.5f, c.y[8] = 1;
+    float *dz = zerov(9);
+    size_t n;
+    double l = rs_list_softmax_forward(c.z, c.y, list, 9, &n);
+    ok(n == 2, "two of the three lists have a positive (%zu)", n);
+    rs_list_softmax_backward(dz, c.z, c.y, list, 9, 1);
+    gc_check("listwise softmax", dz, c.z, 9, list_loss, &c);
+    ok(dz[4] == 0 && dz[5] == 0, "a list without a positive gets no gradient");
+    /* by hand: list {2, 2, 2} with its positive last */
+    double e = exp(c.z[6]) + exp(c.z[7]) + exp(c.z[8]), want = -(c.z[8] - log(e));
+    double first = 0;
+    for (int i = 0; i < 4; i++)
+        first += exp(c.z[i]);
+    want += -(c.z[1] - log(first)) / 1.5 - 0.5 * (c.z[3] - log(first)) / 1.5;
+    is_near(l, want, 1e-5, "listwise loss by hand");
+    float zs[2] = {3, 3}, ys[2] = {1, 0};
+    static const uint32_t one[2] = {0, 0};
+    is_near(rs_list_softmax_forward(zs, ys, one, 2, &n), log(2.0), 1e-7, "equal scores: log 2");
+    free(c.z), free(c.y), free(dz);
+}
+
 /* ---- in-batch sampled softmax ---- */
 struct ib_case {
     struct rs_inbatch s;
@@ -967,6 +1007,7 @@ int main(int argc, char **argv)
     test_embeddings();
     test_xent();
     test_bce();
+    test_list_softmax();
     test_inbatch();
     test_two_tower();
     test_optim();
