@@ -5,18 +5,22 @@ load helpers
 
 REF="$BATS_TEST_DIRNAME/ref/knn_ref.py"
 
-# mkvec FILE PREFIX N DIMS SEED: integer vectors (exact dot products, real
-# ties) in shuffled id order, as RSB.
+# mkvec FILE PREFIX N DIMS SEED [gauss]: integer vectors (exact dot
+# products, real ties) in shuffled id order, as RSB; with gauss, gaussian
+# ones in id order (scores rounded by sgemm, whose last bit a tile cut
+# elsewhere could change).
 mkvec() {
     "$PYTHON" - "$@" <<'EOF'
 import sys
 import numpy as np
 path, prefix, n, d, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+gauss = sys.argv[6:] == ["gauss"]
 r = np.random.default_rng(seed)
 with open(path + ".tsv", "w") as f:
     f.write("id\t" + "\t".join("v%d" % (j + 1) for j in range(d)) + "\n")
-    for i in r.permutation(n):
-        f.write(prefix + str(i) + "\t" + "\t".join(str(x) for x in r.integers(-3, 4, d)) + "\n")
+    for i in range(n) if gauss else r.permutation(n):
+        v = ("%.7f" % x for x in r.standard_normal(d)) if gauss else (str(x) for x in r.integers(-3, 4, d))
+        f.write(prefix + str(i) + "\t" + "\t".join(v) + "\n")
 EOF
     rs-cat --to rsb -o "$1" "$1.tsv"
 }
@@ -138,25 +142,9 @@ EOF
     assert_same a.tsv c.tsv
 }
 
-# realvec FILE PREFIX N DIMS SEED: gaussian vectors (scores rounded by
-# sgemm, whose last bit a tile cut elsewhere could change), as RSB.
-realvec() {
-    "$PYTHON" - "$@" <<'EOF'
-import sys
-import numpy as np
-path, prefix, n, d, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-r = np.random.default_rng(seed)
-with open(path + ".tsv", "w") as f:
-    f.write("id\t" + "\t".join("v%d" % (j + 1) for j in range(d)) + "\n")
-    for i in range(n):
-        f.write(prefix + str(i) + "\t" + "\t".join("%.7f" % x for x in r.standard_normal(d)) + "\n")
-EOF
-    rs-cat --to rsb -o "$1" "$1.tsv"
-}
-
 @test "real-valued scores: 1, 2 and 3 threads, batches of whole tiles, items split: the same bytes" {
-    realvec users.rsb u 1300 24 5
-    realvec items.rsb i 1700 24 6
+    mkvec users.rsb u 1300 24 5 gauss
+    mkvec items.rsb i 1700 24 6 gauss
     rs-retrieve -q --users users.rsb --items items.rsb -k 20 -j 1 > one.tsv
     OPENBLAS_NUM_THREADS=3 rs-retrieve -q --users users.rsb --items items.rsb -k 20 -j 2 > two.tsv
     rs-retrieve -q --users users.rsb --items items.rsb -k 20 -j 3 --batch 512 > three.tsv
