@@ -15,7 +15,6 @@
 #include "io/rsm.h"
 #include "core/strmap.h"
 #include "nn/tensor.h"
-#include "core/threads.h"
 
 /* ---------------------------------------------------------------------------
  * Config
