@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# pipelines/movielens.mk and pipelines/retail.mk end to end on tiny inputs: a
+# pipelines/movielens.mk, retail.mk, events.mk and passculture.mk end to end on tiny inputs: a
 # fake MovieLens directory in the real formats (never the real data) and small
 # rs-synth sizes. Files produced, metrics rows, the protocol, and that a second
 # make does nothing.
@@ -176,6 +176,71 @@ value() {
     rm -r out
     run -0 retail_make "$PWD/out/metrics.tsv"
     assert_same first.tsv out/metrics.tsv
+}
+
+# events_make: pipelines/events.mk on a small rs-synth log (canonical columns,
+# impressions among the events) with its items table.
+events_make() {
+    env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$ROOT" -f pipelines/events.mk BIN="$BIN" OUT="$PWD/out" \
+        EVENTS="$PWD/data/events.tsv.zst" ITEMS="$PWD/data/items.tsv.zst" WINDOWS='train=old|label=2w|test=1w' \
+        CANDIDATES=20 "$@"
+}
+# first_last FILE: the first and last timestamp of an events stream.
+first_last() {
+    rs-cat "$1" | awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "timestamp") c = i; next }
+        NR == 2 || $c < lo { lo = $c } $c > hi { hi = $c } END { print lo, hi }'
+}
+
+@test "events.mk: windows, four sources merged, labelled by the label window, ranked, measured on the test window" {
+    rs-synth -q --users 300 --items 200 --events 40000 --days 60 -z -o data
+    run -0 events_make SOURCES='als ease pop hist'
+    for f in win/train.tsv.zst win/label.tsv.zst win/test.tsv.zst train/pos.tsv.zst label/pos.tsv.zst \
+             test/pos.tsv.zst label_users.tsv test_users.tsv train_fit.tsv.zst prefilter_report.tsv ease.rsm \
+             stage1/als_test.tsv.zst stage1/ease_label.tsv.zst stage1/pop_test.tsv.zst stage1/hist_label.tsv.zst \
+             merged_label.tsv.zst merged_test.tsv.zst user_features.tsv.zst item_features.tsv.zst \
+             rank_train.tsv.zst rank.rsm ranked.tsv.zst metrics.tsv; do
+        [ -s "out/$f" ] || { echo "missing out/$f"; return 1; }
+    done
+    [[ "$output" == *"two stages on $PWD/data/events.tsv.zst"* ]]
+    [[ "$output" == *"label window: "*" users"* ]]
+    [ "$(head -1 out/metrics.tsv)" = "$(printf 'metric\tk\tals\tease\tpop\thist\tmerged\tranked')" ]
+    # windows in order: train < label < test
+    read -r _ train_hi <<< "$(first_last out/win/train.tsv.zst)"
+    read -r label_lo label_hi <<< "$(first_last out/win/label.tsv.zst)"
+    read -r test_lo _ <<< "$(first_last out/win/test.tsv.zst)"
+    [ "$train_hi" -lt "$label_lo" ]
+    [ "$label_hi" -lt "$test_lo" ]
+    # positives are clicks and bookings only
+    [ "$(rs-cat out/test/pos.tsv.zst | awk -F'\t' 'NR > 1 && $3 != "click" && $3 != "booking"' | wc -l)" = 0 ]
+    # every source's candidates: the window's users, at most 20 each
+    rs-cat out/test/pos.tsv.zst | awk -F'\t' 'NR > 1 { print $1 }' | sort -u > test_users
+    for s in als ease pop hist; do
+        rs-cat "out/stage1/${s}_test.tsv.zst" > "$s.tsv"
+        awk -F'\t' 'NR > 1 { n[$1]++ } END { for (u in n) if (n[u] > 20) exit 1; exit length(n) == 0 }' "$s.tsv"
+        awk -F'\t' 'NR > 1 { print $1 }' "$s.tsv" | sort -u | comm -13 test_users - > extra
+        [ ! -s extra ] || { echo "$s: candidates for users outside the test window"; return 1; }
+    done
+    # labelled rows: every label user's merged candidates, 0/1 labels with some 1s
+    rs-cat out/rank_train.tsv.zst > rank_train.tsv
+    [ "$(head -1 rank_train.tsv | awk -F'\t' '{ print $(NF - 1), $NF }')" = "click booking" ]
+    awk -F'\t' 'NR > 1 { ones += $(NF - 1); if ($(NF - 1) !~ /^[01]$/ || $NF !~ /^[01]$/) bad = 1 } END { exit bad || !(ones > 0) }' \
+        rank_train.tsv
+    [ "$(wc -l < rank_train.tsv)" = "$(rs-cat out/merged_label.tsv.zst | wc -l)" ]
+    # the ranker reorders the merged test candidates
+    diff <(rs-cat out/merged_test.tsv.zst | cut -f1,2 | sort) <(rs-cat out/ranked.tsv.zst | cut -f1,2 | sort)
+}
+
+@test "events.mk: a second run does nothing; a missing EVENTS or an unknown source stops with a message" {
+    rs-synth -q --users 200 --items 100 --events 20000 --days 60 -z -o data
+    run -0 events_make
+    [ "$(head -1 out/metrics.tsv)" = "$(printf 'metric\tk\tals\tpop\thist\tmerged\tranked')" ]
+    run -0 events_make
+    [[ "$output" != *"$BIN/rs-"* ]]
+    run -2 env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$ROOT" -f pipelines/events.mk BIN="$BIN" OUT="$PWD/o2"
+    [[ "$output" == *"EVENTS is not set"* ]]
+    run -2 events_make SOURCES='als tower'
+    [[ "$output" == *"unknown tower"* ]]
+    [ ! -e o2 ]
 }
 
 @test "passculture.mk: the seed's protocol end to end, both rankers, clusters in post-ranking" {

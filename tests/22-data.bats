@@ -92,3 +92,14 @@ fake_zip() {
     assert_stderr_has "bench/rank: skipped REES46: DATA_REES46='$PWD/none.csv' is not a file"
     assert_stderr_has "Kaggle"
 }
+
+@test "bench/two-stage skips the real data sets it lacks, and nothing runs when it lacks them all" {
+    run -0 --separate-stderr env -u DATA_TAOBAO DATA_REES46="$PWD/none.csv" DATA_ML100K="$PWD/none" \
+        SETS="ml100k taobao rees46" BIN="$BIN" "$ROOT/bench/two-stage/run"
+    assert_stderr_has "bench/two-stage: skipped MovieLens 100K: DATA_ML100K='$PWD/none' lacks"
+    assert_stderr_has "bench/two-stage: skipped Taobao: DATA_TAOBAO is not set"
+    assert_stderr_has "bench/two-stage: skipped REES46: DATA_REES46='$PWD/none.csv' is not a file"
+    [ -z "$output" ]
+    run -2 --separate-stderr env SETS="nope" BIN="$BIN" "$ROOT/bench/two-stage/run"
+    assert_stderr_has "unknown set 'nope'"
+}
