@@ -5,6 +5,7 @@
  * candidates options and stream. The algorithm is lib/model/ease.c. */
 #include "core/clock.h"
 #include "model/ease.h"
+#include "model/itemids.h"
 #include "cli.h"
 #include "prep/csr.h"
 #include "core/err.h"
@@ -82,28 +83,6 @@ static void help(void)
            rs_cli_cols_help(&cols, 24));
 }
 
-/* x (columns named by items) with its columns renumbered into the model's
- * item order; items the model does not know are dropped. */
-static void to_model(struct rs_csr *h, const struct rs_csr *x, const struct rs_strmap *items,
-                     const struct rs_ease *m)
-{
-    int64_t *map = xmalloc((x->ncols ? x->ncols : 1) * sizeof *map);
-    for (size_t i = 0; i < x->ncols; i++) {
-        size_t len;
-        const char *id = rs_strmap_key(items, (int64_t)i, &len);
-        map[i] = rs_strmap_get(m->items, id, len);
-    }
-    struct rs_coo c;
-    rs_coo_init(&c);
-    for (size_t u = 0; u < x->nrows; u++)
-        for (uint64_t k = x->indptr[u]; k < x->indptr[u + 1]; k++)
-            if (map[x->indices[k]] >= 0)
-                rs_coo_add(&c, (uint32_t)u, (uint32_t)map[x->indices[k]], 1.0f);
-    rs_csr_from_coo(h, &c, x->nrows, m->nitems);
-    rs_coo_free(&c);
-    free(map);
-}
-
 /* Candidates for the queries, in chunks so memory stays O(chunk × N). */
 static int write_candidates(struct rs_writer *w, const struct rs_ease *m, const struct rs_csr *hist,
                             const struct rs_queries *q)
@@ -162,7 +141,7 @@ static int run(struct rs_writer *w, int nin, char **inputs)
     if (rc == 0 && w)
         rc = rs_queries_read(&q, opt.users_from, opt.ev.user_col, opt.ev.csv, users);
     if (rc == 0 && w) {
-        to_model(&hist, &x, items, &m);
+        rs_itemids_remap(&hist, &x, items, m.items);
         rc = write_candidates(w, &m, &hist, &q);
     }
     if (rc == 0 && opt.save)

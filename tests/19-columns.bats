@@ -12,6 +12,7 @@ COLS=(
     "rs-cluster:item"
     "rs-diversify:user item"
     "rs-ease:user item event"
+    "rs-itemknn:user item event"
     "rs-features:user item event time"
     "rs-label:user item event time"
     "rs-merge:user item"

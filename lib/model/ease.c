@@ -2,6 +2,7 @@
  * sparse matrix, P = G⁻¹ by a float Cholesky inverse, B = I − P·diag(1/diag P)
  * in place of G, and top-k candidates from s_u = x_u B. */
 #include "model/ease.h"
+#include "model/itemids.h"
 #include "prep/csr.h"
 #include "core/err.h"
 #include "io/rsm.h"
@@ -14,41 +15,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- item order ---- */
-
-struct idref {
-    const char *s;
-    size_t len;
-    uint32_t old;
-};
-
-/* Byte order, a shorter prefix first (memcmp; schemas/candidates.md). */
-static int cmp_id(const void *pa, const void *pb)
-{
-    const struct idref *a = pa, *b = pb;
-    int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
-    return c ? c : (a->len > b->len) - (a->len < b->len);
-}
-
-/* The ids of items in byte order (a new map) and perm[old id] = new id. */
-static struct rs_strmap *sort_items(const struct rs_strmap *items, uint32_t *perm)
-{
-    size_t n = rs_strmap_size(items);
-    struct idref *r = xmalloc((n ? n : 1) * sizeof *r);
-    for (size_t i = 0; i < n; i++) {
-        r[i].s = rs_strmap_key(items, (int64_t)i, &r[i].len);
-        r[i].old = (uint32_t)i;
-    }
-    qsort(r, n, sizeof *r, cmp_id);
-    struct rs_strmap *sorted = rs_strmap_new(n ? n : 1);
-    for (size_t i = 0; i < n; i++) {
-        rs_strmap_put(sorted, r[i].s, r[i].len, NULL);
-        perm[r[i].old] = (uint32_t)i;
-    }
-    free(r);
-    return sorted;
-}
 
 /* ---- fit ---- */
 
@@ -161,7 +127,7 @@ int rs_ease_fit(struct rs_ease *m, const struct rs_csr *x, const struct rs_strma
     if (n > ((size_t)1 << 31)) /* n² + n floats must fit a size_t */
         return too_many(n, (size_t)1 << 31);
     uint32_t *perm = xmalloc((n ? n : 1) * sizeof *perm);
-    m->items = sort_items(items, perm);
+    m->items = rs_itemids_sort(items, perm);
     struct rs_csr xt;
     transpose_items(&xt, x, perm);
     m->own = xmalloc((n * n + n + 1) * sizeof *m->own);
@@ -192,23 +158,6 @@ void rs_ease_free(struct rs_ease *m)
 
 /* ---- file ---- */
 
-/* The ids as one NUL-separated blob (at least one byte). */
-static char *id_blob(const struct rs_strmap *items, size_t *nbytes)
-{
-    size_t n = rs_strmap_size(items), total = 0, len;
-    for (size_t i = 0; i < n; i++)
-        total += (rs_strmap_key(items, (int64_t)i, &len), len + 1);
-    char *blob = xmalloc(total + 1), *q = blob;
-    for (size_t i = 0; i < n; i++) {
-        const char *s = rs_strmap_key(items, (int64_t)i, &len);
-        memcpy(q, s, len + 1);
-        q += len + 1;
-    }
-    blob[total] = 0;
-    *nbytes = total ? total : 1;
-    return blob;
-}
-
 int rs_ease_save(const struct rs_ease *m, const char *path)
 {
     struct rs_rsm *r = rs_rsm_new();
@@ -218,7 +167,7 @@ int rs_ease_save(const struct rs_ease *m, const char *path)
     rs_rsm_set_section(r, "model", model);
     json_decref(model);
     size_t nbytes;
-    char *blob = id_blob(m->items, &nbytes);
+    char *blob = rs_itemids_blob(m->items, &nbytes);
     uint64_t n = m->nitems, sb[2] = { n, n }, sb1 = nbytes;
     int rc = rs_rsm_add_tensor(r, "item_ids", RS_RSM_U8, 1, &sb1, blob);
     if (rc == 0)
@@ -230,29 +179,6 @@ int rs_ease_save(const struct rs_ease *m, const char *path)
     free(blob);
     rs_rsm_free(r);
     return rc;
-}
-
-/* Reads n NUL-terminated ids, distinct and ascending, into m->items. */
-static int load_ids(struct rs_ease *m, const char *path)
-{
-    const struct rs_rsm_tensor *t = rs_rsm_tensor(m->file, "item_ids");
-    if (!t || t->dtype != RS_RSM_U8)
-        return rs_err_set(RS_ERR_FORMAT, "'%s': missing tensor 'item_ids'", path);
-    m->items = rs_strmap_new(m->nitems ? m->nitems : 1);
-    const char *s = t->data, *end = s + t->nbytes;
-    struct idref prev = { "", 0, 0 };
-    for (size_t k = 0; k < m->nitems; k++) {
-        const char *z = memchr(s, 0, (size_t)(end - s));
-        if (!z)
-            return rs_err_set(RS_ERR_FORMAT, "'%s': tensor 'item_ids' holds fewer than %zu ids", path, m->nitems);
-        struct idref cur = { s, (size_t)(z - s), 0 };
-        if (k && cmp_id(&prev, &cur) >= 0)
-            return rs_err_set(RS_ERR_FORMAT, "'%s': tensor 'item_ids' is not ascending at id %zu", path, k);
-        rs_strmap_put(m->items, s, cur.len, NULL);
-        prev = cur;
-        s = z + 1;
-    }
-    return 0;
 }
 
 /* B finite with a zero diagonal, popularity finite and >= 0. */
@@ -307,7 +233,7 @@ int rs_ease_load(struct rs_ease *m, const char *path)
     m->b = b;
     m->popularity = pop;
     if (rc == 0)
-        rc = load_ids(m, path);
+        rc = rs_itemids_load(&m->items, m->file, m->nitems, path);
     if (rc == 0)
         rc = check_values(m, path);
     if (rc < 0)

@@ -252,19 +252,26 @@ int rs_coo_read_events(struct rs_coo *c, struct rs_strmap *users, struct rs_strm
     return rc;
 }
 
-int rs_csr_read_events(struct rs_csr *m, struct rs_strmap *users, struct rs_strmap *items, char *const *paths,
-                       size_t npaths, const struct rs_events_spec *spec)
+int rs_coo_read_paths(struct rs_coo *c, struct rs_strmap *users, struct rs_strmap *items, char *const *paths,
+                      size_t npaths, const struct rs_events_spec *spec)
 {
-    struct rs_coo c;
-    rs_coo_init(&c);
     int rc = 0, stdin_used = 0;
     for (size_t i = 0; rc == 0 && i < (npaths ? npaths : 1); i++) {
         const char *path = npaths ? paths[i] : "-";
         if (strcmp(path, "-") == 0 && stdin_used++)
             rc = rs_err_set(RS_ERR_USAGE, "stdin named twice");
         else
-            rc = rs_coo_read_events(&c, users, items, path, spec);
+            rc = rs_coo_read_events(c, users, items, path, spec);
     }
+    return rc;
+}
+
+int rs_csr_read_events(struct rs_csr *m, struct rs_strmap *users, struct rs_strmap *items, char *const *paths,
+                       size_t npaths, const struct rs_events_spec *spec)
+{
+    struct rs_coo c;
+    rs_coo_init(&c);
+    int rc = rs_coo_read_paths(&c, users, items, paths, npaths, spec);
     memset(m, 0, sizeof *m);
     if (rc == 0)
         rs_csr_from_coo(m, &c, rs_strmap_size(users), rs_strmap_size(items));

@@ -61,6 +61,10 @@ struct rs_events_spec {
  * header-only input adds nothing. */
 int rs_coo_read_events(struct rs_coo *c, struct rs_strmap *users, struct rs_strmap *items,
                        const char *path, const struct rs_events_spec *spec);
+/* The triplets of every path in turn, in input order (npaths 0: stdin; "-"
+ * is stdin, at most once: RS_ERR_USAGE), as rs_coo_read_events appends them. */
+int rs_coo_read_paths(struct rs_coo *c, struct rs_strmap *users, struct rs_strmap *items, char *const *paths,
+                      size_t npaths, const struct rs_events_spec *spec);
 /* m (users × items, values summed per pair) from the events of every path in
  * turn (npaths 0: stdin; "-" is stdin, at most once: RS_ERR_USAGE), the ids
  * interned in users and items. The caller frees m, also after an error. */

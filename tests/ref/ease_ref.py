@@ -70,10 +70,17 @@ def main(argv):
     excl = "--exclude-seen" in argv
     rel = float(argv[argv.index("--tol") + 1]) if "--tol" in argv else 1e-4
     users, items, X, S = reference(read_pairs(argv[1]), lam)
+    return check_all(argv[2], users, items, X, S, k, rel, excl)
+
+
+def check_all(cands_path, users, items, X, S, k, rel, excl):
+    """Checks every user's rows of cands_path against S (users x items); prints
+    the largest error relative to max |S|. 1 on any failure (also used by
+    itemknn_ref.py)."""
     scale = max(float(np.abs(S).max()), 1e-30)
     ic = {i: n for n, i in enumerate(items)}
     cands = {}
-    with open(argv[2], encoding="utf-8") as f:
+    with open(cands_path, encoding="utf-8") as f:
         next(f)
         for line in f:
             u, i, r, x = line.rstrip("\n").split("\t")
