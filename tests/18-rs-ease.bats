@@ -92,7 +92,7 @@ synth() {
     run -1 --separate-stderr rs-ease --max-items $((n - 1)) -k 3 -o c.tsv --save-model m.rsm d/pos.tsv
     assert_stderr_has "rs-ease: $n items: more than the limit of $((n - 1)) for EASE"
     assert_stderr_has "rs-prefilter --top-n"
-    assert_stderr_has "sparse model (rs-als)"
+    assert_stderr_has "sparse model (rs-itemknn, rs-als)"
     [ ! -e c.tsv ]
     [ ! -e m.rsm ]
     rs-ease -q --max-items "$n" -k 3 -o c.tsv d/pos.tsv
