@@ -83,7 +83,8 @@ static int too_many(size_t n, size_t max)
     double mb = (double)n * (double)n * sizeof(float) / 1e6;
     return rs_err_set(RS_ERR_NOMEM,
                       "%zu items: more than the limit of %zu for EASE, whose items × items matrix is dense "
-                      "(%.3g %s here); keep fewer items (rs-prefilter --top-n) or use a sparse model (rs-itemknn, rs-als)",
+                      "(%.3g %s here); keep fewer items (rs-prefilter --top-n) or use a sparse model "
+                      "(rs-itemknn, rs-als)",
                       n, max, mb < 1e3 ? mb : mb / 1e3, mb < 1e3 ? "MB" : "GB");
 }
 
