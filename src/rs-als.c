@@ -149,39 +149,29 @@ static int write_factors(struct rs_writer *w, const struct rs_strmap *ids, const
     return rc;
 }
 
-/* Candidates for the queries, in chunks so memory stays O(chunk × N). The
- * search runs over the items in id order, in chunks that are whole score
- * tiles (knn.h), as rs-retrieve's over the factor files: the same ties, and
- * the same bits. */
+struct rec {
+    const struct rs_als *m;
+    uint32_t *order;
+    const struct rs_csr *seen;
+    const float *pop;
+};
+
+static void recommend(void *ctx, const int64_t *rows, size_t n, size_t k, int64_t *ids, float *scores,
+                      size_t *counts)
+{
+    const struct rec *r = ctx;
+    rs_als_recommend(r->m, r->order, rows, n, k, r->seen, r->pop, rs_opts.threads, ids, scores, counts);
+}
+
+/* Candidates for the queries, in chunks of whole score tiles (knn.h) over
+ * the items in id order, as rs-retrieve's over the factor files: the same
+ * ties, and the same bits. */
 static int write_candidates(struct rs_writer *w, const struct rs_als *m, const struct rs_strmap *items,
                             const struct rs_csr *seen, const float *pop, const struct rs_queries *qs)
 {
-    const struct rs_strmap *names = qs->names;
-    const int64_t *q = qs->row;
-    size_t nq = qs->n;
-    enum { CHUNK = 16 * RS_KNN_QB };
-    size_t k = (size_t)opt.candidates, counts[CHUNK];
-    int64_t *ids = xmalloc(CHUNK * k * sizeof *ids);
-    float *scores = xmalloc(CHUNK * k * sizeof *scores);
-    uint32_t *order = rs_cands_id_order(items);
-    int rc = rs_writer_printf(w, "user_id\titem_id\trank\tscore\n");
-    for (size_t c0 = 0; rc == 0 && c0 < nq; c0 += CHUNK) {
-        size_t n = nq - c0 < CHUNK ? nq - c0 : CHUNK;
-        rs_als_recommend(m, order, q + c0, n, k, seen, pop, rs_opts.threads, ids, scores, counts);
-        for (size_t j = 0; rc == 0 && j < n; j++) {
-            size_t ulen, ilen;
-            const char *user = rs_strmap_key(names, (int64_t)(c0 + j), &ulen);
-            for (size_t r = 0; rc == 0 && r < counts[j]; r++) {
-                const char *item = rs_strmap_key(items, ids[j * k + r], &ilen);
-                rc = rs_writer_put_field(w, user, ulen) | rs_writer_putc(w, '\t') |
-                     rs_writer_put_field(w, item, ilen) | rs_writer_printf(w, "\t%zu\t", r + 1) |
-                     rs_writer_put_float(w, scores[j * k + r]) | rs_writer_putc(w, '\n');
-            }
-        }
-    }
-    free(ids);
-    free(scores);
-    free(order);
+    struct rec r = { m, rs_cands_id_order(items), seen, pop };
+    int rc = rs_queries_write(w, qs, items, (size_t)opt.candidates, 16 * RS_KNN_QB, recommend, &r);
+    free(r.order);
     return rc;
 }
 

@@ -84,28 +84,26 @@ static void help(void)
 }
 
 /* Candidates for the queries, in chunks so memory stays O(chunk × N). */
+struct rec {
+    const struct rs_ease *m;
+    const struct rs_csr *hist;
+};
+
+static void recommend(void *ctx, const int64_t *rows, size_t n, size_t k, int64_t *ids, float *scores,
+                      size_t *counts)
+{
+    const struct rec *r = ctx;
+    rs_ease_recommend(r->m, r->hist, rows, n, k, opt.exclude_seen, rs_opts.threads, ids, scores, counts);
+}
+
 static int write_candidates(struct rs_writer *w, const struct rs_ease *m, const struct rs_csr *hist,
                             const struct rs_queries *q)
 {
-    enum { CHUNK = 4096 };
-    size_t k = (size_t)opt.candidates, counts[CHUNK];
+    size_t k = (size_t)opt.candidates;
     if (k > m->nitems) /* no user gets more rows than there are items */
         k = m->nitems ? m->nitems : 1;
-    int64_t *ids = xmalloc(CHUNK * k * sizeof *ids);
-    float *scores = xmalloc(CHUNK * k * sizeof *scores);
-    int rc = rs_cands_header(w, "user_id");
-    for (size_t c0 = 0; rc == 0 && c0 < q->n; c0 += CHUNK) {
-        size_t n = q->n - c0 < CHUNK ? q->n - c0 : CHUNK;
-        rs_ease_recommend(m, hist, q->row + c0, n, k, opt.exclude_seen, rs_opts.threads, ids, scores, counts);
-        for (size_t j = 0; rc == 0 && j < n; j++) {
-            size_t len;
-            const char *user = rs_strmap_key(q->names, (int64_t)(c0 + j), &len);
-            rc = rs_cands_write(w, user, len, m->items, ids + j * k, scores + j * k, counts[j]);
-        }
-    }
-    free(ids);
-    free(scores);
-    return rc;
+    struct rec r = { m, hist };
+    return rs_queries_write(w, q, m->items, k, 4096, recommend, &r);
 }
 
 /* The model: fitted on x, or loaded. */

@@ -2,6 +2,7 @@
 #include "index/queries.h"
 #include "core/err.h"
 #include "core/strmap.h"
+#include "index/cands.h"
 #include "io/tsv.h"
 
 #include <stdlib.h>
@@ -62,4 +63,26 @@ void rs_queries_free(struct rs_queries *q)
     rs_strmap_free(q->names);
     free(q->row);
     memset(q, 0, sizeof *q);
+}
+
+int rs_queries_write(struct rs_writer *w, const struct rs_queries *q, const struct rs_strmap *items, size_t k,
+                     size_t chunk, rs_queries_fn *fn, void *ctx)
+{
+    int64_t *ids = xmalloc(chunk * k * sizeof *ids);
+    float *scores = xmalloc(chunk * k * sizeof *scores);
+    size_t *counts = xmalloc(chunk * sizeof *counts);
+    int rc = rs_cands_header(w, "user_id");
+    for (size_t c0 = 0; rc == 0 && c0 < q->n; c0 += chunk) {
+        size_t n = q->n - c0 < chunk ? q->n - c0 : chunk;
+        fn(ctx, q->row + c0, n, k, ids, scores, counts);
+        for (size_t j = 0; rc == 0 && j < n; j++) {
+            size_t len;
+            const char *user = rs_strmap_key(q->names, (int64_t)(c0 + j), &len);
+            rc = rs_cands_write(w, user, len, items, ids + j * k, scores + j * k, counts[j]);
+        }
+    }
+    free(ids);
+    free(scores);
+    free(counts);
+    return rc;
 }

@@ -1,7 +1,8 @@
 /* queries.h - the users a candidates run answers (schemas/candidates.md):
  * the distinct values of a user column in order of first appearance
  * (--users-from), or every user a model knows, each with its row in that
- * model or -1 for a user it does not know. rs-als and rs-ease share it.
+ * model or -1 for a user it does not know, and the candidates stream of
+ * those users. rs-als, rs-ease and rs-itemknn share it.
  */
 #ifndef RS_QUERIES_H
 #define RS_QUERIES_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 struct rs_strmap;
+struct rs_writer;
 
 struct rs_queries {
     struct rs_strmap *names; /* query j = id j */
@@ -24,5 +26,15 @@ struct rs_queries {
 int rs_queries_read(struct rs_queries *q, const char *path, const char *user_col, int csv,
                     const struct rs_strmap *known);
 void rs_queries_free(struct rs_queries *q);
+
+/* A model's top k for the queries of rows[0..n) (model rows, -1 unknown):
+ * query j's items in ids[j k ..], scores likewise, how many in counts[j]. */
+typedef void rs_queries_fn(void *ctx, const int64_t *rows, size_t n, size_t k, int64_t *ids, float *scores,
+                           size_t *counts);
+/* Writes q's candidates stream (schemas/candidates.md; ids are keys of
+ * items), computed by fn chunk queries at a time so memory stays
+ * O(chunk × k). Returns 0 or a negative rs_err of the writer. */
+int rs_queries_write(struct rs_writer *w, const struct rs_queries *q, const struct rs_strmap *items, size_t k,
+                     size_t chunk, rs_queries_fn *fn, void *ctx);
 
 #endif

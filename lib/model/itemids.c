@@ -5,6 +5,7 @@
 #include "core/err.h"
 #include "io/rsm.h"
 #include "core/strmap.h"
+#include "core/topk.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,4 +99,18 @@ void rs_itemids_remap(struct rs_csr *h, const struct rs_csr *x, const struct rs_
     rs_csr_from_coo(h, &c, x->nrows, rs_strmap_size(model_items));
     rs_coo_free(&c);
     free(map);
+}
+
+void rs_itemids_popular(struct rs_topk *pop, const float *popularity, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rs_topk_push(pop, popularity[i], (int64_t)i);
+    rs_topk_sort(pop);
+}
+
+void rs_itemids_store(const struct rs_topk *t, size_t q, size_t k, int64_t *ids, float *scores, size_t *counts)
+{
+    counts[q] = t->n;
+    memcpy(ids + q * k, t->id, t->n * sizeof *ids);
+    memcpy(scores + q * k, t->score, t->n * sizeof *scores);
 }

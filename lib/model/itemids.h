@@ -11,6 +11,7 @@
 struct rs_csr;
 struct rs_strmap;
 struct rs_rsm;
+struct rs_topk;
 
 /* The ids of items in byte order, a shorter prefix first (a new map), and
  * perm[old id] = new id. */
@@ -29,5 +30,12 @@ int rs_itemids_load(struct rs_strmap **out, const struct rs_rsm *file, size_t n,
  * are dropped. Caller frees h. */
 void rs_itemids_remap(struct rs_csr *h, const struct rs_csr *x, const struct rs_strmap *items,
                       const struct rs_strmap *model_items);
+
+/* pop (initialised for k) = the k items of highest popularity[0..n), ties to
+ * the lower index, sorted: the answer for a user with no item the model
+ * knows. */
+void rs_itemids_popular(struct rs_topk *pop, const float *popularity, size_t n);
+/* Query q's slot of a recommend call (k wide) = the sorted heap t. */
+void rs_itemids_store(const struct rs_topk *t, size_t q, size_t k, int64_t *ids, float *scores, size_t *counts);
 
 #endif

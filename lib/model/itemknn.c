@@ -384,9 +384,7 @@ static void rec_users(void *ctx, size_t begin, size_t end, int tid)
             user_topk(c, row, nr, &w, (uint64_t)q + 1);
             src = &w.t;
         }
-        c->counts[q] = src->n;
-        memcpy(c->ids + q * k, src->id, src->n * sizeof *c->ids);
-        memcpy(c->scores + q * k, src->score, src->n * sizeof *c->scores);
+        rs_itemids_store(src, q, k, c->ids, c->scores, c->counts);
     }
     rs_topk_free(&w.t);
     free(w.s), free(w.mark), free(w.seen), free(w.touched);
@@ -399,9 +397,7 @@ void rs_itemknn_recommend(const struct rs_itemknn *m, const struct rs_csr *hist,
     RS_ASSERT(k >= 1 && hist->ncols == m->nitems);
     struct rs_topk pop;
     rs_topk_init(&pop, k);
-    for (size_t i = 0; i < m->nitems; i++)
-        rs_topk_push(&pop, m->popularity[i], (int64_t)i);
-    rs_topk_sort(&pop);
+    rs_itemids_popular(&pop, m->popularity, m->nitems);
     struct rec_ctx c = { m, hist, users, k, exclude_seen, &pop, ids, scores, counts };
     rs_parallel_for(threads, nq, rec_users, &c);
     rs_topk_free(&pop);

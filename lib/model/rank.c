@@ -761,10 +761,14 @@ double rs_rank_forward(struct rs_rank_model *m, const struct rs_rank_batch *b,
             a->wc[i] = b->w ? b->w[2 * i] : 1, a->wb[i] = b->w ? b->w[2 * i + 1] : 1;
             a->wsum[0] += a->wc[i], a->wsum[1] += a->wb[i];
         }
-        a->loss_click = rs_bce_forward(a->pc, a->zc, a->yc, a->wc, B);
-        a->loss_booking = rs_bce_forward(a->pb, a->zb, a->yb, a->wb, B);
-        if (b->list) /* listwise: the lists' mean softmax cross-entropy instead */
+        if (b->list) { /* listwise: the lists' mean softmax cross-entropy */
+            rs_sigmoid_forward(a->pc, a->zc, B);
+            rs_sigmoid_forward(a->pb, a->zb, B);
             list_losses(a, b->list, B);
+        } else {
+            a->loss_click = rs_bce_forward(a->pc, a->zc, a->yc, a->wc, B);
+            a->loss_booking = rs_bce_forward(a->pb, a->zb, a->yb, a->wb, B);
+        }
     } else {
         rs_sigmoid_forward(a->pc, a->zc, B);
         rs_sigmoid_forward(a->pb, a->zb, B);
