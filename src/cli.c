@@ -44,9 +44,25 @@ void rs_cli_init(const char *prog)
     rs_opts.threads = ncores();
     opterr = 0; /* rs_usage_bad_option reports instead, in the house format */
     atexit(rs_io_cleanup);
+    /* Killed by these two, a tool could not remove its temporary outputs.
+     * Ignored, they make write() fail with EPIPE or EFBIG instead, which the
+     * writers report (exit 1, temporaries removed); stderr_gone() ends a run
+     * whose stderr is the closed pipe. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
+}
+
+/* Called after a log or progress line: when stderr is a closed pipe nobody
+ * reads us any more, so the run ends as SIGPIPE would have ended it, but
+ * through exit() so that the temporary outputs are removed; quietly, since
+ * there is nowhere left to say why. */
+static void stderr_gone(void)
+{
+    if (ferror(stderr) && errno == EPIPE)
+        exit(1);
 }
 
 static void print_version(void)
@@ -220,6 +236,7 @@ void rs_log(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    stderr_gone();
 }
 
 static void bad_value(const char *flag, const char *arg, const char *want)
@@ -295,6 +312,7 @@ void rs_progress_add(struct rs_progress *p, uint64_t n)
                 (p->total - (p->done < p->total ? p->done : p->total)) / (rate + 1e-9));
     else
         fprintf(stderr, "\r%s: %s: %llu (%.0f/s)   ", rs_prog, p->what, (unsigned long long)p->done, rate);
+    stderr_gone();
 }
 
 void rs_progress_end(struct rs_progress *p)

@@ -4,7 +4,9 @@
  * Conventions (docs/design.md, "Conventions of every tool"): messages are "rs-x: error first, 'subject'
  * quoted"; exit 0 success, 1 data or runtime failure, 2 usage. rs_cli_init()
  * also arranges that temporary outputs are removed on exit and on SIGINT,
- * SIGTERM and SIGHUP.
+ * SIGTERM and SIGHUP, and ignores SIGPIPE and SIGXFSZ so that a closed pipe
+ * or a file-size limit is a write error (exit 1) rather than a death that
+ * leaves temporaries behind.
  */
 #ifndef RS_CLI_H
 #define RS_CLI_H

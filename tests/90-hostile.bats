@@ -247,3 +247,20 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
     hostile "rs-split: --max-memory 24M exceeded" rs-split --per-user-last 1 --max-memory 24M -q -o out ev.tsv
     [ -z "$(find . -name 'out*')" ]
 }
+
+@test "impossible timestamps and overflowing durations are errors" {
+    for t in 2020-02-30 2019-02-29 0000-01-01 '2019-10-01T24:30:00Z' '2019-10-01T10:60:00Z' \
+        '2019-10-01T10:00:61Z' '2019-10-01T02:00:00+99:99'; do
+        { events; printf 'u9\ti9\t%s\tclick\n' "$t"; } > badts.tsv
+        hostile "'badts.tsv' line 14: column 'timestamp'" rs-split --cutoff 12 -o out badts.tsv
+    done
+    events > e.tsv
+    run -2 --separate-stderr rs-split --windows 'a=old|b=30500568904944w' -o out e.tsv
+    assert_stderr_has "invalid window length '30500568904944w'"
+    no_leftovers
+    run -2 --separate-stderr rs-prefilter --recency 99999999999999999999d -o out.tsv e.tsv
+    no_leftovers
+    # A recency window reaching past the earliest time keeps every row (no wrap).
+    run -0 --separate-stderr rs-prefilter --now -9223372036854775000 --recency 1w e.tsv
+    [ "$(printf '%s\n' "$output" | wc -l)" -eq 13 ]
+}

@@ -83,24 +83,6 @@ train() {
     assert_same old.tsv out.tsv
 }
 
-@test "SIGTERM a writer: the previous output is intact and no temporary file is left" {
-    printf 'user_id\titem_id\nu0\ti0\n' > old.tsv
-    cp old.tsv out.tsv
-    mkfifo slow
-    rs-cat -o out.tsv slow &
-    pid=$!
-    exec 8> slow
-    seq 20000 | awk '{ print "u" $1 "\ti" $1 }' >&8
-    wait_glob 'out.tsv.tmp.*'
-    kill -TERM "$pid"
-    st=0
-    wait "$pid" || st=$?
-    exec 8>&-
-    [ "$st" -eq 143 ]
-    assert_same old.tsv out.tsv
-    ! compgen -G '*.tmp.*'
-}
-
 @test "kill -9 rs-split -o DIR: the previous DIR's files are intact" {
     printf 'user_id\titem_id\ttimestamp\nu1\ti1\t1\nu2\ti2\t9\n' > ev.tsv
     rs-split --cutoff 5 -o sp ev.tsv
@@ -134,4 +116,70 @@ train() {
     exec 8>&-
     [ "$st" -eq 143 ]
     ! compgen -G 'sp*'
+}
+
+@test "SIGTERM, SIGINT and SIGHUP a writer: the previous output is intact and no temporary file is left" {
+    printf 'user_id\titem_id\nu0\ti0\n' > old.tsv
+    cp old.tsv out.tsv
+    for sig in TERM INT HUP; do
+        mkfifo slow
+        rs-cat -o out.tsv slow &
+        pid=$!
+        exec 8> slow
+        seq 20000 | awk '{ print "u" $1 "\ti" $1 }' >&8
+        wait_glob 'out.tsv.tmp.*'
+        kill -$sig "$pid"
+        st=0
+        wait "$pid" || st=$?
+        exec 8>&-
+        rm slow
+        [ "$st" -eq $((128 + $(kill -l $sig))) ]
+        assert_same old.tsv out.tsv
+        run ! compgen -G '*.tmp.*'
+    done
+}
+
+# big_tsv: about 400 KB of pairs, more than one write buffer.
+big_tsv() {
+    { printf 'user_id\titem_id\n'; seq 40000 | awk '{ print "user" $1 "\titem" $1 }'; } > big.tsv
+}
+
+@test "a file-size limit (ulimit -f, SIGXFSZ): exit 1 naming the file, no temporary, the previous output intact" {
+    big_tsv
+    printf 'user_id\titem_id\nu0\ti0\n' > old.tsv
+    cp old.tsv out.tsv
+    run -1 --separate-stderr bash -c 'ulimit -f 64 && rs-cat -o out.tsv big.tsv'
+    assert_stderr_has "cannot write 'out.tsv"
+    assert_stderr_has "File too large"
+    assert_same old.tsv out.tsv
+    run -1 --separate-stderr bash -c 'ulimit -f 64 && rs-split --cutoff 5 --time-col item_id -o sp big.tsv'
+    run ! compgen -G '*.tmp.*'
+    [ ! -e sp ]
+}
+
+@test "stdout a closed pipe (SIGPIPE): exit 1 with a message" {
+    big_tsv
+    run --separate-stderr bash -c 'rs-cat big.tsv | head -c 1 > /dev/null; echo "${PIPESTATUS[0]}"'
+    [ "$output" = 1 ]
+    assert_stderr_has "rs-cat: cannot write '<stdout>': Broken pipe"
+}
+
+# closed_stderr CMD...: runs CMD with stderr a pipe nobody reads any more.
+closed_stderr() {
+    "$PYTHON" -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+sys.exit(subprocess.call(sys.argv[1:], stderr=w))' "$@"
+}
+
+@test "stderr a closed pipe: a quiet exit 1, no temporary, the previous output intact" {
+    { printf 'id\tv0\tv1\n'; seq 2000 | awk '{ print "u" $1 "\t" $1 % 7 "\t" $1 % 5 }'; } > u.tsv
+    { printf 'id\tv0\tv1\n'; seq 300 | awk '{ print "i" $1 "\t" $1 % 3 "\t" $1 % 11 }'; } > i.tsv
+    rs-cat --to rsb -o u.rsb u.tsv
+    rs-cat --to rsb -o i.rsb i.tsv
+    echo old > out.tsv
+    run -1 closed_stderr rs-retrieve -v --users u.rsb --items i.rsb -k 50 -o out.tsv
+    [ "$(cat out.tsv)" = old ]
+    run ! compgen -G '*.tmp.*'
 }

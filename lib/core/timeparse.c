@@ -4,6 +4,7 @@
 #include "core/timeparse.h"
 #include "core/err.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,13 +55,21 @@ static int digits(const char **p, const char *end, int k, int *v)
     return 0;
 }
 
+static int days_in_month(int y, int m)
+{
+    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[m - 1] + (m == 2 && leap);
+}
+
 static int parse_iso(const char *p, const char *end, int64_t *out)
 {
     int y, mo, d, h = 0, mi = 0, s = 0;
     if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) ||
         p >= end || *p++ != '-' || digits(&p, end, 2, &d))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31)
+    /* Year 0 does not exist in the Gregorian calendar of ISO 8601 dates as written in data. */
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return -1;
     if (p < end && (*p == ' ' || *p == 'T') && p + 1 < end && p[1] >= '0' && p[1] <= '9') {
         p++;
@@ -92,10 +101,13 @@ static int parse_iso(const char *p, const char *end, int64_t *out)
             p++;
         if (p < end && digits(&p, end, 2, &om))
             return -1;
+        if (oh > 23 || om > 59)
+            return -1;
         offset = sign * (oh * 3600 + om * 60);
     }
     if (p != end)
         return -1;
+    /* Four-digit years keep every term far inside int64_t: no overflow check needed. */
     *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s - offset;
     return 0;
 }
@@ -127,8 +139,11 @@ int rs_time_parse(const char *s, size_t n, int64_t *out)
 int rs_duration_parse(const char *s, int64_t *out)
 {
     char *end;
+    if (*s < '0' || *s > '9') /* strtoll would skip spaces and take a sign */
+        return RS_ERR_FORMAT;
+    errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (end == s || v < 0)
+    if (errno == ERANGE)
         return RS_ERR_FORMAT;
     int64_t unit = 1;
     switch (*end) {
@@ -141,6 +156,9 @@ int rs_duration_parse(const char *s, int64_t *out)
     }
     if (*end && end[1])
         return RS_ERR_FORMAT;
-    *out = (int64_t)v * unit;
+    int64_t secs;
+    if (__builtin_mul_overflow((int64_t)v, unit, &secs))
+        return RS_ERR_FORMAT;
+    *out = secs;
     return 0;
 }

@@ -193,8 +193,11 @@ static int item_rules(struct run *r, const struct rs_prefilter_rules *ru, const 
         rc = step(r, "category");
     }
     if (rc == 0 && ru->recency) {
+        int64_t oldest;
+        if (__builtin_sub_overflow(ru->now, ru->recency, &oldest)) /* reaches past the earliest time */
+            oldest = INT64_MIN;
         for (size_t i = 0; i < ni; i++)
-            r->drop[i] = it->last[i] < ru->now - ru->recency;
+            r->drop[i] = it->last[i] < oldest;
         rc = step(r, "recency");
     }
     return rc;

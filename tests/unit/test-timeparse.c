@@ -24,6 +24,18 @@ int main(void)
     is_int(parse("1969-12-31 23:59:59"), -1, "before the epoch");
     is_int(parse("2019-13-01"), -999, "month 13 rejected");
     is_int(parse("2019-10-01 25:00:00"), -999, "hour 25 rejected");
+    is_int(parse("2020-02-30"), -999, "February 30 rejected");
+    is_int(parse("2019-02-29"), -999, "February 29 of a common year rejected");
+    is_int(parse("1900-02-29"), -999, "February 29 of 1900 rejected");
+    is_int(parse("2019-04-31"), -999, "April 31 rejected");
+    is_int(parse("0000-01-01"), -999, "year 0 rejected");
+    is_int(parse("2019-10-01T24:30:00Z"), -999, "hour 24 rejected");
+    is_int(parse("2019-10-01T10:60:00Z"), -999, "minute 60 rejected");
+    is_int(parse("2019-10-01T10:00:61Z"), -999, "second 61 rejected");
+    is_int(parse("2016-12-31T23:59:60Z"), 1483228800, "leap second 60 read as the next second");
+    is_int(parse("2019-10-01T02:00:00+99:99"), -999, "offset +99:99 rejected");
+    is_int(parse("2019-10-01T02:00:00+02:60"), -999, "offset minute 60 rejected");
+    is_int(parse("2019-10-01T02:00:00+24:00"), -999, "offset hour 24 rejected");
     is_int(parse("12ab"), -999, "garbage rejected");
     is_int(parse(""), -999, "empty rejected");
     char buf[32];
@@ -37,5 +49,9 @@ int main(void)
     ok(rs_duration_parse("90", &d) == 0 && d == 90, "bare seconds");
     ok(rs_duration_parse("3x", &d) < 0, "unknown unit rejected");
     ok(rs_duration_parse("3dd", &d) < 0, "trailing junk rejected");
+    ok(rs_duration_parse("30500568904944w", &d) < 0, "weeks overflowing int64 rejected");
+    ok(rs_duration_parse("99999999999999999999", &d) < 0, "seconds overflowing int64 rejected");
+    ok(rs_duration_parse("15250284452471w", &d) == 0 && d == 15250284452471LL * 604800, "largest weeks fit");
+    ok(rs_duration_parse(" 5", &d) < 0 && rs_duration_parse("+5", &d) < 0, "space or sign rejected");
     return done_testing();
 }
