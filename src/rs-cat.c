@@ -251,6 +251,9 @@ static int tsv_to_rsb(struct rs_tsv *t, struct rs_writer *w, struct rs_rsb_write
     if (nc < 2)
         return rs_err_set(RS_ERR_FORMAT, "'%s' line 1: no vector columns besides '%s'", rs_tsv_name(t),
                           opt.id_col);
+    if (nc - 1 > RS_RSB_MAX_DIMS)
+        return rs_err_set(RS_ERR_FORMAT, "'%s' line 1: %zu vector columns (RSB allows at most %u)", rs_tsv_name(t),
+                          nc - 1, RS_RSB_MAX_DIMS);
     uint32_t dims = (uint32_t)(nc - 1);
     if (!*rw && (rc = rs_rsb_writer_init(rw, w, dims, opt.dtype, opt.meta)) < 0)
         return rc;

@@ -264,3 +264,35 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
     run -0 --separate-stderr rs-prefilter --now -9223372036854775000 --recency 1w e.tsv
     [ "$(printf '%s\n' "$output" | wc -l)" -eq 13 ]
 }
+
+@test "NUL bytes in text input are errors naming file, line and column" {
+    printf 'user_id\titem\0_id\ttimestamp\nu1\ti1\t5\n' > hdr.tsv
+    hostile "'hdr.tsv' line 1 column 13: NUL byte in text input" rs-cat -o out.tsv hdr.tsv
+    { events; printf 'u9\ti\0\t5\tclick\n'; } > row.tsv
+    hostile "'row.tsv' line 14 column 5: NUL byte" rs-split --cutoff 12 -o out row.tsv
+    printf 'user_id,item_id\nu1,"i\0\n1"\n' > row.csv
+    hostile "'row.csv' line 2 field 2: NUL byte" rs-vocab build -c item_id -o out.tsv row.csv
+    # A stream of NULs is refused at its first byte, not read whole into one line.
+    head -c 3000000 /dev/zero > zeros.tsv
+    hostile "'zeros.tsv' line 1 column 1: NUL byte" rs-cat -o out.tsv zeros.tsv
+    hostile "'zeros.tsv' line 1 field 1: NUL byte" rs-cat --csv -o out.tsv zeros.tsv
+    zstd -q zeros.tsv -o zeros.tsv.zst
+    hostile "'zeros.tsv.zst' line 1 column 1: NUL byte" rs-cat -o out.tsv zeros.tsv.zst
+    # Vocabularies, id lists and JSON configs.
+    printf 'id\ttoken\tcount\n0\t\t0\n1\ti\0\t5\n' > v.tsv
+    events > e.tsv
+    hostile "'v.tsv' line 3 column 4: NUL byte" rs-vocab apply -c item_id --vocab v.tsv -o out.tsv e.tsv
+    printf 'user_id\nu1\nu\0\n' > users.tsv
+    hostile "'users.tsv' line 3 column 2: NUL byte" rs-retrieve --popular e.tsv --users-from users.tsv -k 2 \
+        -o out.tsv
+    printf 'user_id\titem_id\tclick\tbooking\tprice\nu1\ti1\t1\t0\t3\n' > labels.tsv
+    printf '{"numeric": ["price"],\n \0 "categorical": ["item_id"]}' > r.json
+    hostile "'r.json' line 2 column 2: NUL byte" rs-rank train -c r.json -q -o out.rsm labels.tsv
+}
+
+@test "size limits of the stream formats: exit 1 naming file and line" {
+    "$PYTHON" -c "
+print('id\t' + '\t'.join('v%d' % i for i in range(65537)))
+print('a\t' + '\t'.join('1' for i in range(65537)))" > wide.tsv
+    hostile "'wide.tsv' line 1: 65537 vector columns (RSB allows at most 65536)" rs-cat --to rsb -o out.rsb wide.tsv
+}

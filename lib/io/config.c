@@ -13,8 +13,25 @@
 #define MAX_CONFIG (64u << 20)
 #define SHOWN 48 /* bytes of a wrong value quoted in a message */
 
+/* jansson takes a raw NUL for the end of the text ("near end of file"):
+ * name it where it is, as the text readers do. */
+static int nul_error(const char *text, const char *nul, const char *name)
+{
+    int line = 1;
+    const char *bol = text;
+    for (const char *p = text; p < nul; p++)
+        if (*p == '\n')
+            line++, bol = p + 1;
+    return rs_err_set(RS_ERR_FORMAT, "'%s' line %d column %d: NUL byte in text input", name, line,
+                      (int)(nul - bol) + 1);
+}
+
 int rs_config_parse(json_t **out, const char *text, size_t len, const char *name)
 {
+    const char *nul = memchr(text, '\0', len);
+    *out = NULL;
+    if (nul)
+        return nul_error(text, nul, name);
     json_error_t e;
     *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
     if (!*out)

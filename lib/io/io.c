@@ -195,6 +195,14 @@ int rs_reader_getline(struct rs_reader *r, char **line, size_t *len)
     for (;;) {
         char *start = (char *)r->buf + r->pos;
         char *nl = memchr(start + scanned, '\n', r->len - r->pos - scanned);
+        char *stop = nl ? nl : (char *)r->buf + r->len;
+        char *nul = memchr(start + scanned, '\0', (size_t)(stop - start) - scanned);
+        if (nul) { /* the line ends with its first NUL (io.h) */
+            r->pos = (size_t)(nul + 1 - (char *)r->buf);
+            *line = start;
+            *len = (size_t)(nul + 1 - start);
+            return 0;
+        }
         if (nl || (r->eof && r->len > r->pos)) {
             char *end = nl ? nl : (char *)r->buf + r->len;
             r->pos = (size_t)(end - (char *)r->buf) + (nl != NULL);

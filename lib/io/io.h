@@ -28,7 +28,9 @@ int rs_reader_read_exact(struct rs_reader *r, void *buf, size_t n);
  * what is there (less than n only at end of input). */
 int rs_reader_peek(struct rs_reader *r, size_t n, const unsigned char **p, size_t *avail);
 /* Next line without its '\n' (and '\r' before it), NUL-terminated, valid
- * until the next call. Returns 0, RS_ERR_EOF at end, or < 0. */
+ * until the next call. Returns 0, RS_ERR_EOF at end, or < 0. A line with a
+ * NUL byte is cut just after it ((*line)[*len - 1] == '\0'): a text reader
+ * refuses it without buffering a stream of NULs whole. */
 int rs_reader_getline(struct rs_reader *r, char **line, size_t *len);
 /* The name used in messages: the path, or "<stdin>". */
 const char *rs_reader_name(const struct rs_reader *r);

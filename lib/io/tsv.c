@@ -66,6 +66,15 @@ static void csv_on_row(int c, void *data)
     q->row_first[++q->nrows] = q->nfields;
 }
 
+/* Text input holds no NUL byte: C strings would cut a field at it (a column
+ * name, an id) and a binary file read as text would pass unnoticed. at is
+ * the byte column (TSV) or the field number (CSV) of the NUL, from 1. */
+static int nul_error(const struct rs_tsv *t, uint64_t line, const char *unit, size_t at)
+{
+    return rs_err_set(RS_ERR_FORMAT, "'%s' line %llu %s %zu: NUL byte in text input", rs_reader_name(t->r),
+                      (unsigned long long)line, unit, at);
+}
+
 static int csv_fill(struct rs_tsv *t)
 {
     struct csv_queue *q = t->csv;
@@ -92,7 +101,13 @@ static int csv_fill(struct rs_tsv *t)
          * copies, not O(n^2) (found by fuzz-csv: a 6 MB open quote). */
         if (q->parser.entry_size > q->parser.blk_size)
             csv_set_blk_size(&q->parser, q->parser.entry_size);
+        const char *nul = got ? memchr(chunk, '\0', (size_t)got) : NULL;
+        if (nul) /* parse up to the NUL: the row and field it falls in are then the current ones */
+            got = nul - chunk;
         size_t used = got ? csv_parse(&q->parser, chunk, (size_t)got, csv_on_field, csv_on_row, q) : 0;
+        if (nul && used == (size_t)got)
+            return nul_error(t, t->line + q->nrows + 1, "field",
+                             q->nfields - (q->nrows ? q->row_first[q->nrows] : 0) + 1);
         if (got == 0) {
             q->done = 1;
             if (csv_fini(&q->parser, csv_on_field, csv_on_row, q) != 0)
@@ -145,6 +160,8 @@ static int read_row(struct rs_tsv *t)
     if (rc < 0)
         return rc;
     t->line++;
+    if (len && line[len - 1] == '\0') /* only at the end: rs_reader_getline cuts there */
+        return nul_error(t, t->line, "column", len);
     /* Split in place: each tab becomes the NUL that ends its field. Fields
      * are short, so a byte loop beats one memchr call per field. */
     size_t n = 0;

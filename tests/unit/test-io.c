@@ -122,6 +122,13 @@ static void test_plain_and_long_lines(void)
     rs_reader_close(r);
     free(big);
 
+    write_file(path("nul.txt"), "ab\ncd\0ef\ngh\n", 12);
+    rs_reader_open(&r, path("nul.txt"));
+    rs_reader_getline(r, &line, &len);
+    is_int(rs_reader_getline(r, &line, &len), 0, "line with a NUL read");
+    ok(len == 3 && memcmp(line, "cd", 3) == 0, "cut just after its NUL (len %zu)", len);
+    rs_reader_close(r);
+
     write_file(path("empty"), "", 0);
     rs_reader_open(&r, path("empty"));
     is_int(rs_reader_getline(r, &line, &len), RS_ERR_EOF, "empty file: no lines");
