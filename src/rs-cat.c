@@ -435,10 +435,9 @@ static int cat_one(struct state *s, const char *path)
         rs_reader_close(in);
         return rc;
     }
-    int csv = opt.csv || rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst");
     rc = rs_rsb_sniff(p, avail)   ? cat_rsb(s, in)
          : rs_rsm_sniff(p, avail) ? cat_rsm(s->w, in)
-                                  : cat_table(s, in, csv);
+                                  : cat_table(s, in, opt.csv);
     s->inputs++;
     return rc;
 }

@@ -296,3 +296,32 @@ print('id\t' + '\t'.join('v%d' % i for i in range(65537)))
 print('a\t' + '\t'.join('1' for i in range(65537)))" > wide.tsv
     hostile "'wide.tsv' line 1: 65537 vector columns (RSB allows at most 65536)" rs-cat --to rsb -o out.rsb wide.tsv
 }
+
+@test "-o onto a symlink writes through it (as sort -o): the link stays, the target gets the output" {
+    events > e.tsv
+    mkdir d
+    echo old > d/real.tsv
+    ln -s d/real.tsv link.tsv
+    rs-cat -o link.tsv e.tsv
+    [ -L link.tsv ]
+    assert_same e.tsv d/real.tsv
+    ln -s real.tsv d/rel.tsv # relative to the link's own folder
+    echo old > d/real.tsv
+    rs-cat -o d/rel.tsv e.tsv
+    [ -L d/rel.tsv ]
+    assert_same e.tsv d/real.tsv
+    run ! compgen -G '*.tmp.*'
+    run ! compgen -G 'd/*.tmp.*'
+    # A link to nowhere is refused (as cp does), not replaced.
+    ln -s nowhere/x.tsv dangling.tsv
+    run -1 --separate-stderr rs-cat -o dangling.tsv e.tsv
+    assert_stderr_has "cannot open 'dangling.tsv' for writing"
+    [ -L dangling.tsv ]
+}
+
+@test "every table option honours the .csv name, as the main inputs do" {
+    printf 'user_id,item_id,timestamp\nu1,i1,1\nu2,i2,2\nu2,i1,3\n' > ev.csv
+    printf 'user_id,note\nu1,"a,b"\nu2,c\n' > users.csv
+    run -0 --separate-stderr rs-retrieve --popular ev.csv --users-from users.csv -k 1
+    [ "$output" = "$(printf 'user_id\titem_id\trank\tscore\nu1\ti1\t1\t2\nu2\ti1\t1\t2')" ]
+}

@@ -274,6 +274,7 @@ struct rs_writer {
     FILE *fp;
     char *name;
     char *tmp; /* temporary path to rename, NULL when writing in place */
+    char *target; /* what tmp is renamed to: the name, or the file its symlink points to */
     ZSTD_CStream *zcs;
     unsigned char *zout;
     size_t zout_cap;
@@ -319,6 +320,18 @@ void rs_io_cleanup(void)
         cleanup_hook();
 }
 
+/* The file an output named path replaces: path itself, or the file its
+ * symlink points to. Writing through the link (as sort -o and cp do) keeps
+ * the link; the temporary goes next to the target, so the rename stays on
+ * one file system. NULL with errno set for a link to nowhere. */
+static char *output_target(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+        return xstrdup(path);
+    return realpath(path, NULL);
+}
+
 int rs_writer_open(struct rs_writer **wp, const char *path, int flags, int level)
 {
     struct rs_writer *w = xcalloc(1, sizeof *w);
@@ -329,10 +342,10 @@ int rs_writer_open(struct rs_writer **wp, const char *path, int flags, int level
         w->fp = stdout;
     } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         w->fp = fopen(path, "wb"); /* device or FIFO: nothing to rename */
-    } else {
-        size_t n = strlen(path);
+    } else if ((w->target = output_target(path)) != NULL) {
+        size_t n = strlen(w->target);
         w->tmp = xmalloc(n + 16);
-        snprintf(w->tmp, n + 16, "%s.tmp.XXXXXX", path);
+        snprintf(w->tmp, n + 16, "%s.tmp.XXXXXX", w->target);
         int fd = mkstemp(w->tmp);
         if (fd >= 0) {
             mode_t mask = umask(0);
@@ -345,6 +358,7 @@ int rs_writer_open(struct rs_writer **wp, const char *path, int flags, int level
     if (!w->fp) {
         int rc = rs_err_set(RS_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(errno));
         free(w->tmp);
+        free(w->target);
         free(w->name);
         free(w);
         return rc;
@@ -503,6 +517,7 @@ static void writer_free(struct rs_writer *w)
     ZSTD_freeCStream(w->zcs);
     free(w->zout);
     free(w->tmp);
+    free(w->target);
     free(w->name);
     free(w);
 }
@@ -525,8 +540,8 @@ int rs_writer_close(struct rs_writer *w)
         rc = write_error(w);
     }
     if (w->tmp) {
-        if (rc == 0 && rename(w->tmp, w->name) != 0)
-            rc = rs_err_set(RS_ERR_IO, "cannot rename '%s' to '%s': %s", w->tmp, w->name,
+        if (rc == 0 && rename(w->tmp, w->target) != 0)
+            rc = rs_err_set(RS_ERR_IO, "cannot rename '%s' to '%s': %s", w->tmp, w->target,
                             strerror(errno));
         if (rc != 0)
             unlink(w->tmp);

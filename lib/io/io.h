@@ -6,7 +6,9 @@
  * in ".zst" or RS_W_ZSTD) and, for a regular file, writes "NAME.tmp.XXXXXX"
  * and renames it into place on rs_writer_close(): a failed or killed run
  * never leaves a half-written output. Non-regular targets (/dev/null, a
- * FIFO, "-" for stdout) are written directly.
+ * FIFO, "-" for stdout) are written directly. A symlink is written through:
+ * the file it points to is replaced and the link kept; a link to nowhere
+ * is refused.
  */
 #ifndef RS_IO_H
 #define RS_IO_H

@@ -29,7 +29,7 @@ static void reserve(struct rs_itemattr *a, size_t row)
 static int load_table(struct rs_itemattr *a, struct rs_reader *in, const char *item_col, int *done)
 {
     struct rs_tsv *t;
-    int rc = rs_tsv_open_reader(&t, in, rs_tsv_flags(rs_reader_name(in), 0)), key;
+    int rc = rs_tsv_open_reader(&t, in, 0), key;
     if (rc < 0)
         return rc;
     if ((rc = rs_tsv_require(t, item_col, &key)) < 0) {

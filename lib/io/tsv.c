@@ -189,7 +189,7 @@ int rs_tsv_open(struct rs_tsv **tp, const char *path, int flags)
     int rc = rs_reader_open(&in, path);
     if (rc < 0)
         return rc;
-    return rs_tsv_open_reader(tp, in, rs_tsv_flags(path, flags));
+    return rs_tsv_open_reader(tp, in, flags);
 }
 
 int rs_tsv_flags(const char *path, int flags)
@@ -203,7 +203,7 @@ int rs_tsv_open_reader(struct rs_tsv **tp, struct rs_reader *in, int flags)
 {
     struct rs_tsv *t = xcalloc(1, sizeof *t);
     t->r = in;
-    if (flags & RS_TSV_CSV) {
+    if (rs_tsv_flags(rs_reader_name(in), flags) & RS_TSV_CSV) {
         t->csv = xcalloc(1, sizeof *t->csv);
         csv_init(&t->csv->parser, CSV_STRICT | CSV_STRICT_FINI);
     }

@@ -26,7 +26,8 @@ struct rs_tsv;
  * with no columns and no rows. */
 int rs_tsv_open(struct rs_tsv **t, const char *path, int flags);
 /* Same on a reader already open (bytes peeked from it are not lost); takes
- * ownership of in. CSV only with RS_TSV_CSV here. */
+ * ownership of in. CSV with RS_TSV_CSV or by the reader's name, as
+ * rs_tsv_open: every table input, whatever option names it, is read alike. */
 int rs_tsv_open_reader(struct rs_tsv **t, struct rs_reader *in, int flags);
 /* flags, plus RS_TSV_CSV when path's name says CSV (".csv", ".csv.zst"): the
  * flags rs_tsv_open(path, flags) parses with. */
