@@ -180,6 +180,29 @@ c["user_embedding_layers"]["history"]["pooling"] = "attention"; json.dump(c, ope
     assert_same full.rsm resumed.rsm
 }
 
+@test "--resume refuses a checkpoint of other data or other options" {
+    gen
+    train --epochs 4 --stop-after 1 -o part.rsm --checkpoint ck.rsm train.tsv
+    resume() {
+        rs-train-tower --users users.tsv --items items.tsv --lr 0.02 -k 4 -j 1 -q --resume --checkpoint ck.rsm \
+            -o r.rsm "$@"
+    }
+    # Other examples (one row less), another feature table, other options.
+    sed '$d' train.tsv > fewer.tsv
+    run -1 --separate-stderr resume --batch 32 --epochs 4 fewer.tsv
+    assert_stderr_has "'ck.rsm': checkpoint of other training data"
+    awk -F'\t' 'NR == 2 { $4 = $4 + 1 } 1' OFS='\t' items.tsv > items2.tsv
+    run -1 --separate-stderr resume --batch 32 --epochs 4 --items items2.tsv train.tsv
+    assert_stderr_has "checkpoint of other training data"
+    run -1 --separate-stderr resume --batch 64 --epochs 4 train.tsv
+    assert_stderr_has "checkpoint of a run with other options (batch 32,"
+    assert_stderr_has "this run: batch 64,"
+    [ ! -e r.rsm ]
+    # The same inputs and options resume.
+    resume --batch 32 --epochs 4 train.tsv
+    [ -s r.rsm ]
+}
+
 @test "a model file is not a checkpoint for --resume" {
     gen
     train -o m.rsm --checkpoint ck.rsm train.tsv

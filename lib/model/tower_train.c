@@ -13,8 +13,10 @@
 #include "io/twopass.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 void rs_tt_opts_init(struct rs_tt_opts *o)
 {
@@ -535,8 +537,81 @@ struct train_state {
     int bad, stopped;
 };
 
+/* What a run trains on, kept in its checkpoints: --resume refuses a
+ * checkpoint of other data or options, which would otherwise train on from
+ * weights that do not belong to them. data: XXH3 of the encoded examples,
+ * entities and validation pairs (so the vocabularies, feature tables and
+ * inputs, whatever their file format); options: those that shape the run
+ * (not --threads, --stop-after or file names, which a resumed run may change). */
+struct run_id {
+    char data[17];
+    char options[320];
+};
+
+static void hash(XXH3_state_t *s, const void *p, size_t n)
+{
+    if (p && n)
+        XXH3_64bits_update(s, p, n);
+}
+
+static void hash_enc(XXH3_state_t *s, const struct rs_enc *e)
+{
+    hash(s, &e->n, sizeof e->n);
+    for (size_t k = 0; k < e->nf; k++) {
+        const struct rs_enc_feat *f = &e->f[k];
+        hash(s, f->off, f->off ? (e->n + 1) * sizeof *f->off : 0);
+        hash(s, f->ids, f->off ? f->off[e->n] * sizeof *f->ids : 0);
+        hash(s, f->val, f->val ? e->n * sizeof *f->val : 0);
+    }
+}
+
+static void run_id_init(struct run_id *id, const struct rs_tt_data *d, const struct rs_tt_opts *o)
+{
+    XXH3_state_t *s = XXH3_createState();
+    RS_ASSERT(s);
+    XXH3_64bits_reset(s);
+    hash(s, &d->n, sizeof d->n);
+    hash(s, &d->K, sizeof d->K);
+    hash(s, d->eu, d->n * sizeof *d->eu);
+    hash(s, d->ei, d->n * sizeof *d->ei);
+    hash(s, d->logq, d->n * sizeof *d->logq);
+    hash(s, d->neg, d->n * d->K * sizeof *d->neg);
+    hash(s, d->neg_logq, d->n * d->K * sizeof *d->neg_logq);
+    hash(s, &d->nv, sizeof d->nv);
+    hash(s, d->vu, d->nv * sizeof *d->vu);
+    hash(s, d->vi, d->nv * sizeof *d->vi);
+    hash_enc(s, &d->users);
+    hash_enc(s, &d->items);
+    snprintf(id->data, sizeof id->data, "%016llx", (unsigned long long)XXH3_64bits_digest(s));
+    XXH3_freeState(s);
+    snprintf(id->options, sizeof id->options,
+             "batch %zu, epochs %d, lr %.9g, schedule %d, warmup %ld, tau %.9g, dropout %.9g, logq %d, k %zu, "
+             "patience %d, valid users %zu, sparse adagrad %d, lr sparse %.9g, seed %llu",
+             o->batch, o->epochs, o->lr, o->schedule, o->warmup, o->tau, o->dropout, o->logq, o->k, o->patience,
+             o->valid_users, o->sparse_adagrad, o->lr_sparse, (unsigned long long)o->seed);
+}
+
+/* 0 if the checkpoint's train section tr was made by a run like id. */
+static int check_run_id(json_t *tr, const char *path, const struct run_id *id)
+{
+    const char *data = json_string_value(json_object_get(tr, "data")),
+               *options = json_string_value(json_object_get(tr, "options"));
+    if (!data || !options)
+        return rs_err_set(RS_ERR_FORMAT, "'%s': checkpoint without the fingerprint of its data (made by an "
+                          "older version): train afresh without --resume", path);
+    if (strcmp(options, id->options) != 0)
+        return rs_err_set(RS_ERR_FORMAT, "'%s': checkpoint of a run with other options (%s; this run: %s): "
+                          "resume with the same options, or train afresh without --resume", path, options,
+                          id->options);
+    if (strcmp(data, id->data) != 0)
+        return rs_err_set(RS_ERR_FORMAT, "'%s': checkpoint of other training data (fingerprint %s, this run's "
+                          "%s): resume with the examples, feature tables and validation pairs it was made from, "
+                          "or train afresh without --resume", path, data, id->data);
+    return 0;
+}
+
 static int save_checkpoint(struct rs_tower *t, const struct rs_tt_opts *o, const struct rs_optim *opt,
-                           const struct train_state *st, const float *best_w)
+                           const struct train_state *st, const float *best_w, const struct run_id *id)
 {
     struct rs_rsm *m = rs_rsm_new();
     rs_tower_to_rsm(t, m);
@@ -545,8 +620,9 @@ static int save_checkpoint(struct rs_tower *t, const struct rs_tt_opts *o, const
     rs_rsm_add_tensor(m, "adam.v", RS_RSM_F32, 1, &P, t->p.v);
     if (best_w)
         rs_rsm_add_tensor(m, "best.w", RS_RSM_F32, 1, &P, best_w);
-    json_t *tr = json_pack("{s:i, s:I, s:f, s:i, s:b, s:I}", "epoch", st->epoch, "step", (json_int_t)opt->t,
-                           "best", st->best, "bad", st->bad, "stopped", st->stopped, "seed", (json_int_t)o->seed);
+    json_t *tr = json_pack("{s:i, s:I, s:f, s:i, s:b, s:I, s:s, s:s}", "epoch", st->epoch, "step",
+                           (json_int_t)opt->t, "best", st->best, "bad", st->bad, "stopped", st->stopped, "seed",
+                           (json_int_t)o->seed, "data", id->data, "options", id->options);
     rs_rsm_set_section(m, "train", tr);
     json_decref(tr);
     int rc = rs_rsm_save(m, o->checkpoint);
@@ -555,7 +631,7 @@ static int save_checkpoint(struct rs_tower *t, const struct rs_tt_opts *o, const
 }
 
 static int load_checkpoint(const struct rs_rsm *m, const char *path, struct rs_tower *t, struct rs_optim *opt,
-                           struct train_state *st, float *best_w)
+                           struct train_state *st, float *best_w, const struct run_id *id)
 {
     json_t *tr = rs_rsm_section(m, "train");
     const void *pm, *pv, *pb = NULL;
@@ -563,6 +639,8 @@ static int load_checkpoint(const struct rs_rsm *m, const char *path, struct rs_t
     int rc;
     if (!tr)
         return rs_err_set(RS_ERR_FORMAT, "'%s' is a model, not a checkpoint (no train section)", path);
+    if ((rc = check_run_id(tr, path, id)) < 0)
+        return rc;
     if ((rc = rs_rsm_get(m, "adam.m", RS_RSM_F32, P, &pm)) < 0 || (rc = rs_rsm_get(m, "adam.v", RS_RSM_F32, P, &pv)) < 0 ||
         (best_w && (rc = rs_rsm_get(m, "best.w", RS_RSM_F32, P, &pb)) < 0))
         return rc;
@@ -710,8 +788,10 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
     size_t P = t->p.size;
     float *best_w = d->nv ? xmalloc(P * sizeof *best_w) : NULL;
     struct train_state st = { 0, -1, 0, 0 };
+    struct run_id id;
+    run_id_init(&id, d, o);
     int rc = 0;
-    if (ckpt && (rc = load_checkpoint(ckpt, o->checkpoint, t, &opt, &st, best_w)) < 0) {
+    if (ckpt && (rc = load_checkpoint(ckpt, o->checkpoint, t, &opt, &st, best_w, &id)) < 0) {
         free(best_w);
         return rc;
     }
@@ -759,7 +839,7 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
                 st.stopped = e.stop = 1;
             }
         }
-        if (o->checkpoint && (rc = save_checkpoint(t, o, &opt, &st, best_w)) < 0)
+        if (o->checkpoint && (rc = save_checkpoint(t, o, &opt, &st, best_w, &id)) < 0)
             break;
         if (on_epoch)
             on_epoch(ctx, &e);
