@@ -45,9 +45,10 @@ void rs_cli_init(const char *prog)
     opterr = 0; /* rs_usage_bad_option reports instead, in the house format */
     atexit(rs_io_cleanup);
     /* Killed by these two, a tool could not remove its temporary outputs.
-     * Ignored, they make write() fail with EPIPE or EFBIG instead, which the
-     * writers report (exit 1, temporaries removed); stderr_gone() ends a run
-     * whose stderr is the closed pipe. */
+     * Ignored, they make write() fail with EPIPE or EFBIG instead: the
+     * writers report it, and rs_die() ends the run (EFBIG: exit 1 with the
+     * message; EPIPE: end_by_sigpipe()). stderr_gone() does the same for a
+     * run whose stderr is the closed pipe. */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
     signal(SIGINT, on_signal);
@@ -55,14 +56,23 @@ void rs_cli_init(const char *prog)
     signal(SIGHUP, on_signal);
 }
 
-/* Called after a log or progress line: when stderr is a closed pipe nobody
- * reads us any more, so the run ends as SIGPIPE would have ended it, but
- * through exit() so that the temporary outputs are removed; quietly, since
- * there is nowhere left to say why. */
+/* A closed pipe ends the run as SIGPIPE would have, quietly (a reader that
+ * went away, as `| head` does, is no error to report), but only once the
+ * temporary outputs are removed: SIGPIPE is ignored until then. */
+static void __attribute__((noreturn)) end_by_sigpipe(void)
+{
+    rs_io_cleanup();
+    signal(SIGPIPE, SIG_DFL);
+    raise(SIGPIPE);
+    _exit(1); /* not reached: SIGPIPE's default is to terminate */
+}
+
+/* Called after a log or progress line: when stderr is a closed pipe, nobody
+ * reads us any more. */
 static void stderr_gone(void)
 {
     if (ferror(stderr) && errno == EPIPE)
-        exit(1);
+        end_by_sigpipe();
 }
 
 static void print_version(void)
@@ -211,6 +221,8 @@ void rs_usage_bad_option(const char *synopsis, char **argv)
 
 void rs_die(int code)
 {
+    if (rs_io_pipe_closed())
+        end_by_sigpipe();
     fprintf(stderr, "%s: %s\n", rs_prog, rs_err_msg());
     exit(rs_err_exit_code(code));
 }

@@ -4,9 +4,10 @@
  * Conventions (docs/design.md, "Conventions of every tool"): messages are "rs-x: error first, 'subject'
  * quoted"; exit 0 success, 1 data or runtime failure, 2 usage. rs_cli_init()
  * also arranges that temporary outputs are removed on exit and on SIGINT,
- * SIGTERM and SIGHUP, and ignores SIGPIPE and SIGXFSZ so that a closed pipe
- * or a file-size limit is a write error (exit 1) rather than a death that
- * leaves temporaries behind.
+ * SIGTERM and SIGHUP, and ignores SIGPIPE and SIGXFSZ so that a file-size
+ * limit is a write error (exit 1) and a closed pipe (stdout or stderr) a
+ * quiet end by SIGPIPE (status 141) after the temporaries are removed,
+ * rather than deaths that leave them behind.
  */
 #ifndef RS_CLI_H
 #define RS_CLI_H
@@ -118,7 +119,8 @@ void rs_usage_error(const char *synopsis, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
 /* For getopt_long's '?': names the offending argument; exits 2. */
 void rs_usage_bad_option(const char *synopsis, char **argv) __attribute__((noreturn));
-/* Prints "rs-x: " + rs_err_msg() and exits with rs_err_exit_code(code). */
+/* Prints "rs-x: " + rs_err_msg() and exits with rs_err_exit_code(code);
+ * after a write into a closed pipe, ends quietly by SIGPIPE instead. */
 void rs_die(int code) __attribute__((noreturn));
 /* Prints "rs-x: msg" and exits 1. */
 void rs_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));

@@ -268,7 +268,7 @@ int rs_ends_with(const char *s, const char *suffix)
 /* ---- writer ---- */
 
 #define WRITE_BUF (1u << 17)
-#define MAX_PENDING 64
+#define MAX_TEMPS 256
 
 struct rs_writer {
     FILE *fp;
@@ -283,41 +283,38 @@ struct rs_writer {
     int failed;
 };
 
-/* Temporary files not yet renamed, for cleanup on exit or signal. */
-static char *pending[MAX_PENDING];
+/* Temporary paths not yet renamed or removed, for cleanup on exit or signal:
+ * a fixed table, so that a signal handler can walk it. */
+static char *temps[MAX_TEMPS];
 
-static void pending_add(char *tmp)
+void rs_io_temp_add(char *path)
 {
-    for (int i = 0; i < MAX_PENDING; i++)
-        if (!pending[i]) {
-            pending[i] = tmp;
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (!temps[i]) {
+            temps[i] = path;
             return;
         }
-    RS_ASSERT(!"too many outputs open at once");
+    RS_ASSERT(!"too many temporary files at once");
 }
 
-static void pending_remove(const char *tmp)
+void rs_io_temp_drop(const char *path)
 {
-    for (int i = 0; i < MAX_PENDING; i++)
-        if (pending[i] == tmp)
-            pending[i] = NULL;
-}
-
-static void (*cleanup_hook)(void);
-
-void rs_io_set_cleanup_hook(void (*fn)(void))
-{
-    cleanup_hook = fn;
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temps[i] == path)
+            temps[i] = NULL;
 }
 
 void rs_io_cleanup(void)
 {
-    /* Called from signal handlers too: only unlink(), which is async-signal-safe. */
-    for (int i = 0; i < MAX_PENDING; i++)
-        if (pending[i])
-            unlink(pending[i]);
-    if (cleanup_hook)
-        cleanup_hook();
+    /* Called from signal handlers too: only unlink() and rmdir(), which are
+     * async-signal-safe. Files first, so that their folders are empty when
+     * rmdir comes to them (each call fails harmlessly on the other kind). */
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temps[i])
+            unlink(temps[i]);
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temps[i])
+            rmdir(temps[i]);
 }
 
 /* The file an output named path replaces: path itself, or the file its
@@ -352,7 +349,7 @@ int rs_writer_open(struct rs_writer **wp, const char *path, int flags, int level
             umask(mask);
             fchmod(fd, 0666 & ~mask);
             w->fp = fdopen(fd, "wb");
-            pending_add(w->tmp);
+            rs_io_temp_add(w->tmp);
         }
     }
     if (!w->fp) {
@@ -375,9 +372,17 @@ int rs_writer_open(struct rs_writer **wp, const char *path, int flags, int level
     return 0;
 }
 
+static int pipe_closed;
+
+int rs_io_pipe_closed(void)
+{
+    return pipe_closed;
+}
+
 static int write_error(struct rs_writer *w)
 {
     w->failed = 1;
+    pipe_closed |= errno == EPIPE;
     return rs_err_set(RS_ERR_IO, "cannot write '%s': %s", w->name, strerror(errno ? errno : EIO));
 }
 
@@ -513,7 +518,7 @@ int rs_writer_put_float(struct rs_writer *w, double x)
 static void writer_free(struct rs_writer *w)
 {
     if (w->tmp)
-        pending_remove(w->tmp);
+        rs_io_temp_drop(w->tmp);
     ZSTD_freeCStream(w->zcs);
     free(w->zout);
     free(w->tmp);

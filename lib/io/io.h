@@ -81,11 +81,16 @@ int rs_writer_finish(struct rs_writer *w, int rc);
 /* 1 if s ends with suffix (output and input names: ".zst", ".csv"). */
 int rs_ends_with(const char *s, const char *suffix);
 
-/* Removes every temporary output still open; installed by rs_cli_init()
+/* 1 once a write failed because the pipe's reader went away (EPIPE): the
+ * tools then end quietly, as by SIGPIPE, which they ignore. */
+int rs_io_pipe_closed(void);
+/* Removes every temporary path still registered; installed by rs_cli_init()
  * for exit() and fatal signals, so an interrupted run leaves nothing. */
 void rs_io_cleanup(void);
-/* Registers fn to run at the end of rs_io_cleanup (one slot, for outdir.c's
- * staging directories); fn must be async-signal-safe. */
-void rs_io_set_cleanup_hook(void (*fn)(void));
+/* Registers a temporary file or folder for rs_io_cleanup (folders are
+ * removed after the files, so a staging folder goes with what it holds).
+ * path is kept, not copied: drop it (the same pointer) before freeing it. */
+void rs_io_temp_add(char *path);
+void rs_io_temp_drop(const char *path);
 
 #endif

@@ -16,37 +16,10 @@
 
 struct rs_outdir {
     char *dir, *stage;
-    char **names, **paths; /* paths: the staged files, for the exit/signal cleanup */
+    char **names, **paths; /* paths: the staged files, registered with rs_io_temp_add until d is freed */
     size_t n, cap;
     char *buf;
 };
-
-/* Staging directories not yet committed or aborted: an exit() or a fatal
- * signal (rs_io_cleanup) removes them with what they hold. */
-#define MAX_OPEN 8
-static struct rs_outdir *open_dirs[MAX_OPEN];
-
-static void cleanup_open_dirs(void)
-{
-    for (int i = 0; i < MAX_OPEN; i++) {
-        struct rs_outdir *d = open_dirs[i];
-        if (!d)
-            continue;
-        for (size_t k = 0; k < d->n; k++)
-            unlink(d->paths[k]);
-        rmdir(d->stage);
-    }
-}
-
-/* Replaces the first slot holding from by to (track: NULL -> d; untrack: d -> NULL). */
-static void swap_slot(struct rs_outdir *from, struct rs_outdir *to)
-{
-    for (int i = 0; i < MAX_OPEN; i++)
-        if (open_dirs[i] == from) {
-            open_dirs[i] = to;
-            return;
-        }
-}
 
 int rs_outdir_open(struct rs_outdir **dp, const char *dir)
 {
@@ -71,8 +44,7 @@ int rs_outdir_open(struct rs_outdir **dp, const char *dir)
     mode_t mask = umask(0);
     umask(mask);
     chmod(d->stage, 0777 & ~mask);
-    rs_io_set_cleanup_hook(cleanup_open_dirs);
-    swap_slot(NULL, d);
+    rs_io_temp_add(d->stage);
     *dp = d;
     return 0;
 }
@@ -99,6 +71,7 @@ const char *rs_outdir_path(struct rs_outdir *d, const char *name)
             d->paths = xrealloc(d->paths, d->cap * sizeof *d->paths);
         }
         d->paths[d->n] = xstrdup(join(d, d->stage, name));
+        rs_io_temp_add(d->paths[d->n]);
         d->names[d->n++] = xstrdup(name);
     }
     return join(d, d->stage, name);
@@ -106,9 +79,11 @@ const char *rs_outdir_path(struct rs_outdir *d, const char *name)
 
 static void outdir_free(struct rs_outdir *d)
 {
-    swap_slot(d, NULL);
-    for (size_t k = 0; k < d->n; k++)
+    rs_io_temp_drop(d->stage);
+    for (size_t k = 0; k < d->n; k++) {
+        rs_io_temp_drop(d->paths[k]);
         free(d->names[k]), free(d->paths[k]);
+    }
     free(d->names);
     free(d->paths);
     free(d->dir);

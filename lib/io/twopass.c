@@ -40,6 +40,9 @@ static int make_spool(struct rs_twopass *tp)
     }
     tp->spool_path = xmalloc(n + 16);
     snprintf(tp->spool_path, n + 16, "%s/spool.zst", tp->dir);
+    /* A run that dies (exit, signal) before rs_twopass_close leaves no spool in TMPDIR. */
+    rs_io_temp_add(tp->dir);
+    rs_io_temp_add(tp->spool_path);
     return rs_writer_open(&tp->spool, tp->spool_path, RS_W_ZSTD, 1);
 }
 
@@ -88,6 +91,8 @@ static void remove_spool(struct rs_twopass *tp)
         unlink(tp->spool_path);
     if (tp->dir)
         rmdir(tp->dir);
+    rs_io_temp_drop(tp->spool_path);
+    rs_io_temp_drop(tp->dir);
     free(tp->spool_path);
     free(tp->dir);
     tp->spool_path = tp->dir = NULL;
