@@ -262,6 +262,8 @@ static void parse(int argc, char **argv)
     opt.ev.user_col = cols.user;
     opt.ev.item_col = cols.item;
     opt.ev.event_col = cols.event;
+    if (opt.user_factors || opt.item_factors) /* checked where the line is known */
+        opt.ev.max_id = RS_RSB_MAX_ID;
     if (!opt.user_factors && !opt.item_factors && !opt.candidates)
         rs_usage_error(SYNOPSIS, "nothing to write: give --user-factors, --item-factors or --candidates");
     if (!opt.candidates && (opt.out.path || opt.exclude_seen || opt.users_from || opt.out.zstd))

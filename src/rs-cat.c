@@ -265,8 +265,9 @@ static int tsv_to_rsb(struct rs_tsv *t, struct rs_writer *w, struct rs_rsb_write
         for (size_t i = 0; i < nc && rc == 0; i++)
             if ((int)i != id_col)
                 rc = rs_tsv_get_f32(t, (int)i, &v[j++]);
-        if (rc == 0 && rs_tsv_len(t, id_col) > 65535) /* RSB ids are 1..65535 bytes */
-            rc = rs_tsv_errf(t, id_col, "id of %zu bytes (RSB allows at most 65535)", rs_tsv_len(t, id_col));
+        if (rc == 0 && rs_tsv_len(t, id_col) > RS_RSB_MAX_ID)
+            rc = rs_tsv_errf(t, id_col, "id of %zu bytes (RSB allows at most %u)", rs_tsv_len(t, id_col),
+                             RS_RSB_MAX_ID);
         if (rc == 0)
             rc = rs_rsb_write(*rw, rs_tsv_get(t, id_col), rs_tsv_len(t, id_col), v);
         if (rc < 0) {

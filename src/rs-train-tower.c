@@ -42,7 +42,8 @@ static void help(void)
            "$TMPDIR). Config format: schemas/tower-config.md.\n"
            "\n"
            "Inputs and outputs:\n"
-           "  -c, --config FILE       feature config (JSON; with --resume: the checkpoint's)\n"
+           "  -c, --config FILE       feature config (JSON; with --resume: optional, must be\n"
+           "                          the checkpoint's)\n"
            "      --users FILE        user feature table (user_id + feature columns)\n"
            "      --items FILE        item feature table (item_id + feature columns)\n"
            "      --valid FILE        validation pairs (user_id, item_id): recall@k each epoch,\n"
@@ -197,12 +198,26 @@ static void parse_args(int argc, char **argv)
     opt.in.item_col = cols.item;
 }
 
+/* With --resume, a -c config must be the checkpoint's own: another would be
+ * ignored without a word. */
+static int check_resume_config(const struct rs_rsm *ckpt)
+{
+    json_t *config;
+    int rc = rs_config_load(&config, opt.config);
+    if (rc == 0 && !json_equal(config, rs_rsm_section(ckpt, "config")))
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s' is not the feature config of checkpoint '%s': resume without -c, or "
+                        "train afresh without --resume", opt.config, to.checkpoint);
+    json_decref(config);
+    return rc;
+}
+
 /* Builds the tower: from the config (fresh) or from the checkpoint (resume). */
 static int build(struct rs_tower *t, struct rs_rsm **ckpt, struct rs_tt_data *d)
 {
     int rc;
     if (opt.resume) {
-        if ((rc = rs_rsm_load(ckpt, to.checkpoint)) < 0 || (rc = rs_tower_from_rsm(t, *ckpt)) < 0)
+        if ((rc = rs_rsm_load(ckpt, to.checkpoint)) < 0 || (rc = rs_tower_from_rsm(t, *ckpt)) < 0 ||
+            (opt.config && (rc = check_resume_config(*ckpt)) < 0))
             return rc;
         return rs_tt_load(d, t, &opt.in, 1);
     }

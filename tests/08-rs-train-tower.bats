@@ -197,9 +197,12 @@ c["user_embedding_layers"]["history"]["pooling"] = "attention"; json.dump(c, ope
     run -1 --separate-stderr resume --batch 64 --epochs 4 train.tsv
     assert_stderr_has "checkpoint of a run with other options (batch 32,"
     assert_stderr_has "this run: batch 64,"
+    "$PYTHON" -c 'import json; c = json.load(open("tower.json")); c["embedding_size"] = 4; json.dump(c, open("other.json", "w"))'
+    run -1 --separate-stderr resume -c other.json --batch 32 --epochs 4 train.tsv
+    assert_stderr_has "'other.json' is not the feature config of checkpoint 'ck.rsm'"
     [ ! -e r.rsm ]
-    # The same inputs and options resume.
-    resume --batch 32 --epochs 4 train.tsv
+    # The same inputs, options and config resume.
+    resume -c tower.json --batch 32 --epochs 4 train.tsv
     [ -s r.rsm ]
 }
 

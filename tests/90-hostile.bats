@@ -295,6 +295,10 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
 print('id\t' + '\t'.join('v%d' % i for i in range(65537)))
 print('a\t' + '\t'.join('1' for i in range(65537)))" > wide.tsv
     hostile "'wide.tsv' line 1: 65537 vector columns (RSB allows at most 65536)" rs-cat --to rsb -o out.rsb wide.tsv
+    # Ids too long for RSB are refused where they are read, not when written.
+    "$PYTHON" -c "print('user_id\titem_id'); print('u1\tb'); print('u1\t' + 'a' * 70000)" > longitem.tsv
+    hostile "'longitem.tsv' line 3: column 'item_id': id of 70000 bytes (at most 65535)" \
+        rs-als -f 2 -i 1 --item-factors out.rsb longitem.tsv
 }
 
 @test "-o onto a symlink writes through it (as sort -o): the link stays, the target gets the output" {

@@ -22,6 +22,7 @@ enum rs_dtype {
 };
 
 #define RS_RSB_MAX_DIMS 65536u
+#define RS_RSB_MAX_ID 65535u /* bytes of an id (a u16 length) */
 #define RS_RSB_SIGNATURE "\x89RSB\r\n\x1a\n"
 
 /* 1 if the first bytes of a stream are the RSB signature. */

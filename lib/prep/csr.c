@@ -200,11 +200,13 @@ static int in_list(const char *list, const char *value, size_t n)
     return 0;
 }
 
-static int intern(struct rs_tsv *t, int col, struct rs_strmap *m, uint32_t *id)
+static int intern(struct rs_tsv *t, int col, struct rs_strmap *m, size_t max_id, uint32_t *id)
 {
     size_t n = rs_tsv_len(t, col);
     if (n == 0)
         return rs_tsv_errf(t, col, "empty id");
+    if (max_id && n > max_id)
+        return rs_tsv_errf(t, col, "id of %zu bytes (at most %zu)", n, max_id);
     int64_t v = rs_strmap_put(m, rs_tsv_get(t, col), n, NULL);
     if (v >= (int64_t)UINT32_MAX)
         return rs_tsv_errf(t, col, "more than %u distinct ids", UINT32_MAX - 1);
@@ -232,7 +234,8 @@ static int read_rows(struct rs_tsv *t, struct rs_coo *c, struct rs_strmap *users
                 return rs_tsv_errf(t, wcol, "expected a weight >= 0, got '%s'", rs_tsv_get(t, wcol));
         }
         uint32_t u, i;
-        if ((rc = intern(t, ucol, users, &u)) < 0 || (rc = intern(t, icol, items, &i)) < 0)
+        if ((rc = intern(t, ucol, users, spec->max_id, &u)) < 0 ||
+            (rc = intern(t, icol, items, spec->max_id, &i)) < 0)
             return rc;
         rs_coo_add(c, u, i, w);
     }
