@@ -157,10 +157,10 @@ static int map_one(struct rs_tsv *t, int col, const struct rs_vocab *v, const ch
     }
     if (in_list && memchr(tok, ',', len))
         return rs_tsv_errf(t, col, "token '%s' of id %llu holds a comma and cannot go in a list", tok, id);
-    return rs_writer_write(w, tok, len);
+    return rs_writer_put_field(w, tok, len);
 }
 
-static int map_row(struct rs_tsv *t, const enum kind *kind, const struct rs_vocab *v, int csv, struct rs_writer *w)
+static int map_row(struct rs_tsv *t, const enum kind *kind, const struct rs_vocab *v, struct rs_writer *w)
 {
     int rc = 0;
     for (size_t i = 0; i < rs_tsv_ncols(t) && rc == 0; i++) {
@@ -169,7 +169,7 @@ static int map_row(struct rs_tsv *t, const enum kind *kind, const struct rs_voca
         if (i)
             rc = rs_writer_putc(w, '\t');
         if (kind[i] == PASS) {
-            rc = rc ? rc : csv ? rs_writer_put_field(w, f, n) : rs_writer_write(w, f, n);
+            rc = rc ? rc : rs_writer_put_field(w, f, n);
             continue;
         }
         char *buf = NULL;
@@ -196,7 +196,6 @@ static int map_stream(const char *path, const struct rs_vocab *v, struct rs_writ
     int rc = open_table(path, &t, &kind);
     if (rc < 0)
         return rc;
-    int csv = (rs_tsv_flags(path, opt.csv ? RS_TSV_CSV : 0) & RS_TSV_CSV) != 0;
     size_t nc = rs_tsv_ncols(t);
     for (size_t i = 0; i < nc && rc == 0; i++) {
         const char *name = rs_tsv_colname(t, i);
@@ -205,7 +204,7 @@ static int map_stream(const char *path, const struct rs_vocab *v, struct rs_writ
     if (nc && rc == 0)
         rc = rs_writer_putc(w, '\n');
     while (nc && rc == 0 && (rc = rs_tsv_next(t)) == 0)
-        rc = map_row(t, kind, v, csv, w);
+        rc = map_row(t, kind, v, w);
     free(kind);
     rs_tsv_close(t);
     return rc == RS_ERR_EOF || nc == 0 ? 0 : rc;

@@ -561,18 +561,18 @@ static int put_value(struct rs_writer *w, double v)
 
 static int per_user_header(struct rs_eval *e, struct rs_writer *w)
 {
-    int rc = rs_writer_printf(w, "%s\tmodel", e->o.user_col);
+    int rc = rs_writer_put_text(w, e->o.user_col) | rs_writer_printf(w, "\tmodel");
     if (e->seg_col)
-        rc |= rs_writer_putc(w, '\t') | rs_writer_put_field(w, e->seg_col, strlen(e->seg_col));
+        rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, e->seg_col);
     rc |= rs_writer_printf(w, "\tn_truth\tn_pred");
     for (int m = 0; m < RS_MET_NACC; m++)
         for (size_t j = 0; j < e->o.nk && (m != RS_MET_NDCG_GRADED || e->o.rel_col); j++)
-            rc |= rs_writer_printf(w, "\t%s@%zu", rs_metric_name(m), e->ks[j]);
+            rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, rs_metric_name(m)) | rs_writer_printf(w, "@%zu", e->ks[j]);
     const char *extra[3] = { e->train_users ? "novelty" : NULL, e->attr ? "ild_category" : NULL,
                              e->embs ? "ild_embedding" : NULL };
     for (int x = 0; x < 3; x++)
         for (size_t j = 0; j < e->o.nk && extra[x]; j++)
-            rc |= rs_writer_printf(w, "\t%s@%zu", extra[x], e->ks[j]);
+            rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, extra[x]) | rs_writer_printf(w, "@%zu", e->ks[j]);
     return rc | rs_writer_putc(w, '\n');
 }
 
@@ -583,11 +583,10 @@ static int per_user_row(struct rs_eval *e, struct run *r, uint32_t u, size_t n, 
     struct rs_writer *w = r->per_user;
     size_t len, nk = e->o.nk;
     const char *key = rs_strmap_key(e->users, u, &len);
-    int rc = rs_writer_write(w, key, len) | rs_writer_putc(w, '\t') |
-             rs_writer_put_field(w, r->model, strlen(r->model));
+    int rc = rs_writer_put_field(w, key, len) | rs_writer_putc(w, '\t') | rs_writer_put_text(w, r->model);
     if (e->seg_col) {
         const char *s = e->user[u].seg ? rs_strmap_key(e->segs, e->user[u].seg - 1, &len) : "";
-        rc |= rs_writer_putc(w, '\t') | rs_writer_write(w, s, e->user[u].seg ? len : 0);
+        rc |= rs_writer_putc(w, '\t') | rs_writer_put_field(w, s, e->user[u].seg ? len : 0);
     }
     rc |= rs_writer_printf(w, "\t%u\t%zu", e->user[u].t_n, n);
     for (int m = 0; m < RS_MET_NACC; m++)

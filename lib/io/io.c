@@ -431,15 +431,32 @@ int rs_writer_printf(struct rs_writer *w, const char *fmt, ...)
     return rc;
 }
 
-int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n)
+size_t rs_field_escape(char *dst, const char *s, size_t n)
 {
+    size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i], esc = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\\' ? '\\' : 0;
-        int rc = esc ? (rs_writer_putc(w, '\\') | rs_writer_putc(w, esc)) : rs_writer_putc(w, c);
-        if (rc < 0)
+        if (esc)
+            dst[o++] = '\\';
+        dst[o++] = esc ? esc : c;
+    }
+    return o;
+}
+
+int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n)
+{
+    char buf[512];
+    for (size_t i = 0; i < n; i += sizeof buf / 2) {
+        size_t k = n - i < sizeof buf / 2 ? n - i : sizeof buf / 2;
+        if (rs_writer_write(w, buf, rs_field_escape(buf, s + i, k)) < 0)
             return RS_ERR_IO;
     }
     return 0;
+}
+
+int rs_writer_put_text(struct rs_writer *w, const char *s)
+{
+    return rs_writer_put_field(w, s, strlen(s));
 }
 
 /* Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), or 0. */

@@ -207,7 +207,7 @@ int rs_vocab_write(const struct rs_vocab *v, struct rs_writer *w)
         size_t len;
         const char *tok = rs_strmap_key(v->map, (int64_t)id - 1, &len);
         rc = rs_writer_printf(w, "%zu\t", id);
-        rc = rc ? rc : rs_writer_write(w, tok, len);
+        rc = rc ? rc : rs_writer_put_field(w, tok, len);
         rc = rc ? rc : rs_writer_printf(w, "\t%llu\n", (unsigned long long)v->count[id]);
     }
     return rc;
