@@ -1,7 +1,8 @@
 /* test-ids.c - one id, one byte string: random ids of every byte value but
  * NUL come back identical through the TSV writer and reader, through the RSB
  * writer and reader, and through TSV -> RSB -> TSV; and reading then writing
- * any TSV line is stable after one pass (schemas/tsv.md, "Escaping"). */
+ * any TSV line is stable after one pass (schemas/tsv.md, "Escaping"); a list
+ * field refuses an id holding a comma. */
 #include "core/err.h"
 #include "core/rng.h"
 #include "io/io.h"
@@ -189,6 +190,19 @@ int main(void)
     is_str(b, a, "write(read(line)) is stable");
     free(a);
     free(b);
+
+    /* list items: escaped, comma-separated, an id with a comma refused */
+    struct rs_writer *w;
+    int rc = rs_writer_open(&w, path("list.txt"), 0, 0);
+    rc = rc ? rc : rs_tsv_put_list_item(w, "history", 0, "a\tb", 3) | rs_tsv_put_list_item(w, "history", 1, "c", 1);
+    is_int(rs_writer_finish(w, rc), 0, "two list items written");
+    a = slurp(path("list.txt"));
+    is_str(a, "a\\tb,c", "escaped and comma-separated");
+    free(a);
+    rs_writer_open(&w, path("bad.txt"), 0, 0);
+    is_int(rs_writer_finish(w, rs_tsv_put_list_item(w, "neg_items", 0, "x,y", 3)), RS_ERR_FORMAT,
+           "an id with a comma in a list is refused");
+    is_str(rs_err_msg(), "id 'x,y' holds a comma and cannot go in the list column 'neg_items'", "naming id and column");
 
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -120,7 +120,7 @@ static void test_file(void)
     bad_file("id\ttoken\tcount\n0\t\t0\n2\ta\t1\n", "line 3: column 'id': expected id 1", "gap in ids");
     bad_file("id\ttoken\tcount\n0\tx\t0\n", "column 'token': id 0 is the OOV entry", "token at id 0");
     bad_file("id\ttoken\tcount\n0\t\t0\n1\t\t1\n", "line 3: column 'token': empty token", "empty token");
-    bad_file("id\ttoken\tcount\n0\t\t0\n1\ta\t1\n2\ta\t1\n", "token 'a' repeated (first at id 1)", "repeat");
+    bad_file("id\ttoken\tcount\n0\t\t0\n1\ta\t1\n2\ta\t1\n", "token 'a' repeated (first at id 1, line 3)", "repeat");
     bad_file("id\ttoken\tcount\n0\t\t-1\n", "negative count", "negative count");
     bad_file("id\ttoken\tcount\n0\t\tmany\n", "line 2: column 'count'", "non-numeric count");
 }
