@@ -225,7 +225,7 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
     hostile "'nanitems.tsv' line 3: column 'price'" rs-train-tower -c tower.json --users users.tsv \
         --items nanitems.tsv -q -o out.rsm train.tsv
     { cat users.tsv; sed -n 2p users.tsv; } > dupusers.tsv
-    hostile "'dupusers.tsv' line $(($(wc -l < users.tsv) + 1))" rs-train-tower -c tower.json \
+    hostile "'dupusers.tsv' line $(($(wc -l < users.tsv) + 1)): column 'user_id': duplicate id '$(sed -n 2p users.tsv | cut -f1)' (first on line 2)" rs-train-tower -c tower.json \
         --users dupusers.tsv --items items.tsv -q -o out.rsm train.tsv
 }
 
@@ -332,4 +332,10 @@ assert sorted(d) == sorted(want), sorted(d)"
         rs-diversify --items items.tsv --by category -n 2 -o out.tsv ranked.tsv
     hostile "'items.tsv' line 5: column 'item_id': duplicate id 'i2' (first on line 3)" \
         rs-metrics --truth e.tsv --pred ranked.tsv --item-features items.tsv -o out.tsv
+    # segment tables: which of two rows would give the user's segment?
+    printf 'user_id\tregion\nu1\tnorth\nu2\tsouth\nu1\tsouth\n' > seg.tsv
+    hostile "'seg.tsv' line 4: column 'user_id': duplicate id 'u1' (first on line 2)" \
+        rs-metrics --truth e.tsv --pred ranked.tsv --user-features seg.tsv --by region -o out.tsv
+    hostile "'seg.tsv' line 4: column 'user_id': duplicate id 'u1' (first on line 2)" \
+        rs-retrieve --popular e.tsv --segment-col region --users-from seg.tsv -k 2 -o out.tsv
 }

@@ -348,11 +348,20 @@ int rs_eval_load_segments(struct rs_eval *e, const char *path, const char *col)
         return rc;
     free(e->seg_col);
     e->seg_col = xstrdup(col);
+    struct rs_strmap *seen = rs_strmap_new(1024); /* every user of the table, truth's or not */
+    uint64_t *first = NULL;
+    size_t nfirst = 0;
     while ((rc = rs_tsv_next(t)) == 0) {
-        int64_t u = rs_strmap_get(e->users, rs_tsv_get(t, idx[0]), rs_tsv_len(t, idx[0]));
+        const char *key = rs_tsv_get(t, idx[0]);
+        size_t len = rs_tsv_len(t, idx[0]);
+        if ((rc = rs_tsv_key_once(t, idx[0], (size_t)rs_strmap_put(seen, key, len, NULL), &first, &nfirst)) < 0)
+            break;
+        int64_t u = rs_strmap_get(e->users, key, len);
         if (u >= 0 && e->user[u].seg == 0)
             e->user[u].seg = seg_id(e, rs_tsv_get(t, idx[1]), rs_tsv_len(t, idx[1]));
     }
+    rs_strmap_free(seen);
+    free(first);
     rs_tsv_close(t);
     for (size_t u = 0; u < rs_strmap_size(e->users); u++)
         if (e->user[u].seg == 0)
