@@ -312,6 +312,11 @@ assert d['u\t1'][0]['history'] == 'i\\\\2,i\n1', d['u\t1'][0]['history']"
     rows cand.tsv ${#ids[@]}
     run -0 --separate-stderr rs-metrics --truth truth.tsv --pred cand.tsv -k 1 -o m.tsv
     grep -q '^cand	hit_rate	1	1$' m.tsv
+    # a vocabulary holds the ids themselves: apply then invert gives them back
+    rs-vocab build -c user_id -o v.tsv truth.tsv
+    rs-vocab apply --vocab v.tsv -c user_id truth.tsv | rs-vocab invert --vocab v.tsv -c user_id > inv.tsv
+    rs-cat truth.tsv | assert_same - inv.tsv
+    [ "$(grep -c . v.tsv)" -eq $((${#ids[@]} + 2)) ]
     rs-cat --to json -o cand.json cand.tsv
     run -0 "$PYTHON" -c "
 import json; d = json.load(open('cand.json'))
