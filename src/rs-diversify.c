@@ -151,7 +151,7 @@ struct ctx {
 struct stream {
     struct rs_tsv *t;
     struct rs_writer *w;
-    int uc, ic, sc, rc_col, csv;
+    int uc, ic, sc, rc_col;
     size_t ncols;
     struct rs_strmap *done_users;
     struct rs_rowbuf u;         /* the current user's rows */
@@ -176,8 +176,7 @@ static void keep_row(struct stream *s, double score)
 
 static int write_field(struct stream *s, const char *f)
 {
-    /* CSV fields may hold tabs or newlines; TSV fields are already escaped */
-    return s->csv ? rs_writer_put_field(s->w, f, strlen(f)) : rs_writer_write(s->w, f, strlen(f));
+    return rs_writer_put_text(s->w, f);
 }
 
 static int flush_user(const struct ctx *x, struct stream *s)
@@ -225,7 +224,7 @@ static int check_row(struct stream *s, double *score)
 
 static int run(struct ctx *x, const char *path, struct rs_writer *w)
 {
-    struct stream s = { .w = w, .csv = rs_ends_with(path, ".csv") || rs_ends_with(path, ".csv.zst") };
+    struct stream s = { .w = w };
     int rc = rs_tsv_open(&s.t, path, 0);
     if (rc < 0)
         return rc;

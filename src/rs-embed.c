@@ -163,7 +163,7 @@ static int write_rows(struct rs_writer *w, struct rs_rsb_writer *rw, char **ids,
                 rc |= rs_writer_putc(w, opt.format == OUT_PG ? ',' : '\t');
             rc |= rs_writer_put_float(w, v[j]);
         }
-        rc |= rs_writer_printf(w, "%s\n", opt.format == OUT_PG ? "}" : "");
+        rc |= (opt.format == OUT_PG ? rs_writer_putc(w, '}') : 0) | rs_writer_putc(w, '\n');
     }
     return rc;
 }

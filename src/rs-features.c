@@ -278,10 +278,10 @@ static int write_features(struct state *s, size_t e, struct rs_writer *w, uint32
     for (size_t h = 0; h < s->nhist; h++) {
         size_t n = rs_lastn_get(&s->hist[h], e, buf);
         rc |= rs_writer_putc(w, '\t');
-        for (size_t k = 0; k < n; k++) {
+        for (size_t k = 0; k < n && rc == 0; k++) {
             size_t len;
             const char *key = rs_strmap_key(s->items, buf[k], &len);
-            rc |= (k ? rs_writer_putc(w, ',') : 0) | rs_writer_write(w, key, len);
+            rc = rs_tsv_put_list_item(w, "history", k, key, len);
         }
     }
     return rc | rs_writer_putc(w, '\n');
@@ -293,8 +293,7 @@ static int write_table(struct state *s, struct rs_writer *w)
     int rc = write_header(s, w);
     const struct rs_jointable *jt = &s->jt;
     for (size_t r = 0; r < jt->nrows && rc == 0; r++) {
-        const char *row = rs_jointable_row(jt, r);
-        rc = rs_writer_write(w, row, strlen(row));
+        rc = rs_jointable_write_row(jt, r, w);
         rc = rc ? rc : write_features(s, (size_t)jt->id[r], w, buf);
     }
     /* then the ids seen only in the events, in first-seen order */
@@ -302,7 +301,7 @@ static int write_table(struct state *s, struct rs_writer *w)
         size_t len;
         const char *key = rs_strmap_key(s->ents, (int64_t)e, &len);
         for (size_t c = 0; c < (jt->ncols ? jt->ncols : 1); c++)
-            rc |= (c ? rs_writer_putc(w, '\t') : 0) | ((int)c == jt->key_col ? rs_writer_write(w, key, len) : 0);
+            rc |= (c ? rs_writer_putc(w, '\t') : 0) | ((int)c == jt->key_col ? rs_writer_put_field(w, key, len) : 0);
         rc = rc ? rc : write_features(s, e, w, buf);
     }
     free(buf);

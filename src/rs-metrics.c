@@ -147,26 +147,21 @@ static int put_k_value(struct rs_writer *w, const struct rs_eval_value *v)
     return rc | (isnan(v->value) ? 0 : put_num(w, v->value));
 }
 
-static int put_str(struct rs_writer *w, const char *s)
-{
-    return rs_writer_put_field(w, s, strlen(s));
-}
-
 static int write_long(struct rs_eval *e, struct rs_writer *w, size_t nseg)
 {
     int rc = rs_writer_printf(w, "model\t");
     if (opt.by)
-        rc |= put_str(w, opt.by) | rs_writer_putc(w, '\t');
+        rc |= rs_writer_put_text(w, opt.by) | rs_writer_putc(w, '\t');
     rc |= rs_writer_printf(w, "metric\tk\tvalue\n");
     for (size_t m = 0; m < rs_eval_nmodels(e); m++)
         for (size_t s = 0; s < nseg; s++) {
             size_t n;
             const struct rs_eval_value *v = rs_eval_summary(e, m, s, &n);
             for (size_t i = 0; i < n && rc == 0; i++) {
-                rc |= put_str(w, rs_eval_model(e, m)) | rs_writer_putc(w, '\t');
+                rc |= rs_writer_put_text(w, rs_eval_model(e, m)) | rs_writer_putc(w, '\t');
                 if (opt.by)
-                    rc |= put_str(w, rs_eval_segment(e, s)) | rs_writer_putc(w, '\t');
-                rc |= rs_writer_printf(w, "%s\t", v[i].metric) | put_k_value(w, &v[i]);
+                    rc |= rs_writer_put_text(w, rs_eval_segment(e, s)) | rs_writer_putc(w, '\t');
+                rc |= rs_writer_put_text(w, v[i].metric) | rs_writer_putc(w, '\t') | put_k_value(w, &v[i]);
                 rc |= rs_writer_putc(w, '\n');
             }
         }
@@ -178,18 +173,18 @@ static int write_wide(struct rs_eval *e, struct rs_writer *w, size_t nseg)
 {
     int rc = 0;
     if (opt.by)
-        rc |= put_str(w, opt.by) | rs_writer_putc(w, '\t');
+        rc |= rs_writer_put_text(w, opt.by) | rs_writer_putc(w, '\t');
     rc |= rs_writer_printf(w, "metric\tk");
     for (size_t m = 0; m < rs_eval_nmodels(e); m++)
-        rc |= rs_writer_putc(w, '\t') | put_str(w, rs_eval_model(e, m));
+        rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, rs_eval_model(e, m));
     rc |= rs_writer_putc(w, '\n');
     for (size_t s = 0; s < nseg; s++) {
         size_t n, nm;
         const struct rs_eval_value *v = rs_eval_summary(e, 0, s, &n);
         for (size_t i = 0; i < n && rc == 0; i++) {
             if (opt.by)
-                rc |= put_str(w, rs_eval_segment(e, s)) | rs_writer_putc(w, '\t');
-            rc |= rs_writer_printf(w, "%s\t", v[i].metric);
+                rc |= rs_writer_put_text(w, rs_eval_segment(e, s)) | rs_writer_putc(w, '\t');
+            rc |= rs_writer_put_text(w, v[i].metric) | rs_writer_putc(w, '\t');
             rc |= v[i].k ? rs_writer_printf(w, "%zu", v[i].k) : 0;
             for (size_t m = 0; m < rs_eval_nmodels(e); m++) {
                 const struct rs_eval_value *vm = rs_eval_summary(e, m, s, &nm);
@@ -211,19 +206,21 @@ static int write_json(struct rs_eval *e, struct rs_writer *w, size_t nseg)
 {
     int rc = rs_writer_printf(w, "{\"k\": [");
     for (size_t j = 0; j < opt.nk; j++)
-        rc |= rs_writer_printf(w, "%s%zu", j ? ", " : "", opt.ks[j]);
+        rc |= rs_writer_printf(w, j ? ", %zu" : "%zu", opt.ks[j]);
     rc |= rs_writer_printf(w, "],\n \"results\": [");
     for (size_t m = 0; m < rs_eval_nmodels(e); m++)
         for (size_t s = 0; s < nseg; s++) {
-            rc |= rs_writer_printf(w, "%s\n  {\"model\": ", m + s ? "," : "") | json_str(w, rs_eval_model(e, m));
+            rc |= rs_writer_printf(w, m + s ? ",\n  {\"model\": " : "\n  {\"model\": ") | json_str(w, rs_eval_model(e, m));
             if (opt.by)
                 rc |= rs_writer_printf(w, ", \"segment\": ") | json_str(w, rs_eval_segment(e, s));
             rc |= rs_writer_printf(w, ",\n   \"metrics\": {");
             size_t n;
             const struct rs_eval_value *v = rs_eval_summary(e, m, s, &n);
             for (size_t i = 0; i < n; i++) {
-                rc |= rs_writer_printf(w, "%s\"%s", i ? ", " : "", v[i].metric);
-                rc |= v[i].k ? rs_writer_printf(w, "@%zu\": ", v[i].k) : rs_writer_printf(w, "\": ");
+                char key[64]; /* "ndcg@10" */
+                snprintf(key, sizeof key, "%s@%zu", v[i].metric, v[i].k);
+                key[v[i].k ? sizeof key - 1 : strlen(v[i].metric)] = '\0';
+                rc |= (i ? rs_writer_printf(w, ", ") : 0) | json_str(w, key) | rs_writer_printf(w, ": ");
                 rc |= isnan(v[i].value) ? rs_writer_printf(w, "null") : put_num(w, v[i].value);
             }
             rc |= rs_writer_printf(w, "}}");

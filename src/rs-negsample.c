@@ -270,10 +270,10 @@ static int load_nearest(struct ctx *x)
 static int put_list(struct rs_writer *w, const struct ctx *x, const uint32_t *items, const double *logq, size_t n)
 {
     int rc = rs_writer_putc(w, '\t');
-    for (size_t j = 0; j < n; j++) {
+    for (size_t j = 0; j < n && rc == 0; j++) {
         size_t len;
         const char *id = rs_strmap_key(x->items, items[j], &len);
-        rc |= (j ? rs_writer_putc(w, ',') : 0) | rs_writer_write(w, id, len);
+        rc = rs_tsv_put_list_item(w, "neg_items", j, id, len);
     }
     rc |= rs_writer_putc(w, '\t');
     for (size_t j = 0; j < n; j++)
@@ -328,12 +328,12 @@ static int example_pass(const struct ctx *x, struct rs_twopass *tp, struct rs_wr
         rs_rng_init(&g, rs_opts.seed, row++);
         size_t got = rs_negsampler_draw(&x->s, &q, &g, k, scratch, neg, logq);
         short_rows += got < k;
-        rc |= rs_writer_write(w, rs_tsv_get(t, uc), rs_tsv_len(t, uc)) | rs_writer_putc(w, '\t');
-        rc |= rs_writer_write(w, rs_tsv_get(t, ic), rs_tsv_len(t, ic)) | rs_writer_putc(w, '\t');
+        rc |= rs_writer_put_field(w, rs_tsv_get(t, uc), rs_tsv_len(t, uc)) | rs_writer_putc(w, '\t');
+        rc |= rs_writer_put_field(w, rs_tsv_get(t, ic), rs_tsv_len(t, ic)) | rs_writer_putc(w, '\t');
         rc |= rs_writer_put_float(w, rs_negsampler_freq_logq(&x->s, item)) | put_list(w, x, neg, logq, got);
         for (size_t i = 0; i < nc; i++)
             if (passed_through(t, i, uc, ic))
-                rc |= rs_writer_putc(w, '\t') | rs_writer_write(w, rs_tsv_get(t, (int)i), rs_tsv_len(t, (int)i));
+                rc |= rs_writer_putc(w, '\t') | rs_writer_put_field(w, rs_tsv_get(t, (int)i), rs_tsv_len(t, (int)i));
         rc |= rs_writer_putc(w, '\n');
     }
     if (short_rows)

@@ -189,8 +189,8 @@ static int report(void *ctx, const struct rs_prefilter_step *p)
            v[1], v[2], v[3], v[4], v[5]);
     if (!s->report)
         return 0;
-    return rs_writer_printf(s->report, "%s\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n", p->rule, v[0], v[1], v[2], v[3],
-                            v[4], v[5]);
+    return rs_writer_put_text(s->report, p->rule) |
+           rs_writer_printf(s->report, "\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n", v[0], v[1], v[2], v[3], v[4], v[5]);
 }
 
 /* Top-n: checks the placeholder, writes --map (most popular first). */
@@ -208,12 +208,12 @@ static int top_n_map(struct state *s)
         rc = rs_err_set(RS_ERR_FORMAT, "placeholder '%s' is an item among the top %llu; choose another --placeholder",
                         opt.placeholder, (unsigned long long)opt.r.top_n);
     if (rc == 0 && opt.map && (rc = rs_writer_open(&w, opt.map, 0, 0)) == 0)
-        rc = rs_writer_printf(w, "%s\tmapped_id\tpopularity\n", cols.item);
+        rc = rs_writer_put_text(w, cols.item) | rs_writer_printf(w, "\tmapped_id\tpopularity\n");
     for (size_t k = 0; w && k < m && rc == 0; k++) {
         size_t len;
         const char *key = rs_strmap_key(s->items, order[k], &len);
-        rc = rs_writer_write(w, key, len) | rs_writer_putc(w, '\t');
-        rc |= s->mapped[order[k]] ? rs_writer_printf(w, "%s", opt.placeholder) : rs_writer_write(w, key, len);
+        rc = rs_writer_put_field(w, key, len) | rs_writer_putc(w, '\t');
+        rc |= s->mapped[order[k]] ? rs_writer_put_text(w, opt.placeholder) : rs_writer_put_field(w, key, len);
         rc |= rs_writer_printf(w, "\t%llu\n", (unsigned long long)pop[order[k]]);
     }
     free(pop);
@@ -221,9 +221,8 @@ static int top_n_map(struct state *s)
     return w ? rs_writer_finish(w, rc) : rc;
 }
 
-/* 2nd pass: the live rows, in input order, with top-n items mapped; csv:
- * the fields are raw CSV ones, to escape as TSV. */
-static int write_output(struct state *s, struct rs_twopass *tp, int csv, struct rs_writer *w)
+/* 2nd pass: the live rows, in input order, with top-n items mapped. */
+static int write_output(struct state *s, struct rs_twopass *tp, struct rs_writer *w)
 {
     struct rs_tsv *t;
     int ic, rc = rs_twopass_rewind(tp, &t);
@@ -242,7 +241,7 @@ static int write_output(struct state *s, struct rs_twopass *tp, int csv, struct 
             int mapped = (int)c == ic && s->mapped && s->mapped[s->t.item[k]];
             const char *f = mapped ? opt.placeholder : rs_tsv_get(t, (int)c);
             size_t n = mapped ? strlen(f) : rs_tsv_len(t, (int)c);
-            rc |= (c ? rs_writer_putc(w, '\t') : 0) | (csv ? rs_writer_put_field(w, f, n) : rs_writer_write(w, f, n));
+            rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_field(w, f, n);
         }
         rc |= rs_writer_putc(w, '\n');
     }
@@ -271,7 +270,7 @@ static int run(struct state *s, const char *path, struct rs_writer *w)
     if (rc == 0 && rs_tsv_ncols(t) > 0)
         rc = rs_prefilter_apply(&s->t, &opt.r, &it, s->mapped, report, s);
     if (rc == 0)
-        rc = write_output(s, tp, (flags & RS_TSV_CSV) != 0, w);
+        rc = write_output(s, tp, w);
     /* the output is committed only after this returns 0: a failing map aborts it */
     if (rc == 0 && opt.r.top_n && s->t.n)
         rc = top_n_map(s);

@@ -164,11 +164,6 @@ static int input_flags(void)
     return rs_tsv_flags(opt.input, opt.csv ? RS_TSV_CSV : 0);
 }
 
-static int csv_input(void)
-{
-    return (input_flags() & RS_TSV_CSV) != 0;
-}
-
 /* First pass of --windows / --last-days: the newest timestamp. */
 static int newest(struct rs_tsv *t, int64_t *end)
 {
@@ -207,34 +202,19 @@ struct line {
     size_t len, cap;
 };
 
-static void line_add(struct line *l, const char *s, size_t n)
-{
-    if (l->len + n > l->cap) {
-        l->cap = 2 * (l->len + n);
-        l->s = xrealloc(l->s, l->cap);
-    }
-    memcpy(l->s + l->len, s, n);
-    l->len += n;
-}
-
-/* Appends the current row (or the header) as one TSV line; CSV fields get
- * TSV escapes, TSV fields are already escaped. */
-static void add_row(struct line *l, const struct rs_tsv *t, int csv, int header)
+/* Appends the current row (or the header) as one TSV line. */
+static void add_row(struct line *l, const struct rs_tsv *t, int header)
 {
     for (size_t i = 0; i < rs_tsv_ncols(t); i++) {
         const char *f = header ? rs_tsv_colname(t, i) : rs_tsv_get(t, (int)i);
         size_t n = header ? strlen(f) : rs_tsv_len(t, (int)i);
-        if (i)
-            line_add(l, "\t", 1);
-        for (size_t k = 0; csv && k < n; k++) {
-            const char *esc = f[k] == '\t' ? "\\t" : f[k] == '\n' ? "\\n" : f[k] == '\r' ? "\\r"
-                                                     : f[k] == '\\' ? "\\\\" : NULL;
-            line_add(l, esc ? esc : f + k, esc ? 2 : 1);
+        if (l->len + 2 * n + 2 > l->cap) { /* an escaped field, a tab or the newline */
+            l->cap = 2 * (l->len + 2 * n + 2);
+            l->s = xrealloc(l->s, l->cap);
         }
-        if (!csv)
-            line_add(l, f, n);
+        l->len += rs_field_escape(l->s + l->len, f, n);
+        l->s[l->len++] = i + 1 < rs_tsv_ncols(t) ? '\t' : '\n';
     }
-    line_add(l, "\n", 1);
 }
 
 static void report(const struct rs_split_out *o, const struct rs_split_windows *w)
@@ -285,7 +265,7 @@ static int split_stream(struct rs_tsv *t, const struct rs_split_windows *w, stru
                     ? rs_split_event_window(w, rs_tsv_get(t, c->event), rs_tsv_len(t, c->event))
                     : rs_split_window_of(w, ts);
         l.len = 0;
-        add_row(&l, t, csv_input(), 0);
+        add_row(&l, t, 0);
         if ((rc = rs_split_out_put(o, k, l.s, l.len, rs_tsv_get(t, c->user), rs_tsv_len(t, c->user), ts)) < 0)
             break;
     }
@@ -314,7 +294,7 @@ static int split_per_user(struct rs_tsv *t, struct rs_split_out *o, const struct
             break;
         user[n] = (uint32_t)rs_strmap_put(users, rs_tsv_get(t, c->user), rs_tsv_len(t, c->user), NULL);
         off[n++] = text.len;
-        add_row(&text, t, csv_input(), 0);
+        add_row(&text, t, 0);
     }
     if (rc == RS_ERR_EOF) {
         uint8_t *test = xmalloc(n ? n : 1);
@@ -381,7 +361,7 @@ int main(int argc, char **argv)
     make_windows(&w, end);
     struct line header = { 0 };
     if (rs_tsv_ncols(t) > 0)
-        add_row(&header, t, csv_input(), 1);
+        add_row(&header, t, 1);
     struct rs_split_out o;
     rc = rs_split_out_open(&o, opt.out.path, &w, header.s, header.len, opt.out.zstd, opt.out.level);
     free(header.s);

@@ -88,24 +88,6 @@ static int open_table(const char *path, struct rs_tsv **t, enum kind **kind)
     return rc;
 }
 
-/* A field in TSV form: a CSV field may hold raw tabs, newlines, backslashes. */
-static const char *tsv_form(const char *s, size_t *n, char **buf, size_t *cap)
-{
-    if (!memchr(s, '\t', *n) && !memchr(s, '\n', *n) && !memchr(s, '\r', *n) && !memchr(s, '\\', *n))
-        return s;
-    if (*cap < 2 * *n + 1)
-        *buf = xrealloc(*buf, *cap = 2 * *n + 1);
-    size_t k = 0;
-    for (size_t i = 0; i < *n; i++) {
-        char c = s[i], e = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\\' ? '\\' : 0;
-        if (e)
-            (*buf)[k++] = '\\';
-        (*buf)[k++] = e ? e : c;
-    }
-    *n = k;
-    return *buf;
-}
-
 static int build_one(const char *path, struct rs_vocab_counter *c)
 {
     struct rs_tsv *t;
@@ -113,14 +95,13 @@ static int build_one(const char *path, struct rs_vocab_counter *c)
     int rc = open_table(path, &t, &kind);
     if (rc < 0)
         return rc;
-    char *buf = NULL;
-    size_t cap = 0, nc = rs_tsv_ncols(t);
+    size_t nc = rs_tsv_ncols(t);
     while (nc && (rc = rs_tsv_next(t)) == 0) {
         for (size_t i = 0; i < nc; i++) {
             if (kind[i] == PASS)
                 continue;
             size_t n = rs_tsv_len(t, (int)i);
-            const char *f = tsv_form(rs_tsv_get(t, (int)i), &n, &buf, &cap), *end = f + n;
+            const char *f = rs_tsv_get(t, (int)i), *end = f + n;
             while (f < end) {
                 const char *comma = kind[i] == LIST ? memchr(f, ',', (size_t)(end - f)) : NULL;
                 const char *stop = comma ? comma : end;
@@ -129,7 +110,6 @@ static int build_one(const char *path, struct rs_vocab_counter *c)
             }
         }
     }
-    free(buf);
     free(kind);
     rs_tsv_close(t);
     return rc == RS_ERR_EOF || nc == 0 ? 0 : rc;
@@ -157,10 +137,10 @@ static int map_one(struct rs_tsv *t, int col, const struct rs_vocab *v, const ch
     }
     if (in_list && memchr(tok, ',', len))
         return rs_tsv_errf(t, col, "token '%s' of id %llu holds a comma and cannot go in a list", tok, id);
-    return rs_writer_write(w, tok, len);
+    return rs_writer_put_field(w, tok, len);
 }
 
-static int map_row(struct rs_tsv *t, const enum kind *kind, const struct rs_vocab *v, int csv, struct rs_writer *w)
+static int map_row(struct rs_tsv *t, const enum kind *kind, const struct rs_vocab *v, struct rs_writer *w)
 {
     int rc = 0;
     for (size_t i = 0; i < rs_tsv_ncols(t) && rc == 0; i++) {
@@ -169,22 +149,19 @@ static int map_row(struct rs_tsv *t, const enum kind *kind, const struct rs_voca
         if (i)
             rc = rs_writer_putc(w, '\t');
         if (kind[i] == PASS) {
-            rc = rc ? rc : csv ? rs_writer_put_field(w, f, n) : rs_writer_write(w, f, n);
+            rc = rc ? rc : rs_writer_put_field(w, f, n);
             continue;
         }
-        char *buf = NULL;
-        size_t cap = 0;
-        const char *s = tsv_form(f, &n, &buf, &cap), *end = s + n;
+        const char *end = f + n;
         if (kind[i] == SINGLE)
-            rc = rc ? rc : map_one(t, (int)i, v, s, n, 0, w);
-        for (const char *p = s; kind[i] == LIST && rc == 0 && p < end;) {
+            rc = rc ? rc : map_one(t, (int)i, v, f, n, 0, w);
+        for (const char *p = f; kind[i] == LIST && rc == 0 && p < end;) {
             const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma ? comma : end;
             rc = map_one(t, (int)i, v, p, (size_t)(stop - p), 1, w);
             if (comma && rc == 0)
                 rc = rs_writer_putc(w, ',');
             p = stop + 1;
         }
-        free(buf);
     }
     return rc ? rc : rs_writer_putc(w, '\n');
 }
@@ -196,7 +173,6 @@ static int map_stream(const char *path, const struct rs_vocab *v, struct rs_writ
     int rc = open_table(path, &t, &kind);
     if (rc < 0)
         return rc;
-    int csv = (rs_tsv_flags(path, opt.csv ? RS_TSV_CSV : 0) & RS_TSV_CSV) != 0;
     size_t nc = rs_tsv_ncols(t);
     for (size_t i = 0; i < nc && rc == 0; i++) {
         const char *name = rs_tsv_colname(t, i);
@@ -205,7 +181,7 @@ static int map_stream(const char *path, const struct rs_vocab *v, struct rs_writ
     if (nc && rc == 0)
         rc = rs_writer_putc(w, '\n');
     while (nc && rc == 0 && (rc = rs_tsv_next(t)) == 0)
-        rc = map_row(t, kind, v, csv, w);
+        rc = map_row(t, kind, v, w);
     free(kind);
     rs_tsv_close(t);
     return rc == RS_ERR_EOF || nc == 0 ? 0 : rc;

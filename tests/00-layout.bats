@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# The repository's own rules: library layers (lib/README.md), and tests that
-# can fail (tests/check-bats; the fuzz replays and counts of tests/run).
+# The repository's own rules: library layers (lib/README.md), text written
+# only through the escaping writer (tests/check-writers), and tests that can
+# fail (tests/check-bats; the fuzz replays and counts of tests/run).
 
 bats_require_minimum_version 1.5.0
 
@@ -31,6 +32,42 @@ setup() {
     run -1 tests/check-layers "$tmp/lib"
     [[ $output == *'io/io.c:'*'#include "err.h"'* ]]
     rm -rf "$tmp"
+}
+
+@test "every text field in src/ and lib/ goes out through the escaping writer" {
+    run -0 tests/check-writers
+    [ -z "$output" ]
+}
+
+@test "check-writers rejects %s in rs_writer_printf, a raw rs_writer_write and stdout printf, and only those" {
+    t=$BATS_TEST_TMPDIR
+    mkdir -p "$t/src"
+    # an id field written raw three ways, each where the tool writes its rows
+    cat > "$t/src/rs-x.c" <<'EOF'
+static void help(void)
+{
+    printf("Usage: rs-x\n");
+}
+
+static int put_row(struct rs_writer *w, const char *id, size_t n, int k)
+{
+    int rc = rs_writer_printf(w, "%d\t", k) | rs_writer_printf(w, "%%s is fine\n");
+    rc |= rs_writer_printf(w, k ? "%.*s\t" : "\t", (int)n, id);
+    rc |= rs_writer_write(w, id,
+                          n);
+    fprintf(stderr, "%s\n", id); /* stderr: a message */
+    /* rs_writer_printf(w, "%s", id) in a comment */
+    printf("%s\n", id);
+    return rc | rs_writer_put_field(w, id, n);
+}
+EOF
+    run -1 tests/check-writers "$t/src/rs-x.c"
+    [ "${#lines[@]}" -eq 3 ]
+    [[ ${lines[0]} == "$t/src/rs-x.c:9: a string written with rs_writer_printf"* ]]
+    [[ ${lines[1]} == "$t/src/rs-x.c:10: raw rs_writer_write outside"* ]]
+    [[ ${lines[2]} == "$t/src/rs-x.c:14: printf writes outside the escaping writer"* ]]
+    # the allow-list names files and functions: rs-cat's JSON numbers pass
+    run -0 tests/check-writers src/rs-cat.c
 }
 
 @test "check-bats passes the repository's tests" {

@@ -44,6 +44,18 @@ model() {
     assert_stderr_has "not an RSM file"
 }
 
+@test "an id twice in the table is refused naming both lines, nothing written (issue 20)" {
+    model
+    { cat users.tsv; sed -n 3p users.tsv; } > dup.tsv
+    id=$(sed -n 3p users.tsv | cut -f1)
+    last=$(($(wc -l < users.tsv) + 1))
+    for f in rsb tsv; do
+        run -1 --separate-stderr rs-embed -m m.rsm --users dup.tsv -f $f -o out.$f
+        assert_stderr_has "'dup.tsv' line $last: column 'user_id': duplicate id '$id' (first on line 3)"
+        [ ! -e out.$f ]
+    done
+}
+
 @test "TSV output: a row per input row, d columns, L2-normalised" {
     model
     run -0 rs-embed -m m.rsm --items items.tsv -f tsv -o items.emb.tsv

@@ -290,7 +290,7 @@ EOF
 # b 1, c 1; south d 2, b 1; global e 4, a 3, b 2, d 2, f 2, c 1.
 setup_segments() {
     printf 'user_id\tage\tregion\n' > users.tsv
-    printf 'u1\tyoung\tnorth\nu2\tyoung\tsouth\nu3\told\tnorth\nu4\told\t\nu5\tyoung\twest\nu1\told\tsouth\n' >> users.tsv
+    printf 'u1\tyoung\tnorth\nu2\tyoung\tsouth\nu3\told\tnorth\nu4\told\t\nu5\tyoung\twest\n' >> users.tsv
     printf 'user_id\titem_id\n' > ev.tsv
     printf 'u1\ta\nu1\ta\nu3\tb\nu3\ta\nu1\tc\nu2\td\nu2\td\nu2\tb\n' >> ev.tsv
     printf 'u4\te\nu4\te\nu4\te\nu4\te\nghost\tf\nghost\tf\n' >> ev.tsv
@@ -305,8 +305,8 @@ want() {
 @test "--popular --segment-col: the segment's top K, the global ranking fills in" {
     setup_segments
     rs-retrieve -q --popular ev.tsv --segment-col region --users-from users.tsv -k 4 > got.tsv
-    # u1 listed twice: one list, its first row (north) decides; u4 (no
-    # region) gets the global counts; u5's west has no events: all filled.
+    # u4 (no region) gets the global counts; u5's west has no events: all
+    # filled.
     want 'u1 a 1 3' 'u1 b 2 1' 'u1 c 3 1' 'u1 e 4 0' \
          'u2 d 1 2' 'u2 b 2 1' 'u2 e 3 0' 'u2 a 4 0' \
          'u3 a 1 3' 'u3 b 2 1' 'u3 c 3 1' 'u3 e 4 0' \
@@ -317,6 +317,11 @@ want() {
     rs-retrieve -q --popular ev.tsv --segment-col region --users-from users.tsv -k 4 --exclude ev.tsv > got.tsv
     run -0 sed -n 2,5p got.tsv
     [ "$output" = "$(printf 'u1\tb\t1\t1\nu1\te\t2\t0\nu1\td\t3\t0\nu1\tf\t4\t0')" ]
+    # a user on two rows of the segments table: which segment? refused
+    printf 'u1\told\tsouth\n' >> users.tsv
+    run -1 --separate-stderr rs-retrieve -q --popular ev.tsv --segment-col region --users-from users.tsv -k 4 -o out.tsv
+    assert_stderr_has "'users.tsv' line 7: column 'user_id': duplicate id 'u1' (first on line 2)"
+    [ ! -e out.tsv ]
 }
 
 @test "--segments: queries from --users-from, segments from a users table" {

@@ -88,6 +88,18 @@ value() { # value FILE MODEL METRIC K
     [ ! -e m.rsm ]
 }
 
+@test "score: a users or items table with an id twice is refused naming both lines (issue 20)" {
+    world
+    { cat users.tsv; sed -n 2p users.tsv; } > dupusers.tsv
+    run -1 --separate-stderr rs-rank score -j 1 -m model.rsm --items items.tsv --users dupusers.tsv -o out.tsv cand.tsv
+    assert_stderr_has "'dupusers.tsv' line $(($(wc -l < users.tsv) + 1)): column 'user_id': duplicate id '$(sed -n 2p users.tsv | cut -f1)' (first on line 2)"
+    [ ! -e out.tsv ]
+    { cat items.tsv; sed -n 4p items.tsv; } > dupitems.tsv
+    run -1 --separate-stderr rs-rank score -j 1 -m model.rsm --items dupitems.tsv --users users.tsv -o out.tsv cand.tsv
+    assert_stderr_has "'dupitems.tsv' line $(($(wc -l < items.tsv) + 1)): column 'item_id': duplicate id '$(sed -n 4p items.tsv | cut -f1)' (first on line 4)"
+    [ ! -e out.tsv ]
+}
+
 @test "the learned ranking beats the retrieval order on NDCG (planted rs-synth)" {
     world
     run -0 --separate-stderr rs-rank eval -j 1 -m model.rsm --items items.tsv --users users.tsv -o ev.tsv cand.tsv

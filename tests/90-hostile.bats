@@ -225,7 +225,7 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
     hostile "'nanitems.tsv' line 3: column 'price'" rs-train-tower -c tower.json --users users.tsv \
         --items nanitems.tsv -q -o out.rsm train.tsv
     { cat users.tsv; sed -n 2p users.tsv; } > dupusers.tsv
-    hostile "'dupusers.tsv' line $(($(wc -l < users.tsv) + 1))" rs-train-tower -c tower.json \
+    hostile "'dupusers.tsv' line $(($(wc -l < users.tsv) + 1)): column 'user_id': duplicate id '$(sed -n 2p users.tsv | cut -f1)' (first on line 2)" rs-train-tower -c tower.json \
         --users dupusers.tsv --items items.tsv -q -o out.rsm train.tsv
 }
 
@@ -328,4 +328,101 @@ print('a\t' + '\t'.join('1' for i in range(65537)))" > wide.tsv
     printf 'user_id,note\nu1,"a,b"\nu2,c\n' > users.csv
     run -0 --separate-stderr rs-retrieve --popular ev.csv --users-from users.csv -k 1
     [ "$output" = "$(printf 'user_id\titem_id\trank\tscore\nu1\ti1\t1\t2\nu2\ti1\t1\t2')" ]
+}
+
+# Issue 20: ids. One id is one byte string everywhere: the TSV reader undoes
+# \t \n \r \\ (a backslash before anything else is itself) and every writer
+# escapes them again (schemas/tsv.md, "Escaping").
+
+ids_csv() { # events whose ids hold a tab, a newline, a CR and a backslash (quoted CSV)
+    printf 'user_id,item_id,timestamp,event\n'
+    printf '"u\t1","i\n1",10,click\n"u\n2","i\\2",11,click\n"u\\3","i\r3",12,click\n"u\t1","i\\2",13,click\n'
+}
+
+# rows FILE N: FILE reads back as a TSV (every row with the header's field
+# count) of N rows.
+rows() {
+    run -0 --separate-stderr rs-cat "$1"
+    [ "${#lines[@]}" -eq "$(($2 + 1))" ] || { echo "$1: ${#lines[@]} lines, want $(($2 + 1))"; cat -A "$1"; return 1; }
+}
+
+@test "ids holding a tab, newline or CR (quoted CSV) are written escaped by every tool, never as a corrupt TSV" {
+    ids_csv > ev.csv
+    run -0 --separate-stderr rs-features --side user --history 2 -o f.tsv ev.csv
+    rows f.tsv 3
+    run -0 --separate-stderr rs-features --side item -o fi.tsv ev.csv
+    rows fi.tsv 3
+    run -0 --separate-stderr rs-negsample -k 1 -o n.tsv ev.csv
+    rows n.tsv 4
+    run -0 --separate-stderr rs-prefilter --min-user-interactions 1 -o p.tsv ev.csv
+    rows p.tsv 4
+    run -0 --separate-stderr rs-split --cutoff 12 -o split ev.csv
+    rows split/train.tsv 2
+    printf 'user_id,item_id,rank\n"u\t1","i\n1",1\n"u\n2","i\\2",1\n' > pred.csv
+    run -0 --separate-stderr rs-metrics --truth ev.csv --pred pred.csv -k 1 --per-user pu.tsv -o m.tsv
+    rows pu.tsv 3
+    grep -q '^pred	hit_rate	1	0.666666667$' m.tsv
+    # and the ids and the history list read back as the bytes they were
+    rs-cat --to json -o f.json f.tsv
+    run -0 "$PYTHON" -c "
+import json; d = json.load(open('f.json'))
+assert sorted(d) == ['u\t1', 'u\n2', 'u\\\\3'], sorted(d)
+assert d['u\t1'][0]['history'] == 'i\\\\2,i\n1', d['u\t1'][0]['history']"
+}
+
+@test "an id with a comma cannot go in a list field: rs-features --history and rs-negsample refuse it" {
+    printf 'user_id,item_id,timestamp,event\nu1,"i,1",10,click\nu1,i2,11,click\nu2,i2,12,click\n' > ev.csv
+    hostile "'ev.csv' line 2: column 'item_id': an id in a history list may not contain a comma" \
+        rs-features --side user --history 2 -o out.tsv ev.csv
+    hostile "'ev.csv' line 2: column 'item_id': item id 'i,1' contains a comma" rs-negsample -k 1 -o out.tsv ev.csv
+}
+
+@test "an id is one byte string: TSV -> RSB -> TSV -> JSON keeps it, and rs-metrics counts the hit" {
+    # as written in TSV: a lone backslash, \\, \t, \n, \r, quotes, UTF-8,
+    # leading and trailing spaces
+    local -a ids=('x\y' 'b\\s' 't\tab' 'n\nl' 'c\r' '"q" '"'q'" 'été' ' lead' 'trail ')
+    printf 'id\tv0\tv1\ni1\t1\t0\ni2\t0\t1\n' > items.tsv
+    { printf 'id\tv0\tv1\n'; for k in "${!ids[@]}"; do printf '%s\t%d\t%d\n' "${ids[k]}" $((k % 2)) $((1 - k % 2)); done; } > users.tsv
+    { printf 'user_id\titem_id\n'; for k in "${!ids[@]}"; do printf '%s\ti%d\n' "${ids[k]}" $((2 - k % 2)); done; } > truth.tsv
+    rs-cat --to rsb -o items.rsb items.tsv
+    rs-cat --to rsb -o users.rsb users.tsv
+    rs-cat users.rsb > back.tsv
+    rs-cat --to rsb -o again.rsb back.tsv
+    rs-cat again.rsb > back2.tsv
+    assert_same back.tsv back2.tsv
+    run -0 --separate-stderr rs-retrieve --users again.rsb --items items.rsb -k 1 -o cand.tsv
+    rows cand.tsv ${#ids[@]}
+    run -0 --separate-stderr rs-metrics --truth truth.tsv --pred cand.tsv -k 1 -o m.tsv
+    grep -q '^cand	hit_rate	1	1$' m.tsv
+    # a vocabulary holds the ids themselves: apply then invert gives them back
+    rs-vocab build -c user_id -o v.tsv truth.tsv
+    rs-vocab apply --vocab v.tsv -c user_id truth.tsv | rs-vocab invert --vocab v.tsv -c user_id > inv.tsv
+    rs-cat truth.tsv | assert_same - inv.tsv
+    [ "$(grep -c . v.tsv)" -eq $((${#ids[@]} + 2)) ]
+    rs-cat --to json -o cand.json cand.tsv
+    run -0 "$PYTHON" -c "
+import json; d = json.load(open('cand.json'))
+want = ['x\\\\y', 'b\\\\s', 't\tab', 'n\nl', 'c\r', '\"q\" \'q\'', 'été', ' lead', 'trail ']
+assert sorted(d) == sorted(want), sorted(d)"
+}
+
+@test "a side table keyed by id refuses an id twice, naming both lines" {
+    events > e.tsv
+    printf 'user_id\tage\nu1\t30\nu2\t40\nu1\t50\n' > users.tsv
+    hostile "'users.tsv' line 4: column 'user_id': duplicate id 'u1' (first on line 2)" \
+        rs-features --side user --users users.tsv -o out.tsv e.tsv
+    printf 'item_id\tcategory\ni1\ta\ni2\tb\ni3\tc\ni2\tb\n' > items.tsv
+    hostile "'items.tsv' line 5: column 'item_id': duplicate id 'i2' (first on line 3)" \
+        rs-features --side item --items items.tsv -o out.tsv e.tsv
+    printf 'user_id\titem_id\trank\tscore\nu1\ti1\t1\t0.9\nu1\ti2\t2\t0.8\n' > ranked.tsv
+    hostile "'items.tsv' line 5: column 'item_id': duplicate id 'i2' (first on line 3)" \
+        rs-diversify --items items.tsv --by category -n 2 -o out.tsv ranked.tsv
+    hostile "'items.tsv' line 5: column 'item_id': duplicate id 'i2' (first on line 3)" \
+        rs-metrics --truth e.tsv --pred ranked.tsv --item-features items.tsv -o out.tsv
+    # segment tables: which of two rows would give the user's segment?
+    printf 'user_id\tregion\nu1\tnorth\nu2\tsouth\nu1\tsouth\n' > seg.tsv
+    hostile "'seg.tsv' line 4: column 'user_id': duplicate id 'u1' (first on line 2)" \
+        rs-metrics --truth e.tsv --pred ranked.tsv --user-features seg.tsv --by region -o out.tsv
+    hostile "'seg.tsv' line 4: column 'user_id': duplicate id 'u1' (first on line 2)" \
+        rs-retrieve --popular e.tsv --segment-col region --users-from seg.tsv -k 2 -o out.tsv
 }

@@ -348,11 +348,20 @@ int rs_eval_load_segments(struct rs_eval *e, const char *path, const char *col)
         return rc;
     free(e->seg_col);
     e->seg_col = xstrdup(col);
+    struct rs_strmap *seen = rs_strmap_new(1024); /* every user of the table, truth's or not */
+    uint64_t *first = NULL;
+    size_t nfirst = 0;
     while ((rc = rs_tsv_next(t)) == 0) {
-        int64_t u = rs_strmap_get(e->users, rs_tsv_get(t, idx[0]), rs_tsv_len(t, idx[0]));
+        const char *key = rs_tsv_get(t, idx[0]);
+        size_t len = rs_tsv_len(t, idx[0]);
+        if ((rc = rs_tsv_key_once(t, idx[0], (size_t)rs_strmap_put(seen, key, len, NULL), &first, &nfirst)) < 0)
+            break;
+        int64_t u = rs_strmap_get(e->users, key, len);
         if (u >= 0 && e->user[u].seg == 0)
             e->user[u].seg = seg_id(e, rs_tsv_get(t, idx[1]), rs_tsv_len(t, idx[1]));
     }
+    rs_strmap_free(seen);
+    free(first);
     rs_tsv_close(t);
     for (size_t u = 0; u < rs_strmap_size(e->users); u++)
         if (e->user[u].seg == 0)
@@ -561,18 +570,18 @@ static int put_value(struct rs_writer *w, double v)
 
 static int per_user_header(struct rs_eval *e, struct rs_writer *w)
 {
-    int rc = rs_writer_printf(w, "%s\tmodel", e->o.user_col);
+    int rc = rs_writer_put_text(w, e->o.user_col) | rs_writer_printf(w, "\tmodel");
     if (e->seg_col)
-        rc |= rs_writer_putc(w, '\t') | rs_writer_put_field(w, e->seg_col, strlen(e->seg_col));
+        rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, e->seg_col);
     rc |= rs_writer_printf(w, "\tn_truth\tn_pred");
     for (int m = 0; m < RS_MET_NACC; m++)
         for (size_t j = 0; j < e->o.nk && (m != RS_MET_NDCG_GRADED || e->o.rel_col); j++)
-            rc |= rs_writer_printf(w, "\t%s@%zu", rs_metric_name(m), e->ks[j]);
+            rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, rs_metric_name(m)) | rs_writer_printf(w, "@%zu", e->ks[j]);
     const char *extra[3] = { e->train_users ? "novelty" : NULL, e->attr ? "ild_category" : NULL,
                              e->embs ? "ild_embedding" : NULL };
     for (int x = 0; x < 3; x++)
         for (size_t j = 0; j < e->o.nk && extra[x]; j++)
-            rc |= rs_writer_printf(w, "\t%s@%zu", extra[x], e->ks[j]);
+            rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, extra[x]) | rs_writer_printf(w, "@%zu", e->ks[j]);
     return rc | rs_writer_putc(w, '\n');
 }
 
@@ -583,11 +592,10 @@ static int per_user_row(struct rs_eval *e, struct run *r, uint32_t u, size_t n, 
     struct rs_writer *w = r->per_user;
     size_t len, nk = e->o.nk;
     const char *key = rs_strmap_key(e->users, u, &len);
-    int rc = rs_writer_write(w, key, len) | rs_writer_putc(w, '\t') |
-             rs_writer_put_field(w, r->model, strlen(r->model));
+    int rc = rs_writer_put_field(w, key, len) | rs_writer_putc(w, '\t') | rs_writer_put_text(w, r->model);
     if (e->seg_col) {
         const char *s = e->user[u].seg ? rs_strmap_key(e->segs, e->user[u].seg - 1, &len) : "";
-        rc |= rs_writer_putc(w, '\t') | rs_writer_write(w, s, e->user[u].seg ? len : 0);
+        rc |= rs_writer_putc(w, '\t') | rs_writer_put_field(w, s, e->user[u].seg ? len : 0);
     }
     rc |= rs_writer_printf(w, "\t%u\t%zu", e->user[u].t_n, n);
     for (int m = 0; m < RS_MET_NACC; m++)

@@ -48,8 +48,9 @@ void rs_eval_free(struct rs_eval *e);
  * item) rows count once (the largest relevance). Users left with no
  * relevant item are not evaluated. Call once, before everything else. */
 int rs_eval_load_truth(struct rs_eval *e, const char *path, const char *seg_col);
-/* Segments from a users table keyed by the user column; col names the
- * segment column. Truth users missing from it get the empty segment. */
+/* Segments from a users table keyed by the user column (a user twice is an
+ * error naming both lines); col names the segment column. Truth users
+ * missing from it get the empty segment. */
 int rs_eval_load_segments(struct rs_eval *e, const char *path, const char *col);
 /* Loads training interactions: the catalog (catalog coverage, Gini) and
  * each item's share of training users (novelty). Duplicate pairs count once. */

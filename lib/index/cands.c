@@ -305,21 +305,23 @@ int rs_segments_load(struct rs_segments *s, const char *path, const char *user_c
     s->values = rs_strmap_new(64);
     size_t cap = 1024;
     s->seg = xmalloc(cap * sizeof *s->seg);
+    uint64_t *first = NULL;
+    size_t nfirst = 0;
     while ((rc = rs_tsv_next(t)) == 0) {
-        int added;
         if (rs_tsv_len(t, uc) == 0) {
             rc = rs_tsv_errf(t, uc, "empty user id");
             break;
         }
-        size_t u = (size_t)rs_strmap_put(s->users, rs_tsv_get(t, uc), rs_tsv_len(t, uc), &added);
-        if (!added)
-            continue; /* the first row of a user decides */
+        size_t u = (size_t)rs_strmap_put(s->users, rs_tsv_get(t, uc), rs_tsv_len(t, uc), NULL);
+        if ((rc = rs_tsv_key_once(t, uc, u, &first, &nfirst)) < 0)
+            break;
         if (u == cap)
             s->seg = xrealloc(s->seg, (cap *= 2) * sizeof *s->seg);
         s->seg[u] = rs_tsv_len(t, sc) == 0
                         ? -1
                         : (int32_t)rs_strmap_put(s->values, rs_tsv_get(t, sc), rs_tsv_len(t, sc), NULL);
     }
+    free(first);
     rs_tsv_close(t);
     if (rc != RS_ERR_EOF) {
         rs_segments_free(s);

@@ -94,8 +94,9 @@ void rs_cands_group(const uint32_t *group, const struct rs_item_value *v, size_t
                     const struct rs_strmap *items, uint64_t **off, struct rs_item_value **out);
 
 /* Users' segments (age band, region...): a user table's (user_col,
- * seg_col), the first row of a user deciding. users keep the table's order
- * of first appearance; seg[u] indexes values, or is -1 for an empty value. */
+ * seg_col), a user on one row only (a second is an error naming both lines).
+ * users keep the table's order; seg[u] indexes values, or is -1 for an
+ * empty value. */
 struct rs_segments {
     struct rs_strmap *users, *values;
     int32_t *seg;

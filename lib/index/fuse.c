@@ -352,10 +352,10 @@ int rs_fuse_users(struct rs_fuse *f, struct rs_tsv *t, const char *user_col)
 
 static int write_header(const struct rs_fuse *f, struct rs_writer *w, const char *user_col, const char *item_col)
 {
-    int rc = rs_writer_printf(w, "%s\t%s", user_col, item_col);
+    int rc = rs_writer_put_text(w, user_col) | rs_writer_putc(w, '\t') | rs_writer_put_text(w, item_col);
     for (size_t c = 0; c < RS_FUSE_NCOLS(f->nsrc); c++) {
         char *name = rs_fuse_col_name(f->names, c);
-        rc |= rs_writer_printf(w, "\t%s", name);
+        rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, name);
         free(name);
     }
     return rc | rs_writer_putc(w, '\n');
@@ -367,12 +367,12 @@ static int write_row(const struct rs_fuse *f, struct rs_writer *w, const struct 
     char buf[RS_FUSE_FIELD_MAX];
     size_t len;
     const char *s = rs_strmap_key(f->users, (int64_t)u, &len);
-    int rc = rs_writer_write(w, s, len) | rs_writer_putc(w, '\t');
+    int rc = rs_writer_put_field(w, s, len) | rs_writer_putc(w, '\t');
     s = rs_strmap_key(f->items, l->item[j], &len);
-    rc |= rs_writer_write(w, s, len);
+    rc |= rs_writer_put_field(w, s, len);
     for (size_t c = 0; c < RS_FUSE_NCOLS(f->nsrc); c++) {
         len = rs_fuse_field(l, j, c, buf);
-        rc |= rs_writer_putc(w, '\t') | rs_writer_write(w, buf, len);
+        rc |= rs_writer_putc(w, '\t') | rs_writer_put_field(w, buf, len);
     }
     return rc | rs_writer_putc(w, '\n');
 }

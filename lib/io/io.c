@@ -458,15 +458,42 @@ int rs_writer_printf(struct rs_writer *w, const char *fmt, ...)
     return rc;
 }
 
+/* The letter after the backslash that stands for byte c, or 0 if c is itself. */
+static char escape_of(char c)
+{
+    return c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\\' ? '\\' : 0;
+}
+
+size_t rs_field_escape(char *dst, const char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char esc = escape_of(s[i]);
+        if (esc)
+            dst[o++] = '\\';
+        dst[o++] = esc ? esc : s[i];
+    }
+    return o;
+}
+
 int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i], esc = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\\' ? '\\' : 0;
-        int rc = esc ? (rs_writer_putc(w, '\\') | rs_writer_putc(w, esc)) : rs_writer_putc(w, c);
+    /* runs of bytes that stand for themselves go out as they are */
+    for (size_t i = 0, run = 0; i < n; i = run + 1) {
+        for (run = i; run < n && !escape_of(s[run]); run++)
+            ;
+        int rc = run > i ? rs_writer_write(w, s + i, run - i) : 0;
+        if (run < n)
+            rc |= rs_writer_putc(w, '\\') | rs_writer_putc(w, escape_of(s[run]));
         if (rc < 0)
             return RS_ERR_IO;
     }
     return 0;
+}
+
+int rs_writer_put_text(struct rs_writer *w, const char *s)
+{
+    return rs_writer_put_field(w, s, strlen(s));
 }
 
 /* Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), or 0. */

@@ -60,8 +60,16 @@ int rs_writer_open(struct rs_writer **w, const char *path, int flags, int level)
 int rs_writer_write(struct rs_writer *w, const void *buf, size_t n);
 int rs_writer_printf(struct rs_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int rs_writer_putc(struct rs_writer *w, char c);
-/* Writes s as one TSV field: tab, newline, CR and backslash escaped. */
+/* The one TSV escaping rule (schemas/tsv.md, "Escaping"): tab, newline, CR
+ * and backslash become \t \n \r \\; every other byte is itself. Writes
+ * the escaped s to dst (room for 2 * n bytes) and returns its length. */
+size_t rs_field_escape(char *dst, const char *s, size_t n);
+/* Writes s as one TSV field (rs_field_escape). Every text field a tool
+ * writes (ids, names, column names) goes through here; tests/check-writers
+ * refuses a raw one. */
 int rs_writer_put_field(struct rs_writer *w, const char *s, size_t n);
+/* rs_writer_put_field of a NUL-terminated string. */
+int rs_writer_put_text(struct rs_writer *w, const char *s);
 /* Writes s as a JSON string literal (quotes, escapes; well-formed UTF-8
  * passes through, each byte of an ill-formed sequence becomes \ufffd, so the
  * output is always valid JSON). */

@@ -36,6 +36,8 @@ static int load_table(struct rs_itemattr *a, struct rs_reader *in, const char *i
         rs_tsv_close(t);
         return rc;
     }
+    uint64_t *first = NULL; /* per table: an item twice in one table is an error */
+    size_t nfirst = 0;
     int *own = xmalloc(a->ncols * sizeof *own);
     for (size_t c = 0; c < a->ncols; c++) {
         own[c] = done[c] ? -1 : rs_tsv_col(t, a->names[c]);
@@ -48,12 +50,15 @@ static int load_table(struct rs_itemattr *a, struct rs_reader *in, const char *i
             break;
         }
         size_t row = (size_t)rs_strmap_put(a->items, rs_tsv_get(t, key), len, NULL);
+        if ((rc = rs_tsv_key_once(t, key, row, &first, &nfirst)) < 0)
+            break;
         reserve(a, row);
         for (size_t c = 0; c < a->ncols; c++)
             if (own[c] >= 0)
                 a->val[c][row] = (int32_t)rs_strmap_put(a->values[c], rs_tsv_get(t, own[c]),
                                                         rs_tsv_len(t, own[c]), NULL);
     }
+    free(first);
     free(own);
     rs_tsv_close(t);
     return rc == RS_ERR_EOF ? 0 : rc;

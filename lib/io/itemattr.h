@@ -3,8 +3,8 @@
  * Loads the requested columns (category, cluster, in_stock, venue...) of one
  * or more TSV/CSV tables keyed by an item id column, such as items.tsv from
  * rs-synth and the item_id/cluster table of rs-cluster. Each requested column
- * is taken from the first table that has it; within a table a later row for
- * the same item overwrites an earlier one. Values are interned per column, so
+ * is taken from the first table that has it; an item twice in one table is an
+ * error naming both lines (rs_tsv_key_once). Values are interned per column, so
  * a column costs 4 bytes per item. Used by rs-diversify (and rs-serve).
  */
 #ifndef RS_ITEMATTR_H

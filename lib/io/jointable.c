@@ -2,13 +2,14 @@
 #include "io/jointable.h"
 #include "core/err.h"
 #include "core/strmap.h"
+#include "io/io.h"
 #include "io/tsv.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Appends t's current row as TSV text (CSV fields escaped). */
-static void keep_row(struct rs_jointable *jt, struct rs_tsv *t, int csv, int64_t id)
+/* Appends t's current row as TSV text. */
+static void keep_row(struct rs_jointable *jt, struct rs_tsv *t, int64_t id)
 {
     size_t need = jt->len + 1;
     for (size_t c = 0; c < rs_tsv_ncols(t); c++)
@@ -20,15 +21,9 @@ static void keep_row(struct rs_jointable *jt, struct rs_tsv *t, int csv, int64_t
     jt->id[jt->nrows++] = id;
     char *p = jt->text + jt->len;
     for (size_t c = 0; c < rs_tsv_ncols(t); c++) {
-        const char *f = rs_tsv_get(t, (int)c);
         if (c)
             *p++ = '\t';
-        for (size_t k = 0, n = rs_tsv_len(t, (int)c); k < n; k++) {
-            char e = !csv ? 0 : f[k] == '\t' ? 't' : f[k] == '\n' ? 'n' : f[k] == '\r' ? 'r' : f[k] == '\\' ? '\\' : 0;
-            if (e)
-                *p++ = '\\';
-            *p++ = e ? e : f[k];
-        }
+        p += rs_field_escape(p, rs_tsv_get(t, (int)c), rs_tsv_len(t, (int)c));
     }
     *p++ = '\0';
     jt->len = (size_t)(p - jt->text);
@@ -38,6 +33,8 @@ int rs_jointable_load(struct rs_jointable *jt, const char *path, int flags, cons
                       struct rs_strmap *m, rs_jointable_row_fn fn, void *ctx)
 {
     struct rs_tsv *t;
+    uint64_t *first = NULL;
+    size_t nfirst = 0;
     int kc = -1, rc = rs_tsv_open(&t, path, flags);
     if (rc < 0)
         return rc;
@@ -58,19 +55,21 @@ int rs_jointable_load(struct rs_jointable *jt, const char *path, int flags, cons
             break;
         }
         int64_t id = rs_strmap_put(m, rs_tsv_get(t, kc), rs_tsv_len(t, kc), NULL);
-        if (fn && (rc = fn(ctx, t, id)) < 0)
+        if ((rc = rs_tsv_key_once(t, kc, (size_t)id, &first, &nfirst)) < 0 || (fn && (rc = fn(ctx, t, id)) < 0))
             break;
         if (jt)
-            keep_row(jt, t, (flags & RS_TSV_CSV) != 0, id);
+            keep_row(jt, t, id);
     }
+    free(first);
     rs_tsv_close(t);
     return rc == RS_ERR_EOF ? 0 : rc;
 }
 
-const char *rs_jointable_row(const struct rs_jointable *jt, size_t r)
+int rs_jointable_write_row(const struct rs_jointable *jt, size_t r, struct rs_writer *w)
 {
     RS_ASSERT(r < jt->nrows);
-    return jt->text + jt->off[r];
+    const char *row = jt->text + jt->off[r];
+    return rs_writer_write(w, row, strlen(row)); /* escaped when kept */
 }
 
 void rs_jointable_free(struct rs_jointable *jt)

@@ -3,8 +3,9 @@
  * own (a left join in table order, as rs-features does).
  *
  * Every row's key is interned into a caller's strmap (table order gives the
- * first ids), so events read afterwards find the same ids. Kept rows are
- * stored as TSV text (fields of a CSV table are escaped), NUL-terminated.
+ * first ids), so events read afterwards find the same ids; a key twice is an
+ * error naming both lines. Kept rows are stored as TSV text (fields escaped
+ * with rs_field_escape), NUL-terminated.
  */
 #ifndef RS_JOINTABLE_H
 #define RS_JOINTABLE_H
@@ -14,6 +15,7 @@
 
 struct rs_strmap;
 struct rs_tsv;
+struct rs_writer;
 
 struct rs_jointable {
     size_t nrows, ncols;
@@ -31,11 +33,12 @@ typedef int (*rs_jointable_row_fn)(void *ctx, struct rs_tsv *t, int64_t id);
 /* Reads path (rs_tsv_open flags) keyed by key_col: interns each non-empty key
  * into m and calls fn (if not NULL) per row; with jt not NULL also keeps the
  * header and rows in *jt (zeroed by the caller). An empty file, a missing key
- * column or an empty key is RS_ERR_FORMAT naming file, line and column. */
+ * column, an empty key or a key seen on an earlier line (rs_tsv_key_once) is
+ * RS_ERR_FORMAT naming file, line and column. */
 int rs_jointable_load(struct rs_jointable *jt, const char *path, int flags, const char *key_col,
                       struct rs_strmap *m, rs_jointable_row_fn fn, void *ctx);
-/* Row r's TSV text (no newline). */
-const char *rs_jointable_row(const struct rs_jointable *jt, size_t r);
+/* Writes row r's TSV text (no newline) to w. */
+int rs_jointable_write_row(const struct rs_jointable *jt, size_t r, struct rs_writer *w);
 /* Frees jt's contents; a zeroed struct is a no-op. */
 void rs_jointable_free(struct rs_jointable *jt);
 

@@ -1,7 +1,8 @@
 /* rowbuf.h - copies of consecutive table rows, e.g. one user's rows of a
  * stream whose rows are grouped by user (ranked lists, candidates): a tool
  * keeps the current group, processes it when the key changes, clears it.
- * Fields are stored NUL-terminated, back to back, as read (TSV escapes kept).
+ * Fields are stored NUL-terminated, back to back, as rs_tsv_get returns them
+ * (TSV escapes undone), and written back with rs_writer_put_field.
  */
 #ifndef RS_ROWBUF_H
 #define RS_ROWBUF_H

@@ -32,6 +32,7 @@ struct rs_tsv {
     size_t *flen;
     size_t nfield, cap_field;
     uint64_t line;
+    int unescaped; /* the current TSV row held an escape: fields differ from its line */
 };
 
 static void grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -165,11 +166,14 @@ static int read_row(struct rs_tsv *t)
     /* Split in place: each tab becomes the NUL that ends its field. Fields
      * are short, so a byte loop beats one memchr call per field. */
     size_t n = 0;
+    int backslash = 0;
     char *start = line, *end = line + len;
     set_fields(t, t->ncols ? t->ncols : 1);
     for (char *p = line;; p++) {
-        if (p < end && *p != '\t')
+        if (p < end && *p != '\t') {
+            backslash |= *p == '\\';
             continue;
+        }
         if (n == t->cap_field)
             set_fields(t, n + 1);
         t->field[n] = start;
@@ -180,6 +184,9 @@ static int read_row(struct rs_tsv *t)
         start = p + 1;
     }
     t->nfield = n;
+    t->unescaped = backslash;
+    for (size_t i = 0; backslash && i < n; i++)
+        t->flen[i] = rs_tsv_unescape(t->field[i], t->flen[i]);
     return 0;
 }
 
@@ -354,19 +361,42 @@ int rs_tsv_get_time(const struct rs_tsv *t, int i, int64_t *v)
     return 0;
 }
 
+int rs_tsv_key_once(const struct rs_tsv *t, int col, size_t id, uint64_t **first, size_t *cap)
+{
+    if (id >= *cap) {
+        size_t old = *cap;
+        grow((void **)first, cap, id + 1, sizeof **first);
+        memset(*first + old, 0, (*cap - old) * sizeof **first);
+    }
+    char buf[68];
+    if ((*first)[id])
+        return rs_tsv_errf(t, col, "duplicate id '%s' (first on line %llu)", shown(t, col, buf),
+                           (unsigned long long)(*first)[id]);
+    (*first)[id] = t->line;
+    return 0;
+}
+
+int rs_tsv_put_list_item(struct rs_writer *w, const char *col, size_t k, const char *id, size_t n)
+{
+    if (memchr(id, ',', n))
+        return rs_err_set(RS_ERR_FORMAT, "id '%.*s' holds a comma and cannot go in the list column '%s'",
+                          (int)(n > 64 ? 64 : n), id, col);
+    return (k ? rs_writer_putc(w, ',') : 0) | rs_writer_put_field(w, id, n);
+}
+
 int rs_tsv_write_row(struct rs_tsv *t, struct rs_writer *w)
 {
     size_t n = t->nfield;
     if (n == 0)
         return rs_writer_putc(w, '\n');
-    if (t->csv) {
+    if (t->csv || t->unescaped) {
         int rc = 0;
         for (size_t i = 0; i < n; i++)
             rc |= (i ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_field(w, t->field[i], t->flen[i]);
         return rc | rs_writer_putc(w, '\n');
     }
-    /* TSV fields lie back to back in the line buffer: put the tabs back and
-     * write the line in one call. */
+    /* Fields read from a TSV line without escapes lie back to back in the
+     * line buffer: put the tabs back and write the line in one call. */
     for (size_t i = 0; i + 1 < n; i++)
         t->field[i][t->flen[i]] = '\t';
     char *last = t->field[n - 1];
@@ -381,12 +411,11 @@ size_t rs_tsv_unescape(char *s, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n) {
-            char c = s[++i];
-            s[o++] = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
-        } else {
-            s[o++] = s[i];
-        }
+        char c = i + 1 < n && s[i] == '\\' ? s[i + 1] : 0;
+        char byte = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == '\\' ? '\\' : 0;
+        if (byte) /* one of the four escapes; a backslash before anything else is itself */
+            i++;
+        s[o++] = byte ? byte : s[i];
     }
     s[o] = '\0';
     return o;

@@ -3,7 +3,10 @@
  * The first line names the columns; tools look columns up by name and never
  * by position. A file whose name ends in ".csv" or ".csv.zst" (or any file
  * opened with RS_TSV_CSV) is parsed as CSV with quoting honoured. Fields are
- * returned raw (TSV escapes \t \n \\ are not undone; see rs_tsv_unescape).
+ * returned as the byte strings they stand for: a TSV field's escapes are
+ * undone (rs_tsv_unescape), a CSV field's quoting is; a writer escapes them
+ * again with rs_writer_put_field, so read(write(x)) == x for any string
+ * without a NUL byte (schemas/tsv.md, "Escaping").
  * Every error names the file, the line and the column:
  *   'train.tsv' line 1234: column 'click': expected 0 or 1, got 'x'
  */
@@ -62,11 +65,25 @@ int rs_tsv_get_time(const struct rs_tsv *t, int i, int64_t *v);
  * 'x': ..."); returns RS_ERR_FORMAT. */
 int rs_tsv_errf(const struct rs_tsv *t, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Writes the current row as one TSV line: TSV input verbatim, CSV fields
- * escaped (rs_writer_put_field). */
+/* A table keyed by id takes each id once: records that the key in column
+ * col of the current row, with the dense id `id` (a strmap's), is on this
+ * line, in (*first)[id] (grown and zero-filled as needed; free it after the
+ * table). An id seen on an earlier line is RS_ERR_FORMAT naming both lines:
+ *   'users.tsv' line 5: column 'user_id': duplicate id 'u1' (first on line 2) */
+int rs_tsv_key_once(const struct rs_tsv *t, int col, size_t id, uint64_t **first, size_t *cap);
+
+/* Writes id as item k (0, 1, ...) of a comma-separated list field such as
+ * history or neg_items: a comma before all but the first, then the id
+ * escaped. An id holding a comma would read back as two: RS_ERR_FORMAT
+ * naming the id and the list's column col. */
+int rs_tsv_put_list_item(struct rs_writer *w, const char *col, size_t k, const char *id, size_t n);
+
+/* Writes the current row as one TSV line: a TSV line without escapes
+ * verbatim, any other row field by field through rs_writer_put_field. */
 int rs_tsv_write_row(struct rs_tsv *t, struct rs_writer *w);
 
-/* Undoes the TSV escapes \t \n \r \\ in place; returns the new length. */
+/* Undoes the TSV escapes \t \n \r \\ in place (a backslash before any
+ * other byte, or last, stands for itself); returns the new length. */
 size_t rs_tsv_unescape(char *s, size_t n);
 
 #endif

@@ -149,8 +149,8 @@ static int read_row(struct rs_vocab *v, struct rs_tsv *t, const int col[3], size
         int added;
         int64_t first = rs_strmap_put(v->map, tok, len, &added);
         if (!added)
-            return rs_tsv_errf(t, col[1], "token '%s' repeated (first at id %lld)", tok,
-                               (long long)first + 1);
+            return rs_tsv_errf(t, col[1], "token '%s' repeated (first at id %lld, line %lld)", tok,
+                               (long long)first + 1, (long long)first + 3); /* id k is on line k + 2 */
     }
     if ((size_t)id >= *cap) {
         *cap *= 2;
@@ -207,7 +207,7 @@ int rs_vocab_write(const struct rs_vocab *v, struct rs_writer *w)
         size_t len;
         const char *tok = rs_strmap_key(v->map, (int64_t)id - 1, &len);
         rc = rs_writer_printf(w, "%zu\t", id);
-        rc = rc ? rc : rs_writer_write(w, tok, len);
+        rc = rc ? rc : rs_writer_put_field(w, tok, len);
         rc = rc ? rc : rs_writer_printf(w, "\t%llu\n", (unsigned long long)v->count[id]);
     }
     return rc;

@@ -6,7 +6,7 @@
  * unknown token maps to 0, or, with B hashed buckets, to
  *     V + 1 + XXH3_64bits(token) % B,
  * so an embedding table over the vocabulary has rs_vocab_nids(v, B) = 1 + V + B
- * rows. A token is a byte string as it stands in a TSV field (escapes kept);
+ * rows. A token is a byte string (a TSV field's escapes undone, schemas/tsv.md);
  * the empty string is a missing value, never a token. The file format (TSV:
  * id, token, count) is specified in schemas/vocab.md. Built on strmap.h.
  */

@@ -98,11 +98,12 @@ int rs_rank_table_load(struct rs_rank_table **out, const char *path, const char 
             t->names[t->ncols++] = xstrdup(rs_tsv_colname(in, c));
         }
     }
+    uint64_t *first = NULL;
+    size_t nfirst = 0;
     while ((rc = rs_tsv_next(in)) == 0) {
-        int added;
-        int64_t r = rs_strmap_put(t->keys, rs_tsv_get(in, key), rs_tsv_len(in, key), &added);
-        if (!added)
-            continue;
+        int64_t r = rs_strmap_put(t->keys, rs_tsv_get(in, key), rs_tsv_len(in, key), NULL);
+        if ((rc = rs_tsv_key_once(in, key, (size_t)r, &first, &nfirst)) < 0)
+            break;
         if ((size_t)(r + 1) * t->ncols > t->cellcap) {
             t->cellcap = ((size_t)r + 1) * t->ncols * 2 + 16;
             t->cell = xrealloc(t->cell, t->cellcap * sizeof *t->cell);
@@ -120,6 +121,7 @@ int rs_rank_table_load(struct rs_rank_table **out, const char *path, const char 
         if (rc < 0)
             break;
     }
+    free(first);
     free(src);
     free(numeric);
     rs_tsv_close(in);
@@ -650,7 +652,7 @@ static int flush_user(struct rs_rank_model *m, struct scorer *s, size_t keep, st
             else if (which > 0)
                 rc |= rs_writer_put_float(w, v[which]);
             else
-                rc |= rs_writer_write(w, f, l);
+                rc |= rs_writer_put_field(w, f, l);
             f += l + 1;
         }
         for (int j = 0; j < 4; j++) {
@@ -695,7 +697,7 @@ static int score_header(struct scorer *s, struct rs_writer *w)
     }
     for (int j = 0; j < 4; j++)
         if (s->cols[j] < 0)
-            rc |= rs_writer_printf(w, "\t%s", out_cols[j]);
+            rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, out_cols[j]);
     return rc | rs_writer_putc(w, '\n');
 }
 
@@ -709,8 +711,8 @@ int rs_rank_score(struct rs_rank_model *m, const char *path, const struct rs_ran
         return rc;
     if (rs_tsv_ncols(s.t) == 0) {
         rs_tsv_close(s.t);
-        return rs_writer_printf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", io->user_col, io->item_col, "rank",
-                                "score", "p_click", "p_booking");
+        return rs_writer_put_text(w, io->user_col) | rs_writer_putc(w, '\t') | rs_writer_put_text(w, io->item_col) |
+               rs_writer_printf(w, "\trank\tscore\tp_click\tp_booking\n");
     }
     s.ncols = rs_tsv_ncols(s.t);
     struct rs_strmap *done = rs_strmap_new(1024);
@@ -806,7 +808,8 @@ static void list_metrics(const struct rs_rank_data *d, const uint32_t *idx, size
 
 static int put_metric(struct rs_writer *w, const char *model, const char *metric, size_t k, double v)
 {
-    int rc = rs_writer_printf(w, "%s\t%s\t", model, metric);
+    int rc = rs_writer_put_text(w, model) | rs_writer_putc(w, '\t') | rs_writer_put_text(w, metric) |
+             rs_writer_putc(w, '\t');
     if (k)
         rc |= rs_writer_printf(w, "%zu", k);
     return rc | rs_writer_putc(w, '\t') | rs_writer_put_float(w, v) | rs_writer_putc(w, '\n');

@@ -2,6 +2,7 @@
 #include "model/tower_embed.h"
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/strmap.h"
 #include "core/threads.h"
 #include "model/tower.h"
 #include "io/tsv.h"
@@ -56,6 +57,9 @@ int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const 
     for (size_t b = 0; b < RS_TOWER_EMBED_CHUNK; b++)
         rows[b] = (uint32_t)b;
     job.rows = rows;
+    struct rs_strmap *seen = rs_strmap_new(1024); /* an id twice would be two vectors for one id */
+    uint64_t *first = NULL;
+    size_t nfirst = 0;
     int eof = 0;
     while (rc == 0 && !eof) {
         rs_enc_reset(&e);
@@ -65,6 +69,9 @@ int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const 
                 rc = rs_tsv_errf(tb, idc, "empty id");
                 break;
             }
+            int64_t id = rs_strmap_put(seen, rs_tsv_get(tb, idc), n, NULL);
+            if ((rc = rs_tsv_key_once(tb, idc, (size_t)id, &first, &nfirst)) < 0)
+                break;
             ids[e.n] = xstrndup(rs_tsv_get(tb, idc), n);
             lens[e.n] = n;
             if ((rc = rs_enc_add(&e, t, side, tb, ids[e.n], n)) < 0) {
@@ -83,6 +90,8 @@ int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const 
         for (size_t b = 0; b < e.n; b++)
             free(ids[b]);
     }
+    rs_strmap_free(seen);
+    free(first);
     rs_enc_free(&e);
     for (int i = 0; i < threads; i++)
         rs_arena_free(&job.arenas[i]);

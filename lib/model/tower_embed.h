@@ -16,10 +16,11 @@ struct rs_tsv;
 typedef int (*rs_tower_embed_fn)(void *ctx, char **ids, const size_t *lens, const float *z, size_t n);
 
 /* Binds side's features to table tb and embeds every row, id from column
- * idcol, in chunks of RS_TOWER_EMBED_CHUNK: memory is one chunk. A chunk's
- * forward passes run on threads workers, in blocks of a fixed size: any
- * count gives the same bits. Rows with an empty id or a bad field are
- * errors naming file, line and column. */
+ * idcol, in chunks of RS_TOWER_EMBED_CHUNK: memory is one chunk (and the
+ * ids seen). A chunk's forward passes run on threads workers, in blocks of a
+ * fixed size: any count gives the same bits. Rows with an empty id, an id
+ * seen on an earlier line, or a bad field are errors naming file, line and
+ * column. */
 int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const char *idcol, int threads,
                          rs_tower_embed_fn fn, void *ctx);
 

@@ -139,6 +139,8 @@ struct side_load {
     uint8_t *in_table;       /* per training id: seen in the table */
     struct rs_strmap *ent;   /* id -> row of enc */
     struct rs_enc *enc;
+    uint64_t *first;         /* per row of enc: its line in the table (rs_tsv_key_once) */
+    size_t nfirst;
 };
 
 /* Pass 0: counts the vocabulary of the table's training ids, once each. */
@@ -153,12 +155,9 @@ static int count_row(struct side_load *L, struct rs_tsv *tb, const char *id, siz
 /* Pass 1: encodes the row of every id of the table. */
 static int encode_row(struct side_load *L, struct rs_tsv *tb, const char *id, size_t n)
 {
-    int added;
-    rs_strmap_put(L->ent, id, n, &added);
-    if (!added)
-        return rs_tsv_errf(tb, rs_tsv_col(tb, L->t->side[L->side].id_col), "duplicate id '%.*s'",
-                           (int)(n > 60 ? 60 : n), id);
-    return rs_enc_add(L->enc, L->t, L->side, tb, id, n);
+    size_t row = (size_t)rs_strmap_put(L->ent, id, n, NULL);
+    int rc = rs_tsv_key_once(tb, rs_tsv_col(tb, L->t->side[L->side].id_col), row, &L->first, &L->nfirst);
+    return rc < 0 ? rc : rs_enc_add(L->enc, L->t, L->side, tb, id, n);
 }
 
 /* A pass over the side's table tb (NULL: none given). */
@@ -220,7 +219,7 @@ static int load_side(struct rs_tower *t, int side, const char *path, struct rs_s
                      struct rs_strmap **ent, struct rs_enc *enc)
 {
     size_t ntrain = rs_strmap_size(train);
-    struct side_load L = { t, side, train, xcalloc(ntrain + 1, 1), rs_strmap_new(ntrain + 16), enc };
+    struct side_load L = { t, side, train, xcalloc(ntrain + 1, 1), rs_strmap_new(ntrain + 16), enc, NULL, 0 };
     *ent = L.ent;
     rs_enc_init(enc, t, side);
     int rc = table_passes(&L, path, have_vocab);
@@ -232,6 +231,7 @@ static int load_side(struct rs_tower *t, int side, const char *path, struct rs_s
         if (added)
             rc = rs_enc_add(enc, t, side, NULL, id, n);
     }
+    free(L.first);
     free(L.in_table);
     return rc;
 }

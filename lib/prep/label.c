@@ -239,7 +239,7 @@ static int write_impressions(struct rs_label *l, struct group *g, struct rs_writ
         for (size_t c = 0; c < ncols; c++) {
             const char *f = (int)c == uc ? rs_strmap_key(l->users, g->wuser, NULL)
                           : (int)c == ic ? rs_strmap_key(l->items, i, NULL) : "";
-            rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_write(w, f, strlen(f));
+            rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_text(w, f);
         }
         for (size_t j = 0; j < nl; j++)
             y[j] = rs_pairset_has(l->pos[j], (uint32_t)g->wuser, i);
@@ -257,7 +257,7 @@ static int flush(struct rs_label *l, struct group *g, struct rs_writer *w, int u
         for (size_t r = 0; rc == 0 && r < g->rows.nrows; r++) {
             for (size_t c = 0; c < g->rows.ncols; c++) {
                 const char *f = rs_rowbuf_get(&g->rows, r, c);
-                rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_write(w, f, strlen(f));
+                rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_text(w, f);
             }
             int impressed = g->witem[r] >= 0 &&
                             rs_pairset_has(l->impressed, (uint32_t)g->wuser, (uint32_t)g->witem[r]);
@@ -283,11 +283,11 @@ static int header(struct rs_label *l, struct rs_tsv *t, struct rs_writer *w)
             return rs_err_set(RS_ERR_FORMAT, "'%s': already has a column '%s'", rs_tsv_name(t), name);
     }
     for (size_t c = 0; c < rs_tsv_ncols(t); c++)
-        rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_write(w, rs_tsv_colname(t, c), strlen(rs_tsv_colname(t, c)));
+        rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_text(w, rs_tsv_colname(t, c));
     for (size_t k = 0; k < o->nlabels; k++)
-        rc |= rs_writer_putc(w, '\t') | rs_writer_write(w, o->name[k], strlen(o->name[k]));
+        rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, o->name[k]);
     if (o->impression)
-        rc |= rs_writer_write(w, "\timpressed", 10);
+        rc |= rs_writer_printf(w, "\timpressed");
     return rc | rs_writer_putc(w, '\n');
 }
 

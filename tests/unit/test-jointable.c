@@ -1,6 +1,7 @@
 /* test-jointable.c - tables kept for joins: row text, key ids, callbacks,
- * CSV escaping, and the errors. */
+ * escaping, and the errors (a key twice among them). */
 #include "core/err.h"
+#include "io/io.h"
 #include "io/jointable.h"
 #include "core/strmap.h"
 #include "tap.h"
@@ -23,6 +24,24 @@ static const char *file(const char *name, const char *text)
     return path;
 }
 
+/* Row r as rs_jointable_write_row writes it. */
+static const char *row_text(const struct rs_jointable *jt, size_t r)
+{
+    static char text[256];
+    char path[128];
+    snprintf(path, sizeof path, "%s/row", dir);
+    struct rs_writer *w;
+    if (rs_writer_open(&w, path, 0, 0) < 0)
+        return "(open failed)";
+    if (rs_writer_finish(w, rs_jointable_write_row(jt, r, w)) < 0)
+        return "(write failed)";
+    FILE *f = fopen(path, "r");
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
 static int sum_age(void *ctx, struct rs_tsv *t, int64_t id)
 {
     int64_t age;
@@ -39,14 +58,14 @@ int main(void)
     rs_strmap_put(m, "u0", 2, NULL);
     struct rs_jointable jt = { 0 };
     int64_t sum = 0;
-    const char *p = file("u.tsv", "age\tuser_id\tnote\n30\tu1\ta\\tb\n40\tu0\t\n50\tu1\tagain\n");
+    const char *p = file("u.tsv", "age\tuser_id\tnote\n30\tu1\ta\\tb\\x\n40\tu0\t\n50\tu2\tagain\n");
     ok(rs_jointable_load(&jt, p, 0, "user_id", m, sum_age, &sum) == 0, "load a TSV table");
     ok(jt.nrows == 3 && jt.ncols == 3 && jt.key_col == 1, "rows, columns, key column");
     is_str(jt.names[2], "note", "column names kept");
-    is_str(rs_jointable_row(&jt, 0), "30\tu1\ta\\tb", "row text as read (escapes kept)");
-    is_str(rs_jointable_row(&jt, 1), "40\tu0\t", "empty last field kept");
-    ok(jt.id[0] == 1 && jt.id[1] == 0 && jt.id[2] == 1, "keys interned into the caller's map");
-    is_int(sum, 30 * 2 + 40 * 1 + 50 * 2, "callback sees every row with its id");
+    is_str(row_text(&jt, 0), "30\tu1\ta\\tb\\\\x", "row text escaped again (a lone backslash is itself)");
+    is_str(row_text(&jt, 1), "40\tu0\t", "empty last field kept");
+    ok(jt.id[0] == 1 && jt.id[1] == 0 && jt.id[2] == 2, "keys interned into the caller's map");
+    is_int(sum, 30 * 2 + 40 * 1 + 50 * 3, "callback sees every row with its id");
     rs_jointable_free(&jt);
     rs_jointable_free(&jt);
 
@@ -54,7 +73,7 @@ int main(void)
 
     p = file("u.csv", "user_id,title\nu7,\"a\tb, c\"\n");
     ok(rs_jointable_load(&jt, p, RS_TSV_CSV, "user_id", m, NULL, NULL) == 0, "load a CSV table");
-    is_str(rs_jointable_row(&jt, 0), "u7\ta\\tb, c", "CSV fields escaped into TSV form");
+    is_str(row_text(&jt, 0), "u7\ta\\tb, c", "CSV fields escaped into TSV form");
     rs_jointable_free(&jt);
 
     p = file("bad.tsv", "user_id\tage\nu1\t3\nu2\told\n");
@@ -65,6 +84,11 @@ int main(void)
     ok(rs_jointable_load(&jt, p, 0, "user_id", m, NULL, NULL) == RS_ERR_FORMAT &&
            strstr(rs_err_msg(), "line 2: column 'user_id': empty id"),
        "empty key: %s", rs_err_msg());
+    rs_jointable_free(&jt);
+    p = file("dup.tsv", "user_id\tage\nu1\t3\nu2\t4\nu1\t5\n");
+    ok(rs_jointable_load(&jt, p, 0, "user_id", m, NULL, NULL) == RS_ERR_FORMAT &&
+           strstr(rs_err_msg(), "dup.tsv' line 4: column 'user_id': duplicate id 'u1' (first on line 2)"),
+       "a key twice: %s", rs_err_msg());
     rs_jointable_free(&jt);
     p = file("nokey.tsv", "uid\tage\nu\t3\n");
     ok(rs_jointable_load(&jt, p, 0, "user_id", m, NULL, NULL) < 0 && strstr(rs_err_msg(), "'user_id'"),

@@ -112,6 +112,16 @@ int main(void)
     char esc[] = "a\\tb\\\\c\\n";
     size_t n = rs_tsv_unescape(esc, strlen(esc));
     ok(n == 6 && memcmp(esc, "a\tb\\c\n", 6) == 0, "unescape");
+    char lone[] = "x\\y\\";
+    n = rs_tsv_unescape(lone, strlen(lone));
+    ok(n == 4 && memcmp(lone, "x\\y\\", 4) == 0, "a backslash before another byte, or last, is itself");
+
+    /* the reader hands out the unescaped bytes */
+    is_int(rs_tsv_open(&t, make("esc.tsv", "id\tn\nx\\y\ta\\tb\\\\\nplain\t1\n"), 0), 0, "open escaped TSV");
+    rs_tsv_next(t);
+    ok(rs_tsv_len(t, 0) == 3 && strcmp(rs_tsv_get(t, 0), "x\\y") == 0, "x\\y is x, backslash, y");
+    ok(rs_tsv_len(t, 1) == 4 && strcmp(rs_tsv_get(t, 1), "a\tb\\") == 0, "a\\tb\\\\ is a, tab, b, backslash");
+    rs_tsv_close(t);
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
