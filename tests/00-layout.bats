@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# The repository's own rules: library layers (lib/README.md), and tests that
+# The repository's own rules: library layers (lib/README.md), numbers parsed
+# through core/num.h only (tests/check-numparse), and tests that
 # can fail (tests/check-bats; the fuzz replays and counts of tests/run).
 
 bats_require_minimum_version 1.5.0
@@ -30,6 +31,24 @@ setup() {
     echo '#include "err.h"' >> "$tmp/lib/io/io.c"
     run -1 tests/check-layers "$tmp/lib"
     [[ $output == *'io/io.c:'*'#include "err.h"'* ]]
+    rm -rf "$tmp"
+}
+
+@test "numbers are parsed only through core/num.h (tests/check-numparse)" {
+    run -0 tests/check-numparse
+    [ -z "$output" ]
+}
+
+@test "check-numparse rejects strtod, atoi and sscanf outside lib/core/num.c" {
+    tmp=$(mktemp -d)
+    cp -r lib src "$tmp/"
+    echo 'static double f(const char *s) { return strtod(s, 0); }' >> "$tmp/lib/io/tsv.c"
+    echo 'static int g(const char *s) { return atoi (s); }' >> "$tmp/src/rs-cat.c"
+    echo 'static int h(const char *s, int *v) { return sscanf(s, "%d", v); }' >> "$tmp/lib/core/num.h"
+    run -1 tests/check-numparse "$tmp"
+    [[ $output == *"lib/io/tsv.c:"*"strtod(s, 0)"* ]]
+    [[ $output == *"src/rs-cat.c:"*"atoi (s)"* ]]
+    [[ $output == *"lib/core/num.h:"*"sscanf("* ]]
     rm -rf "$tmp"
 }
 

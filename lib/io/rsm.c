@@ -2,6 +2,7 @@
 #include "io/rsm.h"
 #include "io/config.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "io/io.h"
 
 #include <stdlib.h>
@@ -137,8 +138,30 @@ static char *header_text(const struct rs_rsm *m)
     return s;
 }
 
+/* Float tensors hold values within +-RS_NUM_VEC_MAX (core/num.h): a model
+ * with a NaN or huge weight is refused at load, not found later as NaN
+ * scores. */
+static int check_values(const char *name, const struct rs_rsm_tensor *t)
+{
+    if (t->dtype != RS_RSM_F32 && t->dtype != RS_RSM_F64)
+        return 0;
+    size_t n = (size_t)(t->nbytes / dtype_size(t->dtype));
+    for (size_t i = 0; i < n; i++) {
+        double x = t->dtype == RS_RSM_F32 ? ((const float *)t->data)[i] : ((const double *)t->data)[i];
+        if (!rs_num_vec_ok(x))
+            return rs_err_set(RS_ERR_FORMAT, "'%s': tensor '%s' element %zu is %g, not a finite value within +-%g",
+                              name, t->name, i + 1, x, RS_NUM_VEC_MAX);
+    }
+    return 0;
+}
+
 int rs_rsm_save(const struct rs_rsm *m, const char *path)
 {
+    for (size_t i = 0; i < m->n; i++) { /* a diverged training run saves nothing */
+        int rc = check_values(path, &m->t[i]);
+        if (rc < 0)
+            return rc;
+    }
     char *json = header_text(m);
     uint64_t hl = strlen(json), dl = data_len(m);
     unsigned char *head = xcalloc(1, FIXED + hl + 8);
@@ -216,6 +239,9 @@ static int read_directory(struct rs_rsm *m, const char *name, uint64_t dl, const
                               name, tn);
         t->offset = (uint64_t)off;
         t->data = data + off;
+        int rc = check_values(name, t);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }

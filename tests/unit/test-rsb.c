@@ -165,7 +165,7 @@ int main(void)
     rs_writer_open(&w, path("nan.rsb"), 0, 0);
     rs_rsb_writer_init(&rw, w, 2, RS_F32, NULL);
     float bad[2] = { 1, NAN };
-    ok(rs_rsb_write(rw, "x", 1, bad) == RS_ERR_FORMAT && strstr(rs_err_msg(), "non-finite"),
+    ok(rs_rsb_write(rw, "x", 1, bad) == RS_ERR_FORMAT && strstr(rs_err_msg(), "dimension 2 is nan, not a finite value"),
        "writer rejects NaN: %s", rs_err_msg());
     ok(rs_rsb_write(rw, "", 0, bad) == RS_ERR_FORMAT, "writer rejects an empty id");
     rs_rsb_writer_free(rw);
