@@ -594,8 +594,8 @@ int main(int argc, char **argv)
     if (opt.build) {
         rc = build_index(w);
     } else if ((rc = load_catalogue(&s)) == 0 && (rc = open_queries(&s)) == 0) {
-        if ((size_t)opt.k > s.ni) /* no query can get more: keep the buffers small */
-            opt.k = s.ni ? (long long)s.ni : 1;
+        /* no query can get more: keep the buffers small */
+        opt.k = (long long)rs_opt_cap("-k", opt.k, s.ni ? s.ni : 1, "items");
         if (opt.random)
             s.stamp = xcalloc(s.ni ? s.ni : 1, sizeof *s.stamp);
         rc = run_queries(&s, w);

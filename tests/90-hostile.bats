@@ -268,6 +268,9 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
     printf '{"numeric": ["price"], "categorical": ["item_id"], "hidden": [4]}' > r.json
     hostile "'labels.tsv' line 2: column 'price': expected a finite number within +-1e16, got '1e300'" \
         rs-rank train -c r.json -q -o out.rsm labels.tsv
+    printf 'user_id\titem_id\trank\tscore\nu1\ti1\t1\t1e300\n' > ranked.tsv
+    hostile "'ranked.tsv' line 2: column 'score': expected a number within float's range (+-3.4e38), got '1e300'" \
+        rs-diversify -n 1 -o out.tsv ranked.tsv
     printf 'user_id\titem_id\trank\tscore\nu1\ti1\t0x10\t1\n' > pred.tsv
     events > truth.tsv
     hostile "'pred.tsv' line 2: column 'rank': expected a decimal number, got '0x10'" \

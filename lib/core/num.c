@@ -44,7 +44,8 @@ int rs_num_i64(const char *s, size_t n, int64_t *v)
     return 0;
 }
 
-int rs_num_f64(const char *s, size_t n, double *v)
+/* A whole finite decimal number, range unchecked. */
+static int parse_decimal(const char *s, size_t n, double *v)
 {
     char buf[MAX_TEXT], *end;
     if (!copy_text(buf, s, n))
@@ -61,24 +62,37 @@ int rs_num_f64(const char *s, size_t n, double *v)
     return 0;
 }
 
-int rs_num_f32(const char *s, size_t n, float *v)
+int rs_num_f64(const char *s, size_t n, double *v)
 {
     double x;
-    int rc = rs_num_f64(s, n, &x);
+    int rc = parse_decimal(s, n, &x);
     if (rc < 0)
         return rc;
     if (fabs(x) > FLT_MAX)
-        return bad("a number within float's range (3.4e38)", s, n);
-    *v = (float)x;
+        return bad("a number within float's range (+-3.4e38)", s, n);
+    *v = x;
     return 0;
+}
+
+int rs_num_f32(const char *s, size_t n, float *v)
+{
+    double x = 0;
+    int rc = rs_num_f64(s, n, &x);
+    if (rc == 0)
+        *v = (float)x;
+    return rc;
 }
 
 int rs_num_vec_value(const char *s, size_t n, double *v)
 {
-    int rc = rs_num_f64(s, n, v);
+    double x;
+    int rc = parse_decimal(s, n, &x);
     if (rc < 0)
         return rc;
-    return rs_num_vec_ok(*v) ? 0 : bad("a finite number within +-1e16", s, n);
+    if (!rs_num_vec_ok(x))
+        return bad("a finite number within +-1e16", s, n);
+    *v = x;
+    return 0;
 }
 
 int rs_num_vec_ok(double x)

@@ -22,12 +22,15 @@
  * sign and digits only, no spaces, within int64. 0, or RS_ERR_FORMAT with the
  * message "expected an integer, got 'S'" (or "integer out of range"). */
 int rs_num_i64(const char *s, size_t n, int64_t *v);
-/* A whole decimal number ("-1.5", "2e-3", ".5"): "nan", "inf" and overflow
- * ("1e999") are RS_ERR_FORMAT "expected a finite number, got 'S'",
- * hexadecimal floats "expected a decimal number", other text "expected a
- * number"; an underflow to a subnormal or zero is accepted. */
+/* A whole decimal number ("-1.5", "2e-3", ".5") within float's range
+ * (|x| <= FLT_MAX, 3.4e38: every number ends as a float in some output, and
+ * sums and squares of such numbers stay finite in double). "nan", "inf" and
+ * overflow ("1e999") are RS_ERR_FORMAT "expected a finite number, got 'S'",
+ * hexadecimal floats "expected a decimal number", 1e300 "expected a number
+ * within float's range", other text "expected a number"; an underflow to a
+ * subnormal or zero is accepted. */
 int rs_num_f64(const char *s, size_t n, double *v);
-/* Same within float's range (|x| <= FLT_MAX). */
+/* Same, as a float. */
 int rs_num_f32(const char *s, size_t n, float *v);
 /* Same within +-RS_NUM_VEC_MAX: a value of a vector or a model's input,
  * "expected a finite number within +-1e16" otherwise. */

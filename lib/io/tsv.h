@@ -49,11 +49,11 @@ const char *rs_tsv_get(const struct rs_tsv *t, int i);
 size_t rs_tsv_len(const struct rs_tsv *t, int i);
 
 /* Typed access through core/num.h; an empty or malformed field is an error
- * naming the line and column. Numbers are finite: NaN, Inf, "1e999" and
- * hexadecimal floats are refused (a missing value is an empty field). */
+ * naming the line and column. Numbers are finite and within float's range:
+ * NaN, Inf, "1e999", "1e300" and hexadecimal floats are refused (a missing
+ * value is an empty field). */
 int rs_tsv_get_i64(const struct rs_tsv *t, int i, int64_t *v);
 int rs_tsv_get_f64(const struct rs_tsv *t, int i, double *v);
-/* A finite number within float's range. */
 int rs_tsv_get_f32(const struct rs_tsv *t, int i, float *v);
 /* A vector value: finite and within +-RS_NUM_VEC_MAX (core/num.h). */
 int rs_tsv_get_vec(const struct rs_tsv *t, int i, float *v);

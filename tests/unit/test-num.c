@@ -32,7 +32,8 @@ int main(void)
     ok(f64("2e-3", &d) == 0 && d == 2e-3, "2e-3");
     ok(f64(".5", &d) == 0 && d == 0.5, ".5");
     ok(f64("1e-400", &d) == 0 && d == 0, "an underflow to zero is taken");
-    ok(f64("1.7e308", &d) == 0 && d == 1.7e308, "the largest doubles are finite");
+    ok(f64("3.4e38", &d) == 0 && d == 3.4e38, "3.4e38 is within float's range");
+    refused_f64("1.7e308", "expected a number within float's range (+-3.4e38), got '1.7e308'");
     ok(rs_num_f64("2.5xyz", 3, &d) == 0 && d == 2.5, "only the n bytes are read");
     refused_f64("nan", "expected a finite number, got 'nan'");
     refused_f64("-NaN", "expected a finite number");
@@ -67,7 +68,7 @@ int main(void)
     refused_i64("-", "expected an integer");
 
     ok(rs_num_f32("3e38", 4, &f) == 0 && f == 3e38f, "3e38 fits a float");
-    ok(rs_num_f32("4e38", 4, &f) == RS_ERR_FORMAT && strstr(rs_err_msg(), "float's range"), "4e38 does not: %s",
+    ok(rs_num_f32("-4e38", 5, &f) == RS_ERR_FORMAT && strstr(rs_err_msg(), "float's range"), "-4e38 does not: %s",
        rs_err_msg());
 
     ok(rs_num_vec_value("1e16", 4, &d) == 0 && d == 1e16, "1e16 is a vector value");
