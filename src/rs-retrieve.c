@@ -595,7 +595,7 @@ int main(int argc, char **argv)
         rc = build_index(w);
     } else if ((rc = load_catalogue(&s)) == 0 && (rc = open_queries(&s)) == 0) {
         /* no query can get more: keep the buffers small */
-        opt.k = (long long)rs_opt_cap("-k", opt.k, s.ni ? s.ni : 1, "items");
+        opt.k = s.ni ? (long long)rs_opt_cap("-k", opt.k, s.ni, "items") : 1;
         if (opt.random)
             s.stamp = xcalloc(s.ni ? s.ni : 1, sizeof *s.stamp);
         rc = run_queries(&s, w);

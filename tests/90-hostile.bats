@@ -268,6 +268,10 @@ sys.stdout.write('user_id\titem_id\ttimestamp\tevent\nu1\t' + 'x' * 50_000_000 +
     printf '{"numeric": ["price"], "categorical": ["item_id"], "hidden": [4]}' > r.json
     hostile "'labels.tsv' line 2: column 'price': expected a finite number within +-1e16, got '1e300'" \
         rs-rank train -c r.json -q -o out.rsm labels.tsv
+    "$PYTHON" "$FIXTURES/rs-train-tower/gen.py" . 12 8 > /dev/null
+    awk -F'\t' 'NR == 3 { $4 = "1e20" } 1' OFS='\t' items.tsv > bigitems.tsv
+    hostile "'bigitems.tsv' line 3: column 'price': expected a number within +-1e16, got '1e20'" \
+        rs-train-tower -c tower.json --users users.tsv --items bigitems.tsv -q -o out.rsm train.tsv
     printf 'user_id\titem_id\trank\tscore\nu1\ti1\t1\t1e300\n' > ranked.tsv
     hostile "'ranked.tsv' line 2: column 'score': expected a number within float's range (+-3.4e38), got '1e300'" \
         rs-diversify -n 1 -o out.tsv ranked.tsv

@@ -120,7 +120,8 @@ static int numeric_value(const struct rs_tsv *tb, const char *param, const struc
                          double *x)
 {
     if (rs_num_vec_value(s, n, x) < 0) /* its square is summed for the standard deviation */
-        return field_err(tb, param, f, "expected a finite number within +-1e16", s, n);
+        return field_err(tb, param, f, rs_num_f64(s, n, x) < 0 ? "expected a finite number"
+                                                               : "expected a number within +-1e16", s, n);
     if (f->log1p) {
         if (*x <= -1)
             return field_err(tb, param, f, "expected a number > -1 (log1p)", s, n);

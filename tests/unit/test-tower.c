@@ -334,7 +334,7 @@ static void fields_match_rows(struct fixture *fx)
     ok(worst < 1e-6, "no age: as u3's row with an empty age (max difference %g)", worst);
     vals[1] = "old";
     is_int(rs_tower_embed_fields(t, RS_SIDE_USER, names, vals, 4, "u1", zf), RS_ERR_USAGE, "a bad value");
-    ok(strstr(rs_err_msg(), "parameter 'age': expected a finite number within +-1e16, got 'old'") != NULL, "names it: %s",
+    ok(strstr(rs_err_msg(), "parameter 'age': expected a finite number, got 'old'") != NULL, "names it: %s",
        rs_err_msg());
     rs_arena_free(&a);
     rs_enc_free(&e);
