@@ -14,19 +14,30 @@
  * cancellation. The partial sums of each block add up in double. */
 static double centred_scatter(const float *x, size_t n, size_t d, const double *mu, double *cov)
 {
+    float *lo = xmalloc(d * sizeof *lo), *hi = xmalloc(d * sizeof *hi);
+    for (size_t k = 0; k < d; k++)
+        lo[k] = hi[k] = x[k];
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = 0; k < d; k++) {
+            float v = x[i * d + k];
+            lo[k] = v < lo[k] ? v : lo[k];
+            hi[k] = v > hi[k] ? v : hi[k];
+        }
     double scale = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < d; k++)
-            scale = fmax(scale, fabs(x[i * d + k] - mu[k]));
+    for (size_t k = 0; k < d; k++)
+        scale = fmax(scale, fmax(hi[k] - mu[k], mu[k] - lo[k]));
+    free(lo);
+    free(hi);
     if (scale == 0)
         scale = 1;
+    double inv = 1 / scale;
     size_t cap = n < BLOCK ? n : BLOCK;
     float *blk = xmalloc(cap * d * sizeof *blk), *part = xmalloc(d * d * sizeof *part);
     for (size_t b = 0; b < n; b += BLOCK) {
         size_t rows = n - b < BLOCK ? n - b : BLOCK;
         for (size_t r = 0; r < rows; r++)
             for (size_t k = 0; k < d; k++)
-                blk[r * d + k] = (float)((x[(b + r) * d + k] - mu[k]) / scale);
+                blk[r * d + k] = (float)((x[(b + r) * d + k] - mu[k]) * inv);
         rs_sgemm(1, 0, d, d, rows, 1.0f, blk, d, blk, d, 0.0f, part, d);
         for (size_t i = 0; i < d * d; i++)
             cov[i] += part[i];
