@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "io/io.h"
 
 #include <ctype.h>
@@ -90,9 +91,9 @@ static void bad_value(const char *flag, const char *arg, const char *want);
  * memory counts against it. */
 static void set_max_memory(const char *arg)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
+    size_t n = strspn(arg, "0123456789");
+    const char *end = arg + n;
+    int64_t v;
     int shift = 0;
     switch (*end) {
     case 'K': case 'k': shift = 10, end++; break;
@@ -100,7 +101,7 @@ static void set_max_memory(const char *arg)
     case 'G': case 'g': shift = 30, end++; break;
     case 'T': case 't': shift = 40, end++; break;
     }
-    if (end == arg || *end || errno || !isdigit((unsigned char)*arg) || v == 0 || v > (~0ull >> shift))
+    if (*end || rs_num_i64(arg, n, &v) < 0 || v == 0 || v > (INT64_MAX >> shift))
         bad_value("--max-memory", arg, "a size such as 512M or 4G");
     struct rlimit rl = { .rlim_cur = (rlim_t)(v << shift), .rlim_max = RLIM_INFINITY };
     struct rlimit old;
@@ -260,9 +261,9 @@ static void bad_value(const char *flag, const char *arg, const char *want)
 
 long long rs_opt_int(const char *flag, const char *arg, long long min, long long max)
 {
-    char *end, want[96];
-    long long v = strtoll(arg, &end, 10);
-    if (end == arg || *end || v < min || v > max) {
+    char want[96];
+    int64_t v;
+    if (rs_num_i64(arg, strlen(arg), &v) < 0 || v < min || v > max) {
         snprintf(want, sizeof want, "an integer in %lld..%lld", min, max);
         bad_value(flag, arg, want);
     }
@@ -271,13 +272,21 @@ long long rs_opt_int(const char *flag, const char *arg, long long min, long long
 
 double rs_opt_double(const char *flag, const char *arg, double min, double max)
 {
-    char *end, want[96];
-    double v = strtod(arg, &end);
-    if (end == arg || *end || !(v >= min && v <= max)) {
+    char want[96];
+    double v;
+    if (rs_num_f64(arg, strlen(arg), &v) < 0 || !(v >= min && v <= max)) {
         snprintf(want, sizeof want, "a number in %g..%g", min, max);
         bad_value(flag, arg, want);
     }
     return v;
+}
+
+size_t rs_opt_cap(const char *flag, long long v, size_t max, const char *what)
+{
+    if ((unsigned long long)v <= max)
+        return (size_t)v;
+    rs_log("%s %lld capped to the %zu %s", flag, v, max, what);
+    return max;
 }
 
 void rs_opt_source_name(const char *synopsis, const char *arg, size_t len)

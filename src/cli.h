@@ -130,6 +130,10 @@ void rs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Option values: integer in [min, max], or a usage error naming the flag. */
 long long rs_opt_int(const char *flag, const char *arg, long long min, long long max);
 double rs_opt_double(const char *flag, const char *arg, double min, double max);
+/* A count option that sizes work by the data, as head -n does: v, or max
+ * when v exceeds it, with the log line "--candidates 1000000 capped to the
+ * 29 items" (what: "items"). */
+size_t rs_opt_cap(const char *flag, long long v, size_t max, const char *what);
 
 /* A candidate source NAME=FILE (rs-merge, rs-serve --source): *name gets
  * NAME (xmalloc'd), *path points into arg; else a usage error. NAME names

@@ -170,7 +170,8 @@ static int write_candidates(struct rs_writer *w, const struct rs_als *m, const s
                             const struct rs_csr *seen, const float *pop, const struct rs_queries *qs)
 {
     struct rec r = { m, rs_cands_id_order(items), seen, pop };
-    int rc = rs_queries_write(w, qs, items, (size_t)opt.candidates, 16 * RS_KNN_QB, recommend, &r);
+    size_t k = rs_opt_cap("--candidates", opt.candidates, rs_strmap_size(items), "items");
+    int rc = rs_queries_write(w, qs, items, k, 16 * RS_KNN_QB, recommend, &r);
     free(r.order);
     return rc;
 }

@@ -2,6 +2,7 @@
  * schema, convert TSV vectors to RSB. */
 #include "cli.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "io/io.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
@@ -169,12 +170,11 @@ static int infer(const char *s, size_t n)
 {
     if (n == 0)
         return T_EMPTY;
-    char *end;
-    strtoll(s, &end, 10);
-    if ((size_t)(end - s) == n)
+    int64_t i;
+    double x;
+    if (rs_num_i64(s, n, &i) == 0)
         return T_INT;
-    strtod(s, &end);
-    if ((size_t)(end - s) == n)
+    if (rs_num_f64(s, n, &x) == 0)
         return T_FLOAT;
     int64_t t;
     if (n >= 10 && s[4] == '-' && rs_time_parse(s, n, &t) == 0)
@@ -264,12 +264,12 @@ static int tsv_to_rsb(struct rs_tsv *t, struct rs_writer *w, struct rs_rsb_write
         uint32_t j = 0;
         for (size_t i = 0; i < nc && rc == 0; i++)
             if ((int)i != id_col)
-                rc = rs_tsv_get_f32(t, (int)i, &v[j++]);
+                rc = rs_tsv_get_vec(t, (int)i, &v[j++]);
         if (rc == 0 && rs_tsv_len(t, id_col) > RS_RSB_MAX_ID)
             rc = rs_tsv_errf(t, id_col, "id of %zu bytes (RSB allows at most %u)", rs_tsv_len(t, id_col),
                              RS_RSB_MAX_ID);
-        if (rc == 0)
-            rc = rs_rsb_write(*rw, rs_tsv_get(t, id_col), rs_tsv_len(t, id_col), v);
+        if (rc == 0 && (rc = rs_rsb_write(*rw, rs_tsv_get(t, id_col), rs_tsv_len(t, id_col), v)) == RS_ERR_FORMAT)
+            rc = rs_tsv_errf(t, id_col, "%s", rs_err_msg()); /* the writer's refusal (f16's range), located */
         if (rc < 0) {
             if (rs_tsv_len(t, id_col) == 0)
                 rc = rs_tsv_errf(t, id_col, "empty id");

@@ -200,13 +200,17 @@ int main(int argc, char **argv)
     ko.seed = rs_opts.seed;
     ko.threads = rs_opts.threads;
     ko.log = log_iter;
-    float *cent = xmalloc((size_t)opt.k * (e.dims ? e.dims : 1) * sizeof *cent);
-    int32_t *assign = xmalloc((e.n ? e.n : 1) * sizeof *assign);
+    if ((size_t)opt.k > e.n) { /* bad data, not a bad flag; checked before -k sizes anything */
+        rs_err_set(RS_ERR_FORMAT, "'%s': %zu rows, fewer than -k %lld", input, e.n, opt.k);
+        rs_embset_free(&e);
+        rs_writer_abort(w);
+        rs_die(RS_ERR_FORMAT);
+    }
+    float *cent = xmalloc((size_t)opt.k * e.dims * sizeof *cent);
+    int32_t *assign = xmalloc(e.n * sizeof *assign);
     double inertia, t0 = rs_now();
     int iters;
     rc = rs_kmeans_fit(e.x, e.n, e.dims, &ko, cent, assign, &inertia, &iters);
-    if (rc == RS_ERR_USAGE) /* k above the row count is bad data, not a bad flag */
-        rc = rs_err_set(RS_ERR_FORMAT, "'%s': %zu rows, fewer than -k %lld", input, e.n, opt.k);
     if (rc == 0) {
         rs_log("inertia %.9g after %d iterations, %.2f s", inertia, iters, rs_now() - t0);
         rc = write_assign(w, &e, assign);

@@ -105,9 +105,7 @@ static void recommend(void *ctx, const int64_t *rows, size_t n, size_t k, int64_
 static int write_candidates(struct rs_writer *w, const struct rs_itemknn *m, const struct rs_csr *hist,
                             const struct rs_queries *q)
 {
-    size_t k = (size_t)opt.candidates;
-    if (k > m->nitems) /* no user gets more rows than there are items */
-        k = m->nitems ? m->nitems : 1;
+    size_t k = rs_opt_cap("--candidates", opt.candidates, m->nitems, "items");
     struct rec r = { m, hist };
     return rs_queries_write(w, q, m->items, k, 4096, recommend, &r);
 }

@@ -4,6 +4,7 @@
  * formulas: lib/eval/metrics.h, schemas/metrics.md). */
 #include "cli.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "eval/eval.h"
 #include "io/io.h"
 #include "io/itemattr.h"
@@ -93,9 +94,9 @@ static void parse_ks(const char *s)
 {
     opt.nk = 0;
     for (const char *p = s; *p;) {
-        char *end;
-        long long k = strtoll(p, &end, 10);
-        if (end == p || (*end && *end != ',') || k < 1 || k > 1000000000 || opt.nk == MAX_KS ||
+        const char *end = p + strcspn(p, ",");
+        int64_t k;
+        if (rs_num_i64(p, (size_t)(end - p), &k) < 0 || k < 1 || k > 1000000000 || opt.nk == MAX_KS ||
             (opt.nk && (size_t)k <= opt.ks[opt.nk - 1]))
             rs_usage_error(SYNOPSIS, "invalid -k '%s': expected ascending positive integers, e.g. 5,10,20", s);
         opt.ks[opt.nk++] = (size_t)k;

@@ -370,17 +370,28 @@ static void search_batch(struct state *s, struct batch *b, uint64_t first)
     s->search_cpu += cpu_seconds() - c0;
 }
 
+/* Room for n queries of d dims and k results each: the buffers grow with
+ * the queries read, so a --batch beyond the input allocates for the input. */
+static void batch_reserve(struct batch *b, size_t n, size_t d, size_t k)
+{
+    if (n <= b->cap)
+        return;
+    b->cap = n;
+    b->idoff = xrealloc(b->idoff, (n + 1) * sizeof *b->idoff);
+    if (d)
+        b->q = xrealloc(b->q, n * d * sizeof *b->q);
+    b->ids = xrealloc(b->ids, n * k * sizeof *b->ids);
+    b->self = xrealloc(b->self, n * sizeof *b->self);
+    b->scores = xrealloc(b->scores, n * k * sizeof *b->scores);
+    b->counts = xrealloc(b->counts, n * sizeof *b->counts);
+}
+
 static int run_queries(struct state *s, struct rs_writer *w)
 {
     size_t k = (size_t)opt.k, cap = (size_t)opt.batch;
     int need_vec = !opt.popular && !opt.random && !opt.history;
-    struct batch b = { .cap = cap };
-    b.idoff = xmalloc((cap + 1) * sizeof *b.idoff);
-    b.q = need_vec ? xmalloc(cap * s->d * sizeof *b.q) : NULL;
-    b.ids = xmalloc(cap * (k ? k : 1) * sizeof *b.ids);
-    b.self = xmalloc(cap * sizeof *b.self);
-    b.scores = xmalloc(cap * (k ? k : 1) * sizeof *b.scores);
-    b.counts = xmalloc(cap * sizeof *b.counts);
+    struct batch b = { 0 };
+    batch_reserve(&b, cap < 256 ? cap : 256, need_vec ? s->d : 0, k);
     uint64_t total = 0;
     int rc = rs_cands_header(w, opt.query_col), end = 0;
     while (rc == 0 && !end) {
@@ -389,6 +400,8 @@ static int run_queries(struct state *s, struct rs_writer *w)
         while (b.n < cap) {
             const char *id;
             size_t len;
+            if (b.n == b.cap)
+                batch_reserve(&b, cap - b.n < b.cap ? cap : 2 * b.cap, need_vec ? s->d : 0, k);
             if ((rc = next_query(s, &id, &len, need_vec ? b.q + b.n * s->d : NULL)) < 0)
                 break;
             if (b.idlen + len > b.idcap)
@@ -581,8 +594,8 @@ int main(int argc, char **argv)
     if (opt.build) {
         rc = build_index(w);
     } else if ((rc = load_catalogue(&s)) == 0 && (rc = open_queries(&s)) == 0) {
-        if ((size_t)opt.k > s.ni) /* no query can get more: keep the buffers small */
-            opt.k = s.ni ? (long long)s.ni : 1;
+        /* no query can get more: keep the buffers small */
+        opt.k = s.ni ? (long long)rs_opt_cap("-k", opt.k, s.ni, "items") : 1;
         if (opt.random)
             s.stamp = xcalloc(s.ni ? s.ni : 1, sizeof *s.stamp);
         rc = run_queries(&s, w);

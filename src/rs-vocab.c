@@ -2,6 +2,7 @@
  * columns, apply it to a stream (OOV id 0 or hashed buckets), invert ids. */
 #include "cli.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "io/io.h"
 #include "io/tsv.h"
 #include "io/vocab.h"
@@ -123,10 +124,10 @@ static int map_one(struct rs_tsv *t, int col, const struct rs_vocab *v, const ch
         return rs_writer_printf(w, "%llu", (unsigned long long)rs_vocab_id(v, s, n, opt.buckets));
     if (n == 0)
         return 0;
-    char *end;
-    unsigned long long id = strtoull(s, &end, 10);
-    if (end != s + n || *s < '0' || *s > '9')
+    int64_t parsed;
+    if (*s < '0' || *s > '9' || rs_num_i64(s, n, &parsed) < 0) /* digits only: no sign */
         return rs_tsv_errf(t, col, "expected an id, got '%.*s'", (int)n, s);
+    unsigned long long id = (unsigned long long)parsed;
     size_t len;
     const char *tok = rs_vocab_token(v, id, &len);
     if (!tok) {

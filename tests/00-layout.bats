@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The repository's own rules: library layers (lib/README.md), text written
-# only through the escaping writer (tests/check-writers), and tests that can
-# fail (tests/check-bats; the fuzz replays and counts of tests/run).
+# only through the escaping writer (tests/check-writers), numbers parsed
+# through core/num.h only (tests/check-numparse), and tests that can fail
+# (tests/check-bats; the fuzz replays and counts of tests/run).
 
 bats_require_minimum_version 1.5.0
 
@@ -68,6 +69,24 @@ EOF
     [[ ${lines[2]} == "$t/src/rs-x.c:14: printf writes outside the escaping writer"* ]]
     # the allow-list names files and functions: rs-cat's JSON numbers pass
     run -0 tests/check-writers src/rs-cat.c
+}
+
+@test "numbers are parsed only through core/num.h (tests/check-numparse)" {
+    run -0 tests/check-numparse
+    [ -z "$output" ]
+}
+
+@test "check-numparse rejects strtod, atoi and sscanf outside lib/core/num.c" {
+    tmp=$(mktemp -d)
+    cp -r lib src "$tmp/"
+    echo 'static double f(const char *s) { return strtod(s, 0); }' >> "$tmp/lib/io/tsv.c"
+    echo 'static int g(const char *s) { return atoi (s); }' >> "$tmp/src/rs-cat.c"
+    echo 'static int h(const char *s, int *v) { return sscanf(s, "%d", v); }' >> "$tmp/lib/core/num.h"
+    run -1 tests/check-numparse "$tmp"
+    [[ $output == *"lib/io/tsv.c:"*"strtod(s, 0)"* ]]
+    [[ $output == *"src/rs-cat.c:"*"atoi (s)"* ]]
+    [[ $output == *"lib/core/num.h:"*"sscanf("* ]]
+    rm -rf "$tmp"
 }
 
 @test "check-bats passes the repository's tests" {

@@ -11,10 +11,12 @@ static _Thread_local char err_msg[1024];
 
 int rs_err_set(int code, const char *fmt, ...)
 {
+    char msg[sizeof err_msg]; /* an argument may be rs_err_msg() itself, to prefix it */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(err_msg, msg, sizeof msg);
     return code;
 }
 

@@ -21,7 +21,8 @@ enum rs_err {
     RS_ERR_EOF = -7,     /* clean end of input (not an error for readers) */
 };
 
-/* Sets the thread's error message (printf-style) and returns code. */
+/* Sets the thread's error message (printf-style) and returns code. An
+ * argument may be rs_err_msg(), to add context to the last message. */
 int rs_err_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The last message set on this thread ("" if none). */
 const char *rs_err_msg(void);

@@ -3,8 +3,8 @@
  * Algorithms" (days_from_civil / civil_from_days). */
 #include "core/timeparse.h"
 #include "core/err.h"
+#include "core/num.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,14 +138,9 @@ int rs_time_parse(const char *s, size_t n, int64_t *out)
 
 int rs_duration_parse(const char *s, int64_t *out)
 {
-    char *end;
-    if (*s < '0' || *s > '9') /* strtoll would skip spaces and take a sign */
-        return RS_ERR_FORMAT;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno == ERANGE)
-        return RS_ERR_FORMAT;
-    int64_t unit = 1;
+    size_t n = strspn(s, "0123456789");
+    const char *end = s + n;
+    int64_t v, unit = 1;
     switch (*end) {
     case '\0': case 's': unit = 1; break;
     case 'm': unit = 60; break;
@@ -154,11 +149,8 @@ int rs_duration_parse(const char *s, int64_t *out)
     case 'w': unit = 7 * 86400; break;
     default: return RS_ERR_FORMAT;
     }
-    if (*end && end[1])
+    if ((*end && end[1]) || rs_num_i64(s, n, &v) < 0 || v > INT64_MAX / unit)
         return RS_ERR_FORMAT;
-    int64_t secs;
-    if (__builtin_mul_overflow((int64_t)v, unit, &secs))
-        return RS_ERR_FORMAT;
-    *out = secs;
+    *out = v * unit;
     return 0;
 }

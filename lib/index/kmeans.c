@@ -12,6 +12,7 @@
  */
 #include "index/kmeans.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "core/rng.h"
 #include "nn/tensor.h"
 #include "core/threads.h"
@@ -392,6 +393,10 @@ int rs_kmeans_fit(const float *x, size_t n, size_t d, const struct rs_kmeans_opt
         return rs_err_set(RS_ERR_USAGE, "k-means: k = %zu clusters for %zu rows", o->k, n);
     if (d == 0)
         return rs_err_set(RS_ERR_USAGE, "k-means: zero-dimensional rows");
+    size_t bad = rs_num_vec_find_bad(x, n * d); /* readers refuse these; a caller's bug otherwise */
+    if (bad < n * d)
+        return rs_err_set(RS_ERR_USAGE, "k-means: row %zu dimension %zu is %g, not a finite value within +-%g",
+                          bad / d + 1, bad % d + 1, x[bad], RS_NUM_VEC_MAX);
     float *xn = xmalloc(n * sizeof *xn);
     row_norms(x, n, d, xn);
     /* sklearn's tolerance: tol × mean over dimensions of the variance. */
@@ -415,7 +420,7 @@ int rs_kmeans_fit(const float *x, size_t n, size_t d, const struct rs_kmeans_opt
     for (int run = 0; run < (o->n_init > 0 ? o->n_init : 1); run++) {
         int it;
         double v = lloyd(x, xn, n, d, o, run, tol_abs, c, a, &it);
-        if (v < best) {
+        if (run == 0 || v < best) { /* the first run always fills the outputs */
             best = v;
             best_iters = it;
             memcpy(centroids, c, k * d * sizeof *c);

@@ -36,7 +36,9 @@ void rs_kmeans_defaults(struct rs_kmeans_opts *o);
 /* Clusters x (n × d, row-major) into o->k clusters. Writes centroids (k × d),
  * assign[n] (the nearest centroid of each row, may be NULL), the final
  * inertia Σ‖x − c(x)‖² and the number of Lloyd iterations of the winning run
- * (either may be NULL). Returns 0, or RS_ERR_USAGE when k is 0 or above n. */
+ * (either may be NULL). Returns 0, or RS_ERR_USAGE when k is 0 or above n or
+ * a value of x is not finite or beyond +-RS_NUM_VEC_MAX (core/num.h), the
+ * range in which no squared norm or distance overflows. */
 int rs_kmeans_fit(const float *x, size_t n, size_t d, const struct rs_kmeans_opts *o, float *centroids,
                   int32_t *assign, double *inertia, int *iters);
 

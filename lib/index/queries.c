@@ -68,6 +68,9 @@ void rs_queries_free(struct rs_queries *q)
 int rs_queries_write(struct rs_writer *w, const struct rs_queries *q, const struct rs_strmap *items, size_t k,
                      size_t chunk, rs_queries_fn *fn, void *ctx)
 {
+    size_t nitems = rs_strmap_size(items);
+    if (k > nitems) /* no query gets more rows than there are items: memory follows the data */
+        k = nitems ? nitems : 1;
     int64_t *ids = xmalloc(chunk * k * sizeof *ids);
     float *scores = xmalloc(chunk * k * sizeof *scores);
     size_t *counts = xmalloc(chunk * sizeof *counts);

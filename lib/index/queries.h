@@ -33,7 +33,8 @@ typedef void rs_queries_fn(void *ctx, const int64_t *rows, size_t n, size_t k, i
                            size_t *counts);
 /* Writes q's candidates stream (schemas/candidates.md; ids are keys of
  * items), computed by fn chunk queries at a time so memory stays
- * O(chunk × k). Returns 0 or a negative rs_err of the writer. */
+ * O(chunk × k); k above the number of items is capped to it. Returns 0 or a
+ * negative rs_err of the writer. */
 int rs_queries_write(struct rs_writer *w, const struct rs_queries *q, const struct rs_strmap *items, size_t k,
                      size_t chunk, rs_queries_fn *fn, void *ctx);
 

@@ -1,6 +1,7 @@
 /* rsb.c - RSB reader and writer (layout: schemas/rsb.md). */
 #include "io/rsb.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "io/io.h"
 #include "core/strmap.h"
 
@@ -327,6 +328,11 @@ int rs_rsb_next(struct rs_rsb_reader *r, const char **id, size_t *idlen, float *
     r->block_pos += 2 + n + vb;
     r->block_row++;
     r->rows_seen++;
+    size_t j = rs_num_vec_find_bad(vec, r->dims);
+    if (j < r->dims)
+        return rs_err_set(RS_ERR_FORMAT, "'%s': RSB row %llu (id '%.*s'): dimension %zu is %g, not a finite "
+                          "value within +-%g", rname(r), (unsigned long long)r->rows_seen,
+                          (int)(n > 64 ? 64 : n), *id, j + 1, vec[j], RS_NUM_VEC_MAX);
     return 0;
 }
 
@@ -411,13 +417,16 @@ int rs_rsb_write(struct rs_rsb_writer *w, const char *id, size_t idlen, const fl
 {
     if (idlen == 0 || idlen > UINT16_MAX)
         return rs_err_set(RS_ERR_FORMAT, "RSB id of %zu bytes (must be 1..65535)", idlen);
+    size_t bad = rs_num_vec_find_bad(vec, w->dims);
+    if (bad < w->dims)
+        return rs_err_set(RS_ERR_FORMAT, "id '%.*s': dimension %zu is %g, not a finite value within +-%g",
+                          (int)(idlen > 64 ? 64 : idlen), id, bad + 1, vec[bad], RS_NUM_VEC_MAX);
     float amax = 0;
-    for (uint32_t j = 0; j < w->dims; j++) {
-        if (!isfinite(vec[j]))
-            return rs_err_set(RS_ERR_FORMAT, "id '%.*s': non-finite value in dimension %u",
-                              (int)(idlen > 64 ? 64 : idlen), id, j + 1);
+    for (uint32_t j = 0; j < w->dims; j++)
         amax = fmaxf(amax, fabsf(vec[j]));
-    }
+    if (w->dtype == RS_F16 && amax > RS_F16_MAX)
+        return rs_err_set(RS_ERR_FORMAT, "id '%.*s': value %g beyond f16's range (+-%g); use --dtype f32",
+                          (int)(idlen > 64 ? 64 : idlen), id, amax, RS_F16_MAX);
     size_t need = 2 + idlen + vec_bytes(w->dtype, w->dims);
     if (w->len + need > w->cap) {
         w->cap = w->len + need;

@@ -23,6 +23,7 @@ enum rs_dtype {
 
 #define RS_RSB_MAX_DIMS 65536u
 #define RS_RSB_MAX_ID 65535u /* bytes of an id (a u16 length) */
+#define RS_F16_MAX 65504.0f /* the largest finite half */
 #define RS_RSB_SIGNATURE "\x89RSB\r\n\x1a\n"
 
 /* 1 if the first bytes of a stream are the RSB signature. */
@@ -45,7 +46,8 @@ const char *rs_rsb_meta(const struct rs_rsb_reader *r, const char *key);
 const char *rs_rsb_meta_text(const struct rs_rsb_reader *r);
 /* Next row: id (not NUL-terminated, valid until the next call) and the
  * vector decoded to f32 into vec[dims]. Returns 0, RS_ERR_EOF after a valid
- * end block, or RS_ERR_CORRUPT / RS_ERR_FORMAT naming the row. */
+ * end block, or RS_ERR_CORRUPT / RS_ERR_FORMAT naming the row (and its id
+ * for a value that is not finite or beyond +-RS_NUM_VEC_MAX, core/num.h). */
 int rs_rsb_next(struct rs_rsb_reader *r, const char **id, size_t *idlen, float *vec);
 void rs_rsb_close(struct rs_rsb_reader *r);
 
@@ -55,7 +57,9 @@ struct rs_rsb_writer;
  * meta: "key\tvalue\n" lines or NULL. */
 int rs_rsb_writer_init(struct rs_rsb_writer **w, struct rs_writer *out, uint32_t dims,
                        int dtype, const char *meta);
-/* Appends one row; ids are 1..65535 bytes, vectors finite. */
+/* Appends one row; ids are 1..65535 bytes, values finite and within
+ * +-RS_NUM_VEC_MAX (core/num.h), and within +-RS_F16_MAX for f16: anything
+ * else is RS_ERR_FORMAT naming the id, never an Inf in the file. */
 int rs_rsb_write(struct rs_rsb_writer *w, const char *id, size_t idlen, const float *vec);
 /* Flushes the last block and writes the end block; frees w. */
 int rs_rsb_writer_finish(struct rs_rsb_writer *w);

@@ -2,6 +2,7 @@
 #include "io/rsm.h"
 #include "io/config.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "io/io.h"
 
 #include <stdlib.h>
@@ -137,8 +138,58 @@ static char *header_text(const struct rs_rsm *m)
     return s;
 }
 
+/* A real number of the header beyond +-RS_NUM_VEC_MAX (JSON has no NaN or
+ * Inf), or NULL: the sections' numbers (normalisation statistics...) become
+ * floats as the tensors do. */
+static const json_t *huge_real(json_t *v)
+{
+    const json_t *bad;
+    const char *key;
+    json_t *e;
+    size_t i;
+    if (json_is_real(v) && !rs_num_vec_ok(json_real_value(v)))
+        return v;
+    json_object_foreach(v, key, e)
+        if ((bad = huge_real(e)))
+            return bad;
+    json_array_foreach(v, i, e)
+        if ((bad = huge_real(e)))
+            return bad;
+    return NULL;
+}
+
+static int check_numbers(const char *name, json_t *sections)
+{
+    const json_t *huge = huge_real(sections);
+    return huge ? rs_err_set(RS_ERR_FORMAT, "'%s': RSM sections: number %g is not within +-%g", name,
+                             json_real_value(huge), RS_NUM_VEC_MAX)
+                : 0;
+}
+
+/* Float tensors hold values within +-RS_NUM_VEC_MAX (core/num.h): a model
+ * with a NaN or huge weight is refused at load, not found later as NaN
+ * scores. */
+static int check_values(const char *name, const struct rs_rsm_tensor *t)
+{
+    if (t->dtype != RS_RSM_F32 && t->dtype != RS_RSM_F64)
+        return 0;
+    size_t n = (size_t)(t->nbytes / dtype_size(t->dtype));
+    for (size_t i = 0; i < n; i++) {
+        double x = t->dtype == RS_RSM_F32 ? ((const float *)t->data)[i] : ((const double *)t->data)[i];
+        if (!rs_num_vec_ok(x))
+            return rs_err_set(RS_ERR_FORMAT, "'%s': tensor '%s' element %zu is %g, not a finite value within +-%g",
+                              name, t->name, i + 1, x, RS_NUM_VEC_MAX);
+    }
+    return 0;
+}
+
 int rs_rsm_save(const struct rs_rsm *m, const char *path)
 {
+    int rc = check_numbers(path, m->sections); /* a diverged training run saves nothing */
+    for (size_t i = 0; i < m->n && rc == 0; i++)
+        rc = check_values(path, &m->t[i]);
+    if (rc < 0)
+        return rc;
     char *json = header_text(m);
     uint64_t hl = strlen(json), dl = data_len(m);
     unsigned char *head = xcalloc(1, FIXED + hl + 8);
@@ -155,7 +206,7 @@ int rs_rsm_save(const struct rs_rsm *m, const char *path)
     XXH3_state_t *st = XXH3_createState();
     XXH3_64bits_reset(st);
     struct rs_writer *w;
-    int rc = rs_writer_open(&w, path, 0, 0);
+    rc = rs_writer_open(&w, path, 0, 0);
     if (rc == 0) {
         uint64_t pos = FIXED + hl + 8, pad = align_up(pos) - pos, at = 0;
         rc = rs_writer_write(w, head, pos);
@@ -216,6 +267,9 @@ static int read_directory(struct rs_rsm *m, const char *name, uint64_t dl, const
                               name, tn);
         t->offset = (uint64_t)off;
         t->data = data + off;
+        int rc = check_values(name, t);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
@@ -250,6 +304,8 @@ static int parse(struct rs_rsm *m, const char *name, uint64_t len)
     m->sections = json_incref(json_object_get(m->header, "sections"));
     if (!json_is_object(m->sections))
         return bad(name, "no sections object");
+    if ((rc = check_numbers(name, m->sections)) < 0)
+        return rc;
     return read_directory(m, name, dl, p + dstart);
 }
 

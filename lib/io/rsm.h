@@ -53,11 +53,14 @@ void rs_rsm_set_section(struct rs_rsm *m, const char *name, json_t *v);
  * has ndim (1..4) entries. Names are unique: a duplicate is RS_ERR_USAGE. */
 int rs_rsm_add_tensor(struct rs_rsm *m, const char *name, int dtype, int ndim, const uint64_t *shape,
                       const void *data);
-/* Writes the model to path atomically (".zst" compresses). 0 or < 0. */
+/* Writes the model to path atomically (".zst" compresses). 0 or < 0; an f32
+ * or f64 tensor holding a value that is not finite or beyond
+ * +-RS_NUM_VEC_MAX (core/num.h) is RS_ERR_FORMAT and writes nothing, as the
+ * loader refuses it. */
 int rs_rsm_save(const struct rs_rsm *m, const char *path);
 
 /* Reads and verifies a model (signature, version, both checksums, the
- * directory against the data size). Takes ownership of in. */
+ * directory against the data size, float values as rs_rsm_save does). Takes ownership of in. */
 int rs_rsm_load_reader(struct rs_rsm **m, struct rs_reader *in);
 int rs_rsm_load(struct rs_rsm **m, const char *path);
 void rs_rsm_free(struct rs_rsm *m);

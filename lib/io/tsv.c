@@ -2,11 +2,10 @@
 #include "io/tsv.h"
 #include "core/err.h"
 #include "io/io.h"
+#include "core/num.h"
 #include "core/timeparse.h"
 
 #include <csv.h>
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,40 +319,33 @@ static const char *shown(const struct rs_tsv *t, int i, char *buf)
     return buf;
 }
 
+/* Prefixes the checked parser's message with the file, line and column. */
+static int located(const struct rs_tsv *t, int i, int rc)
+{
+    return rc < 0 ? rs_tsv_errf(t, i, "%s", rs_err_msg()) : 0;
+}
+
 int rs_tsv_get_i64(const struct rs_tsv *t, int i, int64_t *v)
 {
-    char *end, buf[68];
-    errno = 0;
-    long long x = strtoll(t->field[i], &end, 10);
-    if (t->flen[i] == 0 || *end || errno)
-        return rs_tsv_errf(t, i, "expected an integer, got '%s'", shown(t, i, buf));
-    *v = x;
-    return 0;
+    return located(t, i, rs_num_i64(t->field[i], t->flen[i], v));
 }
 
 int rs_tsv_get_f64(const struct rs_tsv *t, int i, double *v)
 {
-    char *end, buf[68];
-    double x = strtod(t->field[i], &end);
-    if (t->flen[i] == 0 || *end)
-        return rs_tsv_errf(t, i, "expected a number, got '%s'", shown(t, i, buf));
-    if (isnan(x)) /* never data: a missing value is an empty field */
-        return rs_tsv_errf(t, i, "expected a finite number, got '%s'", shown(t, i, buf));
-    *v = x;
-    return 0;
+    return located(t, i, rs_num_f64(t->field[i], t->flen[i], v));
 }
 
 int rs_tsv_get_f32(const struct rs_tsv *t, int i, float *v)
 {
+    return located(t, i, rs_num_f32(t->field[i], t->flen[i], v));
+}
+
+int rs_tsv_get_vec(const struct rs_tsv *t, int i, float *v)
+{
     double x;
-    char buf[68];
-    int rc = rs_tsv_get_f64(t, i, &x);
-    if (rc < 0)
-        return rc;
-    if (!isfinite(x) || fabs(x) > 3.4e38)
-        return rs_tsv_errf(t, i, "expected a finite number, got '%s'", shown(t, i, buf));
+    int rc = located(t, i, rs_num_vec_value(t->field[i], t->flen[i], &x));
     *v = (float)x;
-    return 0;
+    return rc;
 }
 
 int rs_tsv_get_time(const struct rs_tsv *t, int i, int64_t *v)

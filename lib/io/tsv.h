@@ -52,13 +52,15 @@ int rs_tsv_next(struct rs_tsv *t);
 const char *rs_tsv_get(const struct rs_tsv *t, int i);
 size_t rs_tsv_len(const struct rs_tsv *t, int i);
 
-/* Typed access; an empty or malformed field is an error naming the column.
- * rs_tsv_get_f64 rejects NaN (a missing value is an empty field) but takes
- * +-Inf; rs_tsv_get_f32 rejects both. */
+/* Typed access through core/num.h; an empty or malformed field is an error
+ * naming the line and column. Numbers are finite and within float's range:
+ * NaN, Inf, "1e999", "1e300" and hexadecimal floats are refused (a missing
+ * value is an empty field). */
 int rs_tsv_get_i64(const struct rs_tsv *t, int i, int64_t *v);
 int rs_tsv_get_f64(const struct rs_tsv *t, int i, double *v);
-/* A finite float (NaN and Inf are rejected). */
 int rs_tsv_get_f32(const struct rs_tsv *t, int i, float *v);
+/* A vector value: finite and within +-RS_NUM_VEC_MAX (core/num.h). */
+int rs_tsv_get_vec(const struct rs_tsv *t, int i, float *v);
 /* Unix seconds or ISO 8601 (see timeparse.h). */
 int rs_tsv_get_time(const struct rs_tsv *t, int i, int64_t *v);
 /* Formats an error about field i of the current row ("'f' line N: column

@@ -4,12 +4,12 @@
 #include "model/rank_encode.h"
 #include "io/rsb.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/num.h"
 #include "io/io.h"
 #include "eval/metrics.h"
 #include "core/strmap.h"
@@ -55,12 +55,11 @@ static int model_uses(const struct rs_rank_model *m, const char *name)
     return 0;
 }
 
+/* 1 if s is a feature value: within +-RS_NUM_VEC_MAX, as it becomes a float
+ * whose square is summed. */
 static int parse_number(const char *s, double *v)
 {
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    return *s && !*end && errno == 0 && isfinite(*v);
+    return rs_num_vec_value(s, strlen(s), v) == 0;
 }
 
 static void buf_add(struct rs_rank_table *t, const char *s, size_t n)
@@ -112,7 +111,7 @@ int rs_rank_table_load(struct rs_rank_table **out, const char *path, const char 
             const char *s = rs_tsv_get(in, src[c]);
             double v;
             if (numeric[c] && *s && !parse_number(s, &v)) {
-                rc = rs_tsv_errf(in, src[c], "expected a number, got '%s'", s);
+                rc = rs_tsv_errf(in, src[c], "%s", rs_err_msg());
                 break;
             }
             t->cell[(size_t)r * t->ncols + c] = t->buflen;
@@ -333,9 +332,9 @@ static int encode(struct enc *e, struct rs_rank_data *d, size_t i)
         const char *v = field(e, e->num[f], &len);
         double x = e->num[f].where == SRC_TOWER ? tower_score(e) : NAN;
         if (len && !parse_number(v, &x))
-            return e->t ? rs_tsv_errf(e->t, e->num[f].idx, "expected a number, got '%s'", v)
-                        : rs_err_set(RS_ERR_USAGE, "parameter '%s': expected a number, got '%.60s'",
-                                     e->rows->names[e->num[f].idx], v);
+            return e->t ? rs_tsv_errf(e->t, e->num[f].idx, "%s", rs_err_msg())
+                        : rs_err_set(RS_ERR_USAGE, "parameter '%s': %s", e->rows->names[e->num[f].idx],
+                                     rs_err_msg());
         float *out = &d->num[i * d->nnum + f];
         if (!e->fit)
             *out = rs_rank_numeric_value(&m->num[f], x);

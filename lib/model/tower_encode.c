@@ -5,13 +5,13 @@
 #include "model/tower.h"
 #include "io/config.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "io/rsm.h"
 #include "core/strmap.h"
 #include "io/tsv.h"
 #include "io/vocab.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,30 +107,21 @@ static int field_err(const struct rs_tsv *tb, const char *param, const struct rs
 static int int_token(const struct rs_tsv *tb, const char *param, const struct rs_feat *f, const char *s, size_t n,
                      char *buf, size_t *len)
 {
-    char tmp[32], *end;
-    if (n == 0 || n >= sizeof tmp)
-        return n == 0 ? (*len = 0, 0) : field_err(tb, param, f, "expected an integer", s, n);
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    errno = 0;
-    long long x = strtoll(tmp, &end, 10);
-    if (*end || errno)
+    int64_t x;
+    if (n == 0)
+        return *len = 0, 0;
+    if (rs_num_i64(s, n, &x) < 0)
         return field_err(tb, param, f, "expected an integer", s, n);
-    *len = (size_t)snprintf(buf, 32, "%lld", x);
+    *len = (size_t)snprintf(buf, 32, "%lld", (long long)x);
     return 0;
 }
 
 static int numeric_value(const struct rs_tsv *tb, const char *param, const struct rs_feat *f, const char *s, size_t n,
                          double *x)
 {
-    char tmp[64], *end;
-    if (n >= sizeof tmp)
-        return field_err(tb, param, f, "expected a number", s, n);
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    *x = strtod(tmp, &end);
-    if (*end || !isfinite(*x))
-        return field_err(tb, param, f, "expected a finite number", s, n);
+    if (rs_num_vec_value(s, n, x) < 0) /* its square is summed for the standard deviation */
+        return field_err(tb, param, f, rs_num_f64(s, n, x) < 0 ? "expected a finite number"
+                                                               : "expected a number within +-1e16", s, n);
     if (f->log1p) {
         if (*x <= -1)
             return field_err(tb, param, f, "expected a number > -1 (log1p)", s, n);

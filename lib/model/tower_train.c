@@ -4,6 +4,7 @@
 #include "model/tower_train.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "io/rsm.h"
 #include "core/strmap.h"
 #include "nn/tensor.h"
@@ -72,13 +73,15 @@ static int parse_list_logq(struct rs_tsv *tb, int col, struct f32v *out, size_t 
     const char *s = rs_tsv_get(tb, col);
     size_t n = rs_tsv_len(tb, col), got = 0;
     for (size_t i = 0; i < n;) {
-        char *end;
-        float x = strtof(s + i, &end);
-        if (end == s + i || !isfinite(x) || (*end && *end != ','))
-            return rs_tsv_errf(tb, col, "expected a comma list of numbers, got '%.*s'", (int)(n > 60 ? 60 : n), s);
-        f32_push(out, x);
+        const char *comma = memchr(s + i, ',', n - i);
+        size_t len = comma ? (size_t)(comma - (s + i)) : n - i;
+        double x;
+        if (rs_num_vec_value(s + i, len, &x) < 0)
+            return rs_tsv_errf(tb, col, "expected a comma list of finite numbers within +-1e16, got '%.*s'",
+                               (int)(n > 60 ? 60 : n), s);
+        f32_push(out, (float)x);
         got++;
-        i = (size_t)(end - s) + (*end == ',');
+        i += len + 1;
     }
     if (got != want)
         return rs_tsv_errf(tb, col, "%zu values for %zu neg_items", got, want);
@@ -108,7 +111,7 @@ static int read_examples(struct raw_examples *x, const struct rs_tt_inputs *in)
         u32_push(&x->u, (uint32_t)rs_strmap_put(x->users, rs_tsv_get(tb, uc), ul, NULL));
         u32_push(&x->i, (uint32_t)rs_strmap_put(x->items, rs_tsv_get(tb, ic), il, NULL));
         float lq = 0;
-        if (lc >= 0 && (rc = rs_tsv_get_f32(tb, lc, &lq)) < 0)
+        if (lc >= 0 && (rc = rs_tsv_get_vec(tb, lc, &lq)) < 0)
             break;
         f32_push(&x->logq, lq);
         if (nc >= 0) {

@@ -5,6 +5,7 @@
 #include "index/cands.h"
 #include "index/fuse.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "io/itemattr.h"
 #include "index/knn.h"
 #include "model/rank.h"
@@ -17,7 +18,6 @@
 #include "model/tower_embed.h"
 #include "io/tsv.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -778,10 +778,8 @@ long rs_reco_parse_k(const char *s, long dflt, long max)
 {
     if (!s)
         return dflt;
-    if (*s < '0' || *s > '9') /* strtol would take spaces and a sign */
+    int64_t k;
+    if (*s < '0' || *s > '9' || rs_num_i64(s, strlen(s), &k) < 0) /* digits only: no sign */
         return -1;
-    char *end;
-    errno = 0;
-    long k = strtol(s, &end, 10);
-    return !*end && !errno && k >= 1 && k <= max ? k : -1;
+    return k >= 1 && k <= max ? (long)k : -1;
 }

@@ -23,6 +23,17 @@ static void loading(void)
     const char *dup = "{\"a\": 1, \"a\": 2}";
     ok(rs_config_parse(&j, dup, strlen(dup), "d.json") < 0, "duplicate keys rejected: %s", rs_err_msg());
     ok(rs_config_load(&j, "/nonexistent.json") == RS_ERR_IO, "missing file");
+    /* JSON has no NaN or Inf, and the parser refuses what overflows: no
+     * config number reaches a getter non-finite or clamped. */
+    const char *nums[][2] = { { "{\"lr\":\n 1e999}", "line 2 column 6: real number overflow" },
+                              { "{\"lr\": -1e400}", "real number overflow" },
+                              { "{\"n\": 99999999999999999999}", "too big integer" },
+                              { "{\"lr\": NaN}", "invalid token" },
+                              { "{\"lr\": Infinity}", "invalid token" } };
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+        ok(rs_config_parse(&j, nums[i][0], strlen(nums[i][0]), "n.json") == RS_ERR_FORMAT &&
+               strstr(rs_err_msg(), "'n.json' line") && strstr(rs_err_msg(), nums[i][1]),
+           "refused: %s", rs_err_msg());
 }
 
 /* The message of the last error is exactly want. */

@@ -129,6 +129,14 @@ int main(void)
     ok(strstr(rs_err_msg(), "k = 4") != NULL, "and the message says so: %s", rs_err_msg());
     o.k = 0;
     is_int(rs_kmeans_fit(three, 3, 2, &o, c3, a3, &inertia2, NULL), RS_ERR_USAGE, "k = 0 is refused");
+    o.k = 2;
+    float saved = three[3];
+    three[3] = NAN; /* a NaN inertia once left the outputs unwritten */
+    is_int(rs_kmeans_fit(three, 3, 2, &o, c3, a3, &inertia2, NULL), RS_ERR_USAGE, "a NaN row is refused");
+    ok(strstr(rs_err_msg(), "row 2 dimension 2 is nan") != NULL, "naming row and dimension: %s", rs_err_msg());
+    three[3] = 1e20f;
+    is_int(rs_kmeans_fit(three, 3, 2, &o, c3, a3, &inertia2, NULL), RS_ERR_USAGE, "so is 1e20");
+    three[3] = saved;
 
     free(truth);
     free(x);

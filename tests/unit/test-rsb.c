@@ -165,9 +165,22 @@ int main(void)
     rs_writer_open(&w, path("nan.rsb"), 0, 0);
     rs_rsb_writer_init(&rw, w, 2, RS_F32, NULL);
     float bad[2] = { 1, NAN };
-    ok(rs_rsb_write(rw, "x", 1, bad) == RS_ERR_FORMAT && strstr(rs_err_msg(), "non-finite"),
+    ok(rs_rsb_write(rw, "x", 1, bad) == RS_ERR_FORMAT && strstr(rs_err_msg(), "dimension 2 is nan, not a finite value"),
        "writer rejects NaN: %s", rs_err_msg());
     ok(rs_rsb_write(rw, "", 0, bad) == RS_ERR_FORMAT, "writer rejects an empty id");
+    float huge[2] = { -2e16f, 1 };
+    ok(rs_rsb_write(rw, "h", 1, huge) == RS_ERR_FORMAT &&
+           strstr(rs_err_msg(), "id 'h': dimension 1 is -2e+16, not a finite value within +-1e+16"),
+       "writer rejects a value whose square could overflow a norm: %s", rs_err_msg());
+    rs_rsb_writer_free(rw);
+    rs_writer_abort(w);
+    rs_writer_open(&w, path("f16.rsb"), 0, 0);
+    rs_rsb_writer_init(&rw, w, 2, RS_F16, NULL);
+    float top[2] = { 65504, -65504 }, beyond[2] = { 1, -65505 };
+    ok(rs_rsb_write(rw, "t", 1, top) == 0, "f16 takes +-65504");
+    ok(rs_rsb_write(rw, "b", 1, beyond) == RS_ERR_FORMAT &&
+           strstr(rs_err_msg(), "id 'b': value 65505 beyond f16's range (+-65504)"),
+       "f16 refuses 65505 rather than writing Inf: %s", rs_err_msg());
     rs_rsb_writer_free(rw);
     rs_writer_abort(w);
 

@@ -8,8 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 static char path[256];
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
 
 static unsigned char *slurp(const char *p, size_t *n)
 {
@@ -118,7 +133,53 @@ int main(void)
     is_int(load_damaged(longer, n + 3), RS_ERR_CORRUPT, "trailing bytes");
     ok(strstr(rs_err_msg(), "trailing") != NULL, "message: trailing bytes");
     free(longer);
+    /* A NaN weight under valid checksums (w[3] = 4.5f): refused at load. */
+    memcpy(c, b, n);
+    float four_half = 4.5f, nan = NAN;
+    unsigned char *at = memmem(c, n, &four_half, 4);
+    memcpy(at, &nan, 4);
+    uint64_t hl = get_u64(c + 16), dl = get_u64(c + 24), dstart = (32 + hl + 8 + 63) / 64 * 64;
+    put_u64(c + dstart + dl, XXH3_64bits(c + dstart, dl));
+    is_int(load_damaged(c, n), RS_ERR_FORMAT, "a NaN weight");
+    ok(strstr(rs_err_msg(), "tensor 'w' element 4 is nan, not a finite value within +-1e+16") != NULL,
+       "message names the tensor and element: %s", rs_err_msg());
     free(c);
+    free(b);
+
+    /* Nor does the writer write one, or a huge number in a section. */
+    unlink(path);
+    w[1] = 1e20f;
+    m = rs_rsm_new();
+    rs_rsm_add_tensor(m, "w", RS_RSM_F32, 2, (uint64_t[]){ 2, 3 }, w);
+    is_int(rs_rsm_save(m, path), RS_ERR_FORMAT, "save refuses a weight of 1e20");
+    ok(strstr(rs_err_msg(), "tensor 'w' element 2 is 1e+20") != NULL && access(path, F_OK) != 0,
+       "names it and writes nothing: %s", rs_err_msg());
+    rs_rsm_free(m);
+    w[1] = 2;
+    m = rs_rsm_new();
+    cfg = json_pack("{s:{s:f}}", "stats", "mean", 1e300);
+    rs_rsm_set_section(m, "norm", cfg);
+    json_decref(cfg);
+    is_int(rs_rsm_save(m, path), RS_ERR_FORMAT, "save refuses a section number of 1e300");
+    ok(strstr(rs_err_msg(), "number 1e+300 is not within +-1e+16") != NULL, "names it: %s", rs_err_msg());
+    rs_rsm_free(m);
+    /* The loader too, under a valid header checksum: 2e15 edited into 2e99. */
+    m = rs_rsm_new();
+    cfg = json_pack("{s:f}", "mean", 2e15);
+    rs_rsm_set_section(m, "norm", cfg);
+    json_decref(cfg);
+    ok(rs_rsm_save(m, path) == 0, "2e15 is a fine section number");
+    rs_rsm_free(m);
+    b = slurp(path, &n);
+    at = memmem(b, n, "2000000000000000.0", 18);
+    ok(at != NULL, "the number's text in the header");
+    if (at) {
+        memcpy(at, "2.0000000000000e99", 18);
+        uint64_t hlen = get_u64(b + 16);
+        put_u64(b + 32 + hlen, XXH3_64bits(b, 32 + hlen));
+        is_int(load_damaged(b, n), RS_ERR_FORMAT, "load refuses a section number of 2e99");
+        ok(strstr(rs_err_msg(), "number 2e+99 is not within +-1e+16") != NULL, "names it: %s", rs_err_msg());
+    }
     free(b);
 
     is_int(rs_rsm_load(&r, "/nonexistent/x.rsm"), RS_ERR_IO, "missing file");
