@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "io/io.h"
 #include "index/knn.h"
+#include "index/pq4.h"
 #include "core/rng.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
@@ -31,16 +32,19 @@
 #define DEF_K 100
 #define DEF_NPROBE 16
 #define DEF_BATCH 4096
+#define DEF_SUBDIMS 2
+#define DEF_THRESHOLD 0.2
 
 static struct {
     const char *users, *items, *index, *popular, *users_from, *exclude, *allow, *deny;
     const char *history, *segment_col, *segments;
     struct rs_output out;
     const char *query_col;
-    long long k, nprobe, rerank, batch, partitions, train_sample, iters;
+    long long k, nprobe, rerank, batch, partitions, train_sample, iters, subdims;
     double quantile, half_life; /* half_life in days */
-    int similar, random, build;
-} opt = { .k = DEF_K, .nprobe = DEF_NPROBE, .batch = DEF_BATCH };
+    double threshold;           /* pq4's anisotropic T */
+    int similar, random, build, quant;
+} opt = { .k = DEF_K, .nprobe = DEF_NPROBE, .batch = DEF_BATCH, .threshold = DEF_THRESHOLD, .quant = RS_ANN_INT8 };
 
 /* The user column of --exclude, --users-from, --segments and of the EVENTS of
  * --history / --segment-col; the item column of --exclude, --allow, --deny,
@@ -100,7 +104,13 @@ static void help(void)
            "      --level N          zstd level 1..19 (default 3)\n"
            "index build options:\n"
            "      --partitions P     k-means partitions (default about sqrt(items))\n"
-           "      --quant int8       residual codes (int8, the only kind so far)\n"
+           "      --quant KIND       residual codes: int8 (default; 1 byte per dim), or pq4\n"
+           "                         (4-bit product quantisation scored by SIMD table lookups:\n"
+           "                         half a byte per sub-space)\n"
+           "      --subspace-dims N  pq4: dims per sub-space (default %d: 32 sub-spaces of 16\n"
+           "                         centroids for 64 dims)\n"
+           "      --threshold T      pq4: T of the score-aware (anisotropic) loss, in units of\n"
+           "                         the inner products that matter (default %g; 0: plain PQ)\n"
            "      --train-sample N   items k-means trains on (default 64 per partition)\n"
            "      --iters N          k-means iterations (default 20)\n" RS_COMMON_HELP
            "\n"
@@ -118,8 +128,9 @@ static void help(void)
            "  rs-retrieve --history purchases.tsv --users-from test.tsv -k 20\n"
            "  rs-retrieve --history purchases.tsv --half-life 30 --users-from test.tsv -k 20\n"
            "  rs-retrieve index build --items items.rsb -o items.idx --partitions 1000\n"
+           "  rs-retrieve index build --items items.rsb -o items.idx --quant pq4 --partitions 2000\n"
            "  rs-retrieve --users users.rsb --index items.idx --nprobe 32 -k 10\n",
-           DEF_NPROBE, DEF_K, rs_cli_cols_help(&cols, 25), DEF_BATCH);
+           DEF_NPROBE, DEF_K, rs_cli_cols_help(&cols, 25), DEF_BATCH, DEF_SUBDIMS, DEF_THRESHOLD);
 }
 
 /* ---- catalogue and queries ---- */
@@ -411,9 +422,10 @@ static int run_queries(struct state *s, struct rs_writer *w)
     }
     if (rc == 0 && need_vec && s->search_s > 0) {
         double flop = s->ann ? 0 : 2.0 * (double)total * (double)s->ni * s->d;
-        rs_log("search: %llu queries in %.3f s, %.3f CPU s (%.0f queries/s, %.0f per CPU s)",
+        rs_log("search: %llu queries in %.3f s, %.3f CPU s (%.0f queries/s, %.0f per CPU s)%s%s",
                (unsigned long long)total, s->search_s, s->search_cpu, (double)total / s->search_s,
-               (double)total / s->search_cpu);
+               (double)total / s->search_cpu, s->ann && rs_ann_quant(s->ann) == RS_ANN_PQ4 ? "; pq4 kernel " : "",
+               s->ann && rs_ann_quant(s->ann) == RS_ANN_PQ4 ? rs_pq4_kernel_name() : "");
         if (flop > 0)
             rs_log("search: %.1f GFLOP/s, %.1f GFLOP per CPU s", flop / s->search_s / 1e9,
                    flop / s->search_cpu / 1e9);
@@ -438,12 +450,14 @@ static int build_index(struct rs_writer *w)
     if (rc < 0)
         return rc;
     rs_cands_sort_items(&e);
-    struct rs_ann_build_opts o = { (size_t)opt.partitions, RS_ANN_INT8, (size_t)opt.train_sample,
-                                   (int)opt.iters, rs_opts.seed, rs_opts.threads, log_kmeans, NULL };
+    struct rs_ann_build_opts o = { (size_t)opt.partitions, opt.quant, (size_t)opt.train_sample,
+                                   (int)opt.iters, rs_opts.seed, rs_opts.threads, log_kmeans, NULL,
+                                   (size_t)opt.subdims, opt.threshold };
     double t0 = rs_now();
     rc = rs_ann_build(e.x, e.n, e.dims, e.ids, &o, w);
     if (rc == 0)
-        rs_log("index: %zu items, %u dims built in %.2f s", e.n, e.dims, rs_now() - t0);
+        rs_log("index: %zu items, %u dims built in %.2f s, peak memory %.0f MiB", e.n, e.dims, rs_now() - t0,
+               rs_peak_rss_mib());
     rs_embset_free(&e);
     return rc;
 }
@@ -525,6 +539,7 @@ int main(int argc, char **argv)
         RS_COLS_LONGOPTS,
         { "batch", required_argument, 0, 'b' }, { "partitions", required_argument, 0, 'N' }, { "quant", required_argument, 0, 'T' },
         { "train-sample", required_argument, 0, 'W' }, { "iters", required_argument, 0, 'G' },
+        { "subspace-dims", required_argument, 0, 'V' }, { "threshold", required_argument, 0, 'Y' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -554,9 +569,12 @@ int main(int argc, char **argv)
         case 'k': opt.k = rs_opt_int("-k", optarg, 1, 1 << 20); break;
         case 'N': opt.partitions = rs_opt_int("--partitions", optarg, 1, INT32_MAX); break;
         case 'T':
-            if (strcmp(optarg, "int8") != 0)
-                rs_usage_error(SYNOPSIS, "invalid --quant '%s': expected int8", optarg);
+            if (strcmp(optarg, "int8") != 0 && strcmp(optarg, "pq4") != 0)
+                rs_usage_error(SYNOPSIS, "invalid --quant '%s': expected int8 or pq4", optarg);
+            opt.quant = strcmp(optarg, "pq4") == 0 ? RS_ANN_PQ4 : RS_ANN_INT8;
             break;
+        case 'V': opt.subdims = rs_opt_int("--subspace-dims", optarg, 1, 64); break;
+        case 'Y': opt.threshold = rs_opt_double("--threshold", optarg, 0, 1e6); break;
         case 'W': opt.train_sample = rs_opt_int("--train-sample", optarg, 1, INT64_MAX); break;
         case 'G': opt.iters = rs_opt_int("--iters", optarg, 1, 100000); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
