@@ -482,7 +482,7 @@ static void scan_tile(const float *raw, size_t n, float base, size_t r0, struct 
 /* The order of rs_topk: a higher score, then the lower id. */
 static int better(float sa, uint32_t ia, float sb, uint32_t ib)
 {
-    return sa > sb || (sa == sb && ia < ib);
+    return (sa > sb) | ((sa == sb) & (ia < ib)); /* no branch: the outcome is a coin toss */
 }
 
 static void swap_at(float *s, uint32_t *id, size_t i, size_t j)
@@ -503,16 +503,53 @@ static void select_best(float *s, uint32_t *id, size_t n, size_t k)
     size_t lo = 0, hi = n; /* [0, lo) beat everything after; [hi, n) lose to everything before */
     while (k > lo && k < hi) {
         swap_at(s, id, lo + (hi - lo) / 2, hi - 1);
-        size_t st = lo;
-        for (size_t i = lo; i < hi - 1; i++)
-            if (better(s[i], id[i], s[hi - 1], id[hi - 1]))
-                swap_at(s, id, i, st++);
+        size_t st = lo; /* Lomuto's partition, swapping always: [st, i) lose to the pivot */
+        float ps = s[hi - 1];
+        uint32_t pid = id[hi - 1];
+        for (size_t i = lo; i < hi - 1; i++) {
+            int b = better(s[i], id[i], ps, pid);
+            swap_at(s, id, i, st);
+            st += (size_t)b;
+        }
         swap_at(s, id, st, hi - 1);
         if (st < k)
             lo = st + 1;
         else
             hi = st;
     }
+}
+
+/* Moves the k best of the n scores s (ids 0..n-1 in id) to the front of s
+ * and id. A pivot taken from every 8th score leaves about 2k scores at or
+ * above it (a branch-free pass), and quickselect runs on those: they hold
+ * the k best whenever there are at least k of them; otherwise it runs on
+ * all. tmp_s, tmp_id: room for n. */
+static void select_probes(float *s, uint32_t *id, size_t n, size_t k, float *tmp_s, uint32_t *tmp_id)
+{
+    size_t ns = (n + 7) / 8, r = (2 * k * ns + n - 1) / n;
+    if (r < ns) {
+        for (size_t i = 0; i < ns; i++) {
+            tmp_s[i] = s[8 * i];
+            tmp_id[i] = (uint32_t)i;
+        }
+        select_best(tmp_s, tmp_id, ns, r);
+        float pivot = tmp_s[0];
+        for (size_t i = 1; i < r; i++)
+            pivot = tmp_s[i] < pivot ? tmp_s[i] : pivot;
+        size_t c = 0;
+        for (size_t i = 0; i < n; i++) {
+            tmp_s[c] = s[i];
+            tmp_id[c] = id[i];
+            c += s[i] >= pivot;
+        }
+        if (c >= k) {
+            select_best(tmp_s, tmp_id, c, k);
+            memcpy(s, tmp_s, k * sizeof *s);
+            memcpy(id, tmp_id, k * sizeof *id);
+            return;
+        }
+    }
+    select_best(s, id, n, k);
 }
 
 /* probe[q*np ..]: the partitions of each query (in no order: a partition's
@@ -522,8 +559,8 @@ static void find_probes(const struct search_ctx *c, size_t begin, size_t nq, uin
 {
     const struct rs_ann *a = c->a;
     size_t nl = a->nlist, np = c->nprobe;
-    float *coarse = xmalloc(ANN_QB * nl * sizeof *coarse);
-    uint32_t *id = xmalloc(nl * sizeof *id);
+    float *coarse = xmalloc(ANN_QB * nl * sizeof *coarse), *tmp_s = xmalloc((nl + 1) * sizeof *tmp_s);
+    uint32_t *id = xmalloc(nl * sizeof *id), *tmp_id = xmalloc((nl + 1) * sizeof *tmp_id);
     for (size_t q0 = 0; q0 < nq; q0 += ANN_QB) {
         size_t qb = nq - q0 < ANN_QB ? nq - q0 : ANN_QB;
         rs_sgemm(0, 1, qb, nl, a->d, 1.0f, c->queries + (begin + q0) * a->d, a->d, a->centroids, a->d, 0.0f,
@@ -534,13 +571,15 @@ static void find_probes(const struct search_ctx *c, size_t begin, size_t nq, uin
                 id[l] = (uint32_t)l;
                 sc[l] = isnan(sc[l]) ? -INFINITY : sc[l];
             }
-            select_best(sc, id, nl, np);
+            select_probes(sc, id, nl, np, tmp_s, tmp_id);
             memcpy(probe + (q0 + r) * np, id, np * sizeof *probe);
             memcpy(pscore + (q0 + r) * np, sc, np * sizeof *pscore);
         }
     }
     free(id);
     free(coarse);
+    free(tmp_s);
+    free(tmp_id);
 }
 
 /* Queries qs[m0..) up to ANN_QB of them, and not past the block of the
@@ -617,17 +656,23 @@ static void pool_cut(struct pool *p, size_t keep)
         p->thr = p->s[i] < p->thr ? p->s[i] : p->thr;
 }
 
-/* Approximate scores base + (bias + delta·acc) of up to 32 rows into s;
- * whether any reaches thr. */
+/* Largest of m sums (vectorises). */
 __attribute__((optimize("O3"), target_clones("avx2", "default")))
-static int block_scores(const uint16_t *acc, size_t m, float base, float bias, float delta, float thr, float *s)
+static uint16_t block_max(const uint16_t *acc, size_t m)
 {
-    int any = 0;
-    for (size_t u = 0; u < m; u++) {
-        s[u] = base + (bias + delta * (float)acc[u]);
-        any |= s[u] >= thr;
-    }
-    return any;
+    uint16_t mx = 0;
+    for (size_t u = 0; u < m; u++)
+        mx = acc[u] > mx ? acc[u] : mx;
+    return mx;
+}
+
+/* A sum below which the score base + (bias + delta·sum) is surely below thr:
+ * two steps under the exact bound, plus what float rounding of the terms can
+ * move it, so the test on sums never drops a row the float test would keep. */
+static float sum_floor(float thr, float base, float bias, float delta)
+{
+    float slack = 2 + 1e-6f * (fabsf(thr) + fabsf(base) + fabsf(bias)) / delta;
+    return (thr - base - bias) / delta - slack;
 }
 
 /* Scores partition l for query q (its table lut, bias, delta; q·c in base)
@@ -638,18 +683,21 @@ static void scan_pq4_list(const struct search_ctx *c, size_t l, size_t q, const 
     const struct rs_ann *a = c->a;
     size_t r0 = a->list_off[l], nr = a->list_off[l + 1] - r0;
     rs_pq4_scan(a->blocks + a->blk_off[l] * rs_pq4_block_bytes(&a->pq), blocks_of(nr), lut, a->pq.mpad, acc);
-    float s[RS_PQ4_BLOCK];
+    float lim = sum_floor(p->thr, base, bias, delta);
     for (size_t j = 0; j < nr; j += RS_PQ4_BLOCK) {
         size_t m = nr - j < RS_PQ4_BLOCK ? nr - j : RS_PQ4_BLOCK;
-        if (!block_scores(acc + j, m, base, bias, delta, p->thr, s))
+        if ((float)block_max(acc + j, m) < lim)
             continue;
         for (size_t u = 0; u < m; u++) {
-            if (!(s[u] >= p->thr) || rs_knn_filtered(c->f, q, a->row_item[r0 + j + u]))
+            float s = base + (bias + delta * (float)acc[j + u]);
+            if (!(s >= p->thr) || rs_knn_filtered(c->f, q, a->row_item[r0 + j + u]))
                 continue;
-            p->s[p->n] = s[u];
+            p->s[p->n] = s;
             p->row[p->n++] = (uint32_t)(r0 + j + u);
-            if (p->n == 2 * c->rerank)
+            if (p->n == 2 * c->rerank) {
                 pool_cut(p, c->rerank);
+                lim = sum_floor(p->thr, base, bias, delta);
+            }
         }
     }
 }

@@ -83,52 +83,69 @@ static double residual(const struct rs_pq4 *pq, const float *x, const float *c, 
     return n2;
 }
 
-/* Codes of one item (r, u padded) under the loss with η − 1 = w; e2 and eu
- * (m × 16 each) are scratch: ‖e‖² and e·u of every (sub-space, code). */
-static void encode_one(const struct rs_pq4 *pq, const float *cb, const float *r, const float *u, double w,
+/* Codebooks transposed to m × dsub × 16, so the encoder's loops over the 16
+ * centroids are contiguous (and vectorise). */
+static float *transpose_codebooks(const struct rs_pq4 *pq, const float *cb)
+{
+    size_t ds = pq->dsub;
+    float *t = xmalloc(pq->m * ds * RS_PQ4_K * sizeof *t);
+    for (size_t s = 0; s < pq->m; s++)
+        for (size_t k = 0; k < RS_PQ4_K; k++)
+            for (size_t j = 0; j < ds; j++)
+                t[(s * ds + j) * RS_PQ4_K + k] = cb[(s * RS_PQ4_K + k) * ds + j];
+    return t;
+}
+
+/* Lowest of 16 losses, ties to the lower code. */
+static int argmin16(const float *a)
+{
+    int best = 0;
+    for (int k = 1; k < RS_PQ4_K; k++)
+        if (a[k] < a[best])
+            best = k;
+    return best;
+}
+
+/* Codes of one item (r, u padded) under the loss with η − 1 = w, from the
+ * transposed codebooks cbt; e2 and eu (m × 16 each) are scratch: ‖e‖² and
+ * e·u of every (sub-space, code). */
+__attribute__((optimize("O3"), target_clones("avx2", "default")))
+static void encode_one(const struct rs_pq4 *pq, const float *cbt, const float *r, const float *u, float w,
                        uint8_t *code, float *e2, float *eu)
 {
     size_t ds = pq->dsub;
-    double p = 0;
+    float p = 0, loss[RS_PQ4_K];
     for (size_t s = 0; s < pq->m; s++) {
-        int best = 0;
-        for (int k = 0; k < RS_PQ4_K; k++) {
-            const float *cw = cb + (s * RS_PQ4_K + (size_t)k) * ds;
-            float a = 0, b = 0;
-            for (size_t j = 0; j < ds; j++) {
-                float e = r[s * ds + j] - cw[j];
-                a += e * e;
-                b += e * u[s * ds + j];
+        float *a = e2 + s * RS_PQ4_K, *b = eu + s * RS_PQ4_K;
+        for (size_t k = 0; k < RS_PQ4_K; k++)
+            a[k] = b[k] = 0;
+        for (size_t j = 0; j < ds; j++) {
+            const float *cw = cbt + (s * ds + j) * RS_PQ4_K;
+            float rj = r[s * ds + j], uj = u[s * ds + j];
+            for (size_t k = 0; k < RS_PQ4_K; k++) {
+                float e = rj - cw[k];
+                a[k] += e * e;
+                b[k] += e * uj;
             }
-            e2[s * RS_PQ4_K + (size_t)k] = a;
-            eu[s * RS_PQ4_K + (size_t)k] = b;
-            if (a < e2[s * RS_PQ4_K + (size_t)best])
-                best = k;
         }
-        code[s] = (uint8_t)best;
-        p += eu[s * RS_PQ4_K + (size_t)best];
+        code[s] = (uint8_t)argmin16(a);
+        p += b[code[s]];
     }
     for (int pass = 0; w != 0 && pass < PQ4_PASSES; pass++) {
         for (size_t s = 0; s < pq->m; s++) {
             const float *a = e2 + s * RS_PQ4_K, *b = eu + s * RS_PQ4_K;
-            double rest = p - b[code[s]], best_loss = INFINITY;
-            int best = code[s];
-            for (int k = 0; k < RS_PQ4_K; k++) {
-                double par = rest + b[k], loss = a[k] + w * par * par;
-                if (loss < best_loss) {
-                    best_loss = loss;
-                    best = k;
-                }
-            }
-            p = rest + b[best];
-            code[s] = (uint8_t)best;
+            float rest = p - b[code[s]];
+            for (size_t k = 0; k < RS_PQ4_K; k++)
+                loss[k] = a[k] + w * (rest + b[k]) * (rest + b[k]);
+            code[s] = (uint8_t)argmin16(loss);
+            p = rest + b[code[s]];
         }
     }
 }
 
 struct encode_ctx {
     const struct rs_pq4 *pq;
-    const float *cb, *x, *c, *r, *u; /* x, c, assign: from items; r, u: a padded sample */
+    const float *cbt, *x, *c, *r, *u; /* cbt: transposed codebooks; x, c, assign: from items; r, u: a padded sample */
     const int32_t *assign;
     const double *w; /* per-row η − 1 with r, u */
     double threshold;
@@ -144,16 +161,16 @@ static void encode_chunk(void *vctx, size_t begin, size_t end, int tid)
     float *r = xmalloc(2 * dp * sizeof *r), *u = r + dp;
     float *e2 = xmalloc(2 * pq->m * RS_PQ4_K * sizeof *e2), *eu = e2 + pq->m * RS_PQ4_K;
     for (size_t i = begin; i < end; i++) {
-        double w;
+        float w;
         if (e->r) {
             memcpy(r, e->r + i * dp, dp * sizeof *r);
             memcpy(u, e->u + i * dp, dp * sizeof *u);
-            w = e->w[i];
+            w = (float)e->w[i];
         } else {
             double n2 = residual(pq, e->x + i * pq->d, e->c + (size_t)e->assign[i] * pq->d, r, u);
-            w = eta(e->threshold, n2, pq->d) - 1;
+            w = (float)(eta(e->threshold, n2, pq->d) - 1);
         }
-        encode_one(pq, e->cb, r, u, w, e->codes + i * pq->m, e2, eu);
+        encode_one(pq, e->cbt, r, u, w, e->codes + i * pq->m, e2, eu);
     }
     free(r);
     free(e2);
@@ -162,8 +179,10 @@ static void encode_chunk(void *vctx, size_t begin, size_t end, int tid)
 void rs_pq4_encode(const struct rs_pq4 *pq, const float *x, const float *c, const int32_t *assign,
                    size_t n, double threshold, int threads, uint8_t *codes)
 {
-    struct encode_ctx e = { pq, pq->codebooks, x, c, NULL, NULL, assign, NULL, threshold, codes };
+    float *cbt = transpose_codebooks(pq, pq->codebooks);
+    struct encode_ctx e = { pq, cbt, x, c, NULL, NULL, assign, NULL, threshold, codes };
     rs_parallel_for_blocks(threads, n, PQ4_ENCODE_BLOCK, encode_chunk, &e);
+    free(cbt);
 }
 
 /* Solves A y = b (n × n, symmetric positive definite up to rounding) by
@@ -299,9 +318,11 @@ int rs_pq4_train(const struct rs_pq4 *pq, const float *x, const float *c, const 
         struct rs_pq4 q = *pq;
         q.codebooks = codebooks;
         uint8_t *codes = xmalloc(ns * pq->m);
-        struct encode_ctx e = { &q, codebooks, NULL, NULL, R, U, NULL, w, o->threshold, codes };
         for (int it = 0; it < (o->iters > 0 ? o->iters : PQ4_ITERS); it++) {
+            float *cbt = transpose_codebooks(&q, codebooks);
+            struct encode_ctx e = { &q, cbt, NULL, NULL, R, U, NULL, w, o->threshold, codes };
             rs_parallel_for_blocks(o->threads, ns, PQ4_ENCODE_BLOCK, encode_chunk, &e);
+            free(cbt);
             update_centroids(&q, codebooks, R, U, w, ns, codes);
         }
         free(codes);
