@@ -539,7 +539,7 @@ int main(int argc, char **argv)
         RS_COLS_LONGOPTS,
         { "batch", required_argument, 0, 'b' }, { "partitions", required_argument, 0, 'N' }, { "quant", required_argument, 0, 'T' },
         { "train-sample", required_argument, 0, 'W' }, { "iters", required_argument, 0, 'G' },
-        { "subspace-dims", required_argument, 0, 'V' }, { "threshold", required_argument, 0, 'Y' },
+        { "subspace-dims", required_argument, 0, 'd' }, { "threshold", required_argument, 0, 'y' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -573,8 +573,8 @@ int main(int argc, char **argv)
                 rs_usage_error(SYNOPSIS, "invalid --quant '%s': expected int8 or pq4", optarg);
             opt.quant = strcmp(optarg, "pq4") == 0 ? RS_ANN_PQ4 : RS_ANN_INT8;
             break;
-        case 'V': opt.subdims = rs_opt_int("--subspace-dims", optarg, 1, 64); break;
-        case 'Y': opt.threshold = rs_opt_double("--threshold", optarg, 0, 1e6); break;
+        case 'd': opt.subdims = rs_opt_int("--subspace-dims", optarg, 1, 64); break;
+        case 'y': opt.threshold = rs_opt_double("--threshold", optarg, 0, 1e6); break;
         case 'W': opt.train_sample = rs_opt_int("--train-sample", optarg, 1, INT64_MAX); break;
         case 'G': opt.iters = rs_opt_int("--iters", optarg, 1, 100000); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
