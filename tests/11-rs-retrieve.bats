@@ -338,6 +338,32 @@ EOF
     run -2 --separate-stderr rs-retrieve index build --items items.rsb -o x.idx --quant pq4 --threshold -1
 }
 
+@test "index tune: the fewest partitions reaching the target recall, per rerank depth; the fastest logged" {
+    mkclustered items.rsb i 4000 1
+    mkclustered users.rsb u 1500 2
+    rs-retrieve -q index build --items items.rsb -o pq.idx --quant pq4 --partitions 60
+    run -0 --separate-stderr rs-retrieve -j 2 index tune --index pq.idx --users users.rsb -k 10 --target-recall 0.95
+    [ "${lines[0]}" = "$(printf 'rerank\tnprobe\trecall\tqueries_per_s')" ]
+    [ "${#lines[@]}" -eq 6 ]
+    np=$(sed -n 's/.*tune: --nprobe \([0-9]*\) --rerank \([0-9]*\): recall@10 .*/\1/p' <<< "$stderr")
+    rr=$(sed -n 's/.*tune: --nprobe \([0-9]*\) --rerank \([0-9]*\): recall@10 .*/\2/p' <<< "$stderr")
+    [ -n "$np" ] && [ -n "$rr" ]
+    # the chosen options reach the target in a real search, one partition fewer does not
+    rs-retrieve -q --users users.rsb --items items.rsb -k 10 > exact.tsv
+    rs-retrieve -q --users users.rsb --index pq.idx -k 10 --nprobe "$np" --rerank "$rr" > ann.tsv
+    r=$(recall exact.tsv ann.tsv)
+    echo "nprobe $np rerank $rr: recall $r"
+    awk -v r="$r" 'BEGIN { exit !(r >= 0.95) }'
+    if [ "$np" -gt 1 ]; then
+        rs-retrieve -q --users users.rsb --index pq.idx -k 10 --nprobe $((np - 1)) --rerank "$rr" > fewer.tsv
+        r=$(recall exact.tsv fewer.tsv)
+        awk -v r="$r" 'BEGIN { exit !(r < 0.95) }'
+    fi
+    run -2 --separate-stderr rs-retrieve index tune --index pq.idx
+    assert_stderr_has "index tune needs --index INDEX and --users QUERIES"
+    run -2 --separate-stderr rs-retrieve index tune --index pq.idx --users users.rsb --target-recall 2
+}
+
 @test "a damaged index is refused; a failed build leaves nothing" {
     setup_data
     rs-retrieve -q index build --items items.rsb -o items.idx --partitions 4

@@ -114,7 +114,7 @@ static float encode_row(const float *x, const float *c, size_t d, int8_t *code)
 static int train_centroids(const float *x, size_t n, size_t d, const struct rs_ann_build_opts *o,
                            size_t nlist, float *centroids)
 {
-    size_t ts = o->train_sample ? o->train_sample : 64 * nlist;
+    size_t ts = o->train_sample ? o->train_sample : 128 * nlist;
     ts = ts < nlist ? nlist : ts > n ? n : ts;
     struct rs_rng g;
     rs_rng_init(&g, o->seed, 1000);
@@ -840,4 +840,13 @@ void rs_ann_search(const struct rs_ann *a, const float *queries, size_t nq, size
         return;
     }
     rs_parallel_for_blocks(o->threads, nq, ANN_BLOCK, search_chunk, &c);
+}
+
+void rs_ann_exact(const struct rs_ann *a, const float *queries, size_t nq, size_t k, int threads, int64_t *ids,
+                  float *scores, size_t *counts)
+{
+    rs_knn_search(queries, nq, a->vectors, a->n, a->d, k, NULL, threads, ids, scores, counts);
+    for (size_t q = 0; q < nq; q++)
+        for (size_t i = 0; i < counts[q]; i++)
+            ids[q * k + i] = a->row_item[ids[q * k + i]];
 }

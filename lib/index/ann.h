@@ -29,7 +29,7 @@ enum rs_ann_quant {
 struct rs_ann_build_opts {
     size_t nlist;        /* partitions (0: about sqrt(n)) */
     int quant;           /* enum rs_ann_quant */
-    size_t train_sample; /* k-means trains on this many random items (0: 64 per partition) */
+    size_t train_sample; /* k-means trains on this many random items (0: 128 per partition) */
     int max_iter;        /* Lloyd iterations (0: 20) */
     uint64_t seed;
     int threads;
@@ -75,5 +75,11 @@ struct rs_ann_search_opts {
 void rs_ann_search(const struct rs_ann *a, const float *queries, size_t nq, size_t k,
                    const struct rs_ann_search_opts *o, const struct rs_knn_filter *f, int64_t *ids,
                    float *scores, size_t *counts);
+
+/* Exact top-k of the queries over the vectors the index keeps (rs_knn_search
+ * on them; item indices as rs_ann_search's): the ground truth that tuning
+ * nprobe and rerank measures recall against. */
+void rs_ann_exact(const struct rs_ann *a, const float *queries, size_t nq, size_t k, int threads, int64_t *ids,
+                  float *scores, size_t *counts);
 
 #endif
