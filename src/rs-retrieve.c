@@ -127,7 +127,8 @@ static void help(void)
            "                         fastest is logged as the options to search with\n" RS_COMMON_HELP
            "\n"
            "Results do not depend on --threads, nor on --batch while it is a multiple of 256\n"
-           "(the queries of a score tile).\n"
+           "(the queries of a score tile), nor on the CPU's SIMD for a pq4 index (integer sums;\n"
+           "RS_PQ4_KERNEL=scalar|avx2|avx512bw forces a kernel the CPU has, named in the log).\n"
            "Format of the index: schemas/ann-index.md; candidates: schemas/candidates.md.\n"
            "\n"
            "Examples:\n"

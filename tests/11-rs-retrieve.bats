@@ -347,7 +347,8 @@ EOF
     [ "${#lines[@]}" -eq 6 ]
     np=$(sed -n 's/.*tune: --nprobe \([0-9]*\) --rerank \([0-9]*\): recall@10 .*/\1/p' <<< "$stderr")
     rr=$(sed -n 's/.*tune: --nprobe \([0-9]*\) --rerank \([0-9]*\): recall@10 .*/\2/p' <<< "$stderr")
-    [ -n "$np" ] && [ -n "$rr" ]
+    [ -n "$np" ]
+    [ -n "$rr" ]
     # the chosen options reach the target in a real search, one partition fewer does not
     rs-retrieve -q --users users.rsb --items items.rsb -k 10 > exact.tsv
     rs-retrieve -q --users users.rsb --index pq.idx -k 10 --nprobe "$np" --rerank "$rr" > ann.tsv

@@ -404,8 +404,8 @@ int rs_ann_open(struct rs_ann **out, const char *path)
     else if (h.file_size != size)
         rc = rs_err_set(RS_ERR_CORRUPT, "'%s': ann index is %zu bytes, header says %llu (truncated?)",
                         path, size, (unsigned long long)h.file_size);
-    else if (!(h.quant == RS_ANN_INT8 || (h.quant == RS_ANN_PQ4 && h.major >= 2)) || h.dims == 0 || h.dims > 65536 || h.nlist == 0 || h.nlist > h.n ||
-             h.n > UINT32_MAX)
+    else if (!(h.quant == RS_ANN_INT8 || (h.quant == RS_ANN_PQ4 && h.major >= 2)) || h.dims == 0 ||
+             h.dims > 65536 || h.nlist == 0 || h.nlist > h.n || h.n > UINT32_MAX)
         rc = rs_err_set(RS_ERR_FORMAT, "'%s': ann index header has bad fields", path);
     else if (XXH3_64bits((const char *)map + ANN_HEADER, size - ANN_HEADER) != h.payload_xxh3)
         rc = rs_err_set(RS_ERR_CORRUPT, "'%s': ann index payload checksum mismatch", path);

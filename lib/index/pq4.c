@@ -145,7 +145,8 @@ static void encode_one(const struct rs_pq4 *pq, const float *cbt, const float *r
 
 struct encode_ctx {
     const struct rs_pq4 *pq;
-    const float *cbt, *x, *c, *r, *u; /* cbt: transposed codebooks; x, c, assign: from items; r, u: a padded sample */
+    /* cbt: transposed codebooks; x, c, assign: items; or r, u, w: a padded sample */
+    const float *cbt, *x, *c, *r, *u;
     const int32_t *assign;
     const double *w; /* per-row η − 1 with r, u */
     double threshold;

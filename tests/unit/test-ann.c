@@ -161,7 +161,8 @@ static void check_pq4(const float *x, size_t n, size_t d, const float *q, size_t
     is_int(build(x, n, d, 20, 2, path), 0, "pq4: build 2000 × 8 into 20 partitions");
     struct rs_ann *a;
     is_int(rs_ann_open(&a, path), 0, "pq4: open the index");
-    ok(rs_ann_quant(a) == RS_ANN_PQ4 && rs_ann_size(a) == n && rs_ann_nlist(a) == 20, "pq4: kind, size, partitions");
+    ok(rs_ann_quant(a) == RS_ANN_PQ4 && rs_ann_size(a) == n && rs_ann_nlist(a) == 20,
+       "pq4: kind, size, partitions");
     rs_knn_search(q, nq, x, n, d, k, NULL, 1, ei, es, ec);
     struct rs_ann_search_opts all = { 20, n, 2 };
     rs_ann_search(a, q, nq, k, &all, NULL, ai, as, ac);

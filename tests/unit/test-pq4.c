@@ -139,7 +139,8 @@ int main(void)
     struct rs_pq4 pq;
     is_int(rs_pq4_init(&pq, 64, 0, NULL), RS_ERR_USAGE, "sub-spaces of 0 dims refused");
     is_int(rs_pq4_init(&pq, 1024, 2, NULL), RS_ERR_USAGE, "512 sub-spaces refused (uint16 sums)");
-    is_str(rs_err_msg(), "pq4: 1024 dims in sub-spaces of 2 make 512 sub-spaces (at most 256)", "... and said why");
+    is_str(rs_err_msg(), "pq4: 1024 dims in sub-spaces of 2 make 512 sub-spaces (at most 256)",
+           "... and said why");
     ok(rs_pq4_dsub_for(1024, 2) == 4 && rs_pq4_dsub_for(64, 2) == 2, "the smallest sub-space size that fits");
     ok(strcmp(rs_pq4_kernel_name(), "scalar") == 0 || strcmp(rs_pq4_kernel_name(), "avx2") == 0 ||
            strcmp(rs_pq4_kernel_name(), "avx512bw") == 0,
