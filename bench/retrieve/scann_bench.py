@@ -37,7 +37,7 @@ def main(d, threads):
     print("# scann: %d leaves, built in %.1f s" % (leaves, time.time() - t), file=sys.stderr)
     searcher.set_num_threads(threads)
     for ls in [int(v) for v in os.environ.get("LEAVES", "64 96 128 192 256").split()]:
-        for ro in [int(v) for v in os.environ.get("REORDER", "100 200").split()]:
+        for ro in [int(v) for v in os.environ.get("REORDER", "50 70 100 200").split()]:
             searcher.search_batched_parallel(xq[:500], leaves_to_search=ls, pre_reorder_num_neighbors=ro)  # warm
             t, c = time.time(), time.process_time()
             I, _ = searcher.search_batched_parallel(xq, leaves_to_search=ls, pre_reorder_num_neighbors=ro)
