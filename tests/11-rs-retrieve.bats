@@ -296,6 +296,10 @@ EOF
     [ "$(wc -l < ann6.tsv)" -eq 401 ]
     rs-retrieve -q index build --items items.rsb -o again.idx --partitions 12
     assert_same items.idx again.idx
+    # pq4 too: its codes only pick candidates, so re-ranking all is exact
+    rs-retrieve -q index build --items items.rsb -o pq.idx --partitions 12 --quant pq4
+    rs-retrieve -q --users users.rsb --index pq.idx -k 10 --nprobe 12 --rerank 600 --exclude seen.tsv > pq.tsv
+    assert_same exact.tsv pq.tsv
 }
 
 @test "pq4 index: recall against exact search, the same bytes for any -j, every kernel the same results" {
