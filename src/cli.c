@@ -83,6 +83,12 @@ static void print_version(void)
            RS_HAVE_CUDA ? "yes" : "no");
 }
 
+double rs_peak_rss_mib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024 : 0; /* ru_maxrss: KiB */
+}
+
 static void bad_value(const char *flag, const char *arg, const char *want);
 
 /* --max-memory: RLIMIT_DATA bounds the heap (malloc's brk and anonymous

@@ -126,6 +126,8 @@ void rs_die(int code) __attribute__((noreturn));
 void rs_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* A log line "rs-x: msg" on stderr unless --quiet. */
 void rs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Peak resident memory of this process so far, MiB (getrusage). */
+double rs_peak_rss_mib(void);
 
 /* Option values: integer in [min, max], or a usage error naming the flag. */
 long long rs_opt_int(const char *flag, const char *arg, long long min, long long max);

@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "io/io.h"
 #include "index/knn.h"
+#include "index/pq4.h"
 #include "core/rng.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
@@ -27,20 +28,29 @@
 #include <time.h>
 
 #define SYNOPSIS "rs-retrieve [OPTIONS] --users FILE (--items FILE | --index FILE)\n" \
-                 "       rs-retrieve index build --items FILE -o INDEX [OPTIONS]"
+                 "       rs-retrieve index build --items FILE -o INDEX [OPTIONS]\n" \
+                 "       rs-retrieve index tune --index INDEX --users QUERIES [--target-recall R] [-k N]"
 #define DEF_K 100
 #define DEF_NPROBE 16
 #define DEF_BATCH 4096
+#define DEF_SUBDIMS 2
+#define DEF_THRESHOLD 0.2
+#define DEF_TARGET 0.95
+#define DEF_TUNE_QUERIES 2048 /* two blocks of queries: two threads at work */
 
 static struct {
     const char *users, *items, *index, *popular, *users_from, *exclude, *allow, *deny;
     const char *history, *segment_col, *segments;
     struct rs_output out;
     const char *query_col;
-    long long k, nprobe, rerank, batch, partitions, train_sample, iters;
+    long long k, nprobe, rerank, batch, partitions, train_sample, iters, subdims;
     double quantile, half_life; /* half_life in days */
-    int similar, random, build;
-} opt = { .k = DEF_K, .nprobe = DEF_NPROBE, .batch = DEF_BATCH };
+    double threshold;           /* pq4's anisotropic T */
+    double target;              /* index tune: recall wanted */
+    long long tune_queries;
+    int similar, random, build, tune, quant;
+} opt = { .k = DEF_K, .nprobe = DEF_NPROBE, .batch = DEF_BATCH, .threshold = DEF_THRESHOLD, .quant = RS_ANN_INT8,
+          .target = DEF_TARGET, .tune_queries = DEF_TUNE_QUERIES };
 
 /* The user column of --exclude, --users-from, --segments and of the EVENTS of
  * --history / --segment-col; the item column of --exclude, --allow, --deny,
@@ -100,12 +110,25 @@ static void help(void)
            "      --level N          zstd level 1..19 (default 3)\n"
            "index build options:\n"
            "      --partitions P     k-means partitions (default about sqrt(items))\n"
-           "      --quant int8       residual codes (int8, the only kind so far)\n"
-           "      --train-sample N   items k-means trains on (default 64 per partition)\n"
-           "      --iters N          k-means iterations (default 20)\n" RS_COMMON_HELP
+           "      --quant KIND       residual codes: int8 (default; 1 byte per dim), or pq4\n"
+           "                         (4-bit product quantisation scored by SIMD table lookups:\n"
+           "                         half a byte per sub-space)\n"
+           "      --subspace-dims N  pq4: dims per sub-space (default %d: 32 sub-spaces of 16\n"
+           "                         centroids for 64 dims)\n"
+           "      --threshold T      pq4: T of the score-aware (anisotropic) loss, in units of\n"
+           "                         the inner products that matter (default %g; 0: plain PQ)\n"
+           "      --train-sample N   items k-means trains on (default 128 per partition)\n"
+           "      --iters N          k-means iterations (default 20)\n"
+           "index tune options (--index, --users: held-back queries, RSB; -k):\n"
+           "      --target-recall R  recall@k against exact search wanted (default %g)\n"
+           "      --tune-queries N   queries of --users used (default %d, the first ones)\n"
+           "                         For each rerank depth (k, 2k, 5k, 10k, 20k), the fewest\n"
+           "                         partitions reaching R, their recall and queries/s; the\n"
+           "                         fastest is logged as the options to search with\n" RS_COMMON_HELP
            "\n"
            "Results do not depend on --threads, nor on --batch while it is a multiple of 256\n"
-           "(the queries of a score tile).\n"
+           "(the queries of a score tile), nor on the CPU's SIMD for a pq4 index (integer sums;\n"
+           "RS_PQ4_KERNEL=scalar|avx2|avx512bw forces a kernel the CPU has, named in the log).\n"
            "Format of the index: schemas/ann-index.md; candidates: schemas/candidates.md.\n"
            "\n"
            "Examples:\n"
@@ -118,8 +141,11 @@ static void help(void)
            "  rs-retrieve --history purchases.tsv --users-from test.tsv -k 20\n"
            "  rs-retrieve --history purchases.tsv --half-life 30 --users-from test.tsv -k 20\n"
            "  rs-retrieve index build --items items.rsb -o items.idx --partitions 1000\n"
-           "  rs-retrieve --users users.rsb --index items.idx --nprobe 32 -k 10\n",
-           DEF_NPROBE, DEF_K, rs_cli_cols_help(&cols, 25), DEF_BATCH);
+           "  rs-retrieve index build --items items.rsb -o items.idx --quant pq4 --partitions 2000\n"
+           "  rs-retrieve --users users.rsb --index items.idx --nprobe 32 -k 10\n"
+           "  rs-retrieve index tune --index items.idx --users heldout.rsb --target-recall 0.95 -k 10\n",
+           DEF_NPROBE, DEF_K, rs_cli_cols_help(&cols, 25), DEF_BATCH, DEF_SUBDIMS, DEF_THRESHOLD, DEF_TARGET,
+           DEF_TUNE_QUERIES);
 }
 
 /* ---- catalogue and queries ---- */
@@ -424,9 +450,10 @@ static int run_queries(struct state *s, struct rs_writer *w)
     }
     if (rc == 0 && need_vec && s->search_s > 0) {
         double flop = s->ann ? 0 : 2.0 * (double)total * (double)s->ni * s->d;
-        rs_log("search: %llu queries in %.3f s, %.3f CPU s (%.0f queries/s, %.0f per CPU s)",
+        rs_log("search: %llu queries in %.3f s, %.3f CPU s (%.0f queries/s, %.0f per CPU s)%s%s",
                (unsigned long long)total, s->search_s, s->search_cpu, (double)total / s->search_s,
-               (double)total / s->search_cpu);
+               (double)total / s->search_cpu, s->ann && rs_ann_quant(s->ann) == RS_ANN_PQ4 ? "; pq4 kernel " : "",
+               s->ann && rs_ann_quant(s->ann) == RS_ANN_PQ4 ? rs_pq4_kernel_name() : "");
         if (flop > 0)
             rs_log("search: %.1f GFLOP/s, %.1f GFLOP per CPU s", flop / s->search_s / 1e9,
                    flop / s->search_cpu / 1e9);
@@ -451,12 +478,108 @@ static int build_index(struct rs_writer *w)
     if (rc < 0)
         return rc;
     rs_cands_sort_items(&e);
-    struct rs_ann_build_opts o = { (size_t)opt.partitions, RS_ANN_INT8, (size_t)opt.train_sample,
-                                   (int)opt.iters, rs_opts.seed, rs_opts.threads, log_kmeans, NULL };
+    struct rs_ann_build_opts o = { (size_t)opt.partitions, opt.quant, (size_t)opt.train_sample,
+                                   (int)opt.iters, rs_opts.seed, rs_opts.threads, log_kmeans, NULL,
+                                   (size_t)opt.subdims, opt.threshold };
     double t0 = rs_now();
     rc = rs_ann_build(e.x, e.n, e.dims, e.ids, &o, w);
     if (rc == 0)
-        rs_log("index: %zu items, %u dims built in %.2f s", e.n, e.dims, rs_now() - t0);
+        rs_log("index: %zu items, %u dims built in %.2f s, peak memory %.0f MiB", e.n, e.dims, rs_now() - t0,
+               rs_peak_rss_mib());
+    rs_embset_free(&e);
+    return rc;
+}
+
+/* ---- index tune ---- */
+
+struct tune {
+    const struct rs_ann *a;
+    const float *q;
+    size_t nq, k;
+    int64_t *truth, *ids;
+    float *scores;
+    size_t *tcounts, *counts;
+};
+
+/* Recall@k of the index at (nprobe, rerank) on the tuning queries, and
+ * their rate in *qps. */
+static double tune_eval(const struct tune *t, size_t nprobe, size_t rerank, double *qps)
+{
+    struct rs_ann_search_opts o = { nprobe, rerank, rs_opts.threads };
+    double t0 = rs_now();
+    rs_ann_search(t->a, t->q, t->nq, t->k, &o, NULL, t->ids, t->scores, t->counts);
+    *qps = (double)t->nq / (rs_now() - t0);
+    size_t hit = 0, total = 0;
+    for (size_t q = 0; q < t->nq; q++) {
+        total += t->tcounts[q];
+        for (size_t i = 0; i < t->tcounts[q]; i++)
+            for (size_t j = 0; j < t->counts[q]; j++)
+                hit += t->truth[q * t->k + i] == t->ids[q * t->k + j];
+    }
+    return total ? (double)hit / (double)total : 1;
+}
+
+/* The fewest partitions reaching the target at this rerank depth (doubling,
+ * then bisection: recall grows with nprobe); nlist when none does. */
+static size_t tune_nprobe(const struct tune *t, size_t rerank)
+{
+    size_t nl = rs_ann_nlist(t->a), lo = 0, hi = 1; /* lo misses the target, hi is to be tried */
+    double qps;
+    while (hi < nl && tune_eval(t, hi, rerank, &qps) < opt.target) {
+        lo = hi;
+        hi *= 2;
+    }
+    hi = hi > nl ? nl : hi;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tune_eval(t, mid, rerank, &qps) >= opt.target)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+static int tune_index(struct rs_writer *w)
+{
+    struct rs_ann *a;
+    struct rs_embset e = { 0 };
+    int rc = rs_ann_open(&a, opt.index);
+    if (rc == 0 && (rc = rs_embset_load(&e, opt.users)) == 0 && e.dims != rs_ann_dims(a))
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s' has %u dims, index '%s' %u", opt.users, e.dims, opt.index,
+                        rs_ann_dims(a));
+    if (rc == 0 && e.n == 0)
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s' holds no queries", opt.users);
+    if (rc < 0) {
+        rs_ann_close(a);
+        rs_embset_free(&e);
+        return rc;
+    }
+    size_t k = (size_t)opt.k > rs_ann_size(a) ? rs_ann_size(a) : (size_t)opt.k;
+    size_t nq = e.n < (size_t)opt.tune_queries ? e.n : (size_t)opt.tune_queries;
+    struct tune t = { a, e.x, nq, k, xmalloc(nq * k * sizeof *t.truth), xmalloc(nq * k * sizeof *t.ids),
+                      xmalloc(nq * k * sizeof *t.scores), xmalloc(nq * sizeof *t.tcounts),
+                      xmalloc(nq * sizeof *t.counts) };
+    rs_ann_exact(a, t.q, nq, k, rs_opts.threads, t.truth, t.scores, t.tcounts);
+    rc = rs_writer_printf(w, "rerank\tnprobe\trecall\tqueries_per_s\n");
+    size_t mult[] = { 1, 2, 5, 10, 20 }, best_np = 0, best_rr = 0;
+    double best_qps = 0, best_rec = 0;
+    for (size_t i = 0; i < sizeof mult / sizeof *mult && rc == 0; i++) {
+        size_t rr = mult[i] * k, np = tune_nprobe(&t, rr);
+        double qps, rec = tune_eval(&t, np, rr, &qps);
+        rc = rs_writer_printf(w, "%zu\t%zu\t%.4f\t%.0f\n", rr, np, rec, qps);
+        if (rec >= opt.target && qps > best_qps) {
+            best_np = np, best_rr = rr, best_qps = qps, best_rec = rec;
+        }
+    }
+    if (rc == 0 && best_np)
+        rs_log("tune: --nprobe %zu --rerank %zu: recall@%zu %.4f at %.0f queries/s (%zu queries, %d threads)",
+               best_np, best_rr, k, best_rec, best_qps, nq, rs_opts.threads);
+    else if (rc == 0)
+        rs_log("tune: recall@%zu %.2f is out of reach even probing all %zu partitions", k, opt.target,
+               rs_ann_nlist(a));
+    free(t.truth), free(t.ids), free(t.scores), free(t.tcounts), free(t.counts);
+    rs_ann_close(a);
     rs_embset_free(&e);
     return rc;
 }
@@ -490,6 +613,11 @@ static void check_options(void)
             rs_usage_error(SYNOPSIS, "index build needs --items FILE and -o INDEX");
         if (opt.out.zstd || (n >= 4 && strcmp(opt.out.path + n - 4, ".zst") == 0))
             rs_usage_error(SYNOPSIS, "an index is mapped in place: it cannot be zstd-compressed");
+        return;
+    }
+    if (opt.tune) {
+        if (!opt.index || !opt.users)
+            rs_usage_error(SYNOPSIS, "index tune needs --index INDEX and --users QUERIES");
         return;
     }
     int sources = !!opt.users + opt.similar + !!opt.popular + opt.random + !!opt.history;
@@ -538,6 +666,8 @@ int main(int argc, char **argv)
         RS_COLS_LONGOPTS,
         { "batch", required_argument, 0, 'b' }, { "partitions", required_argument, 0, 'N' }, { "quant", required_argument, 0, 'T' },
         { "train-sample", required_argument, 0, 'W' }, { "iters", required_argument, 0, 'G' },
+        { "subspace-dims", required_argument, 0, 'd' }, { "threshold", required_argument, 0, 'y' },
+        { "target-recall", required_argument, 0, 'a' }, { "tune-queries", required_argument, 0, 'n' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -567,19 +697,26 @@ int main(int argc, char **argv)
         case 'k': opt.k = rs_opt_int("-k", optarg, 1, 1 << 20); break;
         case 'N': opt.partitions = rs_opt_int("--partitions", optarg, 1, INT32_MAX); break;
         case 'T':
-            if (strcmp(optarg, "int8") != 0)
-                rs_usage_error(SYNOPSIS, "invalid --quant '%s': expected int8", optarg);
+            if (strcmp(optarg, "int8") != 0 && strcmp(optarg, "pq4") != 0)
+                rs_usage_error(SYNOPSIS, "invalid --quant '%s': expected int8 or pq4", optarg);
+            opt.quant = strcmp(optarg, "pq4") == 0 ? RS_ANN_PQ4 : RS_ANN_INT8;
             break;
+        case 'd': opt.subdims = rs_opt_int("--subspace-dims", optarg, 1, 64); break;
+        case 'y': opt.threshold = rs_opt_double("--threshold", optarg, 0, 1e6); break;
+        case 'a': opt.target = rs_opt_double("--target-recall", optarg, 0, 1); break;
+        case 'n': opt.tune_queries = rs_opt_int("--tune-queries", optarg, 1, 1 << 24); break;
         case 'W': opt.train_sample = rs_opt_int("--train-sample", optarg, 1, INT64_MAX); break;
         case 'G': opt.iters = rs_opt_int("--iters", optarg, 1, 100000); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
-    /* The subcommand "index build" may come anywhere among the options. */
+    /* The subcommands "index build" and "index tune" may come anywhere among the options. */
     if (optind < argc && strcmp(argv[optind], "index") == 0) {
-        if (optind + 1 >= argc || strcmp(argv[optind + 1], "build") != 0)
-            rs_usage_error(SYNOPSIS, "unknown index command '%s'", optind + 1 < argc ? argv[optind + 1] : "");
-        opt.build = 1;
+        const char *cmd = optind + 1 < argc ? argv[optind + 1] : "";
+        opt.build = strcmp(cmd, "build") == 0;
+        opt.tune = strcmp(cmd, "tune") == 0;
+        if (!opt.build && !opt.tune)
+            rs_usage_error(SYNOPSIS, "unknown index command '%s'", cmd);
         optind += 2;
     }
     if (optind < argc)
@@ -593,6 +730,8 @@ int main(int argc, char **argv)
     struct state s = { 0 };
     if (opt.build) {
         rc = build_index(w);
+    } else if (opt.tune) {
+        rc = tune_index(w);
     } else if ((rc = load_catalogue(&s)) == 0 && (rc = open_queries(&s)) == 0) {
         /* no query can get more: keep the buffers small */
         opt.k = s.ni ? (long long)rs_opt_cap("-k", opt.k, s.ni, "items") : 1;

@@ -25,6 +25,40 @@ EOF
     rs-cat --to rsb -o "$1" "$1.tsv"
 }
 
+# mkclustered FILE PREFIX N SEED: unit vectors of 16 dims around 40 shared
+# centres (like a two-tower model's embeddings), as RSB.
+mkclustered() {
+    "$PYTHON" - "$@" <<'EOF'
+import sys
+import numpy as np
+path, prefix, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+c = np.random.default_rng(0).standard_normal((40, 16))
+r = np.random.default_rng(seed)
+x = c[r.integers(0, 40, n)] + 0.35 * r.standard_normal((n, 16))
+x /= np.linalg.norm(x, axis=1, keepdims=True)
+with open(path + ".tsv", "w") as f:
+    f.write("id\t" + "\t".join("v%d" % (j + 1) for j in range(16)) + "\n")
+    for i in range(n):
+        f.write(prefix + str(i) + "\t" + "\t".join("%.7f" % v for v in x[i]) + "\n")
+EOF
+    rs-cat --to rsb -o "$1" "$1.tsv"
+}
+
+# recall EXACT APPROX: recall@k of the approximate lists against the exact ones.
+recall() {
+    "$PYTHON" - "$1" "$2" <<'EOF'
+import collections, sys
+def load(p):
+    d = collections.defaultdict(set)
+    for line in list(open(p))[1:]:
+        q, i = line.split("\t")[:2]
+        d[q].add(i)
+    return d
+e, a = load(sys.argv[1]), load(sys.argv[2])
+print("%.4f" % (sum(len(e[q] & a[q]) for q in e) / sum(len(e[q]) for q in e)))
+EOF
+}
+
 setup_data() {
     mkvec users.rsb u 40 6 1
     mkvec items.rsb i 600 6 2
@@ -262,6 +296,77 @@ EOF
     [ "$(wc -l < ann6.tsv)" -eq 401 ]
     rs-retrieve -q index build --items items.rsb -o again.idx --partitions 12
     assert_same items.idx again.idx
+    # pq4 too: its codes only pick candidates, so re-ranking all is exact
+    rs-retrieve -q index build --items items.rsb -o pq.idx --partitions 12 --quant pq4
+    rs-retrieve -q --users users.rsb --index pq.idx -k 10 --nprobe 12 --rerank 600 --exclude seen.tsv > pq.tsv
+    assert_same exact.tsv pq.tsv
+}
+
+@test "pq4 index: recall against exact search, the same bytes for any -j, every kernel the same results" {
+    mkclustered items.rsb i 4000 1
+    mkclustered users.rsb u 1500 2 # two blocks of queries
+    rs-retrieve -q --users users.rsb --items items.rsb -k 10 > exact.tsv
+    rs-retrieve -q -j 1 index build --items items.rsb -o one.idx --quant pq4 --partitions 60
+    rs-retrieve -q -j 3 index build --items items.rsb -o three.idx --quant pq4 --partitions 60
+    assert_same one.idx three.idx
+    for j in 1 2 3; do
+        rs-retrieve -q -j $j --users users.rsb --index one.idx -k 10 --nprobe 8 --rerank 100 > ann$j.tsv
+    done
+    assert_same ann1.tsv ann2.tsv
+    assert_same ann1.tsv ann3.tsv
+    r=$(recall exact.tsv ann1.tsv)
+    echo "recall@10 $r"
+    awk -v r="$r" 'BEGIN { exit !(r >= 0.95) }'
+    # the codes alone rank (32 bits an item here): re-ranking only k of the
+    # ~530 items probed still finds 0.47 of the top 10 (random codes: ~0.02)
+    rs-retrieve -q --users users.rsb --index one.idx -k 10 --nprobe 8 --rerank 10 > codes.tsv
+    r=$(recall exact.tsv codes.tsv)
+    echo "recall@10, rerank 10: $r"
+    awk -v r="$r" 'BEGIN { exit !(r >= 0.35) }'
+    # each kernel this CPU runs, forced, gives the same bytes, and says which ran
+    for k in scalar avx2 avx512bw; do
+        RS_PQ4_KERNEL=$k rs-retrieve -j 2 --users users.rsb --index one.idx -k 10 --nprobe 8 --rerank 100 \
+            > k-$k.tsv 2> k-$k.log
+        assert_same ann1.tsv k-$k.tsv
+        if [ $k = scalar ] || grep -qw $k /proc/cpuinfo; then grep -q "pq4 kernel $k" k-$k.log; fi
+    done
+    # other sub-spaces and plain PQ (T 0): another index, still searchable
+    rs-retrieve -q index build --items items.rsb -o t0.idx --quant pq4 --partitions 60 --threshold 0 \
+        --subspace-dims 4
+    run ! cmp -s one.idx t0.idx
+    rs-retrieve -q --users users.rsb --index t0.idx -k 10 --nprobe 8 --rerank 100 > t0.tsv
+    r=$(recall exact.tsv t0.tsv)
+    echo "T 0, 4 dims a sub-space: $r"
+    awk -v r="$r" 'BEGIN { exit !(r >= 0.8) }'
+    run -2 --separate-stderr rs-retrieve index build --items items.rsb -o x.idx --quant pq4 --subspace-dims 0
+    run -2 --separate-stderr rs-retrieve index build --items items.rsb -o x.idx --quant pq4 --threshold -1
+}
+
+@test "index tune: the fewest partitions reaching the target recall, per rerank depth; the fastest logged" {
+    mkclustered items.rsb i 4000 1
+    mkclustered users.rsb u 1500 2
+    rs-retrieve -q index build --items items.rsb -o pq.idx --quant pq4 --partitions 60
+    run -0 --separate-stderr rs-retrieve -j 2 index tune --index pq.idx --users users.rsb -k 10 --target-recall 0.95
+    [ "${lines[0]}" = "$(printf 'rerank\tnprobe\trecall\tqueries_per_s')" ]
+    [ "${#lines[@]}" -eq 6 ]
+    np=$(sed -n 's/.*tune: --nprobe \([0-9]*\) --rerank \([0-9]*\): recall@10 .*/\1/p' <<< "$stderr")
+    rr=$(sed -n 's/.*tune: --nprobe \([0-9]*\) --rerank \([0-9]*\): recall@10 .*/\2/p' <<< "$stderr")
+    [ -n "$np" ]
+    [ -n "$rr" ]
+    # the chosen options reach the target in a real search, one partition fewer does not
+    rs-retrieve -q --users users.rsb --items items.rsb -k 10 > exact.tsv
+    rs-retrieve -q --users users.rsb --index pq.idx -k 10 --nprobe "$np" --rerank "$rr" > ann.tsv
+    r=$(recall exact.tsv ann.tsv)
+    echo "nprobe $np rerank $rr: recall $r"
+    awk -v r="$r" 'BEGIN { exit !(r >= 0.95) }'
+    if [ "$np" -gt 1 ]; then
+        rs-retrieve -q --users users.rsb --index pq.idx -k 10 --nprobe $((np - 1)) --rerank "$rr" > fewer.tsv
+        r=$(recall exact.tsv fewer.tsv)
+        awk -v r="$r" 'BEGIN { exit !(r < 0.95) }'
+    fi
+    run -2 --separate-stderr rs-retrieve index tune --index pq.idx
+    assert_stderr_has "index tune needs --index INDEX and --users QUERIES"
+    run -2 --separate-stderr rs-retrieve index tune --index pq.idx --users users.rsb --target-recall 2
 }
 
 @test "a damaged index is refused; a failed build leaves nothing" {
@@ -273,6 +378,15 @@ EOF
     printf 'not an index at all, just some text padding it out to 128 bytes or so....................................................\n' > text.idx
     run -1 --separate-stderr rs-retrieve --users users.rsb --index text.idx
     assert_stderr_has "not an ann index"
+    # a pq4 index: cut, or a byte of its codes changed
+    rs-retrieve -q index build --items items.rsb -o pq.idx --partitions 4 --quant pq4
+    head -c 5000 pq.idx > cutpq.idx
+    run -1 --separate-stderr rs-retrieve --users users.rsb --index cutpq.idx
+    assert_stderr_has "'cutpq.idx': ann index is 5000 bytes"
+    "$PYTHON" -c "
+b = bytearray(open('pq.idx', 'rb').read()); b[len(b) // 2] ^= 0x10; open('flip.idx', 'wb').write(b)"
+    run -1 --separate-stderr rs-retrieve --users users.rsb --index flip.idx
+    assert_stderr_has "'flip.idx': ann index payload checksum mismatch"
     head -c 300 items.rsb > cut.rsb
     run -1 --separate-stderr rs-retrieve index build --items cut.rsb -o new.idx
     [ ! -e new.idx ]

@@ -207,27 +207,29 @@ assert got == ['i%d' % k for k in order], (got, order)"
     grep -q stopped server.log
 }
 
-@test "--index: an ANN index probed fully answers like exact search; a mismatched index is refused" {
+@test "--index: an ANN index (int8 or pq4) probed fully answers like exact search; a mismatched index is refused" {
     make_bundle 1
-    rs-retrieve index build -q --items items.rsb --partitions 4 -o items.idx
     start_server
     for u in 1 4; do get "/recommend?user_id=u$u&k=6" > /dev/null; cp body exact$u.json; done
     get "/similar?item_id=i7&k=5" > /dev/null; cp body sim_exact.json
     kill "$SERVER"; wait "$SERVER" 2>/dev/null; SERVER=; rm -f port
-    start_server --index items.idx --nprobe 4 --rerank 60
-    for u in 1 4; do
-        [ "$(get "/recommend?user_id=u$u&k=6")" = 200 ]
-        $PYTHON -c "
+    for quant in int8 pq4; do
+        rs-retrieve index build -q --items items.rsb --partitions 4 --quant $quant -o items.idx
+        start_server --index items.idx --nprobe 4 --rerank 60
+        for u in 1 4; do
+            [ "$(get "/recommend?user_id=u$u&k=6")" = 200 ]
+            $PYTHON -c "
 import json, sys
 a = json.load(open('exact$u.json'))['items']; b = json.load(open('body'))['items']
-assert [x['item_id'] for x in a] == [x['item_id'] for x in b], (a, b)"
-    done
-    [ "$(get "/similar?item_id=i7&k=5")" = 200 ]
-    $PYTHON -c "
+assert [x['item_id'] for x in a] == [x['item_id'] for x in b], ('$quant', a, b)"
+        done
+        [ "$(get "/similar?item_id=i7&k=5")" = 200 ]
+        $PYTHON -c "
 import json
 a = json.load(open('sim_exact.json'))['items']; b = json.load(open('body'))['items']
-assert [x['item_id'] for x in a] == [x['item_id'] for x in b], (a, b)"
-    kill "$SERVER"; wait "$SERVER" 2>/dev/null; SERVER=
+assert [x['item_id'] for x in a] == [x['item_id'] for x in b], ('$quant', a, b)"
+        kill "$SERVER"; wait "$SERVER" 2>/dev/null; SERVER=; rm -f port
+    done
     head -5 items.tsv | rs-cat --to rsb -o few.rsb
     rs-retrieve index build -q --items few.rsb --partitions 2 -o few.idx
     run -1 --separate-stderr rs-serve --items-emb items.rsb --index few.idx --port 0

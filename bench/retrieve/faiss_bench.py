@@ -12,19 +12,7 @@ import time
 import faiss
 import numpy as np
 
-
-def exact_ids(path, nq):
-    ids = [[] for _ in range(nq)]
-    with open(path) as f:
-        next(f)
-        for line in f:
-            q, i = line.split("\t", 2)[:2]
-            ids[int(q[1:])].append(int(i[1:]))
-    return ids
-
-
-def recall(truth, I, n):
-    return float(np.mean([len(set(truth[q]) & set(I[q].tolist())) / len(truth[q]) for q in range(n)]))
+from truth import exact_ids, recall
 
 
 def timed(index, xq, n):

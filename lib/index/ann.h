@@ -1,10 +1,10 @@
 /* ann.h - an IVF index for approximate maximum inner product search, in the
  * spirit of FAISS's IndexIVF and ScaNN: items are partitioned by k-means
- * (kmeans.h), each item's residual from its centroid is stored as int8 codes
- * with one scale per row, and a search probes the nprobe partitions whose
- * centroids score highest, ranks their items by the quantised score
- * q·c + scale·(q·code), and re-ranks the best `rerank` of them with exact
- * f32 dot products.
+ * (kmeans.h), each item's residual from its centroid is stored quantised
+ * (int8 codes with one scale per row, or 4-bit PQ codes scored by fast scan,
+ * pq4.h), and a search probes the nprobe partitions whose centroids score
+ * highest, ranks their items by the quantised score q·c + q·residual, and
+ * re-ranks the best `rerank` of them with exact f32 dot products.
  *
  * The index is one file (layout: schemas/ann-index.md) with a checksummed
  * header and payload, 64-byte aligned sections, opened with mmap: a server
@@ -23,17 +23,20 @@ struct rs_knn_filter;
 
 enum rs_ann_quant {
     RS_ANN_INT8 = 1, /* residual from the centroid, symmetric int8, one f32 scale per row */
+    RS_ANN_PQ4 = 2,  /* residual as 4-bit PQ codes (pq4.h), anisotropic loss */
 };
 
 struct rs_ann_build_opts {
     size_t nlist;        /* partitions (0: about sqrt(n)) */
     int quant;           /* enum rs_ann_quant */
-    size_t train_sample; /* k-means trains on this many random items (0: 64 per partition) */
+    size_t train_sample; /* k-means trains on this many random items (0: 128 per partition) */
     int max_iter;        /* Lloyd iterations (0: 20) */
     uint64_t seed;
     int threads;
     void (*log)(void *ctx, int run, int iter, double inertia); /* k-means progress, may be NULL */
     void *log_ctx;
+    size_t subdims;   /* pq4: dims per sub-space (0: 2, or more when d > 512) */
+    double threshold; /* pq4: T of the anisotropic loss (0: plain PQ) */
 };
 
 /* Builds the index of the n items x (n × d) whose ids are keys 0..n-1 of ids,
@@ -54,6 +57,8 @@ void rs_ann_close(struct rs_ann *a);
 size_t rs_ann_size(const struct rs_ann *a);
 uint32_t rs_ann_dims(const struct rs_ann *a);
 size_t rs_ann_nlist(const struct rs_ann *a);
+/* enum rs_ann_quant of the index. */
+int rs_ann_quant(const struct rs_ann *a);
 /* Id of item i (i < size), not NUL-terminated; its length in *len. */
 const char *rs_ann_id(const struct rs_ann *a, size_t i, size_t *len);
 
@@ -70,5 +75,11 @@ struct rs_ann_search_opts {
 void rs_ann_search(const struct rs_ann *a, const float *queries, size_t nq, size_t k,
                    const struct rs_ann_search_opts *o, const struct rs_knn_filter *f, int64_t *ids,
                    float *scores, size_t *counts);
+
+/* Exact top-k of the queries over the vectors the index keeps (rs_knn_search
+ * on them; item indices as rs_ann_search's): the ground truth that tuning
+ * nprobe and rerank measures recall against. */
+void rs_ann_exact(const struct rs_ann *a, const float *queries, size_t nq, size_t k, int threads, int64_t *ids,
+                  float *scores, size_t *counts);
 
 #endif

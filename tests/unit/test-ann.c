@@ -1,7 +1,7 @@
-/* test-ann.c - the IVF index: exact when it probes everything, recall
- * against exact search as an oracle, filters, the same bits on any thread
- * count, and every way a file can be bad (signature, version, checksums,
- * truncation). */
+/* test-ann.c - the IVF index, int8 and pq4: exact when it probes and
+ * re-ranks everything, recall against exact search as an oracle, filters,
+ * the same bits on any thread count, and every way a file can be bad
+ * (signature, version, checksums, truncation, fields, tables). */
 #include "index/ann.h"
 #include "core/err.h"
 #include "io/io.h"
@@ -18,6 +18,8 @@
 
 static char path[256];
 
+static int quant = RS_ANN_INT8; /* of the indexes build() makes */
+
 static int build(const float *x, size_t n, size_t d, size_t nlist, int threads, const char *to)
 {
     struct rs_strmap *ids = rs_strmap_new(n);
@@ -26,7 +28,7 @@ static int build(const float *x, size_t n, size_t d, size_t nlist, int threads, 
         int len = snprintf(id, sizeof id, "item%zu", i);
         rs_strmap_put(ids, id, (size_t)len, NULL);
     }
-    struct rs_ann_build_opts o = { nlist, RS_ANN_INT8, 0, 0, 42, threads, NULL, NULL };
+    struct rs_ann_build_opts o = { nlist, quant, 0, 0, 42, threads, NULL, NULL, 0, 0.2 };
     struct rs_writer *w;
     int rc = rs_writer_open(&w, to, 0, 0);
     if (rc == 0 && (rc = rs_ann_build(x, n, d, ids, &o, w)) == 0)
@@ -79,7 +81,7 @@ static void same_bits(const float *x, size_t n, size_t d, struct rs_rng *g)
     build(x, n, d, 0, 3, p3);
     size_t n1, n3;
     char *b1 = slurp(path, &n1), *b3 = slurp(p3, &n3);
-    ok(n1 == n3 && memcmp(b1, b3, n1) == 0, "built on 1 and 3 threads: the same index file");
+    ok(n1 == n3 && memcmp(b1, b3, n1) == 0, "quant %d built on 1 and 3 threads: the same index file", quant);
     unlink(p3);
     size_t nq = 2500, k = 10;
     float *q = malloc(nq * d * sizeof *q), *sc[2];
@@ -102,13 +104,109 @@ static void same_bits(const float *x, size_t n, size_t d, struct rs_rng *g)
     }
     ok(memcmp(ids[0], ids[1], nq * k * sizeof **ids) == 0 && memcmp(sc[0], sc[1], nq * k * sizeof **sc) == 0 &&
            memcmp(cnt[0], cnt[1], nq * sizeof **cnt) == 0,
-       "2500 queries on 1 and 3 threads: the same results, bit for bit");
+       "quant %d: 2500 queries on 1 and 3 threads: the same results, bit for bit", quant);
     rs_ann_close(a);
     for (int t = 0; t < 2; t++)
         free(sc[t]), free(ids[t]), free(cnt[t]);
     free(q);
     free(b1);
     free(b3);
+}
+
+/* Recall@10 of approximate ids a against exact ones e (nq × 10). */
+static double recall10(const int64_t *e, const int64_t *a, const size_t *cnt, size_t nq)
+{
+    size_t hit = 0;
+    for (size_t i = 0; i < nq; i++)
+        for (size_t r = 0; r < 10; r++)
+            for (size_t r2 = 0; r2 < cnt[i]; r2++)
+                hit += e[i * 10 + r] == a[i * 10 + r2];
+    return (double)hit / (double)(nq * 10);
+}
+
+/* Recall@10 of 200 queries q against their exact ids e at nprobe 2 and 30,
+ * rerank 100. */
+static void recall_2_30(const struct rs_ann *a, const float *q, const int64_t *e, double rec[2])
+{
+    int64_t ids[2000];
+    float sc[2000];
+    size_t cnt[200], probes[2] = { 2, 30 };
+    for (int t = 0; t < 2; t++) {
+        struct rs_ann_search_opts o = { probes[t], 100, 2 };
+        rs_ann_search(a, q, 200, 10, &o, NULL, ids, sc, cnt);
+        rec[t] = recall10(e, ids, cnt, 200);
+    }
+}
+
+/* Rewrites the checksums of an index image after a patch. */
+static void reseal(char *buf, size_t sz)
+{
+    uint64_t h = XXH3_64bits(buf + 128, sz - 128);
+    memcpy(buf + 112, &h, 8);
+    h = XXH3_64bits(buf, 120);
+    memcpy(buf + 120, &h, 8);
+}
+
+/* pq4: exact when everything is probed and re-ranked (x, q: integer data);
+ * recall on the clustered x2, q2 (200 queries); the same bits on any
+ * thread count; fields and tables a reader must refuse. */
+static void check_pq4(const float *x, size_t n, size_t d, const float *q, size_t nq, const float *x2,
+                      size_t n2, size_t d2, const float *q2, struct rs_rng *g)
+{
+    quant = RS_ANN_PQ4;
+    size_t k = 10, nb = nq > 200 ? nq : 200; /* result rows for either query set */
+    int64_t *ei = malloc(nb * k * sizeof *ei), *ai = malloc(nb * k * sizeof *ai);
+    float *es = malloc(nb * k * sizeof *es), *as = malloc(nb * k * sizeof *as);
+    size_t *ec = malloc(nb * sizeof *ec), *ac = malloc(nb * sizeof *ac);
+    is_int(build(x, n, d, 20, 2, path), 0, "pq4: build 2000 × 8 into 20 partitions");
+    struct rs_ann *a;
+    is_int(rs_ann_open(&a, path), 0, "pq4: open the index");
+    ok(rs_ann_quant(a) == RS_ANN_PQ4 && rs_ann_size(a) == n && rs_ann_nlist(a) == 20,
+       "pq4: kind, size, partitions");
+    rs_knn_search(q, nq, x, n, d, k, NULL, 1, ei, es, ec);
+    struct rs_ann_search_opts all = { 20, n, 2 };
+    rs_ann_search(a, q, nq, k, &all, NULL, ai, as, ac);
+    ok(memcmp(ei, ai, nq * k * sizeof *ei) == 0 && memcmp(es, as, nq * k * sizeof *es) == 0,
+       "pq4: nprobe = all, rerank = all: identical to exact search");
+    rs_ann_close(a);
+
+    is_int(build(x2, n2, d2, 0, 2, path), 0, "pq4: build 20000 × 32, default partitions");
+    rs_ann_open(&a, path);
+    rs_knn_search(q2, 200, x2, n2, d2, 10, NULL, 2, ei, es, ec);
+    double rec[2];
+    recall_2_30(a, q2, ei, rec);
+    ok(rec[1] >= 0.95, "pq4: recall@10 at nprobe 30 of 141, rerank 100: %.3f >= 0.95", rec[1]);
+    ok(rec[0] < rec[1], "pq4: fewer probes, lower recall (%.3f < %.3f)", rec[0], rec[1]);
+    struct rs_ann_search_opts few = { 30, 10, 2 };
+    rs_ann_search(a, q2, 200, 10, &few, NULL, ai, as, ac);
+    double r10 = recall10(ei, ai, ac, 200);
+    ok(r10 >= 0.6 && r10 < rec[1], "pq4: the codes alone (rerank 10) rank well: recall %.3f", r10);
+    rs_ann_close(a);
+    same_bits(x2, n2, d2, g);
+
+    size_t sz;
+    char *buf = slurp(path, &sz);
+    uint32_t sub = 0;
+    memcpy(buf + 36, &sub, 4);
+    reseal(buf, sz);
+    is_int(open_copy(buf, sz), RS_ERR_FORMAT, "pq4: sub-spaces of 0 dims: %s", rs_err_msg());
+    sub = 2;
+    memcpy(buf + 36, &sub, 4);
+    buf[8] = 1;
+    reseal(buf, sz);
+    is_int(open_copy(buf, sz), RS_ERR_FORMAT, "pq4 in a 1.x file: %s", rs_err_msg());
+    buf[8] = 2;
+    uint64_t s4;
+    memcpy(&s4, buf + 40 + 4 * 8, 8);
+    buf[s4 + 8] ^= 1; /* the first partition's block count */
+    reseal(buf, sz);
+    is_int(open_copy(buf, sz), RS_ERR_FORMAT, "pq4: block offsets off: %s", rs_err_msg());
+    buf[s4 + 8] ^= 1;
+    reseal(buf, sz);
+    is_int(open_copy(buf, sz), 0, "pq4: patched back: opens");
+    free(buf);
+    free(ei), free(ai), free(es), free(as), free(ec), free(ac);
+    quant = RS_ANN_INT8;
 }
 
 int main(void)
@@ -178,17 +276,7 @@ int main(void)
     size_t c2[200];
     rs_knn_search(q2, 200, x2, n2, d2, 10, NULL, 2, e2, s2, c2);
     double recall[2];
-    size_t probes[2] = { 2, 30 };
-    for (int t = 0; t < 2; t++) {
-        struct rs_ann_search_opts o2 = { probes[t], 100, 2 };
-        rs_ann_search(a, q2, 200, 10, &o2, NULL, a2, s2, c2);
-        size_t hit = 0;
-        for (size_t i = 0; i < 200; i++)
-            for (size_t r = 0; r < 10; r++)
-                for (size_t r2 = 0; r2 < c2[i]; r2++)
-                    hit += e2[i * 10 + r] == a2[i * 10 + r2];
-        recall[t] = (double)hit / 2000.0;
-    }
+    recall_2_30(a, q2, e2, recall);
     ok(recall[1] >= 0.95, "recall@10 at nprobe 30 of 141: %.3f >= 0.95", recall[1]);
     ok(recall[0] < recall[1], "fewer probes, lower recall (%.3f < %.3f)", recall[0], recall[1]);
     rs_ann_close(a);
@@ -206,7 +294,7 @@ int main(void)
     buf[40] ^= 1;
     is_int(open_copy(buf, sz), RS_ERR_CORRUPT, "header bit flipped: corrupt");
     buf[40] ^= 1;
-    buf[8] = 2; /* major version 2, with a valid header checksum */
+    buf[8] = 3; /* major version 3, with a valid header checksum */
     uint64_t h = XXH3_64bits(buf, 120);
     memcpy(buf + 120, &h, 8);
     is_int(open_copy(buf, sz), RS_ERR_VERSION, "newer major version: %s", rs_err_msg());
@@ -214,8 +302,9 @@ int main(void)
     is_int(open_copy(buf, sz), RS_ERR_FORMAT, "bad signature: format");
     is_int(open_copy("tiny", 4), RS_ERR_FORMAT, "4 bytes: not an index");
     is_int(rs_ann_open(&a, "/nonexistent/x.idx"), RS_ERR_IO, "missing file: io error");
-    struct rs_ann_build_opts bad = { 4, 99, 0, 0, 1, 1, NULL, NULL };
+    struct rs_ann_build_opts bad = { 4, 99, 0, 0, 1, 1, NULL, NULL, 0, 0 };
     is_int(rs_ann_build(x, n, d, NULL, &bad, NULL), RS_ERR_USAGE, "unknown quantisation refused");
+    check_pq4(x, n, d, q, nq, x2, n2, d2, q2, &g);
     unlink(path);
 
     free(buf);
