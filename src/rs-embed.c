@@ -196,7 +196,7 @@ static int embed(struct rs_tower *t, struct rs_tsv *tb, struct rs_writer *w, str
     }
     struct sink k = { w, *rw, d };
     if (rc == 0)
-        rc = rs_tower_embed_table(t, side, tb, idcol, rs_opts.threads, write_chunk, &k);
+        rc = rs_tower_embed_table(t, side, tb, idcol, rs_opts.threads, NULL, write_chunk, &k);
     if (rc == 0 && *rw) {
         rc = rs_rsb_writer_finish(*rw);
         *rw = NULL;

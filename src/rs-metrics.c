@@ -321,7 +321,7 @@ static int load_inputs(struct rs_eval *e, struct rs_itemattr *attr, struct rs_em
         rc = rs_eval_load_train(e, opt.train);
     if (rc == 0 && opt.item_features) {
         const char *paths[1] = { opt.item_features }, *want[1] = { opt.category_col };
-        if ((rc = rs_itemattr_load(attr, paths, 1, cols.item, want, 1)) == 0)
+        if ((rc = rs_itemattr_load(attr, paths, 1, cols.item, want, 1, 0)) == 0)
             rs_eval_set_categories(e, attr, 0);
     }
     if (rc == 0 && opt.items_rsb && (rc = rs_embset_load(emb, opt.items_rsb)) == 0)

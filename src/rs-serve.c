@@ -257,8 +257,8 @@ static enum MHD_Result answer_similar(struct MHD_Connection *c)
     if (!b)
         return send_error(c, 503, "no bundle loaded");
     struct rs_reco_list l = { 0 };
-    ret = rs_reco_similar(b->reco, id, (size_t)k, &l) < 0 ? send_error(c, 404, rs_err_msg())
-                                                          : send_list(c, id, &l, b->version);
+    int rc = rs_reco_similar(b->reco, id, (size_t)k, &l);
+    ret = rc < 0 ? send_error(c, rc == RS_ERR_USAGE ? 404 : 500, rs_err_msg()) : send_list(c, id, &l, b->version);
     rs_reco_list_free(&l);
     rs_reco_release(&slot, b);
     return ret;
@@ -322,8 +322,8 @@ static enum MHD_Result answer_recommend(struct MHD_Connection *c, const struct u
         return send_error(c, 503, "no bundle loaded");
     }
     struct rs_reco_list l = { 0 };
-    ret = rs_reco_recommend(b->reco, &q, &l) < 0 ? send_error(c, 400, rs_err_msg())
-                                                : send_list(c, q.user, &l, b->version);
+    int rc = rs_reco_recommend(b->reco, &q, &l);
+    ret = rc < 0 ? send_error(c, rc == RS_ERR_USAGE ? 400 : 500, rs_err_msg()) : send_list(c, q.user, &l, b->version);
     rs_reco_list_free(&l);
     rs_reco_req_free(&q);
     rs_reco_release(&slot, b);
@@ -423,11 +423,35 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 /* ---- loading and hot swap ---- */
 
-static int reload(uint64_t version)
+/* The files' signature once it holds still for SETTLE_MS (a cp or a
+ * write in progress), waiting at most SETTLE_TRIES times. */
+#define SETTLE_MS 200
+#define SETTLE_TRIES 25
+static uint64_t settled_signature(void)
+{
+    uint64_t sig = rs_reco_files_signature(&opt.reco), now;
+    for (int t = 0; t < SETTLE_TRIES; t++, sig = now) {
+        nanosleep(&(struct timespec){ 0, SETTLE_MS * 1000000L }, NULL);
+        if ((now = rs_reco_files_signature(&opt.reco)) == sig)
+            break;
+    }
+    return sig;
+}
+
+/* Loads the bundle whose files have signature sig and installs it as
+ * version: 0; < 0 when it fails (the old one stays); 1 when a file changed
+ * while it was read, so that what was read may mix two versions: dropped,
+ * for the next look to load again. */
+static int reload(uint64_t version, uint64_t sig)
 {
     struct rs_reco *r;
     double t0 = rs_now();
     int rc = rs_reco_load(&r, &opt.reco);
+    if (rs_reco_files_signature(&opt.reco) != sig) {
+        rs_log("files changed while version %llu loaded: loading again", (unsigned long long)version);
+        rs_reco_free(rc == 0 ? r : NULL);
+        return 1;
+    }
     if (rc < 0 && version == 1)
         return rc; /* the first load: main() reports it */
     if (rc < 0) {
@@ -522,21 +546,39 @@ static void write_port_file(int port)
         rs_fatal("cannot write '%s': %s", opt.port_file, strerror(errno));
 }
 
-/* Waits for signals; polls the files every --watch seconds. */
-static void serve_until_stopped(void)
+/* The first bundle, loaded again while its files change under it; its
+ * signature. */
+static uint64_t first_load(void)
 {
-    uint64_t sig = rs_reco_files_signature(&opt.reco), version = 1;
+    int rc;
+    uint64_t sig;
+    while ((rc = reload(1, sig = settled_signature())) == 1)
+        ;
+    if (rc < 0)
+        rs_die(RS_ERR_FORMAT);
+    return sig;
+}
+
+/* Waits for signals; polls the files every --watch seconds. A file changed,
+ * truncated or deleted never touches the bundle served: that one is a copy
+ * in memory, and a new one replaces it only once it has loaded and been
+ * validated whole. */
+static void serve_until_stopped(uint64_t sig)
+{
+    uint64_t version = 1;
     for (;;) {
         struct pollfd p = { signal_pipe[0], POLLIN, 0 };
         int n = poll(&p, 1, opt.watch > 0 ? opt.watch * 1000 : -1);
         char c = 0;
         if (n > 0 && read(signal_pipe[0], &c, 1) == 1 && c == 'T')
             return;
-        uint64_t now = rs_reco_files_signature(&opt.reco);
-        if (c == 'H' || now != sig) {
-            sig = now;
-            if (reload(version + 1) == 0)
+        if (c == 'H' || rs_reco_files_signature(&opt.reco) != sig) {
+            sig = settled_signature();
+            int rc = reload(version + 1, sig);
+            if (rc == 0)
                 version++;
+            else if (rc == 1)
+                sig = 0; /* look again at the next poll */
         }
     }
 }
@@ -672,8 +714,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN); /* a client hanging up must not kill the server */
-    if (reload(1) < 0)
-        rs_die(RS_ERR_FORMAT);
+    uint64_t sig = first_load();
     struct MHD_Daemon *d = start_daemon();
     if (!d)
         rs_fatal("cannot listen on %s:%d: %s", opt.bind, opt.port, strerror(errno));
@@ -681,7 +722,7 @@ int main(int argc, char **argv)
     if (opt.port_file)
         write_port_file(port);
     rs_log("listening on http://%s:%d/ with %d threads", opt.bind, port, rs_opts.threads);
-    serve_until_stopped();
+    serve_until_stopped(sig);
     MHD_stop_daemon(d); /* waits for requests in flight */
     rs_log("stopped");
     rs_reco_install(&slot, NULL, 0);

@@ -26,7 +26,7 @@ static void reserve(struct rs_itemattr *a, size_t row)
 
 /* Reads one table, taking from it each requested column that no earlier
  * table provided (done[c] marks those already taken). */
-static int load_table(struct rs_itemattr *a, struct rs_reader *in, const char *item_col, int *done)
+static int load_table(struct rs_itemattr *a, struct rs_reader *in, const char *item_col, int *done, int flags)
 {
     struct rs_tsv *t;
     int rc = rs_tsv_open_reader(&t, in, rs_tsv_flags(rs_reader_name(in), 0)), key;
@@ -47,7 +47,12 @@ static int load_table(struct rs_itemattr *a, struct rs_reader *in, const char *i
             rc = rs_tsv_errf(t, key, "empty item id");
             break;
         }
-        size_t row = (size_t)rs_strmap_put(a->items, rs_tsv_get(t, key), len, NULL);
+        int added;
+        size_t row = (size_t)rs_strmap_put(a->items, rs_tsv_get(t, key), len, &added);
+        if (!added && (flags & RS_ITEMATTR_UNIQUE)) {
+            rc = rs_tsv_errf(t, key, "item id '%.64s' given twice", rs_tsv_get(t, key));
+            break;
+        }
         reserve(a, row);
         for (size_t c = 0; c < a->ncols; c++)
             if (own[c] >= 0)
@@ -60,7 +65,7 @@ static int load_table(struct rs_itemattr *a, struct rs_reader *in, const char *i
 }
 
 int rs_itemattr_load(struct rs_itemattr *a, const char *const *paths, size_t npaths,
-                     const char *item_col, const char *const *cols, size_t ncols)
+                     const char *item_col, const char *const *cols, size_t ncols, int flags)
 {
     struct rs_reader **in = xcalloc(npaths + 1, sizeof *in);
     int rc = 0;
@@ -72,14 +77,14 @@ int rs_itemattr_load(struct rs_itemattr *a, const char *const *paths, size_t npa
             rs_reader_close(in[p]);
         memset(a, 0, sizeof *a);
     } else {
-        rc = rs_itemattr_read(a, in, npaths, item_col, cols, ncols);
+        rc = rs_itemattr_read(a, in, npaths, item_col, cols, ncols, flags);
     }
     free(in);
     return rc;
 }
 
 int rs_itemattr_read(struct rs_itemattr *a, struct rs_reader *const *in, size_t nin, const char *item_col,
-                     const char *const *cols, size_t ncols)
+                     const char *const *cols, size_t ncols, int flags)
 {
     memset(a, 0, sizeof *a);
     a->items = rs_strmap_new(1024);
@@ -94,7 +99,7 @@ int rs_itemattr_read(struct rs_itemattr *a, struct rs_reader *const *in, size_t 
     int *done = xcalloc(ncols ? ncols : 1, sizeof *done), rc = 0;
     for (size_t p = 0; p < nin; p++) {
         if (rc == 0)
-            rc = load_table(a, in[p], item_col, done);
+            rc = load_table(a, in[p], item_col, done, flags);
         else
             rs_reader_close(in[p]); /* not read after an error */
     }

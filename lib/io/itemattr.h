@@ -4,7 +4,8 @@
  * or more TSV/CSV tables keyed by an item id column, such as items.tsv from
  * rs-synth and the item_id/cluster table of rs-cluster. Each requested column
  * is taken from the first table that has it; within a table a later row for
- * the same item overwrites an earlier one. Values are interned per column, so
+ * the same item overwrites an earlier one (with RS_ITEMATTR_UNIQUE: is an
+ * error naming file and line). Values are interned per column, so
  * a column costs 4 bytes per item. Used by rs-diversify (and rs-serve).
  */
 #ifndef RS_ITEMATTR_H
@@ -14,6 +15,10 @@
 #include <stdint.h>
 
 struct rs_strmap;
+
+enum rs_itemattr_flags {
+    RS_ITEMATTR_UNIQUE = 1 << 0, /* an item id twice in one table is an error */
+};
 
 struct rs_itemattr {
     struct rs_strmap *items;    /* item id -> row of val[c] */
@@ -25,16 +30,16 @@ struct rs_itemattr {
 };
 
 /* Loads columns cols[0..ncols) from the tables paths[0..npaths), keyed by
- * item_col. A requested column found in no table, or a table without
- * item_col, is an RS_ERR_FORMAT naming it; read errors name file and line.
- * On error a is left empty (safe to free). */
+ * item_col (flags: enum rs_itemattr_flags). A requested column found in no
+ * table, or a table without item_col, is an RS_ERR_FORMAT naming it; read
+ * errors name file and line. On error a is left empty (safe to free). */
 int rs_itemattr_load(struct rs_itemattr *a, const char *const *paths, size_t npaths,
-                     const char *item_col, const char *const *cols, size_t ncols);
+                     const char *item_col, const char *const *cols, size_t ncols, int flags);
 struct rs_reader;
 /* Same from readers already open (CSV by their names); takes ownership of
  * every in[i]. */
 int rs_itemattr_read(struct rs_itemattr *a, struct rs_reader *const *in, size_t nin, const char *item_col,
-                     const char *const *cols, size_t ncols);
+                     const char *const *cols, size_t ncols, int flags);
 /* Frees a's contents; a zeroed struct is a no-op. */
 void rs_itemattr_free(struct rs_itemattr *a);
 /* Index of the loaded column named name, or -1. */

@@ -101,8 +101,10 @@ int rs_rank_table_load(struct rs_rank_table **out, const char *path, const char 
     while ((rc = rs_tsv_next(in)) == 0) {
         int added;
         int64_t r = rs_strmap_put(t->keys, rs_tsv_get(in, key), rs_tsv_len(in, key), &added);
-        if (!added)
-            continue;
+        if (!added) {
+            rc = rs_tsv_errf(in, key, "id '%.64s' given twice", rs_tsv_get(in, key));
+            break;
+        }
         if ((size_t)(r + 1) * t->ncols > t->cellcap) {
             t->cellcap = ((size_t)r + 1) * t->ncols * 2 + 16;
             t->cell = xrealloc(t->cell, t->cellcap * sizeof *t->cell);

@@ -44,7 +44,8 @@ void rs_rank_io_defaults(struct rs_rank_io *io);
 
 /* Loads a users or items table keyed by key_col, keeping the columns model
  * m names (numeric values are checked here, with file, line and column). A
- * key seen twice keeps its first row. */
+ * key seen twice is an error naming file and line: which row holds the
+ * features would be a guess. */
 int rs_rank_table_load(struct rs_rank_table **t, const char *path, const char *key_col,
                        const struct rs_rank_model *m);
 void rs_rank_table_free(struct rs_rank_table *t);

@@ -2,6 +2,7 @@
 #include "model/tower_embed.h"
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/strmap.h"
 #include "core/threads.h"
 #include "model/tower.h"
 #include "io/tsv.h"
@@ -38,7 +39,7 @@ static void embed_blocks(void *ctx, size_t lo, size_t hi, int tid)
 }
 
 int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const char *idcol, int threads,
-                         rs_tower_embed_fn fn, void *ctx)
+                         struct rs_strmap *unique, rs_tower_embed_fn fn, void *ctx)
 {
     int idc, rc;
     if ((rc = rs_tsv_require(tb, idcol, &idc)) < 0 || (rc = rs_tower_bind(t, side, tb, 1)) < 0)
@@ -63,6 +64,13 @@ int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const 
             size_t n = rs_tsv_len(tb, idc);
             if (!n) {
                 rc = rs_tsv_errf(tb, idc, "empty id");
+                break;
+            }
+            int added = 1;
+            if (unique)
+                rs_strmap_put(unique, rs_tsv_get(tb, idc), n, &added);
+            if (!added) {
+                rc = rs_tsv_errf(tb, idc, "id '%.64s' given twice", rs_tsv_get(tb, idc));
                 break;
             }
             ids[e.n] = xstrndup(rs_tsv_get(tb, idc), n);

@@ -8,6 +8,7 @@
 
 struct rs_tower;
 struct rs_tsv;
+struct rs_strmap;
 
 #define RS_TOWER_EMBED_CHUNK 1024
 
@@ -19,9 +20,10 @@ typedef int (*rs_tower_embed_fn)(void *ctx, char **ids, const size_t *lens, cons
  * idcol, in chunks of RS_TOWER_EMBED_CHUNK: memory is one chunk. A chunk's
  * forward passes run on threads workers, in blocks of a fixed size: any
  * count gives the same bits. Rows with an empty id or a bad field are
- * errors naming file, line and column. */
+ * errors naming file, line and column. With unique non-NULL, each id is
+ * interned there in row order, and an id given twice is such an error. */
 int rs_tower_embed_table(struct rs_tower *t, int side, struct rs_tsv *tb, const char *idcol, int threads,
-                         rs_tower_embed_fn fn, void *ctx);
+                         struct rs_strmap *unique, rs_tower_embed_fn fn, void *ctx);
 
 /* Embeds one entity of side given by named values (rs_enc_add_fields) into
  * z (t->d floats, L2-normalised): the forward pass rs_tower_embed_table runs

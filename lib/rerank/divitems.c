@@ -36,7 +36,7 @@ static int load_tables(struct rs_div_items *d, const struct rs_div_items_opts *o
         const struct rs_div_rule *rule = r < o->nboost ? &o->boost[r] : &o->quota[r - o->nboost];
         add_col(cols, &ncols, rule->col ? rule->col : o->by);
     }
-    int rc = rs_itemattr_read(&d->attr, o->tables, o->ntables, o->item_col, cols, ncols);
+    int rc = rs_itemattr_read(&d->attr, o->tables, o->ntables, o->item_col, cols, ncols, 0);
     if (rc < 0)
         return rc;
     d->by_c = o->by ? rs_itemattr_col(&d->attr, o->by) : -1;

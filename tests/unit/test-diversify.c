@@ -361,7 +361,7 @@ static void test_itemattr(void)
     fclose(f);
     const char *paths[2] = { b, a }, *cols[2] = { "category", "cluster" };
     struct rs_itemattr t;
-    is_int(rs_itemattr_load(&t, paths, 2, "item_id", cols, 2), 0, "itemattr: two tables load");
+    is_int(rs_itemattr_load(&t, paths, 2, "item_id", cols, 2, 0), 0, "itemattr: two tables load");
     int cat = rs_itemattr_col(&t, "category"), cl = rs_itemattr_col(&t, "cluster");
     ok(rs_itemattr_get(&t, cl, "i1", 2) == rs_itemattr_value(&t, cl, "7", 1), "cluster from the first table");
     ok(rs_itemattr_get(&t, cl, "i2", 2) == -1, "i2 has no cluster (not in the first table)");
@@ -369,9 +369,9 @@ static void test_itemattr(void)
     ok(rs_itemattr_get(&t, cat, "zz", 2) == -1, "unknown item: -1");
     rs_itemattr_free(&t);
     const char *missing[1] = { "venue" };
-    is_int(rs_itemattr_load(&t, paths, 2, "item_id", missing, 1), RS_ERR_FORMAT, "missing column fails");
+    is_int(rs_itemattr_load(&t, paths, 2, "item_id", missing, 1, 0), RS_ERR_FORMAT, "missing column fails");
     ok(strstr(rs_err_msg(), "'venue'") != NULL, "message names the column: %s", rs_err_msg());
-    is_int(rs_itemattr_load(&t, paths, 2, "id", cols, 1), RS_ERR_FORMAT, "missing key column fails");
+    is_int(rs_itemattr_load(&t, paths, 2, "id", cols, 1, 0), RS_ERR_FORMAT, "missing key column fails");
     remove(a);
     remove(b);
     remove(dir);
