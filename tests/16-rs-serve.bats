@@ -466,15 +466,15 @@ PY
     make_bundle 1
     cp attrs.tsv twice.tsv
     printf 'i7\t1\tc1\n' >> twice.tsv
-    run -1 --separate-stderr rs-serve --items-emb items.rsb --items twice.tsv --port 0
+    run -1 --separate-stderr timeout 20 rs-serve --items-emb items.rsb --items twice.tsv --port 0
     assert_stderr_has "'twice.tsv' line 62: column 'item_id': item id 'i7' given twice"
     make_world
     sed -n 2p users.tsv >> users.tsv
     local last
     last=$(wc -l < users.tsv)
-    run -1 --separate-stderr rs-serve --items-emb items.rsb --model m.rsm --users users.tsv --port 0
+    run -1 --separate-stderr timeout 20 rs-serve --items-emb items.rsb --model m.rsm --users users.tsv --port 0
     assert_stderr_has "'users.tsv' line $last: column 'user_id': id '$(sed -n '2s/\t.*//p' users.tsv)' given twice"
-    run -1 --separate-stderr rs-serve --items-emb items.rsb --users-emb users.rsb --ranker rank.rsm \
+    run -1 --separate-stderr timeout 20 rs-serve --items-emb items.rsb --users-emb users.rsb --ranker rank.rsm \
         --rank-users users.tsv --port 0
     assert_stderr_has "'users.tsv' line $last: column 'user_id': id"
 }

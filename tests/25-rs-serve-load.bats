@@ -71,7 +71,8 @@ FILES="items.rsb users.rsb items.idx seen.tsv attrs.tsv m.rsm rank.rsm users.tsv
 @test "every file served from replaced by cp, mv, truncation, deletion under requests: no failed request" {
     serve_world
     "$PYTHON" "$LOAD" hammer "$(cat port)" "/recommend?user_id=u1&k=5&hour=3" stop 120 > hammer.json &
-    local hammer=$! f failures
+    HAMMER=$!
+    local f failures
     for f in $FILES; do cp "$f" "$f.good"; done
     # the issue's crash: a valid index of another catalogue copied over in place
     rs-retrieve index build -q --items users.rsb -o other.idx --partitions 2
@@ -93,7 +94,7 @@ FILES="items.rsb users.rsb items.idx seen.tsv attrs.tsv m.rsm rank.rsm users.tsv
     for f in $FILES; do mv "$f.good" "$f"; done
     wait_version_above 1
     touch stop
-    wait "$hammer"
+    wait "$HAMMER"
     cat hammer.json
     "$PYTHON" -c 'import json, sys; r = json.load(open("hammer.json"))
 assert r["requests"] > 20 and r["failures"] == 0, r

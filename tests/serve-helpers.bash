@@ -82,6 +82,7 @@ start_server() {
 }
 
 teardown() {
+    [ -n "${HAMMER:-}" ] && kill "$HAMMER" 2>/dev/null # a load driver (25-rs-serve-load.bats)
     [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
     return 0
 }
