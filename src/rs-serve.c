@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +27,29 @@
 #define DEFAULT_K 10
 #define MAX_K 1000
 #define DEFAULT_WATCH 2
-#define MAX_BODY (1 << 20)
+#define DEFAULT_MAX_BODY (1 << 20)
+#define DEFAULT_MAX_URL 8192
+#define DEFAULT_MAX_PARAMS 256
+#define DEFAULT_MAX_CONNECTIONS 4096
+#define DEFAULT_PER_CLIENT 32
+#define DEFAULT_TIMEOUT 15
+#define DEFAULT_CONN_MEMORY (128 << 10)
+#define PARAM_RECORD 64 /* what a query parameter costs in a connection's memory (a header record) */
+#define SPARE_FDS 64    /* descriptors kept for the files a reload opens */
 #define MAX_SOURCES 63 /* rs-merge's 64 with the online one */
 
 static struct {
     struct rs_reco_opts reco;
     int port, watch;
+    long max_body, max_url, max_params, max_connections, per_client, timeout, conn_memory;
     const char *bind, *port_file, *clock_hour;
     char *source_names[MAX_SOURCES];
     const char *source_paths[MAX_SOURCES];
     int merge_opts; /* --tower-source, --per-source or --rrf-k given */
-} opt = { .reco = { .rrf_k = RS_FUSE_RRF_K }, .port = DEFAULT_PORT, .watch = DEFAULT_WATCH, .bind = "127.0.0.1" };
+} opt = { .reco = { .rrf_k = RS_FUSE_RRF_K }, .port = DEFAULT_PORT, .watch = DEFAULT_WATCH, .bind = "127.0.0.1",
+      .max_body = DEFAULT_MAX_BODY, .max_url = DEFAULT_MAX_URL, .max_params = DEFAULT_MAX_PARAMS,
+      .max_connections = DEFAULT_MAX_CONNECTIONS, .per_client = DEFAULT_PER_CLIENT, .timeout = DEFAULT_TIMEOUT,
+      .conn_memory = DEFAULT_CONN_MEMORY };
 
 static void help(void)
 {
@@ -63,7 +76,9 @@ static void help(void)
            "  GET /healthz                    200 when a bundle is loaded\n"
            "  GET /metrics                    requests, errors, latency p50/p90/p99, version\n"
            "Errors are JSON: 400 malformed parameters (named), 404 unknown path or item,\n"
-           "405 method, 413 body over %d bytes.\n"
+           "405 method, 413 body over --max-body, 414 URL over --max-url or more than\n"
+           "--max-params query parameters, 431 request headers over the connection's memory\n"
+           "(--conn-memory), 500 a non-finite score, 503 no bundle.\n"
            "\n"
            "Artefacts (one bundle, swapped whole):\n"
            "      --items-emb FILE   item embeddings (RSB), required\n"
@@ -112,12 +127,27 @@ static void help(void)
            "      --port-file FILE   write the port once listening (for scripts)\n"
            "      --watch S          check the files for replacement every S seconds\n"
            "                         (default %d; 0 = only on SIGHUP)\n"
+           "Limits (each request is answered, over a limit with a 4xx; see schemas/serve.md):\n"
+           "      --max-connections N  open connections in all (default %d; lowered to what\n"
+           "                         the open-files limit allows, which is raised to its hard\n"
+           "                         limit); one more is closed as it is accepted\n"
+           "      --max-per-client N connections from one IP address (default %d): one client\n"
+           "                         holding idle sockets cannot lock the others out\n"
+           "      --timeout S        close a connection idle for S seconds (default %d)\n"
+           "      --conn-memory B    memory of one connection for its request line, headers\n"
+           "                         and parameters (default %d bytes; at least twice\n"
+           "                         --max-url plus %d bytes per --max-params)\n"
+           "      --max-url B        longest request target, path and query (default %d)\n"
+           "      --max-params N     most query parameters in one request (default %d)\n"
+           "      --max-body B       largest POST body (default %d)\n"
            RS_COMMON_HELP
            "\n"
            "Hot swap: on SIGHUP, or when a file is replaced (new inode, size or mtime), the\n"
-           "bundle is loaded in the background and swapped atomically; requests in flight\n"
-           "finish on the old one; a bundle that fails to load is refused and the old one\n"
-           "stays (counted in /metrics as reload_failures). SIGINT/SIGTERM stop cleanly.\n"
+           "bundle is loaded in the background, once the files have held still for 200 ms,\n"
+           "and swapped atomically; requests in flight finish on the old one; a bundle that\n"
+           "fails to load or validate is refused and the old one stays (counted in /metrics\n"
+           "as reload_failures). The bundle served is a copy in memory: a file rewritten\n"
+           "in place, truncated or deleted never touches it. SIGINT/SIGTERM stop cleanly.\n"
            "Requests, answers and the pipeline of /recommend: schemas/serve.md.\n"
            "\n"
            "Examples:\n"
@@ -133,14 +163,18 @@ static void help(void)
            "      --rank-users user_features.tsv.zst --rank-items item_features.tsv.zst &\n"
            "      # as rs-retrieve --exclude pos.tsv.zst -k 200 | rs-merge -k 200 tower=- als=...\n"
            "      #    pop=... | rs-rank score | rs-diversify --seen pos.tsv.zst --stock-col in_stock\n",
-           MAX_BODY, RS_RECO_DEFAULT_CANDIDATES, RS_FUSE_RRF_K, DEFAULT_PORT, DEFAULT_WATCH);
+           RS_RECO_DEFAULT_CANDIDATES, RS_FUSE_RRF_K, DEFAULT_PORT, DEFAULT_WATCH, DEFAULT_MAX_CONNECTIONS,
+           DEFAULT_PER_CLIENT, DEFAULT_TIMEOUT, DEFAULT_CONN_MEMORY, PARAM_RECORD, DEFAULT_MAX_URL,
+           DEFAULT_MAX_PARAMS, DEFAULT_MAX_BODY);
 }
 
 static struct rs_reco_slot slot = RS_RECO_SLOT_INIT;
 
-/* A request's body, kept for POST /recommend (freed when it completes). */
+/* A request's state from its request line on (freed when it completes):
+ * the refusal of an oversized URL, and the body kept for POST /recommend. */
 struct upload {
-    int post, too_big;
+    int started, post, too_big;
+    unsigned refuse; /* 414 when the URL is over a limit, else 0 */
     size_t len;
     char *buf;
 };
@@ -225,8 +259,8 @@ static enum MHD_Result answer_similar(struct MHD_Connection *c)
     if (!b)
         return send_error(c, 503, "no bundle loaded");
     struct rs_reco_list l = { 0 };
-    ret = rs_reco_similar(b->reco, id, (size_t)k, &l) < 0 ? send_error(c, 404, rs_err_msg())
-                                                          : send_list(c, id, &l, b->version);
+    int rc = rs_reco_similar(b->reco, id, (size_t)k, &l);
+    ret = rc < 0 ? send_error(c, rc == RS_ERR_USAGE ? 404 : 500, rs_err_msg()) : send_list(c, id, &l, b->version);
     rs_reco_list_free(&l);
     rs_reco_release(&slot, b);
     return ret;
@@ -290,8 +324,8 @@ static enum MHD_Result answer_recommend(struct MHD_Connection *c, const struct u
         return send_error(c, 503, "no bundle loaded");
     }
     struct rs_reco_list l = { 0 };
-    ret = rs_reco_recommend(b->reco, &q, &l) < 0 ? send_error(c, 400, rs_err_msg())
-                                                : send_list(c, q.user, &l, b->version);
+    int rc = rs_reco_recommend(b->reco, &q, &l);
+    ret = rc < 0 ? send_error(c, rc == RS_ERR_USAGE ? 400 : 500, rs_err_msg()) : send_list(c, q.user, &l, b->version);
     rs_reco_list_free(&l);
     rs_reco_req_free(&q);
     rs_reco_release(&slot, b);
@@ -338,6 +372,11 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     int recommend = strcmp(url, "/recommend") == 0;
     if (!get && !(u->post && recommend))
         return send_error(c, 405, "only GET is supported (and POST on /recommend)");
+    if (u->refuse) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "request URL over %ld bytes or %ld query parameters", opt.max_url, opt.max_params);
+        return send_error(c, u->refuse, msg);
+    }
     if (u->too_big)
         return send_error(c, 413, "request body too large");
     if (recommend)
@@ -360,14 +399,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               const char *version, const char *upload, size_t *upload_size, void **state)
 {
     (void)cls, (void)version;
-    struct upload *u = *state;
-    if (!u) { /* first call: headers only */
-        *state = u = xcalloc(1, sizeof *u);
+    struct upload *u = *state; /* from see_url */
+    if (!u->started) { /* first call: headers only */
+        u->started = 1;
         u->post = strcmp(method, "POST") == 0;
         return MHD_YES;
     }
     if (*upload_size) { /* a body: kept for POST, drained otherwise */
-        if (u->post && !u->too_big && u->len + *upload_size <= MAX_BODY) {
+        if (u->post && !u->too_big && u->len + *upload_size <= (size_t)opt.max_body) {
             u->buf = xrealloc(u->buf, u->len + *upload_size);
             memcpy(u->buf + u->len, upload, *upload_size);
             u->len += *upload_size;
@@ -386,11 +425,35 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 /* ---- loading and hot swap ---- */
 
-static int reload(uint64_t version)
+/* The files' signature once it holds still for SETTLE_MS (a cp or a
+ * write in progress), waiting at most SETTLE_TRIES times. */
+#define SETTLE_MS 200
+#define SETTLE_TRIES 25
+static uint64_t settled_signature(void)
+{
+    uint64_t sig = rs_reco_files_signature(&opt.reco), now;
+    for (int t = 0; t < SETTLE_TRIES; t++, sig = now) {
+        nanosleep(&(struct timespec){ 0, SETTLE_MS * 1000000L }, NULL);
+        if ((now = rs_reco_files_signature(&opt.reco)) == sig)
+            break;
+    }
+    return sig;
+}
+
+/* Loads the bundle whose files have signature sig and installs it as
+ * version: 0; < 0 when it fails (the old one stays); 1 when a file changed
+ * while it was read, so that what was read may mix two versions: dropped,
+ * for the next look to load again. */
+static int reload(uint64_t version, uint64_t sig)
 {
     struct rs_reco *r;
     double t0 = rs_now();
     int rc = rs_reco_load(&r, &opt.reco);
+    if (rs_reco_files_signature(&opt.reco) != sig) {
+        rs_log("files changed while version %llu loaded: loading again", (unsigned long long)version);
+        rs_reco_free(rc == 0 ? r : NULL);
+        return 1;
+    }
     if (rc < 0 && version == 1)
         return rc; /* the first load: main() reports it */
     if (rc < 0) {
@@ -418,16 +481,62 @@ static void on_signal(int sig)
         _exit(1);
 }
 
+/* MHD's URI callback, called with the request target before MHD parses its
+ * query: the request's state. libmicrohttpd 0.9.75 drops the connection
+ * without a response when its records of the parameters overflow the
+ * connection's memory (the 431 it queues then is lost), so a target over
+ * the limits has its query cut here, in MHD's own buffer that it is about
+ * to cut and parse in place, and is answered 414. */
+static void *see_url(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    struct upload *u = xcalloc(1, sizeof *u);
+    char *query = strchr(uri, '?');
+    long params = 0;
+    for (const char *p = query; p && *p; p++)
+        params += *p == '?' || *p == '&';
+    if ((long)strlen(uri) > opt.max_url || params > opt.max_params) {
+        u->refuse = 414;
+        if (query)
+            query[1] = '\0';
+    }
+    return u;
+}
+
+/* Raises the open-files limit to its hard limit, and lowers
+ * --max-connections to what it allows. */
+static void fit_connections_to_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)opt.max_connections + SPARE_FDS > rl.rlim_cur) {
+        long fit = rl.rlim_cur > 2 * SPARE_FDS ? (long)rl.rlim_cur - SPARE_FDS : SPARE_FDS;
+        rs_log("--max-connections %ld lowered to %ld: the open-files limit is %llu", opt.max_connections, fit,
+               (unsigned long long)rl.rlim_cur);
+        opt.max_connections = fit;
+    }
+}
+
 static struct MHD_Daemon *start_daemon(void)
 {
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
     if (inet_pton(AF_INET, opt.bind, &addr.sin_addr) != 1)
         rs_usage_error(SYNOPSIS, "invalid --bind address '%s'", opt.bind);
+    fit_connections_to_fd_limit();
+    /* epoll in a pool of polling threads: idle connections cost a
+     * descriptor and their memory, never a thread */
     return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)opt.port, NULL, NULL,
                             handle, NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)rs_opts.threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                            MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                            MHD_OPTION_END);
+                            (unsigned)rs_opts.threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt.timeout,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt.max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)opt.per_client,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt.conn_memory,
+                            MHD_OPTION_URI_LOG_CALLBACK, see_url, NULL, MHD_OPTION_NOTIFY_COMPLETED, request_done,
+                            NULL, MHD_OPTION_END);
 }
 
 static void write_port_file(int port)
@@ -439,21 +548,39 @@ static void write_port_file(int port)
         rs_fatal("cannot write '%s': %s", opt.port_file, strerror(errno));
 }
 
-/* Waits for signals; polls the files every --watch seconds. */
-static void serve_until_stopped(void)
+/* The first bundle, loaded again while its files change under it; its
+ * signature. */
+static uint64_t first_load(void)
 {
-    uint64_t sig = rs_reco_files_signature(&opt.reco), version = 1;
+    int rc;
+    uint64_t sig;
+    while ((rc = reload(1, sig = settled_signature())) == 1)
+        ;
+    if (rc < 0)
+        rs_die(RS_ERR_FORMAT);
+    return sig;
+}
+
+/* Waits for signals; polls the files every --watch seconds. A file changed,
+ * truncated or deleted never touches the bundle served: that one is a copy
+ * in memory, and a new one replaces it only once it has loaded and been
+ * validated whole. */
+static void serve_until_stopped(uint64_t sig)
+{
+    uint64_t version = 1;
     for (;;) {
         struct pollfd p = { signal_pipe[0], POLLIN, 0 };
         int n = poll(&p, 1, opt.watch > 0 ? opt.watch * 1000 : -1);
         char c = 0;
         if (n > 0 && read(signal_pipe[0], &c, 1) == 1 && c == 'T')
             return;
-        uint64_t now = rs_reco_files_signature(&opt.reco);
-        if (c == 'H' || now != sig) {
-            sig = now;
-            if (reload(version + 1) == 0)
+        if (c == 'H' || rs_reco_files_signature(&opt.reco) != sig) {
+            sig = settled_signature();
+            int rc = reload(version + 1, sig);
+            if (rc == 0)
                 version++;
+            else if (rc == 1)
+                sig = 0; /* look again at the next poll */
         }
     }
 }
@@ -516,6 +643,13 @@ int main(int argc, char **argv)
         { "tower-source", required_argument, 0, 2 },
         { "per-source", required_argument, 0, 3 },
         { "rrf-k", required_argument, 0, 4 },
+        { "max-connections", required_argument, 0, 5 },
+        { "max-per-client", required_argument, 0, 6 },
+        { "timeout", required_argument, 0, 7 },
+        { "conn-memory", required_argument, 0, 8 },
+        { "max-url", required_argument, 0, 9 },
+        { "max-params", required_argument, 0, 10 },
+        { "max-body", required_argument, 0, 11 },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -549,6 +683,13 @@ int main(int argc, char **argv)
             opt.reco.per_source = (size_t)rs_opt_int("--per-source", optarg, 1, UINT32_MAX), opt.merge_opts = 1;
             break;
         case 4: opt.reco.rrf_k = rs_opt_double("--rrf-k", optarg, 0, 1e9), opt.merge_opts = 1; break;
+        case 5: opt.max_connections = (long)rs_opt_int("--max-connections", optarg, 1, 1000000); break;
+        case 6: opt.per_client = (long)rs_opt_int("--max-per-client", optarg, 1, 1000000); break;
+        case 7: opt.timeout = (long)rs_opt_int("--timeout", optarg, 1, 86400); break;
+        case 8: opt.conn_memory = (long)rs_opt_int("--conn-memory", optarg, 4096, 1L << 30); break;
+        case 9: opt.max_url = (long)rs_opt_int("--max-url", optarg, 16, 1L << 28); break;
+        case 10: opt.max_params = (long)rs_opt_int("--max-params", optarg, 1, 1L << 24); break;
+        case 11: opt.max_body = (long)rs_opt_int("--max-body", optarg, 1, 1L << 30); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -565,6 +706,9 @@ int main(int argc, char **argv)
     if (!!opt.reco.group_col != !!opt.reco.max_per_group)
         rs_usage_error(SYNOPSIS, "--group-col and --max-per-group go together");
     check_sources();
+    if (opt.conn_memory < 2 * (opt.max_url + PARAM_RECORD * opt.max_params))
+        rs_usage_error(SYNOPSIS, "--conn-memory %ld is under twice --max-url plus %d bytes per --max-params (%ld)",
+                       opt.conn_memory, PARAM_RECORD, 2 * (opt.max_url + PARAM_RECORD * opt.max_params));
 
     if (pipe(signal_pipe) != 0)
         rs_fatal("pipe: %s", strerror(errno));
@@ -572,8 +716,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN); /* a client hanging up must not kill the server */
-    if (reload(1) < 0)
-        rs_die(RS_ERR_FORMAT);
+    uint64_t sig = first_load();
     struct MHD_Daemon *d = start_daemon();
     if (!d)
         rs_fatal("cannot listen on %s:%d: %s", opt.bind, opt.port, strerror(errno));
@@ -581,7 +724,7 @@ int main(int argc, char **argv)
     if (opt.port_file)
         write_port_file(port);
     rs_log("listening on http://%s:%d/ with %d threads", opt.bind, port, rs_opts.threads);
-    serve_until_stopped();
+    serve_until_stopped(sig);
     MHD_stop_daemon(d); /* waits for requests in flight */
     rs_log("stopped");
     rs_reco_install(&slot, NULL, 0);

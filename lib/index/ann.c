@@ -30,7 +30,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -67,8 +66,7 @@ struct ann_header {
 _Static_assert(sizeof(struct ann_header) == ANN_HEADER, "ann header is 128 bytes");
 
 struct rs_ann {
-    void *map;
-    size_t map_len;
+    void *bytes; /* the file, a private copy (read_private) */
     size_t n, nlist, maxlist;
     uint32_t d;
     const float *centroids, *scales, *vectors;
@@ -310,7 +308,7 @@ int rs_ann_build(const float *x, size_t n, size_t d, const struct rs_strmap *ids
 static int check_pq4(struct rs_ann *a, const struct ann_header *h)
 {
     size_t head = align_up((a->nlist + 1) * sizeof(uint64_t)), bb = rs_pq4_block_bytes(&a->pq);
-    const char *s4 = (const char *)a->map + h->off[S_CODES];
+    const char *s4 = (const char *)a->bytes + h->off[S_CODES];
     uint64_t room = h->off[S_VECTORS] - h->off[S_CODES];
     a->blk_off = (const uint64_t *)s4;
     a->blocks = (const uint8_t *)s4 + head;
@@ -336,7 +334,7 @@ static int check_layout(struct rs_ann *a, const struct ann_header *h, const char
         if (h->off[i] % ANN_ALIGN || h->off[i] < ANN_HEADER || h->off[i] > lim || lim - h->off[i] < len[i])
             return rs_err_set(RS_ERR_FORMAT, "'%s': ann index section %d out of place", path, i);
     }
-    const char *base = a->map;
+    const char *base = a->bytes;
     a->n = n;
     a->d = h->dims;
     a->nlist = nl;
@@ -365,35 +363,59 @@ static int check_layout(struct rs_ann *a, const struct ann_header *h, const char
     return ok ? 0 : rs_err_set(RS_ERR_FORMAT, "'%s': ann index tables are inconsistent", path);
 }
 
+/* Reads the whole file into 64-byte aligned memory of our own: an index
+ * rewritten, truncated or deleted while it is served (cp over it, say) can
+ * then neither kill the reader (SIGBUS on a shrunk mapping) nor change what
+ * it answers after the checksums were verified. *size is what was read. */
+static int read_private(int fd, const char *path, void **buf, size_t *size)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+        return rs_err_set(RS_ERR_IO, "'%s': not a regular file", path);
+    size_t cap = (size_t)sb.st_size, n = 0;
+    char *p = aligned_alloc(ANN_ALIGN, align_up(cap + 1));
+    if (!p)
+        return rs_err_set(RS_ERR_IO, "'%s': no memory for %zu bytes", path, cap);
+    while (n < cap) {
+        ssize_t got = read(fd, p + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            free(p);
+            return rs_err_set(RS_ERR_IO, "cannot read '%s': %s", path, strerror(e));
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    *buf = p;
+    *size = n; /* short when the file shrank meanwhile: the size check below refuses it */
+    return 0;
+}
+
 int rs_ann_open(struct rs_ann **out, const char *path)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return rs_err_set(RS_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return rs_err_set(RS_ERR_IO, "'%s': not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
+    void *bytes = NULL;
+    size_t size = 0;
+    int rc = read_private(fd, path, &bytes, &size);
+    close(fd);
+    if (rc < 0)
+        return rc;
     if (size < ANN_HEADER) { /* a cut index, or something else */
-        char sig[8];
-        int cut = size >= 8 && pread(fd, sig, 8, 0) == 8 && memcmp(sig, ANN_SIGNATURE, 8) == 0;
-        close(fd);
+        int cut = size >= 8 && memcmp(bytes, ANN_SIGNATURE, 8) == 0;
+        free(bytes);
         return rs_err_set(cut ? RS_ERR_CORRUPT : RS_ERR_FORMAT, "'%s': not an ann index (%s)", path,
                           cut ? "truncated" : "too short");
     }
-    void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return rs_err_set(RS_ERR_IO, "cannot map '%s': %s", path, strerror(errno));
     struct rs_ann *a = xcalloc(1, sizeof *a);
-    a->map = map;
-    a->map_len = size;
+    a->bytes = bytes;
     struct ann_header h;
-    memcpy(&h, map, sizeof h);
-    int rc = 0;
+    memcpy(&h, bytes, sizeof h);
     if (memcmp(h.signature, ANN_SIGNATURE, 8) != 0)
         rc = rs_err_set(RS_ERR_FORMAT, "'%s': not an ann index (bad signature)", path);
     else if (XXH3_64bits(&h, offsetof(struct ann_header, header_xxh3)) != h.header_xxh3)
@@ -407,7 +429,7 @@ int rs_ann_open(struct rs_ann **out, const char *path)
     else if (!(h.quant == RS_ANN_INT8 || (h.quant == RS_ANN_PQ4 && h.major >= 2)) || h.dims == 0 ||
              h.dims > 65536 || h.nlist == 0 || h.nlist > h.n || h.n > UINT32_MAX)
         rc = rs_err_set(RS_ERR_FORMAT, "'%s': ann index header has bad fields", path);
-    else if (XXH3_64bits((const char *)map + ANN_HEADER, size - ANN_HEADER) != h.payload_xxh3)
+    else if (XXH3_64bits((const char *)bytes + ANN_HEADER, size - ANN_HEADER) != h.payload_xxh3)
         rc = rs_err_set(RS_ERR_CORRUPT, "'%s': ann index payload checksum mismatch", path);
     else
         rc = check_layout(a, &h, path);
@@ -423,7 +445,7 @@ void rs_ann_close(struct rs_ann *a)
 {
     if (!a)
         return;
-    munmap(a->map, a->map_len);
+    free(a->bytes);
     free(a);
 }
 

@@ -7,9 +7,11 @@
  * re-ranks the best `rerank` of them with exact f32 dot products.
  *
  * The index is one file (layout: schemas/ann-index.md) with a checksummed
- * header and payload, 64-byte aligned sections, opened with mmap: a server
- * swaps indexes by opening the new file (written atomically through
- * rs_writer) and closing the old one.
+ * header and payload, 64-byte aligned sections, read whole into memory of
+ * its own (not mapped: a file rewritten or truncated under a mapping kills
+ * the reader with SIGBUS): a server swaps indexes by opening the new file
+ * (written atomically through rs_writer) and closing the old one, and the
+ * old one is unaffected by whatever happens to its file meanwhile.
  */
 #ifndef RS_ANN_H
 #define RS_ANN_H
@@ -48,11 +50,11 @@ int rs_ann_build(const float *x, size_t n, size_t d, const struct rs_strmap *ids
 
 struct rs_ann;
 
-/* Maps the index at path and verifies its signature, version and checksums:
+/* Reads the index at path into memory and verifies its signature, version and checksums:
  * 0, RS_ERR_IO, RS_ERR_FORMAT (not an index, bad layout), RS_ERR_VERSION or
  * RS_ERR_CORRUPT (checksum mismatch, truncated). */
 int rs_ann_open(struct rs_ann **a, const char *path);
-/* Unmaps; NULL is a no-op. */
+/* Frees; NULL is a no-op. */
 void rs_ann_close(struct rs_ann *a);
 size_t rs_ann_size(const struct rs_ann *a);
 uint32_t rs_ann_dims(const struct rs_ann *a);

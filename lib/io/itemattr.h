@@ -25,9 +25,9 @@ struct rs_itemattr {
 };
 
 /* Loads columns cols[0..ncols) from the tables paths[0..npaths), keyed by
- * item_col. A requested column found in no table, or a table without
- * item_col, is an RS_ERR_FORMAT naming it; read errors name file and line.
- * On error a is left empty (safe to free). */
+ * item_col. A requested column found in no
+ * table, or a table without item_col, is an RS_ERR_FORMAT naming it; read
+ * errors name file and line. On error a is left empty (safe to free). */
 int rs_itemattr_load(struct rs_itemattr *a, const char *const *paths, size_t npaths,
                      const char *item_col, const char *const *cols, size_t ncols);
 struct rs_reader;

@@ -18,6 +18,8 @@
 #include "model/tower_embed.h"
 #include "io/tsv.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +96,9 @@ static int load_items(struct rs_reco *r, const struct rs_reco_opts *o)
     size_t ncols = 0;
     struct rs_itemattr a = { 0 };
     struct rs_tsv *t;
-    int rc = rs_tsv_open(&t, o->items, 0);
+    int rc = rs_tsv_open(&t, o->items, 0), key;
+    if (rc == 0 && (rc = rs_tsv_require(t, "item_id", &key)) < 0) /* an empty file too */
+        rs_tsv_close(t);
     if (rc < 0)
         return rc;
     int has_stock = rs_tsv_col(t, "in_stock") >= 0;
@@ -149,17 +153,15 @@ static int load_index(struct rs_reco *r, const char *path, const char *items_pat
     return 0;
 }
 
+/* The users' vectors and ids, in table order (rs_tower_embed_table has
+ * already refused an id given twice). */
 static int keep_user(void *ctx, char **ids, const size_t *lens, const float *z, size_t n)
 {
     struct rs_embset *u = ctx;
     u->x = xrealloc(u->x, (u->n + n) * u->dims * sizeof *u->x);
-    for (size_t b = 0; b < n; b++) {
-        int added;
-        rs_strmap_put(u->ids, ids[b], lens[b], &added);
-        if (!added)
-            return rs_err_set(RS_ERR_FORMAT, "duplicate user id '%.*s'", (int)(lens[b] > 64 ? 64 : lens[b]), ids[b]);
-        memcpy(u->x + (u->n + b) * u->dims, z + b * u->dims, u->dims * sizeof *u->x);
-    }
+    memcpy(u->x + u->n * u->dims, z, n * u->dims * sizeof *u->x);
+    for (size_t b = 0; b < n; b++)
+        rs_strmap_put(u->ids, ids[b], lens[b], NULL);
     u->n += n;
     return 0;
 }
@@ -287,6 +289,18 @@ static int load_ranker(struct rs_reco *r, const struct rs_reco_opts *o)
     return rc;
 }
 
+/* 0 when every vector of e is finite; else an error naming the first
+ * that is not: a NaN would silently drop out of every search. */
+static int check_finite(const struct rs_embset *e, const char *path, const char *what)
+{
+    for (size_t i = 0; i < e->n; i++)
+        for (size_t j = 0; j < e->dims; j++)
+            if (!isfinite(e->x[i * e->dims + j]))
+                return rs_err_set(RS_ERR_FORMAT, "'%s': %s '%s' has a non-finite value in dimension %zu", path,
+                                  what, rs_strmap_key(e->ids, (int64_t)i, NULL), j + 1);
+    return 0;
+}
+
 /* The items that retrieval, the stock filter and the popular fallback know:
  * every id, and with sources those of the embeddings first. */
 static int load_ids(struct rs_reco *r, const struct rs_reco_opts *o)
@@ -305,6 +319,8 @@ int rs_reco_load(struct rs_reco **rp, const struct rs_reco_opts *o)
     r->candidates = o->candidates ? o->candidates : RS_RECO_DEFAULT_CANDIDATES;
     r->max_per_group = o->max_per_group;
     int rc = rs_embset_load(&r->items, o->items_emb);
+    if (rc == 0)
+        rc = check_finite(&r->items, o->items_emb, "item");
     if (rc == 0) /* ties in retrieval go to the lower id, as in rs-retrieve */
         rs_cands_sort_items(&r->items);
     if (rc == 0 && o->model)
@@ -316,6 +332,8 @@ int rs_reco_load(struct rs_reco **rp, const struct rs_reco_opts *o)
             rc = rs_err_set(RS_ERR_FORMAT, "'%s' has %u dims, '%s' has %u", o->users_emb, r->users.dims,
                             o->items_emb, r->items.dims);
     }
+    if (rc == 0 && r->users.n)
+        rc = check_finite(&r->users, o->users_emb ? o->users_emb : o->users, "user");
     if (rc == 0)
         rc = load_ids(r, o);
     if (rc == 0 && o->seen)
@@ -626,10 +644,21 @@ static int rank(const struct rs_reco *r, const struct rs_reco_req *q, const floa
     return rc;
 }
 
+/* 0 when every score of l is finite: a NaN or an infinity (a ranker or a
+ * vector gone wrong) is an error, never a list silently short or misordered. */
+static int check_scores(const struct rs_reco_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!isfinite(l->scores[i]) || (l->ranked && (!isfinite(l->p[2 * i]) || !isfinite(l->p[2 * i + 1]))))
+            return rs_err_set(RS_ERR_FORMAT, "item '%.64s' scored %g: not a finite number", l->ids[i], l->scores[i]);
+    return 0;
+}
+
 /* The final (at most) k of pl taken in the ranker's order (p, order; NULL:
  * pl's order), without the items drop filters (NULL: none), as rs-diversify
- * drops them: under the group cap when diversifying, else the first k. */
-static void finish(const struct rs_reco *r, const struct pool *pl, const float *p, const uint32_t *order,
+ * drops them: under the group cap when diversifying, else the first k. An
+ * error when a score is not finite. */
+static int finish(const struct rs_reco *r, const struct pool *pl, const float *p, const uint32_t *order,
                    const struct rs_knn_filter *drop, size_t k, struct rs_reco_list *out)
 {
     list_reserve(out, k);
@@ -659,6 +688,7 @@ static void finish(const struct rs_reco *r, const struct pool *pl, const float *
     }
     free(pick);
     free(dc);
+    return check_scores(out);
 }
 
 int rs_reco_similar(const struct rs_reco *r, const char *item, size_t k, struct rs_reco_list *out)
@@ -672,11 +702,11 @@ int rs_reco_similar(const struct rs_reco *r, const char *item, size_t k, struct 
     size_t depth = r->group && r->max_per_group ? (r->candidates > k ? r->candidates : k) : k;
     search(r, r->items.x + (size_t)i * r->items.dims, &f, depth, &c);
     pool_of_cands(&pl, &c);
-    finish(r, &pl, NULL, NULL, NULL, k, out);
+    int rc = finish(r, &pl, NULL, NULL, NULL, k, out);
     out->source = RS_RECO_SRC_ITEM;
     pool_free(&pl);
     cands_free(&c);
-    return 0;
+    return rc;
 }
 
 /* 1 when q names a user feature of the tower (other than the id). */
@@ -719,6 +749,10 @@ int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, stru
     float *vec = xmalloc(r->items.dims * sizeof *vec);
     const float *uvec;
     int source, rc = user_vector(r, q, vec, &uvec, &source);
+    for (uint32_t j = 0; rc == 0 && uvec && j < r->items.dims; j++)
+        if (!isfinite(uvec[j]))
+            rc = rs_err_set(RS_ERR_FORMAT, "user '%.64s': the %s vector has a non-finite value", q->user,
+                            rs_reco_source_name(source));
     if (rc < 0) {
         free(vec);
         return rc;
@@ -744,7 +778,7 @@ int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, stru
     if (r->rank)
         rc = rank(r, q, uvec, &pl, p, order);
     if (rc == 0) {
-        finish(r, &pl, p, order, drop, q->k, out);
+        rc = finish(r, &pl, p, order, drop, q->k, out);
         out->source = source;
     }
     free(p), free(order), free(vec);

@@ -101,7 +101,9 @@ struct rs_reco_req {
 void rs_reco_req_add(struct rs_reco_req *q, const char *name, const char *val);
 void rs_reco_req_free(struct rs_reco_req *q);
 
-/* Loads every artefact; an error names the file (the bundle is NULL). */
+/* Loads every artefact; an error names the file (the bundle is NULL). A
+ * non-finite value in an embedding (loaded, or computed by the tower) is
+ * refused here. */
 int rs_reco_load(struct rs_reco **r, const struct rs_reco_opts *o);
 void rs_reco_free(struct rs_reco *r);
 size_t rs_reco_nitems(const struct rs_reco *r);
@@ -111,10 +113,12 @@ uint32_t rs_reco_dims(const struct rs_reco *r);
  * which only a request's context supplies (missing otherwise). */
 const char *rs_reco_feature_names(const struct rs_reco *r);
 const char *rs_reco_context_names(const struct rs_reco *r);
-/* RS_ERR_USAGE "unknown item" when the item has no embedding. */
+/* RS_ERR_USAGE "unknown item" when the item has no embedding;
+ * RS_ERR_FORMAT when a score is not finite (a fault of the bundle). */
 int rs_reco_similar(const struct rs_reco *r, const char *item, size_t k, struct rs_reco_list *out);
 /* Answers q (q->user non-NULL): see the file comment. A bad feature or
- * context value: RS_ERR_USAGE naming the parameter. */
+ * context value: RS_ERR_USAGE naming the parameter; a non-finite user
+ * vector or score: RS_ERR_FORMAT (never a short or empty list). */
 int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, struct rs_reco_list *out);
 void rs_reco_list_free(struct rs_reco_list *l);
 /* Parses a request's k parameter s (as the HTTP layer decoded it): NULL

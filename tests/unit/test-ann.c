@@ -254,6 +254,15 @@ int main(void)
         for (size_t r = 0; r < ac[i]; r++)
             clean &= !deny[ai[i * k + r]];
     ok(clean && ac[0] == k, "deny list honoured, k results kept");
+    /* The file truncated under an open index (a server's, cp over it): the
+     * index is its own copy, so the search neither dies (SIGBUS under a
+     * mapping) nor changes. */
+    ok(truncate(path, 0) == 0, "index file truncated while open");
+    rs_ann_search(a, q, nq, k, &so, &f, ei, es, ec);
+    same = 1;
+    for (size_t i = 0; i < nq * k; i++)
+        same &= ei[i] == ai[i] && es[i] == as[i];
+    ok(same, "an open index answers as before once its file is truncated");
     rs_ann_close(a);
 
     /* Oracle: clustered gaussian data, recall@10 of a partial probe. */
