@@ -4,6 +4,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "index/fuse.h"
+#include "io/io.h"
 #include "serve/latency.h"
 #include "serve/reco.h"
 #include "serve/recoserve.h"
@@ -541,11 +542,12 @@ static struct MHD_Daemon *start_daemon(void)
 
 static void write_port_file(int port)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", opt.port_file);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, opt.port_file) != 0)
-        rs_fatal("cannot write '%s': %s", opt.port_file, strerror(errno));
+    struct rs_writer *w;
+    int rc = rs_writer_open(&w, opt.port_file, 0, 0);
+    if (rc == 0)
+        rc = rs_writer_finish(w, rs_writer_printf(w, "%d\n", port));
+    if (rc < 0)
+        rs_die(rc);
 }
 
 /* The first bundle, loaded again while its files change under it; its
