@@ -13,20 +13,6 @@
 
 enum { HEADER = 128, FILE_SIZE = 104, PAYLOAD_XXH3 = 112, HEADER_XXH3 = 120 };
 
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
 static void fix_checksums(uint8_t *b, size_t n)
 {
     if (n < HEADER || memcmp(b, "\x89RSX\r\n\x1a\n", 8) != 0 || get_u64(b + FILE_SIZE) != n)

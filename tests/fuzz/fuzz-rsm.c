@@ -14,20 +14,6 @@
 #include <string.h>
 #include <xxhash.h>
 
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
 /* Recomputes the header and data checksums in place when the layout fits. */
 static void fix_checksums(uint8_t *b, size_t n)
 {

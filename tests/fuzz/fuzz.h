@@ -22,4 +22,19 @@ static const char *fuzz_path(const uint8_t *data, size_t size)
     return path;
 }
 
+/* Little-endian u64 fields, for the targets that fix up checksums. */
+static inline uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static inline void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
 #endif
