@@ -48,14 +48,7 @@ static void search_all(const struct rs_ann *a)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *b = malloc(size + 1);
-    memcpy(b, data, size);
-    if (size && b[0] == '!')
-        memmove(b, b + 1, --size);
-    else
-        fix_checksums(b, size);
-    const char *p = fuzz_path(b, size);
-    free(b);
+    const char *p = fuzz_path_fixed(data, size, fix_checksums);
     struct rs_ann *a;
     if (!p || rs_ann_open(&a, p) < 0)
         return 0;

@@ -32,14 +32,7 @@ static void fix_checksums(uint8_t *b, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *b = malloc(size + 1);
-    memcpy(b, data, size);
-    if (size && b[0] == '!')
-        memmove(b, b + 1, --size);
-    else
-        fix_checksums(b, size);
-    const char *p = fuzz_path(b, size);
-    free(b);
+    const char *p = fuzz_path_fixed(data, size, fix_checksums);
     struct rs_rsm *m;
     if (!p || rs_rsm_load(&m, p) < 0)
         return 0;

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -20,6 +22,22 @@ static const char *fuzz_path(const uint8_t *data, size_t size)
     if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
         return NULL;
     return path;
+}
+
+/* fuzz_path of data with its checksums recomputed by fix (so mutations reach
+ * the checks behind them); an input starting with "!" is taken as it is,
+ * without its "!" (corrupt files stay corrupt). */
+static inline const char *fuzz_path_fixed(const uint8_t *data, size_t size, void (*fix)(uint8_t *, size_t))
+{
+    uint8_t *b = malloc(size + 1);
+    memcpy(b, data, size);
+    if (size && b[0] == '!')
+        memmove(b, b + 1, --size);
+    else
+        fix(b, size);
+    const char *p = fuzz_path(b, size);
+    free(b);
+    return p;
 }
 
 /* Little-endian u64 fields, for the targets that fix up checksums. */
