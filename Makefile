@@ -8,7 +8,7 @@ CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CPPFLAGS += -Ilib -D_GNU_SOURCE
 ALL_CFLAGS = -std=c11 $(WARN) -pthread $(CFLAGS)
-LDLIBS   = -lopenblas -lzstd -lxxhash -lcsv -ljansson -lm -pthread
+LDLIBS   = -lopenblas -lzstd -lxxhash -lcsv -ljansson -lzip -lm -pthread
 
 ifeq ($(SANITIZE),1)
   ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -40,6 +40,7 @@ LDLIBS_rs-serve = -lmicrohttpd
 # Debian packages the product needs (build and test); `make deps` installs them.
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
+DEB_PKGS += libzip-dev help2man man-db
 
 # MovieLens 100K (pipelines/movielens.mk, benchmarks): where `make data-ml100k`
 # puts it and where they read it. Not redistributable: data/ is git-ignored.

@@ -1,8 +1,10 @@
-/* rs-cat - print any stream (TSV, CSV, RSB; zstd or not) as TSV, inspect its
- * schema, convert TSV vectors to RSB. */
+/* rs-cat - print any stream (TSV, CSV, RSB; zstd or not) as TSV or JSON
+ * lines, inspect its schema, convert TSV vectors to RSB, export models and
+ * vectors to other runtimes (NumPy, safetensors, pgvector). */
 #include "cli.h"
 #include "core/err.h"
 #include "core/num.h"
+#include "io/export.h"
 #include "io/io.h"
 #include "io/rsb.h"
 #include "core/strmap.h"
@@ -17,28 +19,44 @@
 
 #define SYNOPSIS "rs-cat [OPTIONS] [FILE...]"
 
+/* --to: what each input kind may become. */
+enum { TO_TSV, TO_RSB, TO_JSON, TO_JSONL, TO_NPY, TO_NPZ, TO_SAFETENSORS, TO_PGVECTOR };
+static const char *to_names[] = { "tsv", "rsb", "json", "jsonl", "npy", "npz", "safetensors", "pgvector" };
+#define TO_TABLE ((1 << TO_TSV) | (1 << TO_RSB) | (1 << TO_JSON) | (1 << TO_JSONL))
+#define TO_VECTORS ((1 << TO_TSV) | (1 << TO_JSONL) | (1 << TO_NPY) | (1 << TO_PGVECTOR))
+#define TO_MODEL ((1 << TO_NPZ) | (1 << TO_SAFETENSORS))
+#define TO_BINARY ((1 << TO_RSB) | (1 << TO_NPY) | (1 << TO_NPZ) | (1 << TO_SAFETENSORS))
+
 static struct {
     struct rs_output out;
     long long head; /* -1: all rows */
-    int schema, to_rsb, to_json, csv, dtype;
+    int schema, to, csv, dtype;
     const char *id_col, *group_col;
     char *meta;
-} opt = { .head = -1, .dtype = RS_F32, .id_col = "id", .group_col = "user_id" };
+} opt = { .to = TO_TSV, .head = -1, .dtype = RS_F32, .id_col = "id", .group_col = "user_id" };
 
 static void help(void)
 {
     printf("Usage: " SYNOPSIS "\n"
-           "Print TSV, CSV or RSB streams (zstd-compressed or not, detected by magic) as TSV,\n"
-           "show their schema, or convert a TSV of vectors to RSB. No FILE or '-': stdin.\n"
+           "Print TSV, CSV or RSB streams (zstd-compressed or not, detected by magic) as TSV\n"
+           "or JSON lines, show their schema, convert a TSV of vectors to RSB, or export an\n"
+           "RSM model or RSB vectors for NumPy, safetensors or pgvector. No FILE or '-': stdin.\n"
            "\n"
            "Options:\n"
            "  -n, --head N        only the first N rows (default: all)\n"
            "      --schema        describe the input instead of printing it: TSV columns with\n"
            "                      inferred types, the RSB header, metadata and row count, or an\n"
            "                      RSM model's sections and tensor directory (schemas/rsm.md)\n"
-           "      --to FORMAT     output format: tsv (default), rsb, or json: a ranked stream\n"
-           "                      as one object {user: [{item_id, score, ...}, ...]} in input\n"
-           "                      order (recommendations.json); rows of a user contiguous\n"
+           "      --to FORMAT     output format (default tsv). A table: tsv, rsb, jsonl (one\n"
+           "                      object per row), or json: a ranked stream as one object\n"
+           "                      {user: [{item_id, score, ...}, ...]} in input order\n"
+           "                      (recommendations.json); rows of a user contiguous.\n"
+           "                      RSB vectors: tsv, jsonl ({\"id\": ..., \"vector\": [...]}),\n"
+           "                      npy (a float32 matrix, rows in the order of the ids that\n"
+           "                      'rs-cat FILE | cut -f1' prints) or pgvector (id TAB [x,y,...],\n"
+           "                      for PostgreSQL's COPY). An RSM model: npz (NumPy's\n"
+           "                      numpy.load, one array per tensor, sections.json) or\n"
+           "                      safetensors (sections in __metadata__)\n"
            "      --group-col C   with --to json: the key column (default user_id); the rank\n"
            "                      column is dropped (the array order is the rank); id columns\n"
            "                      (id, *_id) are strings, numbers stay numbers\n"
@@ -58,7 +76,9 @@ static void help(void)
            "  rs-cat events.tsv.zst | head\n"
            "  rs-cat --schema item_emb.rsb\n"
            "  rs-cat item_emb.rsb > emb.tsv && rs-cat --to rsb --dtype f16 -o emb16.rsb emb.tsv\n"
-           "  rs-cat --to json -o recommendations.json final.tsv.zst\n");
+           "  rs-cat --to json -o recommendations.json final.tsv.zst\n"
+           "  rs-cat --to npz -o tower.npz tower.rsm        # numpy.load('tower.npz')\n"
+           "  rs-cat --to pgvector item_emb.rsb | psql -c 'COPY items (id, embedding) FROM STDIN'\n");
 }
 
 static void add_meta(const char *kv)
@@ -101,6 +121,32 @@ static int rsb_to_tsv(struct rs_rsb_reader *r, struct rs_writer *w, int header)
     return rc == RS_ERR_EOF ? 0 : rc;
 }
 
+/* RSB as one line per vector: JSON lines {"id": ..., "vector": [...]}, or
+ * pgvector's text literal after the id (COPY's text format: TAB between
+ * columns, the id escaped as a TSV field, which is COPY's escaping too). */
+static int rsb_to_lines(struct rs_rsb_reader *r, struct rs_writer *w)
+{
+    uint32_t dims = rs_rsb_dims(r);
+    float *v = xmalloc(dims * sizeof *v);
+    int rc = 0, json = opt.to == TO_JSONL;
+    const char *id;
+    size_t idlen;
+    for (long long row = 0; rc == 0 && (opt.head < 0 || row < opt.head); row++) {
+        if ((rc = rs_rsb_next(r, &id, &idlen, v)) < 0)
+            break;
+        if (json)
+            rc = rs_writer_printf(w, "{\"id\": ") | rs_writer_put_json_string(w, id, idlen) |
+                 rs_writer_printf(w, ", \"vector\": [");
+        else
+            rc = rs_writer_put_field(w, id, idlen) | rs_writer_printf(w, "\t[");
+        for (uint32_t j = 0; j < dims; j++)
+            rc |= (j ? rs_writer_putc(w, ',') : 0) | rs_writer_put_float(w, v[j]);
+        rc |= rs_writer_printf(w, json ? "]}\n" : "]\n");
+    }
+    free(v);
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
 static int rsb_schema(struct rs_rsb_reader *r, struct rs_writer *w, const char *name, int zstd)
 {
     uint32_t dims = rs_rsb_dims(r);
@@ -134,8 +180,12 @@ static int cat_rsm(struct rs_writer *w, struct rs_reader *in)
         free(name);
         return rc;
     }
-    if (!opt.schema || opt.to_rsb) {
-        rc = rs_err_set(RS_ERR_USAGE, "'%s' is an RSM model file: use --schema", name);
+    if (opt.to == TO_NPZ) {
+        rc = rs_export_rsm_npz(m, w);
+    } else if (opt.to == TO_SAFETENSORS) {
+        rc = rs_export_rsm_safetensors(m, w);
+    } else if (!opt.schema) {
+        rc = rs_err_set(RS_ERR_USAGE, "'%s' is an RSM model file: use --schema, or --to npz or safetensors", name);
     } else {
         rc = rs_writer_printf(w, "file\t%s\nformat\tRSM 1.%d\ncompressed\t%s\ntensors\t%zu\n", name,
                               rs_rsm_version_minor(m), zstd ? "zstd" : "no", rs_rsm_ntensors(m));
@@ -362,7 +412,51 @@ static int tsv_to_json(struct rs_tsv *t, struct rs_writer *w)
     return rc;
 }
 
+/* A table as JSON lines: one object per row, keys the column names, values
+ * typed as put_json_value does. */
+static int tsv_to_jsonl(struct rs_tsv *t, struct rs_writer *w)
+{
+    int rc = 0;
+    for (long long row = 0; rc == 0 && (opt.head < 0 || row < opt.head); row++) {
+        if ((rc = rs_tsv_next(t)) < 0)
+            break;
+        rc = rs_writer_putc(w, '{');
+        for (size_t i = 0; i < rs_tsv_ncols(t); i++) {
+            const char *name = rs_tsv_colname(t, i);
+            rc |= (i ? rs_writer_printf(w, ", ") : 0) | rs_writer_put_json_string(w, name, strlen(name)) |
+                  rs_writer_printf(w, ": ") | put_json_value(w, name, rs_tsv_get(t, (int)i), rs_tsv_len(t, (int)i));
+        }
+        rc |= rs_writer_printf(w, "}\n");
+    }
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
 /* ---- driver ---- */
+
+static int parse_to(const char *s)
+{
+    for (int i = 0; i < (int)(sizeof to_names / sizeof *to_names); i++)
+        if (strcmp(s, to_names[i]) == 0)
+            return i;
+    rs_usage_error(SYNOPSIS, "invalid --to '%s': expected tsv, rsb, json, jsonl, npy, npz, safetensors or pgvector",
+                   s);
+}
+
+/* Refuses an input whose kind (what) --to cannot convert (allowed: TO_* bits). */
+static int check_to(const char *name, int allowed, const char *what)
+{
+    if (allowed >> opt.to & 1 || opt.schema)
+        return 0;
+    char list[96] = "";
+    for (int i = 0; i < (int)(sizeof to_names / sizeof *to_names); i++)
+        if (allowed >> i & 1)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", *list ? ", " : "", to_names[i]);
+    return rs_err_set(RS_ERR_USAGE, "'%s' is %s: --to %s takes %s; %s can become %s", name, what, to_names[opt.to],
+                      opt.to == TO_NPY || opt.to == TO_PGVECTOR ? "RSB vectors"
+                      : TO_MODEL >> opt.to & 1                   ? "an RSM model"
+                                                                 : "a table",
+                      what, list);
+}
 
 struct state {
     struct rs_writer *w;
@@ -379,12 +473,14 @@ static int cat_rsb(struct state *s, struct rs_reader *in)
     int rc = rs_rsb_open_reader(&r, in);
     if (rc < 0)
         return rc;
-    if (opt.to_rsb || opt.to_json)
-        rc = rs_err_set(RS_ERR_USAGE, "'%s' is RSB: --to %s takes a table", rs_reader_name(in),
-                        opt.to_rsb ? "rsb" : "json");
+    if (opt.schema)
+        rc = rsb_schema(r, s->w, rs_reader_name(in), zstd);
+    else if (opt.to == TO_NPY)
+        rc = rs_export_rsb_npy(r, s->w);
+    else if (opt.to == TO_JSONL || opt.to == TO_PGVECTOR)
+        rc = rsb_to_lines(r, s->w);
     else
-        rc = opt.schema ? rsb_schema(r, s->w, rs_reader_name(in), zstd)
-                        : rsb_to_tsv(r, s->w, s->inputs == 0);
+        rc = rsb_to_tsv(r, s->w, s->inputs == 0);
     rs_rsb_close(r);
     return rc;
 }
@@ -397,9 +493,11 @@ static int cat_table(struct state *s, struct rs_reader *in, int csv)
         return rc;
     if (opt.schema) {
         rc = tsv_schema(t, s->w);
-    } else if (opt.to_rsb) {
+    } else if (opt.to == TO_RSB) {
         rc = tsv_to_rsb(t, s->w, &s->rsb_out);
-    } else if (opt.to_json) {
+    } else if (opt.to == TO_JSONL) {
+        rc = tsv_to_jsonl(t, s->w);
+    } else if (opt.to == TO_JSON) {
         rc = s->inputs ? rs_err_set(RS_ERR_USAGE, "--to json takes one input") : tsv_to_json(t, s->w);
     } else {
         if (s->inputs == 0) {
@@ -436,9 +534,12 @@ static int cat_one(struct state *s, const char *path)
         rs_reader_close(in);
         return rc;
     }
-    rc = rs_rsb_sniff(p, avail)   ? cat_rsb(s, in)
-         : rs_rsm_sniff(p, avail) ? cat_rsm(s->w, in)
-                                  : cat_table(s, in, opt.csv);
+    int rsb = rs_rsb_sniff(p, avail), rsm = !rsb && rs_rsm_sniff(p, avail);
+    if ((rc = check_to(rs_reader_name(in), rsb ? TO_VECTORS : rsm ? TO_MODEL : TO_TABLE,
+                       rsb ? "RSB vectors" : rsm ? "an RSM model" : "a table")) < 0)
+        rs_reader_close(in);
+    else
+        rc = rsb ? cat_rsb(s, in) : rsm ? cat_rsm(s->w, in) : cat_table(s, in, opt.csv);
     s->inputs++;
     return rc;
 }
@@ -466,12 +567,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'n': opt.head = rs_opt_int("--head", optarg, 0, INT64_MAX); break;
         case 'S': opt.schema = 1; break;
-        case 'T':
-            if (strcmp(optarg, "rsb") != 0 && strcmp(optarg, "tsv") != 0 && strcmp(optarg, "json") != 0)
-                rs_usage_error(SYNOPSIS, "invalid --to '%s': expected tsv, rsb or json", optarg);
-            opt.to_rsb = strcmp(optarg, "rsb") == 0;
-            opt.to_json = strcmp(optarg, "json") == 0;
-            break;
+        case 'T': opt.to = parse_to(optarg); break;
         case 'I': opt.id_col = optarg; break;
         case 'G': opt.group_col = optarg; break;
         case 'D':
@@ -483,10 +579,12 @@ int main(int argc, char **argv)
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
-    if (opt.schema && (opt.to_rsb || opt.to_json))
+    if (opt.schema && opt.to != TO_TSV)
         rs_usage_error(SYNOPSIS, "--schema and --to exclude each other");
-    if (opt.to_rsb && !opt.out.path && isatty(1))
-        rs_usage_error(SYNOPSIS, "refusing to write binary RSB to a terminal; use -o FILE");
+    if ((TO_BINARY >> opt.to & 1) && !opt.out.path && isatty(1))
+        rs_usage_error(SYNOPSIS, "refusing to write binary %s to a terminal; use -o FILE", to_names[opt.to]);
+    if ((TO_BINARY & ~(1 << TO_RSB)) >> opt.to & 1 && argc - optind > 1)
+        rs_usage_error(SYNOPSIS, "--to %s takes one input", to_names[opt.to]);
 
     struct state s = { 0 };
     int rc = rs_output_open(&s.w, &opt.out);
