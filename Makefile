@@ -63,7 +63,10 @@ help:
 	@echo "  bench          benchmarks (bench/; see bench/README.md)"
 	@echo "  data-ml100k    download MovieLens 100K into DATA_ML100K=$(DATA_ML100K) (checks u.data's SHA-256)"
 	@echo "  fuzz           libFuzzer pass over every parser (FUZZ_SECONDS=$(FUZZ_SECONDS) each; clang)"
-	@echo "  install        copy tools to \$$(PREFIX)/bin (PREFIX=$(PREFIX))"
+	@echo "  install        tools, man pages, completion, schemas, docs, examples under DESTDIR/PREFIX (PREFIX=$(PREFIX))"
+	@echo "  uninstall      remove exactly what install put there"
+	@echo "  man            man pages from each tool's --help (help2man) into $(BUILD)/man"
+	@echo "  deb            the Debian package build/recsys-pipes_VERSION_ARCH.deb"
 	@echo "  clean          remove bin/ and build/"
 	@echo "variables: SANITIZE=1 (ASan+UBSan build in build/asan), CFLAGS, PREFIX, PYTHON, DATA_ML100K"
 
@@ -183,9 +186,7 @@ bench: deps all
 data-ml100k:
 	@DATA_ML100K='$(DATA_ML100K)' PYTHON='$(PYTHON)' pipelines/fetch-ml100k.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+include packaging/install.mk
 
 clean:
 	rm -rf bin build

@@ -83,6 +83,14 @@ static void print_version(void)
            RS_HAVE_CUDA ? "yes" : "no");
 }
 
+/* The help's last line: where the formats its text names (schemas/NAME.md)
+ * are, in a checkout and installed (the Makefile's DOCDIR). */
+static void help_footer(void)
+{
+    printf("\nFormats (schemas/NAME.md): schemas/ in the source tree; installed, in\n"
+           "PREFIX/share/doc/recsys-pipes/schemas/ (PREFIX /usr/local, or /usr from the .deb).\n");
+}
+
 double rs_peak_rss_mib(void)
 {
     struct rusage ru;
@@ -125,6 +133,7 @@ int rs_cli_common(int opt, const char *arg, void (*help)(void))
     switch (opt) {
     case 'h':
         help();
+        help_footer();
         exit(0);
     case 'V':
         print_version();
