@@ -585,6 +585,8 @@ int main(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "refusing to write binary %s to a terminal; use -o FILE", to_names[opt.to]);
     if ((TO_BINARY & ~(1 << TO_RSB)) >> opt.to & 1 && argc - optind > 1)
         rs_usage_error(SYNOPSIS, "--to %s takes one input", to_names[opt.to]);
+    if ((TO_BINARY & ~(1 << TO_RSB)) >> opt.to & 1 && opt.head >= 0)
+        rs_usage_error(SYNOPSIS, "--head does not apply to --to %s: it exports the whole input", to_names[opt.to]);
 
     struct state s = { 0 };
     int rc = rs_output_open(&s.w, &opt.out);

@@ -132,6 +132,10 @@ import numpy as np
 x = np.load("v.npy")
 assert x.dtype == np.float32 and x.shape == (2, 3), (x.dtype, x.shape)
 assert np.array_equal(x, np.array([[0.5, -1.25, 3], [1e-3, 0, -7.5]], dtype=np.float32)), x
+import io
+b = io.BytesIO()
+np.save(b, x)
+assert open("v.npy", "rb").read() == b.getvalue(), "not the bytes numpy.save writes"
 PY
 }
 
@@ -169,6 +173,8 @@ assert [r["id"] for r in rows] == ["a", "b\tc"], rows'
     assert_stderr_has "can become tsv, jsonl, npy, pgvector"
     run -2 --separate-stderr rs-cat --to npz -o x.npz m.rsm m.rsm
     assert_stderr_has "--to npz takes one input"
+    run -2 --separate-stderr rs-cat --to npy --head 1 -o x.npy v.rsb
+    assert_stderr_has "--head does not apply to --to npy"
     run -2 --separate-stderr rs-cat --to parquet v.rsb
     assert_stderr_has "invalid --to 'parquet'"
     [ ! -e x.npz ] && [ ! -e x.npy ] && [ ! -e x.st ]
