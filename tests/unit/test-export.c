@@ -15,16 +15,30 @@
 
 static char path[256];
 
-static unsigned char *slurp(const char *p, size_t *n)
+/* Exports m with fn to /tmp/test-export-PID.ext (its name into out). */
+static void export_to(const struct rs_rsm *m, int (*fn)(const struct rs_rsm *, struct rs_writer *), const char *ext,
+                      char *out, size_t outlen)
 {
-    FILE *f = fopen(p, "rb");
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    if (fread(b, 1, *n, f) != *n)
-        *n = 0;
-    fclose(f);
+    snprintf(out, outlen, "/tmp/test-export-%d.%s", (int)getpid(), ext);
+    struct rs_writer *w;
+    rs_writer_open(&w, out, 0, 0);
+    is_int(fn(m, w), 0, "%s written", ext);
+    is_int(rs_writer_close(w), 0, "%s closed", ext);
+}
+
+/* The whole file through the library's reader; its size in *n. */
+static unsigned char *read_back(const char *p, size_t *n)
+{
+    struct rs_reader *r;
+    rs_reader_open(&r, p);
+    size_t cap = 1 << 16;
+    unsigned char *b = malloc(cap);
+    ssize_t got;
+    *n = 0;
+    while ((got = rs_reader_read(r, b + *n, cap - *n)) > 0)
+        if ((*n += (size_t)got) == cap)
+            b = realloc(b, cap *= 2);
+    rs_reader_close(r);
     return b;
 }
 
@@ -67,11 +81,7 @@ static struct rs_rsm *small_model(void)
 static void test_npz(const struct rs_rsm *m)
 {
     char out[300];
-    snprintf(out, sizeof out, "/tmp/test-export-%d.npz", (int)getpid());
-    struct rs_writer *w;
-    rs_writer_open(&w, out, 0, 0);
-    is_int(rs_export_rsm_npz(m, w), 0, "npz written");
-    is_int(rs_writer_close(w), 0, "npz closed");
+    export_to(m, rs_export_rsm_npz, "npz", out, sizeof out);
     int err;
     zip_t *z = zip_open(out, ZIP_RDONLY, &err);
     ok(z != NULL, "libzip opens the npz");
@@ -97,13 +107,9 @@ static void test_npz(const struct rs_rsm *m)
 static void test_safetensors(const struct rs_rsm *m)
 {
     char out[300];
-    snprintf(out, sizeof out, "/tmp/test-export-%d.safetensors", (int)getpid());
-    struct rs_writer *w;
-    rs_writer_open(&w, out, 0, 0);
-    is_int(rs_export_rsm_safetensors(m, w), 0, "safetensors written");
-    rs_writer_close(w);
+    export_to(m, rs_export_rsm_safetensors, "safetensors", out, sizeof out);
     size_t size;
-    unsigned char *b = slurp(out, &size);
+    unsigned char *b = read_back(out, &size);
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--)
         hl = hl << 8 | b[i];
