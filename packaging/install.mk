@@ -38,16 +38,20 @@ comma := ,
 # Same sources, same page: the date is the last commit's.
 MAN_DATE = $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
+# help2man runs packaging/man-help through a link named after the tool: the
+# tool's usage lines as help2man reads them, its --version's first line.
 # help2man joins the lines of a paragraph: the examples (one command a
 # line) are kept as they are (.nf ... .fi).
 # NAME: the one line of docs/man/rs-<tool>.h2m's [NAME], else the first
 # sentence of the tool's header comment (src/rs-<tool>.c: "rs-x - what").
-$(BUILD)/man/%.1: $(BIN)/% $(BUILD)/man/docdir docs/man/common.h2m $(wildcard docs/man/rs-*.h2m)
+$(BUILD)/man/%.1: $(BIN)/% $(BUILD)/man/docdir docs/man/common.h2m $(wildcard docs/man/rs-*.h2m) packaging/man-help
 	@sed 's|@DOCDIR@|$(DOCDIR)|g; s|@DATADIR@|$(DATADIR)|g; s|@TOOLS@|$(SEE_ALSO)|' docs/man/common.h2m > $@.h2m
-	SOURCE_DATE_EPOCH=$(MAN_DATE) help2man --no-info --no-discard-stderr -o $@.tmp \
-	    --version-string "$$($< --version | head -1)" --source "recsys-pipes $(DEB_VERSION)" --include $@.h2m \
+	@mkdir -p $(@D)/wrap && ln -sf $(abspath packaging/man-help) $(@D)/wrap/$*
+	RS_MAN_BIN=$(abspath $(BIN)) SOURCE_DATE_EPOCH=$(MAN_DATE) help2man --no-info --no-discard-stderr \
+	    -o $@.tmp --source "recsys-pipes $(DEB_VERSION)" --include $@.h2m \
 	    $(if $(wildcard docs/man/$*.h2m),--include docs/man/$*.h2m,--name "$$(sed -n '1,/\*\//p' src/$*.c | \
-	        tr '\n' ' ' | sed 's|^/\* *$* - *||; s| *\*/.*||; s| \* | |g; s|  *| |g; s|\. .*||; s|\.$$||')") $<
+	        tr '\n' ' ' | sed 's|^/\* *$* - *||; s| *\*/.*||; s| \* | |g; s|  *| |g; s|\. .*||; s|\.$$||')") \
+	    $(@D)/wrap/$*
 	@sed -e '/^\.SH EXAMPLES/a .nf' -e '/^\.SH "SEE ALSO"/i .fi' $@.tmp > $@ && rm -f $@.tmp $@.h2m
 
 man: $(MANS)

@@ -34,7 +34,8 @@ install_to() {
     run -0 --separate-stderr env MANPATH="$PWD/root/usr/share/man" MANWIDTH=80 man --warnings rs-retrieve
     [ -z "$stderr" ] || { echo "$stderr"; false; }
     [[ "$output" == *"rs-retrieve - top-K retrieval"* ]]
-    [[ "$output" == *"SYNOPSIS"*"rs-retrieve [OPTIONS] --users FILE"* ]]
+    [[ "$output" == *"SYNOPSIS"*"rs-retrieve [OPTIONS] --users FILE"*"rs-retrieve index tune"*"DESCRIPTION"* ]]
+    [[ "$output" != *"features: openblas"* ]] # --version's first line only
     [[ "$output" == *"/usr/share/doc/recsys-pipes/schemas/"* ]]
     [[ "$output" == *"--nprobe"* ]]
     for page in root/usr/share/man/man1/*.1; do
