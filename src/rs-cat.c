@@ -535,8 +535,9 @@ static int cat_one(struct state *s, const char *path)
         return rc;
     }
     int rsb = rs_rsb_sniff(p, avail), rsm = !rsb && rs_rsm_sniff(p, avail);
-    if ((rc = check_to(rs_reader_name(in), rsb ? TO_VECTORS : rsm ? TO_MODEL : TO_TABLE,
-                       rsb ? "RSB vectors" : rsm ? "an RSM model" : "a table")) < 0)
+    /* tsv, the default, is every kind's (a model's answer: what to use instead) */
+    if (opt.to != TO_TSV && (rc = check_to(rs_reader_name(in), rsb ? TO_VECTORS : rsm ? TO_MODEL : TO_TABLE,
+                                           rsb ? "RSB vectors" : rsm ? "an RSM model" : "a table")) < 0)
         rs_reader_close(in);
     else
         rc = rsb ? cat_rsb(s, in) : rsm ? cat_rsm(s->w, in) : cat_table(s, in, opt.csv);
