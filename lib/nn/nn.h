@@ -103,6 +103,11 @@ float *rs_params_g(const struct rs_params *p, int i);
 /* Zeroes dense gradients and the touched rows of sparse ones, and clears the
  * touched lists. */
 void rs_params_zero_grad(struct rs_params *p);
+/* Under mpirun (core/dist.h), replaces every rank's gradient by the sum over
+ * the ranks: dense tensors whole, sparse tables as the rows some rank
+ * touched (their touched lists become the union, the same on every rank).
+ * Every rank gets the same bits. A no-op in a job of one rank (lib/nn/dist.c). */
+void rs_params_sum_ranks(struct rs_params *p);
 /* Marks row r of sparse tensor i as touched (ops call this; exposed for
  * callers writing their own sparse backward). No-op for dense tensors. */
 void rs_params_touch(struct rs_params *p, int i, size_t r);
