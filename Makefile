@@ -187,7 +187,7 @@ test-mpi:
 	@$(MAKE) --no-print-directory MPI=1 deps
 	@$(MAKE) --no-print-directory MPI=1 all
 	@tests/check-bats tests/mpi/*.bats
-	@BIN=$(MPI_BUILD)/bin PYTHON=$(PYTHON) bats tests/mpi
+	@BIN=$(CURDIR)/$(MPI_BUILD)/bin PYTHON=$(PYTHON) bats tests/mpi
 
 test-unit: $(UNITS) $(REPLAYS)
 	@BUILD=$(BUILD) tests/run unit
