@@ -9,6 +9,11 @@ load ../helpers
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
+# The sanitizer build (make test-mpi SANITIZE=1): Open MPI keeps memory until
+# exit in plugins it has unloaded, which LeakSanitizer reports from frames it
+# cannot name (so no suppression matches them). Leaks of our own code are
+# checked by `make SANITIZE=1 test`, on the same library with one rank.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 
 setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
