@@ -747,12 +747,13 @@ static void put_rows(float *dst, size_t at, const float *src, size_t n, size_t d
 /* One optimiser step on examples perm[lo, lo+B). Returns the batch loss.
  *
  * Data-parallel under mpirun (core/dist.h): rank r runs the towers forward
- * and backward on its rows [lo, hi) of the global batch only; the outputs
- * are gathered, so every rank computes the in-batch softmax over all B rows
- * (the negatives of one process with batch B) and keeps the gradient of its
- * own rows; rs_params_sum_ranks then sums the tower gradients. The sum of
- * the ranks' gradients is the single process's up to float rounding (rows
- * repeated in a batch are summed per rank first). */
+ * and backward on its rows [lo, hi) of the global batch only. The item
+ * outputs are gathered, so each rank scores its users against all B items
+ * (the negatives of one process with batch B: nn.h's row range); the items'
+ * gradient, a partial sum per rank, is summed over the ranks before the item
+ * tower's backward, and rs_params_sum_ranks then sums the tower gradients.
+ * The result is the single process's up to float rounding (sums grouped by
+ * rank; rows repeated in a batch are summed per rank first). */
 static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const struct rs_tt_opts *o,
                          const uint32_t *perm, size_t B, struct rs_rng *dropg, struct rs_arena *a,
                          struct rs_arena *a2, int32_t *const slot[2])
@@ -787,21 +788,24 @@ static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const s
         rs_parallel_for(o->threads, 2, tower_forward_job, jobs);
     size_t *bound = rs_arena_alloc(a, (ranks + 1) * sizeof *bound);
     rs_dist_bounds(B, bound);
+    /* uz: this rank's rows only, at their place in the batch. */
     float *uz = rs_arena_floats(a, B * dd), *iz = rs_arena_floats(a, B * (1 + K) * dd);
     put_rows(uz, lo, jobs[0].z, n, dd);
     put_rows(iz, lo, jobs[1].z, n, dd);
     put_rows(iz, B + lo * K, jobs[1].z + n * dd, n * K, dd);
-    rs_dist_allgather_rows(uz, bound, dd * sizeof *uz);
     rs_dist_allgather_rows(iz, bound, dd * sizeof *iz);
     if (K)
         rs_dist_allgather_rows(iz + B * dd, bound, K * dd * sizeof *iz);
     struct rs_inbatch s = { .B = B, .K = K, .d = dd, .tau = (float)o->tau, .logq = o->logq ? logq : NULL,
                             .item = it, .neg_logq = o->logq ? nlq : NULL, .neg_item = K ? it + B : NULL,
-                            .threads = o->threads };
+                            .threads = o->threads, .row_lo = lo, .row_hi = hi };
     float *probs = rs_arena_floats(a, B * (B + K));
     double loss = rs_inbatch_softmax_forward(probs, &s, uz, iz, K ? iz + B * dd : NULL);
     float *du = rs_arena_zeros(a, B * dd), *dv = rs_arena_zeros(a, B * (1 + K) * dd);
     rs_inbatch_softmax_backward(du, dv, K ? dv + B * dd : NULL, &s, probs, uz, iz, K ? iz + B * dd : NULL, 1.0f);
+    /* Each rank's users reach every in-batch item; a negative belongs to its row. */
+    rs_dist_sum_f32(dv, B * dd);
+    rs_dist_sum_f64(&loss, 1);
     float *my_dv = rs_arena_floats(a, n * (1 + K) * dd);
     put_rows(my_dv, 0, dv + lo * dd, n, dd);
     put_rows(my_dv, n, dv + (B + lo * K) * dd, n * K, dd);

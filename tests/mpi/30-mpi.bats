@@ -10,11 +10,11 @@ gen_tower() {
     "$PYTHON" "$BATS_TEST_DIRNAME/../fixtures/rs-train-tower/gen.py" . "$@"
 }
 
-tower() { # tower RANKS ARGS...
+tower() { # tower RANKS ARGS... (the examples: $EXAMPLES, default train.tsv)
     local n=$1
     shift
     mpi "$n" rs-train-tower -c tower.json --users users.tsv --items items.tsv --batch 32 --epochs 4 \
-        --lr 0.02 -k 4 -j 1 -q --valid valid.tsv "$@" train.tsv
+        --lr 0.02 -k 4 -j 1 -q --valid valid.tsv "$@" "${EXAMPLES:-train.tsv}"
 }
 
 @test "--version says mpi=yes; a tool run without mpirun is a job of one rank" {
@@ -73,6 +73,14 @@ tower() { # tower RANKS ARGS...
     # The test can fail: another global batch is another model.
     tower 2 --log l4.tsv -o m4.rsm --batch 16
     run ! close_tsv l1.tsv l4.tsv 3 1e-5
+}
+
+@test "rs-train-tower with extra negatives (logQ) on 3 ranks: within the same tolerances" {
+    gen_tower
+    EXAMPLES=negs.tsv tower 1 --log l1.tsv -o m1.rsm
+    EXAMPLES=negs.tsv tower 3 --log l3.tsv -o m3.rsm
+    close_tsv l1.tsv l3.tsv 3 1e-5
+    close_tsv l1.tsv l3.tsv 5,6 0.003
 }
 
 @test "rs-train-tower with more ranks than rows in a batch: the empty ranks still take part" {
