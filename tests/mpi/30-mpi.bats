@@ -26,6 +26,13 @@ tower() { # tower RANKS ARGS... (the examples: $EXAMPLES, default train.tsv)
     [[ "$stderr" != *"mpi rank"* ]]
 }
 
+@test "a tool with nothing to share (rs-synth, a directory of outputs) runs whole on each rank; rank 0 writes" {
+    mpi 1 rs-synth -q -o one --users 60 --items 30 --events 3000
+    mpi 3 rs-synth -q -o three --users 60 --items 30 --events 3000
+    diff -r one three
+    [ -z "$(ls | grep '\.tmp\.')" ]
+}
+
 @test "rs-als on 2 and 3 ranks: factors and candidates byte-identical to one process; rank 0 writes" {
     rs-synth -q -o syn --users 400 --items 150 --events 20000
     als() { mpi "$1" rs-als -j 1 -f 8 -i 3 --user-factors u$1.rsb --item-factors i$1.rsb --candidates 5 \
