@@ -50,9 +50,6 @@ LDLIBS_rs-serve = -lmicrohttpd
 # Debian packages the product needs (build and test); `make deps` installs them.
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
-ifeq ($(MPI),1)
-  DEB_PKGS += openmpi-bin libopenmpi-dev
-endif
 
 # MovieLens 100K (pipelines/movielens.mk, benchmarks): where `make data-ml100k`
 # puts it and where they read it. Not redistributable: data/ is git-ignored.
@@ -180,6 +177,11 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory all $(UNITS) $(REPLAYS)
 	@BIN=$(BIN) BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run
+
+# Open MPI, for the MPI build only: `make deps MPI=1`.
+ifeq ($(MPI),1)
+  DEB_PKGS += openmpi-bin libopenmpi-dev
+endif
 
 # The MPI suite: Open MPI installed (make deps MPI=1), the MPI build, then
 # tests/mpi/*.bats under mpirun. Not part of `make test`, which needs no MPI.
