@@ -55,13 +55,13 @@ static void log_dist_stats(void)
             " collectives\n", rs_prog, rs_dist_rank(), rs_dist_size(), cpu, st.bytes_out, st.bytes_in, st.calls);
 }
 
+static int asked_quiet; /* -q: the ranks other than 0 are quiet anyway */
+
 /* Under mpirun, a rank that exits with a failure ends the whole job
  * (MPI_Abort): the others may be waiting for it in a collective, and
  * MPI_Finalize would wait for them. Runs after rs_io_cleanup (registered
  * later), so the rank's temporaries are gone first; the others remove theirs
  * on the SIGTERM that mpirun sends them. */
-static int asked_quiet; /* -q: the ranks other than 0 are quiet anyway */
-
 static void leave_job(int status, void *arg)
 {
     (void)arg;
