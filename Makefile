@@ -10,6 +10,16 @@ CPPFLAGS += -Ilib -D_GNU_SOURCE
 ALL_CFLAGS = -std=c11 $(WARN) -pthread $(CFLAGS)
 LDLIBS   = -lopenblas -lzstd -lxxhash -lcsv -ljansson -lzip -lm -pthread
 
+# MPI=1: the tools linked with Open MPI (lib/core/dist.c, docs/scaling.md) in
+# their own build, so the default build and its tests stay MPI-free.
+MPI_BUILD = build/mpi$(if $(filter 1,$(SANITIZE)),-asan)
+ifeq ($(MPI),1)
+  CPPFLAGS += -DRS_MPI $(shell pkg-config --cflags ompi-c 2>/dev/null)
+  LDLIBS   += $(shell pkg-config --libs ompi-c 2>/dev/null)
+  BUILD ?= $(MPI_BUILD)
+  BIN   ?= $(MPI_BUILD)/bin
+endif
+
 ifeq ($(SANITIZE),1)
   ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   LDFLAGS    += -fsanitize=address,undefined
@@ -48,6 +58,7 @@ DATA_ML100K ?= data/ml-100k
 
 .SECONDARY:
 .PHONY: demo all deps bench-deps test test-unit test-cli bench install clean help fuzz fuzz-deps data-ml100k
+.PHONY: test-mpi
 
 all: $(TOOLS)
 
@@ -60,6 +71,7 @@ help:
 	@echo "  test           C unit tests + bats CLI tests (SANITIZE=1: under ASan+UBSan)"
 	@echo "  test-unit      C unit tests only"
 	@echo "  test-cli       bats CLI tests only"
+	@echo "  test-mpi       the MPI build (build/mpi) and its tests under mpirun (tests/mpi/)"
 	@echo "  bench          benchmarks (bench/; see bench/README.md)"
 	@echo "  data-ml100k    download MovieLens 100K into DATA_ML100K=$(DATA_ML100K) (checks u.data's SHA-256)"
 	@echo "  fuzz           libFuzzer pass over every parser (FUZZ_SECONDS=$(FUZZ_SECONDS) each; clang)"
@@ -68,7 +80,7 @@ help:
 	@echo "  man            man pages from each tool's --help (help2man) into $(BUILD)/man"
 	@echo "  deb            the Debian package build/recsys-pipes_VERSION_ARCH.deb"
 	@echo "  clean          remove bin/ and build/"
-	@echo "variables: SANITIZE=1 (ASan+UBSan build in build/asan), CFLAGS, PREFIX, PYTHON, DATA_ML100K"
+	@echo "variables: SANITIZE=1 (ASan+UBSan build in build/asan), MPI=1 (Open MPI build in build/mpi), CFLAGS, PREFIX, PYTHON, DATA_ML100K"
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -169,6 +181,19 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory all $(UNITS) $(REPLAYS)
 	@BIN=$(BIN) BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run
+
+# Open MPI, for the MPI build only: `make deps MPI=1`.
+ifeq ($(MPI),1)
+  DEB_PKGS += openmpi-bin libopenmpi-dev
+endif
+
+# The MPI suite: Open MPI installed (make deps MPI=1), the MPI build, then
+# tests/mpi/*.bats under mpirun. Not part of `make test`, which needs no MPI.
+test-mpi:
+	@$(MAKE) --no-print-directory MPI=1 deps
+	@$(MAKE) --no-print-directory MPI=1 all
+	@tests/check-bats tests/mpi/*.bats
+	@BIN=$(CURDIR)/$(MPI_BUILD)/bin PYTHON=$(PYTHON) bats tests/mpi
 
 test-unit: $(UNITS) $(REPLAYS)
 	@BUILD=$(BUILD) tests/run unit

@@ -1,12 +1,14 @@
 /* cli.c - shared command-line behaviour of the rs-* tools. */
 #include "cli.h"
 #include "core/clock.h"
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/num.h"
 #include "io/io.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdarg.h>
@@ -38,12 +40,60 @@ static void on_signal(int sig)
     raise(sig);
 }
 
+/* One line per rank at the end of an MPI job, what bench/mpi reads: CPU time
+ * and the bytes the rank's collectives carried (core/dist.h). */
+static void log_dist_stats(void)
+{
+    struct rs_dist_stats st;
+    struct rusage ru;
+    rs_dist_stats(&st);
+    double cpu = 0;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+              ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+    fprintf(stderr, "%s: mpi rank %d/%d: cpu %.3f s, %" PRIu64 " bytes out, %" PRIu64 " in, %" PRIu64
+            " collectives\n", rs_prog, rs_dist_rank(), rs_dist_size(), cpu, st.bytes_out, st.bytes_in, st.calls);
+}
+
+static int asked_quiet; /* -q: the ranks other than 0 are quiet anyway */
+
+/* Under mpirun, a rank that exits with a failure ends the whole job
+ * (MPI_Abort): the others may be waiting for it in a collective, and
+ * MPI_Finalize would wait for them. Runs after rs_io_cleanup (registered
+ * later), so the rank's temporaries are gone first; the others remove theirs
+ * on the SIGTERM that mpirun sends them. */
+static void leave_job(int status, void *arg)
+{
+    (void)arg;
+    if (status != 0)
+        rs_dist_abort(status);
+    if (rs_dist_size() > 1 && !asked_quiet)
+        log_dist_stats();
+    rs_dist_finalize();
+}
+
+/* Several ranks print to one stderr: rank r names itself "rs-x[r]", and
+ * only rank 0 logs (errors come from any rank). */
+static void join_job(void)
+{
+    static char name[96];
+    rs_dist_init();
+    on_exit(leave_job, NULL);
+    if (rs_dist_size() == 1)
+        return;
+    snprintf(name, sizeof name, "%s[%d]", rs_prog, rs_dist_rank());
+    rs_prog = name;
+    if (rs_dist_rank() != 0)
+        rs_opts.quiet = 1;
+}
+
 void rs_cli_init(const char *prog)
 {
     const char *slash = strrchr(prog, '/');
     rs_prog = slash ? slash + 1 : prog;
     rs_opts.threads = ncores();
     opterr = 0; /* rs_usage_bad_option reports instead, in the house format */
+    join_job();
     atexit(rs_io_cleanup);
     /* Killed by these two, a tool could not remove its temporary outputs.
      * Ignored, they make write() fail with EPIPE or EFBIG instead: the
@@ -79,8 +129,8 @@ static void stderr_gone(void)
 static void print_version(void)
 {
     printf("%s (recsys-pipes) %s\n", rs_prog, RS_VERSION);
-    printf("features: openblas=yes zstd=%s cuda=%s\n", ZSTD_versionString(),
-           RS_HAVE_CUDA ? "yes" : "no");
+    printf("features: openblas=yes zstd=%s cuda=%s mpi=%s\n", ZSTD_versionString(),
+           RS_HAVE_CUDA ? "yes" : "no", rs_dist_built() ? "yes" : "no");
 }
 
 /* The help's last line: where the formats its text names (schemas/NAME.md)
@@ -139,7 +189,7 @@ int rs_cli_common(int opt, const char *arg, void (*help)(void))
         print_version();
         exit(0);
     case 'q':
-        rs_opts.quiet = 1;
+        rs_opts.quiet = asked_quiet = 1;
         return 1;
     case 'v':
         rs_opts.verbose = 1;

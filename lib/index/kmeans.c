@@ -5,12 +5,15 @@
  * The blocks never depend on the thread count (threads.h), per-block sums
  * (inertia, k-means++ potentials) are added in block order, and the centroid
  * numerators are summed in row order, their columns split over the threads:
- * the same seed gives the same bits on any thread count.
+ * the same seed gives the same bits on any thread count. Under mpirun the
+ * ranks share the E-step by blocks and gather its results (assign_ranks):
+ * the same bits on any number of ranks too.
  * Convergence follows scikit-learn: labels unchanged, or a total squared
  * centroid shift below tol times the mean per-dimension variance. Empty
  * clusters take the rows farthest from their centroid (also as sklearn).
  */
 #include "index/kmeans.h"
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/num.h"
 #include "core/rng.h"
@@ -53,6 +56,7 @@ struct assign_ctx {
     int32_t *assign;
     float *dist;
     double *inertia; /* per block */
+    size_t base;     /* first row of this rank's share (a multiple of BLOCK) */
 };
 
 /* Minimum of 16 floats: an exact reduction whatever the order, so
@@ -97,6 +101,8 @@ static void assign_chunk(void *vctx, size_t begin, size_t end, int tid)
     (void)tid;
     struct assign_ctx *a = vctx;
     size_t d = a->d, k = a->k;
+    begin += a->base;
+    end += a->base;
     float *s = xmalloc(BLOCK * k * sizeof *s);
     for (size_t b = begin; b < end; b += BLOCK) {
         size_t m = end - b < BLOCK ? end - b : BLOCK;
@@ -143,6 +149,28 @@ static void cluster_sums(void *vctx, size_t lo, size_t hi, int tid)
     }
 }
 
+/* The E-step of rows [bound[r], bound[r + 1]) on rank r (core/dist.h),
+ * the ranks cut at whole blocks; then every rank gathers the others'
+ * assignments, distances and block inertias. Each block's result does not
+ * depend on who computes it, so the gathered whole is the one-process
+ * result, bit for bit. */
+static void assign_ranks(struct assign_ctx *a, size_t n, int threads)
+{
+    size_t nb = (n + BLOCK - 1) / BLOCK, ranks = (size_t)rs_dist_size(), r = (size_t)rs_dist_rank();
+    size_t *bb = xmalloc((ranks + 1) * sizeof *bb), *rows = xmalloc((ranks + 1) * sizeof *rows);
+    rs_dist_bounds(nb, bb);
+    for (size_t q = 0; q <= ranks; q++)
+        rows[q] = bb[q] * BLOCK < n ? bb[q] * BLOCK : n;
+    a->base = rows[r];
+    rs_parallel_for_blocks(threads, rows[r + 1] - rows[r], BLOCK, assign_chunk, a);
+    rs_dist_allgather_rows(a->assign, rows, sizeof *a->assign);
+    if (a->dist)
+        rs_dist_allgather_rows(a->dist, rows, sizeof *a->dist);
+    rs_dist_allgather_rows(a->inertia, bb, sizeof *a->inertia);
+    free(bb);
+    free(rows);
+}
+
 /* Runs the E-step; with sums/counts (k × d, k) also returns the per-cluster
  * sums of the rows. */
 static double assign_all(const float *x, const float *xn, size_t n, size_t d, const float *c, size_t k,
@@ -151,8 +179,8 @@ static double assign_all(const float *x, const float *xn, size_t n, size_t d, co
     size_t nb = (n + BLOCK - 1) / BLOCK;
     float *cn = xmalloc(k * sizeof *cn);
     row_norms(c, k, d, cn);
-    struct assign_ctx a = { x, xn, c, cn, d, k, assign, dist, xcalloc(nb ? nb : 1, sizeof(double)) };
-    rs_parallel_for_blocks(threads, n, BLOCK, assign_chunk, &a);
+    struct assign_ctx a = { x, xn, c, cn, d, k, assign, dist, xcalloc(nb ? nb : 1, sizeof(double)), 0 };
+    assign_ranks(&a, n, threads);
     double inertia = 0;
     for (size_t b = 0; b < nb; b++)
         inertia += a.inertia[b];

@@ -1,5 +1,6 @@
 /* io.c - readers with transparent zstd, writers with atomic rename. */
 #include "io/io.h"
+#include "core/dist.h"
 #include "core/err.h"
 
 #include <errno.h>
@@ -281,6 +282,7 @@ struct rs_writer {
     char buf[WRITE_BUF];
     size_t len;
     int failed;
+    int agree; /* a named output under mpirun: the ranks agree before the rename */
 };
 
 /* Temporary paths not yet renamed or removed, for cleanup on exit or signal:
@@ -334,8 +336,11 @@ int rs_writer_open(struct rs_writer **wp, const char *path, int flags, int level
     struct rs_writer *w = xcalloc(1, sizeof *w);
     int use_stdout = !path || strcmp(path, "-") == 0;
     w->name = xstrdup(use_stdout ? "<stdout>" : path);
+    w->agree = !use_stdout && rs_dist_size() > 1;
     struct stat st;
-    if (use_stdout) {
+    if (rs_dist_rank() != 0) {
+        w->fp = fopen("/dev/null", "wb"); /* under mpirun, rank 0 writes the outputs */
+    } else if (use_stdout) {
         w->fp = stdout;
     } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         w->fp = fopen(path, "wb"); /* device or FIFO: nothing to rename */
@@ -571,6 +576,12 @@ int rs_writer_close(struct rs_writer *w)
     } else if (fclose(w->fp) != 0 && rc == 0) {
         rc = write_error(w);
     }
+    /* Every rank reaches this point of the same run, each with its writer
+     * (rank 0's real, the others' /dev/null): none may fail after rank 0
+     * renamed. A rank that dies before this never arrives, and mpirun ends
+     * the job, rank 0 by SIGTERM, which removes the temporary. */
+    if (w->agree && !rs_dist_all(rc == 0) && rc == 0)
+        rc = rs_err_set(RS_ERR_IO, "'%s' not written: another rank failed", w->name);
     if (w->tmp) {
         if (rc == 0 && rename(w->tmp, w->target) != 0)
             rc = rs_err_set(RS_ERR_IO, "cannot rename '%s' to '%s': %s", w->tmp, w->target,

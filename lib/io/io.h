@@ -55,7 +55,9 @@ enum rs_writer_flags {
 struct rs_writer;
 
 /* Opens path ("-" or NULL: stdout) for writing; level is the zstd level
- * (0: default 3). Returns 0 or RS_ERR_IO. */
+ * (0: default 3). Returns 0 or RS_ERR_IO. Under mpirun (core/dist.h) only
+ * rank 0 writes: the other ranks' writers discard, and closing a named
+ * output is a collective where the ranks agree before rank 0 renames. */
 int rs_writer_open(struct rs_writer **w, const char *path, int flags, int level);
 int rs_writer_write(struct rs_writer *w, const void *buf, size_t n);
 int rs_writer_printf(struct rs_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

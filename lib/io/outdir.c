@@ -4,6 +4,7 @@
  * only, after every file was complete). */
 #include "io/outdir.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 #include "io/io.h"
 
@@ -96,6 +97,10 @@ int rs_outdir_commit(struct rs_outdir *d)
 {
     struct stat st;
     int rc = 0;
+    if (rs_dist_rank() != 0) { /* under mpirun rank 0 writes (io.h); the others staged nothing */
+        rs_outdir_abort(d);
+        return 0;
+    }
     if (stat(d->dir, &st) < 0) {
         if (rename(d->stage, d->dir) == 0) {
             outdir_free(d);

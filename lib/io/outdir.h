@@ -19,7 +19,8 @@ int rs_outdir_open(struct rs_outdir **d, const char *dir);
  * name is remembered for rs_outdir_commit. Valid until the next call. */
 const char *rs_outdir_path(struct rs_outdir *d, const char *name);
 /* Moves every staged file into dir (created if absent) and removes the
- * staging directory; frees d in all cases. 0 or RS_ERR_IO. */
+ * staging directory; frees d in all cases. 0 or RS_ERR_IO. Under mpirun
+ * only rank 0 moves them (the other ranks' writers discard: io.h). */
 int rs_outdir_commit(struct rs_outdir *d);
 /* Removes the staged files and the staging directory; frees d. NULL: no-op. */
 void rs_outdir_abort(struct rs_outdir *d);

@@ -10,6 +10,7 @@
  */
 #include "model/als.h"
 #include "prep/csr.h"
+#include "core/dist.h"
 #include "core/err.h"
 #include "index/knn.h"
 #include "core/rng.h"
@@ -527,7 +528,23 @@ static size_t longest_row(const struct rs_csr *m)
     return longest;
 }
 
-/* Solves every row of x (c->nrows × f) given y (c->ncols × f). */
+/* bound[0 .. parts] cuts rows [r0, r1) of c into parts of equal work
+ * (entries + f per row, for the G products) rather than equal rows: popular
+ * items would otherwise load one part. */
+static void cut_by_work(const struct rs_csr *c, int f, size_t r0, size_t r1, size_t parts, size_t *bound)
+{
+    uint64_t base = c->indptr[r0] + r0 * (uint64_t)f, total = c->indptr[r1] + r1 * (uint64_t)f - base;
+    for (size_t t = 0, r = r0; t <= parts; t++) {
+        uint64_t target = base + total * t / parts;
+        while (r < r1 && c->indptr[r] + r * (uint64_t)f < target)
+            r++;
+        bound[t] = t == parts ? r1 : r;
+    }
+}
+
+/* Solves every row of x (c->nrows × f) given y (c->ncols × f). Under mpirun
+ * each rank solves its part of the rows and gathers the others' (core/dist.h):
+ * rows are independent, so neither split changes a result. */
 static void solve_side(float *x, const float *y, const struct rs_csr *c, int f,
                        const struct rs_als_params *p)
 {
@@ -535,20 +552,17 @@ static void solve_side(float *x, const float *y, const struct rs_csr *c, int f,
     gram(g, y, c->ncols, f, p->threads);
     for (int k = 0; k < f; k++)
         g[(size_t)k * (size_t)f + (size_t)k] += (float)p->lambda;
-    /* Parts of equal work (entries + f per row, for the G products) rather
-     * than equal rows: popular items would otherwise load one thread. Rows
-     * are independent, so the split never changes a result. */
-    size_t parts = (size_t)p->threads < c->nrows ? (size_t)p->threads : c->nrows ? c->nrows : 1;
+    size_t ranks = (size_t)rs_dist_size(), rank = (size_t)rs_dist_rank();
+    size_t *rank_bound = xmalloc((ranks + 1) * sizeof *rank_bound);
+    cut_by_work(c, f, 0, c->nrows, ranks, rank_bound);
+    size_t r0 = rank_bound[rank], r1 = rank_bound[rank + 1], n = r1 - r0;
+    size_t parts = (size_t)p->threads < n ? (size_t)p->threads : n ? n : 1;
     size_t *bound = xmalloc((parts + 1) * sizeof *bound);
-    uint64_t total = c->nnz + c->nrows * (uint64_t)f;
-    for (size_t t = 0, r = 0; t <= parts; t++) {
-        uint64_t target = total * t / parts;
-        while (r < c->nrows && c->indptr[r] + r * (uint64_t)f < target)
-            r++;
-        bound[t] = t == parts ? c->nrows : r;
-    }
+    cut_by_work(c, f, r0, r1, parts, bound);
     struct solve_ctx ctx = { x, y, c, g, p, f, longest_row(c), bound };
     rs_parallel_for((int)parts, parts, solve_rows, &ctx);
+    rs_dist_allgather_rows(x, rank_bound, (size_t)f * sizeof *x);
+    free(rank_bound);
     free(bound);
     free(g);
 }

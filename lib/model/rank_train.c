@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/threads.h"
 
@@ -321,7 +322,10 @@ static void batch_norm(const struct rs_rank_data *d, const uint32_t *idx, size_t
 }
 
 /* Loss of one mini-batch (rows idx[0..B)), its gradient left in m->p.g;
- * shards: one per thread; cut: scratch of B + 1. */
+ * shards: one per thread; cut: scratch of B + 1. Under mpirun each rank runs
+ * its share of the micro-batches and the gradients and losses are summed
+ * over the ranks (core/dist.h): the single process's up to float rounding,
+ * its partial sums grouped by rank. */
 static double train_step(struct rs_rank_model *m, const struct rs_rank_data *train, const uint32_t *idx,
                          size_t B, const struct rs_rank_train_opts *o, struct shard *shards, size_t threads,
                          size_t *cut)
@@ -330,10 +334,11 @@ static double train_step(struct rs_rank_model *m, const struct rs_rank_data *tra
     rs_params_zero_grad(&m->p);
     struct step st = {m, train, idx, B, o, shards, cut, 0, {0, 0}};
     batch_norm(train, idx, B, o, lists, st.wsum);
-    size_t nmb = micro_cuts(train, idx, B, lists, cut);
+    size_t nmb = micro_cuts(train, idx, B, lists, cut), mine, end;
+    rs_dist_range(nmb, &mine, &end);
     double loss = 0;
-    for (st.first = 0; st.first < nmb; st.first += threads) {
-        size_t n = nmb - st.first < threads ? nmb - st.first : threads;
+    for (st.first = mine; st.first < end; st.first += threads) {
+        size_t n = end - st.first < threads ? end - st.first : threads;
         rs_parallel_for((int)threads, n, micro_batches, &st);
         for (size_t k = 0; k < n; k++) {
             shard_reduce(&m->p, &shards[k]);
@@ -341,6 +346,8 @@ static double train_step(struct rs_rank_model *m, const struct rs_rank_data *tra
             loss += shards[k].loss;
         }
     }
+    rs_params_sum_ranks(&m->p);
+    rs_dist_sum_f64(&loss, 1);
     return loss;
 }
 

@@ -3,6 +3,7 @@
  * (Yi et al. 2019) with mixed extra negatives (Yang et al. 2020), see nn.h. */
 #include "model/tower_train.h"
 #include "core/clock.h"
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/num.h"
 #include "io/rsm.h"
@@ -735,12 +736,31 @@ static void tower_backward_job(void *ctx, size_t lo, size_t hi, int tid)
         job_backward(j);
 }
 
-/* One optimiser step on examples perm[lo, lo+B). Returns the batch loss. */
+/* Copies n rows of d floats from src to dst + at rows, for the gathers
+ * below (src is NULL when n is 0: a rank with no rows ran no tower). */
+static void put_rows(float *dst, size_t at, const float *src, size_t n, size_t d)
+{
+    if (n)
+        memcpy(dst + at * d, src, n * d * sizeof *dst);
+}
+
+/* One optimiser step on examples perm[lo, lo+B). Returns the batch loss.
+ *
+ * Data-parallel under mpirun (core/dist.h): rank r runs the towers forward
+ * and backward on its rows [lo, hi) of the global batch only. The item
+ * outputs are gathered, so each rank scores its users against all B items
+ * (the negatives of one process with batch B: nn.h's row range); the items'
+ * gradient, a partial sum per rank, is summed over the ranks before the item
+ * tower's backward, and rs_params_sum_ranks then sums the tower gradients.
+ * The result is the single process's up to float rounding (sums grouped by
+ * rank; rows repeated in a batch are summed per rank first). */
 static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const struct rs_tt_opts *o,
                          const uint32_t *perm, size_t B, struct rs_rng *dropg, struct rs_arena *a,
                          struct rs_arena *a2, int32_t *const slot[2])
 {
-    size_t K = d->K, dd = t->d;
+    size_t K = d->K, dd = t->d, lo, hi;
+    rs_dist_range(B, &lo, &hi);
+    size_t n = hi - lo, ranks = (size_t)rs_dist_size();
     uint32_t *u = rs_arena_alloc(a, B * sizeof *u), *it = rs_arena_alloc(a, B * (1 + K) * sizeof *it);
     float *logq = rs_arena_floats(a, B), *nlq = K ? rs_arena_floats(a, B * K) : NULL;
     uint8_t *drop = rs_arena_alloc(a, B);
@@ -755,25 +775,49 @@ static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const s
             nlq[b * K + k] = d->neg_logq[(size_t)j * K + k];
         }
     }
+    /* This rank's item rows: its positives, then their extra negatives. */
+    uint32_t *my_it = rs_arena_alloc(a, n * (1 + K) * sizeof *my_it);
+    memcpy(my_it, it + lo, n * sizeof *my_it);
+    memcpy(my_it + n, it + B + lo * K, n * K * sizeof *my_it);
     struct tower_job jobs[2] = {
-        { .t = t, .side = RS_SIDE_USER, .e = &d->users, .rows = u, .B = B, .drop = drop, .a = a, .slot = slot[0] },
-        { .t = t, .side = RS_SIDE_ITEM, .e = &d->items, .rows = it, .B = B * (1 + K), .a = a2, .slot = slot[1] },
+        { .t = t, .side = RS_SIDE_USER, .e = &d->users, .rows = u + lo, .B = n, .drop = drop + lo, .a = a,
+          .slot = slot[0] },
+        { .t = t, .side = RS_SIDE_ITEM, .e = &d->items, .rows = my_it, .B = n * (1 + K), .a = a2, .slot = slot[1] },
     };
-    rs_parallel_for(o->threads, 2, tower_forward_job, jobs);
-    const float *uz = jobs[0].z, *iz = jobs[1].z;
+    if (n)
+        rs_parallel_for(o->threads, 2, tower_forward_job, jobs);
+    size_t *bound = rs_arena_alloc(a, (ranks + 1) * sizeof *bound);
+    rs_dist_bounds(B, bound);
+    /* uz: this rank's rows only, at their place in the batch. */
+    float *uz = rs_arena_floats(a, B * dd), *iz = rs_arena_floats(a, B * (1 + K) * dd);
+    put_rows(uz, lo, jobs[0].z, n, dd);
+    put_rows(iz, lo, jobs[1].z, n, dd);
+    put_rows(iz, B + lo * K, jobs[1].z + n * dd, n * K, dd);
+    rs_dist_allgather_rows(iz, bound, dd * sizeof *iz);
+    if (K)
+        rs_dist_allgather_rows(iz + B * dd, bound, K * dd * sizeof *iz);
     struct rs_inbatch s = { .B = B, .K = K, .d = dd, .tau = (float)o->tau, .logq = o->logq ? logq : NULL,
                             .item = it, .neg_logq = o->logq ? nlq : NULL, .neg_item = K ? it + B : NULL,
-                            .threads = o->threads };
+                            .threads = o->threads, .row_lo = lo, .row_hi = hi };
     float *probs = rs_arena_floats(a, B * (B + K));
     double loss = rs_inbatch_softmax_forward(probs, &s, uz, iz, K ? iz + B * dd : NULL);
     float *du = rs_arena_zeros(a, B * dd), *dv = rs_arena_zeros(a, B * (1 + K) * dd);
     rs_inbatch_softmax_backward(du, dv, K ? dv + B * dd : NULL, &s, probs, uz, iz, K ? iz + B * dd : NULL, 1.0f);
-    jobs[0].dz = du;
-    jobs[1].dz = dv;
-    rs_parallel_for(o->threads, 2, tower_backward_job, jobs);
-    /* The user tower's sequence features write the item table: after the item
-     * tower's own backward, as in a serial run. */
-    rs_tower_backward_shared(t, RS_SIDE_USER, &jobs[0].act, o->threads);
+    /* Each rank's users reach every in-batch item; a negative belongs to its row. */
+    rs_dist_sum_f32(dv, B * dd);
+    rs_dist_sum_f64(&loss, 1);
+    float *my_dv = rs_arena_floats(a, n * (1 + K) * dd);
+    put_rows(my_dv, 0, dv + lo * dd, n, dd);
+    put_rows(my_dv, n, dv + (B + lo * K) * dd, n * K, dd);
+    jobs[0].dz = du + lo * dd;
+    jobs[1].dz = my_dv;
+    if (n) {
+        rs_parallel_for(o->threads, 2, tower_backward_job, jobs);
+        /* The user tower's sequence features write the item table: after the
+         * item tower's own backward, as in a serial run. */
+        rs_tower_backward_shared(t, RS_SIDE_USER, &jobs[0].act, o->threads);
+    }
+    rs_params_sum_ranks(&t->p);
     return loss;
 }
 

@@ -712,12 +712,23 @@ struct inbatch_fwd {
     float *probs;
     const float *u, *v, *neg;
     double *row_loss; /* (B) */
+    size_t r0;        /* first row of the range */
 };
 struct inbatch_bwd {
     const struct rs_inbatch *s;
     const float *probs, *u, *v, *neg;
     float *du, *dv, *dneg, c;
+    size_t r0, r1;    /* the row range */
 };
+
+/* The rows s computes: [row_lo, row_hi), or all B. */
+static void inbatch_range(const struct rs_inbatch *s, size_t *r0, size_t *r1)
+{
+    int whole = s->row_lo == 0 && s->row_hi == 0;
+    RS_ASSERT(whole || (s->row_lo <= s->row_hi && s->row_hi <= s->B));
+    *r0 = whole ? 0 : s->row_lo;
+    *r1 = whole ? s->B : s->row_hi;
+}
 
 /* Row i's logits in place: minus log q, and the positive's duplicates masked. */
 RS_VEC static void inbatch_logits(float *z, const struct rs_inbatch *s, size_t i)
@@ -757,49 +768,56 @@ static void inbatch_forward_block(const struct inbatch_fwd *j, size_t lo, size_t
     }
 }
 
+/* Blocks are counted from the range's first row. */
 static void inbatch_forward_rows(void *arg, size_t lo, size_t hi, int tid)
 {
     (void)tid;
+    const struct inbatch_fwd *j = arg;
+    lo += j->r0, hi += j->r0;
     for (size_t b = lo; b < hi; b += INBATCH_ROWS)
-        inbatch_forward_block(arg, b, hi - b < INBATCH_ROWS ? hi : b + INBATCH_ROWS);
+        inbatch_forward_block(j, b, hi - b < INBATCH_ROWS ? hi : b + INBATCH_ROWS);
 }
 
 double rs_inbatch_softmax_forward(float *probs, const struct rs_inbatch *s, const float *u,
                                   const float *v, const float *neg)
 {
-    size_t B = s->B;
+    size_t B = s->B, r0, r1;
     RS_ASSERT(s->tau > 0 && (s->K == 0 || neg));
-    if (B == 0)
+    inbatch_range(s, &r0, &r1);
+    if (r1 == r0)
         return 0;
-    struct inbatch_fwd j = { s, probs, u, v, neg, xmalloc(B * sizeof(double)) };
-    rs_parallel_for_blocks(s->threads, B, INBATCH_ROWS, inbatch_forward_rows, &j);
+    struct inbatch_fwd j = { s, probs, u, v, neg, xmalloc(B * sizeof(double)), r0 };
+    rs_parallel_for_blocks(s->threads, r1 - r0, INBATCH_ROWS, inbatch_forward_rows, &j);
     double loss = 0;
-    for (size_t i = 0; i < B; i++)
+    for (size_t i = r0; i < r1; i++)
         loss += j.row_loss[i];
     free(j.row_loss);
     return loss / (double)B;
 }
 
-/* Rows [lo, hi) of du and dv (column block [lo, hi) of probs), and the
- * negatives of rows [lo, hi): one block. */
+/* Block [lo, hi) of one backward pass over rows [r0, r1): du and the
+ * negatives of the rows of the block in the range, and dv of the items
+ * [lo, hi) (column block [lo, hi) of probs, its rows in the range). */
 static void inbatch_backward_block(const struct inbatch_bwd *j, size_t lo, size_t hi)
 {
     const struct rs_inbatch *s = j->s;
-    size_t B = s->B, K = s->K, d = s->d, C = B + K, n = hi - lo;
+    size_t B = s->B, K = s->K, d = s->d, C = B + K, n = hi - lo, r0 = j->r0, r1 = j->r1;
+    size_t a = lo > r0 ? lo : r0, b = hi < r1 ? hi : r1; /* the block's rows in the range */
     float c = j->c;
     const float *P = j->probs;
-    if (j->du) {
-        rs_sgemm(0, 0, n, d, B, c, P + lo * C, C, j->v, d, 1.0f, j->du + lo * d, d);
-        rs_saxpy(n * d, -c, j->v + lo * d, j->du + lo * d);
-        for (size_t i = lo; i < hi && K > 0; i++)
+    if (j->du && a < b) {
+        rs_sgemm(0, 0, b - a, d, B, c, P + a * C, C, j->v, d, 1.0f, j->du + a * d, d);
+        rs_saxpy((b - a) * d, -c, j->v + a * d, j->du + a * d);
+        for (size_t i = a; i < b && K > 0; i++)
             rs_sgemv(1, K, d, c, j->neg + i * K * d, d, P + i * C + B, 1.0f, j->du + i * d);
     }
-    if (j->dv) {
-        rs_sgemm(1, 0, n, d, B, c, P + lo, C, j->u, d, 1.0f, j->dv + lo * d, d);
-        rs_saxpy(n * d, -c, j->u + lo * d, j->dv + lo * d);
+    if (j->dv && r1 > r0) {
+        rs_sgemm(1, 0, n, d, r1 - r0, c, P + r0 * C + lo, C, j->u + r0 * d, d, 1.0f, j->dv + lo * d, d);
+        if (a < b)
+            rs_saxpy((b - a) * d, -c, j->u + a * d, j->dv + a * d);
     }
     if (j->dneg)
-        for (size_t i = lo; i < hi; i++)
+        for (size_t i = a; i < b; i++)
             for (size_t k = 0; k < K; k++)
                 rs_saxpy(d, c * P[i * C + B + k], j->u + i * d, j->dneg + (i * K + k) * d);
 }
@@ -819,7 +837,8 @@ void rs_inbatch_softmax_backward(float *du, float *dv, float *dneg, const struct
         return;
     /* dlogits = c·(P - I) with c = dloss/B; logits = u·vᵀ/tau, so each
      * product carries c/tau. The identity part is applied row by row. */
-    struct inbatch_bwd j = { s, probs, u, v, neg, du, dv, dneg, dloss / (float)s->B / s->tau };
+    struct inbatch_bwd j = { s, probs, u, v, neg, du, dv, dneg, dloss / (float)s->B / s->tau, 0, 0 };
+    inbatch_range(s, &j.r0, &j.r1);
     rs_parallel_for_blocks(s->threads, s->B, INBATCH_ROWS, inbatch_backward_rows, &j);
 }
 

@@ -103,6 +103,11 @@ float *rs_params_g(const struct rs_params *p, int i);
 /* Zeroes dense gradients and the touched rows of sparse ones, and clears the
  * touched lists. */
 void rs_params_zero_grad(struct rs_params *p);
+/* Under mpirun (core/dist.h), replaces every rank's gradient by the sum over
+ * the ranks: dense tensors whole, sparse tables as the rows some rank
+ * touched (their touched lists become the union, the same on every rank).
+ * Every rank gets the same bits. A no-op in a job of one rank (lib/nn/dist.c). */
+void rs_params_sum_ranks(struct rs_params *p);
 /* Marks row r of sparse tensor i as touched (ops call this; exposed for
  * callers writing their own sparse backward). No-op for dense tensors. */
 void rs_params_touch(struct rs_params *p, int i, size_t r);
@@ -281,6 +286,7 @@ struct rs_inbatch {
     const uint32_t *neg_item;  /* (B, K) or NULL = no masking of negatives */
     int threads;               /* blocks of rows on this many threads (threads.h),
                                   0 or 1: the caller's; see below */
+    size_t row_lo, row_hi;     /* only rows [row_lo, row_hi) (0, 0: all B); see below */
 };
 /* u: (B, d) user vectors, v: (B, d) item vectors, neg: (B, K, d) or NULL when
  * K = 0; probs: (B, B + K) written for backward. Rows go through sgemm in
@@ -288,7 +294,15 @@ struct rs_inbatch {
  * same bits. */
 double rs_inbatch_softmax_forward(float *probs, const struct rs_inbatch *s, const float *u,
                                   const float *v, const float *neg);
-/* du += ∂/∂u, dv += ∂/∂v, dneg += ∂/∂neg (each may be NULL), times dloss. */
+/* du += ∂/∂u, dv += ∂/∂v, dneg += ∂/∂neg (each may be NULL), times dloss.
+ *
+ * With a row range (data-parallel training, each rank its rows of one global
+ * batch): forward fills rows [row_lo, row_hi) of probs and returns their
+ * share of the batch's mean loss (the sum over the ranges is the loss);
+ * backward reads only those rows of probs and of u, and adds their share of
+ * every gradient: du and dneg of those rows, complete; dv of every item, a
+ * partial sum the caller adds up over the ranges. v and neg are whole. The
+ * whole range is the computation above, bit for bit. */
 void rs_inbatch_softmax_backward(float *du, float *dv, float *dneg, const struct rs_inbatch *s,
                                  const float *probs, const float *u, const float *v,
                                  const float *neg, float dloss);

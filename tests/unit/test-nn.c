@@ -544,6 +544,59 @@ static void test_inbatch(void)
             "inbatch logQ correction subtracts log q_j");
 }
 
+/* Largest |a - b| over n floats. */
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fabs((double)a[i] - b[i]) > m ? fabs((double)a[i] - b[i]) : m;
+    return m;
+}
+
+/* Row ranges (data-parallel training): ranges that cut the batch add up to
+ * the whole, loss and gradients; the whole range is the whole, bit for bit. */
+static void test_inbatch_ranges(void)
+{
+    enum { B = 300, K = 2, D = 8 }; /* over two INBATCH_ROWS blocks, cut off their edges */
+    size_t C = B + K, cut[4] = {0, 77, 77, 300}; /* an empty range too */
+    uint32_t item[B], neg_item[B * K];
+    float logq[B], neg_logq[B * K];
+    for (size_t i = 0; i < B; i++) {
+        item[i] = (uint32_t)(i % 50), logq[i] = -0.01f * (float)(i % 13);
+        for (size_t k = 0; k < K; k++)
+            neg_item[i * K + k] = (uint32_t)((i * 7 + k) % 60), neg_logq[i * K + k] = -0.02f * (float)k;
+    }
+    struct rs_inbatch s = {.B = B, .K = K, .d = D, .tau = 0.1f, .logq = logq, .item = item,
+                           .neg_logq = neg_logq, .neg_item = neg_item};
+    float *u = randv(B * D, 1), *v = randv(B * D, 1), *neg = randv(B * K * D, 1), *probs = zerov(B * C);
+    float *du = zerov(B * D), *dv = zerov(B * D), *dn = zerov(B * K * D);
+    double whole = rs_inbatch_softmax_forward(probs, &s, u, v, neg);
+    rs_inbatch_softmax_backward(du, dv, dn, &s, probs, u, v, neg, 1);
+    float *du2 = zerov(B * D), *dv2 = zerov(B * D), *dn2 = zerov(B * K * D), *pr2 = zerov(B * C);
+    s.row_lo = 0, s.row_hi = B;
+    ok(rs_inbatch_softmax_forward(pr2, &s, u, v, neg) == whole, "inbatch range [0, B): the same loss");
+    rs_inbatch_softmax_backward(du2, dv2, dn2, &s, pr2, u, v, neg, 1);
+    ok(max_diff(du, du2, B * D) == 0 && max_diff(dv, dv2, B * D) == 0 && max_diff(dn, dn2, B * K * D) == 0,
+       "inbatch range [0, B): the same gradients, bit for bit");
+    memset(du2, 0, B * D * sizeof *du2), memset(dv2, 0, B * D * sizeof *dv2), memset(dn2, 0, B * K * D * sizeof *dn2);
+    double sum = 0;
+    for (int r = 0; r < 3; r++) {
+        /* A range's probs and u hold garbage outside it, as on a rank. */
+        float *pr = randv(B * C, 1), *ur = randv(B * D, 5);
+        s.row_lo = cut[r], s.row_hi = cut[r + 1];
+        memcpy(ur + s.row_lo * D, u + s.row_lo * D, (s.row_hi - s.row_lo) * D * sizeof *ur);
+        sum += rs_inbatch_softmax_forward(pr, &s, ur, v, neg);
+        rs_inbatch_softmax_backward(du2, dv2, dn2, &s, pr, ur, v, neg, 1);
+        free(pr), free(ur);
+    }
+    is_near(sum, whole, 1e-6, "inbatch ranges: the losses add up to the batch's");
+    ok(max_diff(du, du2, B * D) < 1e-6 && max_diff(dn, dn2, B * K * D) < 1e-6,
+       "inbatch ranges: du and dneg of each row as the whole batch's");
+    is_near(max_diff(dv, dv2, B * D), 0, 1e-6, "inbatch ranges: dv summed over the ranges is the whole's");
+    free(u), free(v), free(neg), free(probs), free(du), free(dv), free(dn);
+    free(du2), free(dv2), free(dn2), free(pr2);
+}
+
 /* ---- a whole two-tower model: embeddings, attention history, dense, relu,
  * l2norm, in-batch softmax with negatives through the item tower ---- */
 #define TT_B 6
@@ -1009,6 +1062,7 @@ int main(int argc, char **argv)
     test_bce();
     test_list_softmax();
     test_inbatch();
+    test_inbatch_ranges();
     test_two_tower();
     test_optim();
     test_threaded();
