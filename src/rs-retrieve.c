@@ -419,7 +419,7 @@ static int run_queries(struct state *s, struct rs_writer *w)
     struct batch b = { 0 };
     batch_reserve(&b, cap < 256 ? cap : 256, need_vec ? s->d : 0, k);
     uint64_t total = 0;
-    int rc = rs_cands_header(w, opt.query_col), end = 0;
+    int rc = rs_cands_header(w, opt.query_col, cols.item), end = 0;
     while (rc == 0 && !end) {
         b.n = b.idlen = 0;
         b.idoff[0] = 0;
@@ -645,7 +645,7 @@ static void check_options(void)
     if ((cols.given & RS_COLS_TIME) && !opt.history && !(opt.half_life > 0))
         rs_usage_error(SYNOPSIS, "--time-col is read only by --history and --half-life");
     if (!opt.query_col)
-        opt.query_col = opt.similar ? "query_item_id" : "user_id";
+        opt.query_col = opt.similar ? "query_item_id" : cols.user;
 }
 
 int main(int argc, char **argv)

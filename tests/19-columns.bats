@@ -1,15 +1,16 @@
 #!/usr/bin/env bats
 # The column flags every tool shares (src/cli.h, struct rs_cols): each tool
-# takes --user-col, --item-col, --event-col, --time-col, --session-col for
-# the columns it reads, lists exactly those in --help with their defaults,
-# refuses the others as usage errors, and reads renamed columns as it reads
-# the default ones.
+# takes --user-col and --item-col (one pair serves every stage), and
+# --event-col, --time-col, --session-col for the columns it reads, lists
+# exactly those in --help with their defaults, refuses the others as usage
+# errors, reads renamed columns as it reads the default ones and writes the
+# id columns under the names it read.
 load helpers
 
 # tool: the flags it reads.
 COLS=(
     "rs-als:user item event"
-    "rs-cluster:item"
+    "rs-cluster:user item"
     "rs-diversify:user item"
     "rs-ease:user item event"
     "rs-itemknn:user item event"
@@ -21,7 +22,7 @@ COLS=(
     "rs-prefilter:user item event time"
     "rs-rank:user item event session"
     "rs-retrieve:user item time"
-    "rs-split:user event time"
+    "rs-split:user item event time"
     "rs-train-tower:user item"
 )
 
@@ -57,14 +58,16 @@ declare -gA DEFAULT=([user]=user_id [item]=item_id [event]=event [time]=timestam
     [ "$(head -1 ev.tsv | cut -f1-4)" = "$(printf 'uid\tiid\tkind\tts')" ]
     rs-als -q -f 4 -i 2 --candidates 5 --user-col uid --item-col iid --event-col kind --positive click ev.tsv > b
     rs-als -q -f 4 -i 2 --candidates 5 --positive click syn/events.tsv > c
-    assert_same b c
+    [ "$(head -1 b | cut -f1,2)" = "$(printf 'uid\tiid')" ]
+    back b > bb
+    assert_same bb c
     rs-als -q -f 4 -i 2 --item-factors if.rsb --user-factors uf.rsb syn/events.tsv
     rs-negsample -q -k 3 --strategy popularity,impressions --impressions syn/events.tsv syn/events.tsv > na
     rs-negsample -q -k 3 --strategy popularity,impressions --impressions ev.tsv --user-col uid --item-col iid \
         --event-col kind --time-col ts --session-col sid ev.tsv | back > nb
     assert_same na nb
     rs-retrieve -k 5 --users uf.rsb --items if.rsb --exclude syn/events.tsv 2> /dev/null > a
-    rs-retrieve -k 5 --users uf.rsb --items if.rsb --exclude ev.tsv --user-col uid --item-col iid 2> /dev/null > b
+    rs-retrieve -k 5 --users uf.rsb --items if.rsb --exclude ev.tsv --user-col uid --item-col iid 2> /dev/null | back > b
     assert_same a b
     ren a > ra
     rs-diversify -n 3 --seen syn/events.tsv a > da

@@ -49,6 +49,7 @@ void rs_csr_free(struct rs_csr *m);
 struct rs_events_spec {
     const char *user_col, *item_col; /* required columns */
     const char *event_col;           /* used only when positive is set */
+    int event_required;              /* event_col was named: its absence is an error (rs_tsv_event_col) */
     const char *weight_col;          /* NULL: each row counts 1 */
     const char *positive;            /* comma list of event values to keep; NULL: all */
     int csv;                         /* parse as CSV whatever the name */
