@@ -49,11 +49,11 @@ void rs_csr_free(struct rs_csr *m);
 struct rs_events_spec {
     const char *user_col, *item_col; /* required columns */
     const char *event_col;           /* used only when positive is set */
-    int event_required;              /* event_col was named: its absence is an error (rs_tsv_event_col) */
     const char *weight_col;          /* NULL: each row counts 1 */
     const char *positive;            /* comma list of event values to keep; NULL: all */
     int csv;                         /* parse as CSV whatever the name */
     size_t max_id;                   /* longest id accepted, in bytes (0: any; RSB outputs: RS_RSB_MAX_ID) */
+    int event_required;              /* event_col was named: its absence is an error (rs_tsv_event_col) */
 };
 
 /* Reads the events at path ("-": stdin) and appends one triplet per kept row:
