@@ -6,6 +6,7 @@
 # errors, reads renamed columns as it reads the default ones and writes the
 # id columns under the names it read.
 load helpers
+load serve-helpers
 
 # tool: the flags it reads.
 COLS=(
@@ -24,6 +25,7 @@ COLS=(
     "rs-retrieve:user item time"
     "rs-split:user item event time"
     "rs-train-tower:user item"
+    "rs-serve:user item"
 )
 
 declare -gA DEFAULT=([user]=user_id [item]=item_id [event]=event [time]=timestamp [session]=session_id)
@@ -135,6 +137,16 @@ head1() { rs-cat "$1" | head -1 | cut -f1,2; }
     [ "$(awk -F'\t' '$1 == "users" { print ($3 > 0) }' metrics.tsv)" = 1 ]
     rs-cat --to json --group-col customer -o recs.json final.tsv
     grep -q '"product"' recs.json
+    serve --items-emb ie.rsb --users-emb ue.rsb --seen s/train.tsv --items clusters.tsv --group-col cluster \
+        --max-per-group 2 --source als=als.tsv --source pop=pop.tsv --ranker rank.rsm --rank-users uf.tsv \
+        --rank-items if.tsv "${C[@]}"
+    u=$(sed -n 2p als.tsv | cut -f1)
+    [ "$(get "/recommend?user_id=$u&k=3")" = 200 ] || { cat body server.log; false; }
+    [[ $(cat body) == *'"source": "embedding"'* || $(cat body) == *'"source":"embedding"'* ]]
+    # the user's train items are excluded: --seen was read by its customer, product columns
+    for i in $("$PYTHON" -c 'import json,sys; print(" ".join(x["item_id"] for x in json.load(open("body"))["items"]))'); do
+        ! grep -q "^$u	$i	" s/train.tsv || { echo "seen item $i served"; false; }
+    done
 }
 
 @test "--time-unit: milliseconds read as seconds by magnitude or declared; a wrong unit, mixed units, times outside 1970-2099 refused with file and line, nothing written" {
