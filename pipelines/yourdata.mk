@@ -24,7 +24,7 @@
 #   for head and full: rs-features → rs-train-tower (ids + history) → rs-embed
 #       → rs-retrieve (two-tower), rs-als, rs-retrieve --popular → rs-merge
 #   head: merged candidates labelled by the head's test (rs-label) → rs-rank train
-#   full: merged → rs-rank score → rs-diversify (MMR on the item embeddings)
+#   full: merged → rs-rank score → rs-diversify (a cap per cluster of items)
 #       → recommendations.json; rs-metrics on the test users against the
 #       popular and random baselines → metrics.tsv; pipelines/report.sh → report/
 #
@@ -45,7 +45,8 @@ MIN_RATING  ?=
 K           ?= 20
 CANDIDATES  ?= 100
 HISTORY     ?= 50
-MMR         ?= 0.8
+CLUSTERS    ?= 20
+PER_CLUSTER ?= 5
 RANK_CONFIG ?= examples/yourdata-rank.json
 RANK_OPTS   ?= --epochs 10 --patience 3
 SEED        ?= 42
@@ -187,9 +188,14 @@ $(D)/ranked.tsv.zst: $(D)/full/merged.tsv.zst $(D)/rank.rsm $(D)/full/user_featu
 	$(BIN)/rs-rank score $(Q) $(COLS) -m $(D)/rank.rsm --users $(D)/full/user_features.tsv.zst \
 	    --items $(D)/full/item_features.tsv.zst --keep $(CANDIDATES) -o $@ $<
 
-# 7. Post-ranking: the top K by MMR on the two-tower item embeddings.
-$(D)/final.tsv.zst: $(D)/ranked.tsv.zst $(D)/full/item_emb.rsb
-	$(BIN)/rs-diversify $(Q) $(COLS) -n $(K) --items $(D)/full/item_emb.rsb --mmr $(MMR) -o $@ $<
+# 7. Post-ranking: the top K with at most PER_CLUSTER items of one of
+#    CLUSTERS k-means clusters of the two-tower item embeddings (a cap needs
+#    no common scale of score and similarity, as MMR would).
+$(D)/full/clusters.tsv: $(D)/full/item_emb.rsb
+	$(BIN)/rs-cluster $(Q) $(COLS) -k $(CLUSTERS) -o $@ $<
+$(D)/final.tsv.zst: $(D)/ranked.tsv.zst $(D)/full/clusters.tsv
+	$(BIN)/rs-diversify $(Q) $(COLS) -n $(K) --items $(D)/full/clusters.tsv --by cluster --max-per-group $(PER_CLUSTER) \
+	    -o $@ $<
 $(D)/recommendations.json: $(D)/final.tsv.zst
 	$(BIN)/rs-cat --to json --group-col $(USER_COL) -o $@ $<
 
