@@ -107,7 +107,8 @@ head1() { rs-cat "$1" | head -1 | cut -f1,2; }
     [ "$(head1 s/train.tsv)" = "$ids" ]
     rs-features -q "${C[@]}" "${T[@]}" --side user --users users.tsv --history 10 -o uf.tsv s/train.tsv
     rs-features -q "${C[@]}" "${T[@]}" --side item --items items.tsv -o if.tsv s/train.tsv
-    [ "$(head1 uf.tsv | cut -f1)" = customer ] && [ "$(head1 if.tsv | cut -f1)" = product ]
+    [ "$(head1 uf.tsv | cut -f1)" = customer ]
+    [ "$(head1 if.tsv | cut -f1)" = product ]
     # no event column: every row is a click
     [ "$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { n += $c["click_cnt"] } END { print n }' uf.tsv)" = \
       "$(($(wc -l < s/train.tsv) - 1))" ]
@@ -145,7 +146,7 @@ head1() { rs-cat "$1" | head -1 | cut -f1,2; }
     [[ $(cat body) == *'"source": "embedding"'* || $(cat body) == *'"source":"embedding"'* ]]
     # the user's train items are excluded: --seen was read by its customer, product columns
     for i in $("$PYTHON" -c 'import json,sys; print(" ".join(x["item_id"] for x in json.load(open("body"))["items"]))'); do
-        ! grep -q "^$u	$i	" s/train.tsv || { echo "seen item $i served"; false; }
+        if grep -q "^$u	$i	" s/train.tsv; then echo "seen item $i served"; false; fi
     done
 }
 
