@@ -80,6 +80,8 @@ declare -gA DEFAULT=([user]=user_id [item]=item_id [event]=event [time]=timestam
     assert_same ma mb
     rs-cluster -q -k 3 --item-col iid if.rsb > cl
     [ "$(head -1 cl)" = "$(printf 'iid\tcluster')" ]
+    rs-retrieve -q --similar --items if.rsb -k 2 --item-col iid > sim
+    [ "$(head -1 sim)" = "$(printf 'query_iid\tiid\trank\tscore')" ]
 }
 
 # own_data: syn/ (rs-synth), and ev.csv: its clicks and bookings as a ratings
