@@ -6,14 +6,16 @@ set -euo pipefail
 D=$1
 R=$2
 BIN=${BIN:-bin}
+USER_COL=${USER_COL:-user_id} # the id columns' names (pipelines/yourdata.mk: the data's own)
+ITEM_COL=${ITEM_COL:-item_id}
 mkdir -p "$R"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # --- EDA: interactions per user and per item, popularity long tail.
-"$BIN/rs-cat" "$D/pos.tsv.zst" | awk -F'\t' -v tmp="$tmp" '
+"$BIN/rs-cat" "$D/pos.tsv.zst" | awk -F'\t' -v tmp="$tmp" -v uc="$USER_COL" -v ic="$ITEM_COL" '
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-    { u[$col["user_id"]]++; it[$col["item_id"]]++ }
+    { u[$col[uc]]++; it[$col[ic]]++ }
     END {
         for (k in u) print u[k] > tmp "/per_user"
         for (k in it) print it[k] > tmp "/per_item"
@@ -26,9 +28,9 @@ done
 
 # --- 2-D PCA of the item embeddings, coloured by category.
 "$BIN/rs-cluster" -q --pca 2 -o "$tmp/pca.tsv" "$D/item_emb.rsb"
-"$BIN/rs-cat" "$D/data/items.tsv.zst" | awk -F'\t' -v pca="$tmp/pca.tsv" -v tmp="$tmp" '
+"$BIN/rs-cat" "$D/data/items.tsv.zst" | awk -F'\t' -v pca="$tmp/pca.tsv" -v tmp="$tmp" -v ic="$ITEM_COL" '
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-    { cat[$col["item_id"]] = $col["category"] }
+    { cat[$col[ic]] = ("category" in col) ? $col["category"] : "items" }
     END {
         while ((getline line < pca) > 0) {
             split(line, f, "\t")

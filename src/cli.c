@@ -5,6 +5,7 @@
 #include "core/err.h"
 #include "core/num.h"
 #include "io/io.h"
+#include "io/tsv.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -226,16 +227,35 @@ static const char **col_name(struct rs_cols *c, int k)
     return names[k];
 }
 
+static void col_flag_refused(const char *flag)
+{
+    fprintf(stderr, "%s: %s does not apply: this tool reads no such column\nTry '%s --help' for more "
+            "information.\n", rs_prog, flag, rs_prog);
+    exit(2);
+}
+
+/* --time-unit: the unit of every table's timestamps (core/timeparse.h). */
+static void time_unit(const char *arg, const struct rs_cols *c)
+{
+    enum rs_time_unit u;
+    if (!(c->used & RS_COLS_TIME))
+        col_flag_refused("--time-unit");
+    if (rs_time_unit_parse(arg, &u) < 0)
+        bad_value("--time-unit", arg, "s, ms, us, iso or auto");
+    rs_tsv_time_unit(u);
+}
+
 int rs_cli_cols(int opt, const char *arg, struct rs_cols *c)
 {
     int k = opt - RS_OPT_COL;
+    if (opt == RS_OPT_TIME_UNIT) {
+        time_unit(arg, c);
+        return 1;
+    }
     if (k < 0 || k > 4)
         return 0;
-    if (!(c->used & 1u << k)) {
-        fprintf(stderr, "%s: %s does not apply: this tool reads no such column\nTry '%s --help' for more "
-                "information.\n", rs_prog, col_flags[k], rs_prog);
-        exit(2);
-    }
+    if (!(c->used & 1u << k))
+        col_flag_refused(col_flags[k]);
     if (!*arg)
         bad_value(col_flags[k], arg, "a column name");
     *col_name(c, k) = arg;
@@ -246,7 +266,7 @@ int rs_cli_cols(int opt, const char *arg, struct rs_cols *c)
 const char *rs_cli_cols_help(const struct rs_cols *c, int at)
 {
     static const char *const what[] = { "user id", "item id", "event", "timestamp", "session" };
-    static char text[512];
+    static char text[1024];
     struct rs_cols d = RS_COLS_INIT(0);
     size_t n = 0;
     text[0] = '\0';
@@ -257,6 +277,10 @@ const char *rs_cli_cols_help(const struct rs_cols *c, int at)
         snprintf(flag, sizeof flag, "%s NAME", col_flags[k]);
         n += (size_t)snprintf(text + n, sizeof text - n, "      %-*s %s column (default %s)\n", at - 7, flag, what[k],
                               *col_name(&d, k));
+        if (k == 3)
+            n += (size_t)snprintf(text + n, sizeof text - n, "      %-*s s, ms, us, iso or auto (default: by magnitude,\n"
+                                  "      %-*s seconds below 1e11, ms below 1e14, us below 1e17)\n", at - 7, "--time-unit U",
+                                  at - 7, "");
     }
     return text;
 }

@@ -76,16 +76,22 @@ struct rs_cols {
     unsigned given; /* RS_COLS_* of the flags on the command line */
 };
 
-#define RS_COLS_INIT(used) { "user_id", "item_id", "event", "timestamp", "session_id", (used), 0 }
+/* Every tool with column flags takes both id flags, even one whose ids only
+ * pass through: one --user-col/--item-col pair then serves every stage of a
+ * pipeline (docs/design.md, "Column names"). */
+#define RS_COLS_INIT(used) \
+    { "user_id", "item_id", "event", "timestamp", "session_id", (used) | RS_COLS_USER | RS_COLS_ITEM, 0 }
 
 /* getopt values of the column flags (long only). */
 #define RS_OPT_COL 0x7f10 /* + log2 of the RS_COLS_* bit */
+#define RS_OPT_TIME_UNIT 0x7f18 /* --time-unit, with the tools that read --time-col */
 #define RS_COLS_LONGOPTS                                                                      \
     { "user-col", required_argument, 0, RS_OPT_COL },                                        \
     { "item-col", required_argument, 0, RS_OPT_COL + 1 },                                    \
     { "event-col", required_argument, 0, RS_OPT_COL + 2 },                                   \
     { "time-col", required_argument, 0, RS_OPT_COL + 3 },                                    \
-    { "session-col", required_argument, 0, RS_OPT_COL + 4 }
+    { "session-col", required_argument, 0, RS_OPT_COL + 4 },                                 \
+    { "time-unit", required_argument, 0, RS_OPT_TIME_UNIT }
 
 #define RS_DEFAULT_SEED 42
 

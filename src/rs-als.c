@@ -171,7 +171,7 @@ static int write_candidates(struct rs_writer *w, const struct rs_als *m, const s
 {
     struct rec r = { m, rs_cands_id_order(items), seen, pop };
     size_t k = rs_opt_cap("--candidates", opt.candidates, rs_strmap_size(items), "items");
-    int rc = rs_queries_write(w, qs, items, k, 16 * RS_KNN_QB, recommend, &r);
+    int rc = rs_queries_write(w, cols.user, cols.item, qs, items, k, 16 * RS_KNN_QB, recommend, &r);
     free(r.order);
     return rc;
 }
@@ -263,6 +263,7 @@ static void parse(int argc, char **argv)
     opt.ev.user_col = cols.user;
     opt.ev.item_col = cols.item;
     opt.ev.event_col = cols.event;
+    opt.ev.event_required = cols.given & RS_COLS_EVENT;
     if (opt.user_factors || opt.item_factors) /* checked where the line is known */
         opt.ev.max_id = RS_RSB_MAX_ID;
     if (!opt.user_factors && !opt.item_factors && !opt.candidates)

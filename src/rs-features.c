@@ -169,7 +169,8 @@ static int read_events(struct state *s, const char *path)
     if (rc < 0 || rs_tsv_ncols(t) == 0)
         goto out;
     if ((rc = rs_tsv_require(t, cols.user, &uc)) < 0 || (rc = rs_tsv_require(t, cols.item, &ic)) < 0 ||
-        (rc = rs_tsv_require(t, cols.time, &tc)) < 0 || (rc = rs_tsv_require(t, cols.event, &ec)) < 0)
+        (rc = rs_tsv_require(t, cols.time, &tc)) < 0 ||
+        (rc = rs_tsv_event_col(t, cols.event, cols.given & RS_COLS_EVENT, &ec)) < 0)
         goto out;
     pc = rs_tsv_col(t, opt.price_col);
     for (uint32_t row = 0; (rc = rs_tsv_next(t)) == 0; row++) {
@@ -190,7 +191,9 @@ static int read_events(struct state *s, const char *path)
         }
         size_t e = (size_t)rs_strmap_put(s->ents, rs_tsv_get(t, key), rs_tsv_len(t, key), NULL);
         size_t item = (size_t)rs_strmap_put(s->items, rs_tsv_get(t, ic), rs_tsv_len(t, ic), NULL);
-        size_t ev = event_index(s, rs_tsv_get(t, ec), rs_tsv_len(t, ec));
+        size_t evn;
+        const char *evs = rs_tsv_event(t, ec, &evn);
+        size_t ev = event_index(s, evs, evn);
         if (pc >= 0 && rs_tsv_len(t, pc) && (rc = rs_tsv_get_f64(t, pc, &price)) < 0)
             break;
         if (isnan(price) && item < s->price_cap)

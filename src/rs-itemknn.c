@@ -107,7 +107,7 @@ static int write_candidates(struct rs_writer *w, const struct rs_itemknn *m, con
 {
     size_t k = rs_opt_cap("--candidates", opt.candidates, m->nitems, "items");
     struct rec r = { m, hist };
-    return rs_queries_write(w, q, m->items, k, 4096, recommend, &r);
+    return rs_queries_write(w, cols.user, cols.item, q, m->items, k, 4096, recommend, &r);
 }
 
 /* The model: fitted on the triplets c (x: their full matrix), or loaded. */
@@ -215,6 +215,7 @@ static void parse(int argc, char **argv)
     opt.ev.user_col = cols.user;
     opt.ev.item_col = cols.item;
     opt.ev.event_col = cols.event;
+    opt.ev.event_required = cols.given & RS_COLS_EVENT;
     check();
 }
 

@@ -161,6 +161,7 @@ int main(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "one CANDIDATES input at most, got %d", argc - optind);
     opt.l.user_col = cols.user, opt.l.item_col = cols.item;
     opt.l.event_col = cols.event, opt.l.time_col = cols.time;
+    opt.l.event_required = cols.given & RS_COLS_EVENT;
     const char *cands = optind < argc ? argv[optind] : "-";
     if (strcmp(cands, "-") == 0 && strcmp(opt.events, "-") == 0)
         rs_usage_error(SYNOPSIS, "--events and CANDIDATES cannot both be stdin");

@@ -125,10 +125,8 @@ struct ctx {
 
 static int is_positive(struct rs_tsv *t, int ec)
 {
-    if (ec < 0)
-        return 1;
-    const char *e = rs_tsv_get(t, ec);
-    size_t n = rs_tsv_len(t, ec);
+    size_t n;
+    const char *e = rs_tsv_event(t, ec, &n);
     if (!opt.positive)
         return !(n == strlen(opt.imp_event) && memcmp(e, opt.imp_event, n) == 0);
     for (const char *p = opt.positive; *p;) {
@@ -182,9 +180,10 @@ static int session_key(const struct ctx *x, struct rs_tsv *t, int sc, char *buf,
 static int count_pass(struct ctx *x, struct rs_tsv *t)
 {
     int rc = 0, uc, ic;
+    int ec;
     if (rs_tsv_ncols(t) && ((rc = rs_tsv_require(t, cols.user, &uc)) == 0) &&
-        (rc = rs_tsv_require(t, cols.item, &ic)) == 0) {
-        int ec = rs_tsv_col(t, cols.event);
+        (rc = rs_tsv_require(t, cols.item, &ic)) == 0 &&
+        (rc = rs_tsv_event_col(t, cols.event, cols.given & RS_COLS_EVENT, &ec)) == 0) {
         uint32_t item;
         while ((rc = rs_tsv_next(t)) == 0) {
             if (!is_positive(t, ec))
@@ -298,7 +297,8 @@ static int example_pass(const struct ctx *x, struct rs_twopass *tp, struct rs_wr
     rs_tsv_require(t, cols.item, &ic);
     int ec = rs_tsv_col(t, cols.event), sc = rs_tsv_col(t, x->session_mode == 1 ? cols.session : cols.time);
     size_t k = (size_t)opt.k, nc = rs_tsv_ncols(t), short_rows = 0;
-    rc = rs_writer_printf(w, "user_id\titem_id\tlogq\tneg_items\tneg_logq");
+    rc = rs_writer_put_field(w, cols.user, strlen(cols.user)) | rs_writer_putc(w, '\t') |
+         rs_writer_put_field(w, cols.item, strlen(cols.item)) | rs_writer_printf(w, "\tlogq\tneg_items\tneg_logq");
     for (size_t i = 0; i < nc; i++)
         if (passed_through(t, i, uc, ic))
             rc |= rs_writer_putc(w, '\t') | rs_writer_put_field(w, rs_tsv_colname(t, i), strlen(rs_tsv_colname(t, i)));

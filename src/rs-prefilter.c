@@ -132,7 +132,7 @@ static int read_events(struct state *s, struct rs_tsv *t)
     int uc, ic, tc = -1, ec = -1, rc = 0;
     if ((rc = rs_tsv_require(t, cols.user, &uc)) < 0 || (rc = rs_tsv_require(t, cols.item, &ic)) < 0 ||
         (opt.r.recency && (rc = rs_tsv_require(t, cols.time, &tc)) < 0) ||
-        (s->events && (rc = rs_tsv_require(t, cols.event, &ec)) < 0))
+        (rc = rs_tsv_event_col(t, cols.event, cols.given & RS_COLS_EVENT, &ec)) < 0)
         return rc;
     s->tmax = INT64_MIN;
     while (rc == 0 && (rc = rs_tsv_next(t)) == 0) {
@@ -145,7 +145,9 @@ static int read_events(struct state *s, struct rs_tsv *t)
         cover_item(s, (size_t)i);
         if (tc >= 0 && (rc = rs_tsv_get_time(t, tc, &time)) == 0) {
             s->tmax = time > s->tmax ? time : s->tmax;
-            if ((ec < 0 || rs_strmap_get(s->events, rs_tsv_get(t, ec), rs_tsv_len(t, ec)) >= 0) && time > s->last[i])
+            size_t evn;
+            const char *ev = rs_tsv_event(t, ec, &evn);
+            if ((!s->events || rs_strmap_get(s->events, ev, evn) >= 0) && time > s->last[i])
                 s->last[i] = time;
         }
     }

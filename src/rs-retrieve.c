@@ -103,7 +103,8 @@ static void help(void)
            "      --allow FILE       TSV with item_id: only these items are returned\n"
            "      --deny FILE        TSV with item_id: these items are never returned\n"
            "%s"
-           "      --query-col NAME   first output column (default user_id, or query_item_id)\n"
+           "      --query-col NAME   first output column (default the --user-col, or\n"
+           "                         query_ and the --item-col)\n"
            "      --batch N          queries per batch (default %d)\n"
            "  -o, --output FILE      write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd             compress the output (default when FILE ends in .zst)\n"
@@ -419,7 +420,7 @@ static int run_queries(struct state *s, struct rs_writer *w)
     struct batch b = { 0 };
     batch_reserve(&b, cap < 256 ? cap : 256, need_vec ? s->d : 0, k);
     uint64_t total = 0;
-    int rc = rs_cands_header(w, opt.query_col), end = 0;
+    int rc = rs_cands_header(w, opt.query_col, cols.item), end = 0;
     while (rc == 0 && !end) {
         b.n = b.idlen = 0;
         b.idoff[0] = 0;
@@ -644,8 +645,12 @@ static void check_options(void)
         rs_usage_error(SYNOPSIS, "--half-life applies to --popular and --history");
     if ((cols.given & RS_COLS_TIME) && !opt.history && !(opt.half_life > 0))
         rs_usage_error(SYNOPSIS, "--time-col is read only by --history and --half-life");
+    if (!opt.query_col && opt.similar) { /* lives until exit, as every option */
+        char *q = xmalloc(strlen("query_") + strlen(cols.item) + 1);
+        opt.query_col = strcat(strcpy(q, "query_"), cols.item);
+    }
     if (!opt.query_col)
-        opt.query_col = opt.similar ? "query_item_id" : "user_id";
+        opt.query_col = cols.user;
 }
 
 int main(int argc, char **argv)

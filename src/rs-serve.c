@@ -52,6 +52,9 @@ static struct {
       .max_connections = DEFAULT_MAX_CONNECTIONS, .per_client = DEFAULT_PER_CLIENT, .timeout = DEFAULT_TIMEOUT,
       .conn_memory = DEFAULT_CONN_MEMORY };
 
+/* The id columns of --seen, --items, --source and the ranker's tables. */
+static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM);
+
 static void help(void)
 {
     printf("Usage: " SYNOPSIS "\n"
@@ -122,6 +125,7 @@ static void help(void)
            "      --rrf-k K          the fusion constant (default %d, as rs-merge)\n"
            "      --clock-hour NAME  a request without context NAME gets the server's hour of\n"
            "                         day (UTC, 0-23) for it (default: none; missing)\n"
+           "%s"
            "Serving:\n"
            "      --port N           TCP port (default %d; 0 = any free port)\n"
            "      --bind ADDR        IPv4 address to listen on (default 127.0.0.1)\n"
@@ -164,7 +168,7 @@ static void help(void)
            "      --rank-users user_features.tsv.zst --rank-items item_features.tsv.zst &\n"
            "      # as rs-retrieve --exclude pos.tsv.zst -k 200 | rs-merge -k 200 tower=- als=...\n"
            "      #    pop=... | rs-rank score | rs-diversify --seen pos.tsv.zst --stock-col in_stock\n",
-           RS_RECO_DEFAULT_CANDIDATES, RS_FUSE_RRF_K, DEFAULT_PORT, DEFAULT_WATCH, DEFAULT_MAX_CONNECTIONS,
+           RS_RECO_DEFAULT_CANDIDATES, RS_FUSE_RRF_K, rs_cli_cols_help(&cols, 25), DEFAULT_PORT, DEFAULT_WATCH, DEFAULT_MAX_CONNECTIONS,
            DEFAULT_PER_CLIENT, DEFAULT_TIMEOUT, DEFAULT_CONN_MEMORY, PARAM_RECORD, DEFAULT_MAX_URL,
            DEFAULT_MAX_PARAMS, DEFAULT_MAX_BODY);
 }
@@ -652,11 +656,12 @@ int main(int argc, char **argv)
         { "max-url", required_argument, 0, 9 },
         { "max-params", required_argument, 0, 10 },
         { "max-body", required_argument, 0, 11 },
+        RS_COLS_LONGOPTS,
         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "p:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+        if (rs_cli_common(c, optarg, help) || rs_cli_cols(c, optarg, &cols))
             continue;
         switch (c) {
         case 'I': opt.reco.items_emb = optarg; break;
@@ -697,6 +702,8 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
+    opt.reco.user_col = cols.user;
+    opt.reco.item_col = cols.item;
     if (!opt.reco.items_emb)
         rs_usage_error(SYNOPSIS, "--items-emb is required");
     if (opt.reco.users && !opt.reco.model)

@@ -247,7 +247,7 @@ static int find_cols(const struct rs_tsv *t, struct cols *c)
     if (rc == 0)
         rc = rs_tsv_require(t, cols.time, &c->time);
     if (rc == 0 && opt.mode == M_BY_EVENT)
-        rc = rs_tsv_require(t, cols.event, &c->event);
+        rc = rs_tsv_event_col(t, cols.event, cols.given & RS_COLS_EVENT, &c->event);
     return rc;
 }
 
@@ -261,9 +261,9 @@ static int split_stream(struct rs_tsv *t, const struct rs_split_windows *w, stru
     while ((rc = rs_tsv_next(t)) == 0) {
         if ((rc = rs_tsv_get_time(t, c->time, &ts)) < 0)
             break;
-        int k = opt.mode == M_BY_EVENT
-                    ? rs_split_event_window(w, rs_tsv_get(t, c->event), rs_tsv_len(t, c->event))
-                    : rs_split_window_of(w, ts);
+        size_t evn;
+        const char *ev = rs_tsv_event(t, c->event, &evn);
+        int k = opt.mode == M_BY_EVENT ? rs_split_event_window(w, ev, evn) : rs_split_window_of(w, ts);
         l.len = 0;
         add_row(&l, t, 0);
         if ((rc = rs_split_out_put(o, k, l.s, l.len, rs_tsv_get(t, c->user), rs_tsv_len(t, c->user), ts)) < 0)

@@ -111,7 +111,7 @@ fixtures() {
     assert_stderr_has "leakage"
     [ ! -e out.tsv ]
     printf 'user_id\titem_id\nu1\ti1\n' > noevent.tsv
-    run -1 --separate-stderr rs-label --events noevent.tsv -o out.tsv a.tsv
+    run -1 --separate-stderr rs-label --events noevent.tsv --event-col event -o out.tsv a.tsv
     assert_stderr_has "no column 'event'"
     printf 'user_id\titem_id\trank\tscore\nu1\ti1\t1\t1\nu2\ti1\t1\t1\nu1\ti2\t2\t1\n' > scattered.tsv
     run -1 --separate-stderr rs-label --events win.tsv --users all -o out.tsv scattered.tsv

@@ -136,6 +136,49 @@ int rs_time_parse(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
+int rs_time_unit_parse(const char *s, enum rs_time_unit *u)
+{
+    static const char *const words[] = { "auto", "s", "ms", "us", "iso" };
+    for (int k = 0; k < 5; k++)
+        if (strcmp(s, words[k]) == 0) {
+            *u = (enum rs_time_unit)k;
+            return 0;
+        }
+    return RS_ERR_FORMAT;
+}
+
+const char *rs_time_unit_name(enum rs_time_unit u)
+{
+    static const char *const names[] = { "auto", "seconds", "milliseconds", "microseconds", "ISO 8601" };
+    return names[u];
+}
+
+/* The integer part of a number's magnitude: its unit under auto-detection. */
+static enum rs_time_unit unit_of(int64_t v)
+{
+    uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    return m < 100000000000ULL ? RS_TIME_S : m < 100000000000000ULL ? RS_TIME_MS
+         : m < 100000000000000000ULL ? RS_TIME_US : RS_TIME_AUTO;
+}
+
+int rs_time_parse_unit(const char *s, size_t n, enum rs_time_unit unit, enum rs_time_unit *read, int64_t *out)
+{
+    int iso = n >= 10 && s[4] == '-';
+    *read = RS_TIME_AUTO;
+    if (iso ? unit != RS_TIME_AUTO && unit != RS_TIME_ISO : unit == RS_TIME_ISO)
+        return RS_ERR_FORMAT;
+    if (rs_time_parse(s, n, out) < 0)
+        return RS_ERR_FORMAT;
+    *read = iso ? RS_TIME_ISO : unit == RS_TIME_AUTO ? unit_of(*out) : unit;
+    if (*read == RS_TIME_AUTO)
+        return RS_ERR_FORMAT;
+    static const int64_t per_second[] = { 1, 1, 1000, 1000000, 1 };
+    /* floor division: -1 ms is 1969-12-31 23:59:59, refused below */
+    int64_t d = per_second[*read], t = *out / d - (*out % d < 0);
+    *out = t;
+    return t >= RS_TIME_MIN && t < RS_TIME_MAX ? 0 : RS_ERR_FORMAT;
+}
+
 int rs_duration_parse(const char *s, int64_t *out)
 {
     size_t n = strspn(s, "0123456789");

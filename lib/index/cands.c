@@ -554,10 +554,10 @@ size_t rs_random_pick(size_t n, size_t k, const struct rs_knn_filter *f, size_t 
 
 /* ---- the candidates stream ---- */
 
-int rs_cands_header(struct rs_writer *w, const char *query_col)
+int rs_cands_header(struct rs_writer *w, const char *query_col, const char *item_col)
 {
-    return rs_writer_put_field(w, query_col, strlen(query_col)) |
-           rs_writer_printf(w, "\titem_id\trank\tscore\n");
+    return rs_writer_put_field(w, query_col, strlen(query_col)) | rs_writer_putc(w, '\t') |
+           rs_writer_put_field(w, item_col, strlen(item_col)) | rs_writer_printf(w, "\trank\tscore\n");
 }
 
 int rs_cands_write(struct rs_writer *w, const char *query, size_t qlen, const struct rs_strmap *items,

@@ -148,8 +148,9 @@ void rs_popular_free(struct rs_popular *p);
 size_t rs_random_pick(size_t n, size_t k, const struct rs_knn_filter *f, size_t q, struct rs_rng *g,
                       uint32_t *stamp, uint32_t *gen, int64_t *ids, float *scores);
 
-/* The candidates header: query_col, item_id, rank, score. */
-int rs_cands_header(struct rs_writer *w, const char *query_col);
+/* The candidates header: query_col, item_col, rank, score (the id columns
+ * keep the input's names: docs/design.md, "Column names"). */
+int rs_cands_header(struct rs_writer *w, const char *query_col, const char *item_col);
 /* Rows query, items key ids[r], rank r + 1, scores[r] for r < n. */
 int rs_cands_write(struct rs_writer *w, const char *query, size_t qlen, const struct rs_strmap *items,
                    const int64_t *ids, const float *scores, size_t n);

@@ -65,7 +65,7 @@ void rs_queries_free(struct rs_queries *q)
     memset(q, 0, sizeof *q);
 }
 
-int rs_queries_write(struct rs_writer *w, const struct rs_queries *q, const struct rs_strmap *items, size_t k,
+int rs_queries_write(struct rs_writer *w, const char *user_col, const char *item_col, const struct rs_queries *q, const struct rs_strmap *items, size_t k,
                      size_t chunk, rs_queries_fn *fn, void *ctx)
 {
     size_t nitems = rs_strmap_size(items);
@@ -74,7 +74,7 @@ int rs_queries_write(struct rs_writer *w, const struct rs_queries *q, const stru
     int64_t *ids = xmalloc(chunk * k * sizeof *ids);
     float *scores = xmalloc(chunk * k * sizeof *scores);
     size_t *counts = xmalloc(chunk * sizeof *counts);
-    int rc = rs_cands_header(w, "user_id");
+    int rc = rs_cands_header(w, user_col, item_col);
     for (size_t c0 = 0; rc == 0 && c0 < q->n; c0 += chunk) {
         size_t n = q->n - c0 < chunk ? q->n - c0 : chunk;
         fn(ctx, q->row + c0, n, k, ids, scores, counts);

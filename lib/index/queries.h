@@ -32,10 +32,10 @@ void rs_queries_free(struct rs_queries *q);
 typedef void rs_queries_fn(void *ctx, const int64_t *rows, size_t n, size_t k, int64_t *ids, float *scores,
                            size_t *counts);
 /* Writes q's candidates stream (schemas/candidates.md; ids are keys of
- * items), computed by fn chunk queries at a time so memory stays
+ * items) under the id columns user_col and item_col, computed by fn chunk queries at a time so memory stays
  * O(chunk × k); k above the number of items is capped to it. Returns 0 or a
  * negative rs_err of the writer. */
-int rs_queries_write(struct rs_writer *w, const struct rs_queries *q, const struct rs_strmap *items, size_t k,
+int rs_queries_write(struct rs_writer *w, const char *user_col, const char *item_col, const struct rs_queries *q, const struct rs_strmap *items, size_t k,
                      size_t chunk, rs_queries_fn *fn, void *ctx);
 
 #endif

@@ -3,6 +3,7 @@
 #include "core/err.h"
 #include "io/io.h"
 #include "core/num.h"
+#include "core/strmap.h"
 #include "core/timeparse.h"
 
 #include <csv.h>
@@ -32,7 +33,14 @@ struct rs_tsv {
     size_t nfield, cap_field;
     uint64_t line;
     int unescaped; /* the current TSV row held an escape: fields differ from its line */
+    enum rs_time_unit time_unit; /* the unit of the numeric timestamps read so far (RS_TIME_AUTO: none yet) */
+    uint64_t time_line;          /* the line of the first of them */
 };
+
+/* The declared unit of every table's timestamps (rs_tsv_time_unit). */
+static enum rs_time_unit declared_unit = RS_TIME_AUTO;
+
+void rs_tsv_time_unit(enum rs_time_unit u) { declared_unit = u; }
 
 static void grow(void **p, size_t *cap, size_t need, size_t elem)
 {
@@ -205,6 +213,25 @@ int rs_tsv_flags(const char *path, int flags)
     return flags;
 }
 
+static const char *cut(const char *name, char *buf);
+
+/* Columns are found by name: a header naming one twice is ambiguous. */
+static int unique_names(const struct rs_tsv *t)
+{
+    struct rs_strmap *seen = rs_strmap_new(t->ncols);
+    int rc = 0;
+    for (size_t i = 0; i < t->ncols && rc == 0; i++) {
+        int added;
+        int64_t first = rs_strmap_put(seen, t->names[i], strlen(t->names[i]), &added);
+        char buf[68];
+        if (!added)
+            rc = rs_err_set(RS_ERR_FORMAT, "'%s' line 1: column '%s' named twice (columns %lld and %zu)",
+                            rs_tsv_name(t), cut(t->names[i], buf), (long long)first + 1, i + 1);
+    }
+    rs_strmap_free(seen);
+    return rc;
+}
+
 int rs_tsv_open_reader(struct rs_tsv **tp, struct rs_reader *in, int flags)
 {
     struct rs_tsv *t = xcalloc(1, sizeof *t);
@@ -231,6 +258,10 @@ int rs_tsv_open_reader(struct rs_tsv **tp, struct rs_reader *in, int flags)
         t->names[i] = xstrdup(name);
     }
     t->nfield = 0;
+    if ((rc = unique_names(t)) < 0) {
+        rs_tsv_close(t);
+        return rc;
+    }
     *tp = t;
     return 0;
 }
@@ -267,6 +298,18 @@ int rs_tsv_col(const struct rs_tsv *t, const char *name)
         if (strcmp(t->names[i], name) == 0)
             return (int)i;
     return -1;
+}
+
+int rs_tsv_event_col(const struct rs_tsv *t, const char *name, int required, int *col)
+{
+    *col = rs_tsv_col(t, name);
+    return required ? rs_tsv_require(t, name, col) : 0;
+}
+
+const char *rs_tsv_event(const struct rs_tsv *t, int col, size_t *len)
+{
+    *len = col < 0 ? strlen(RS_DEFAULT_EVENT) : t->flen[col];
+    return col < 0 ? RS_DEFAULT_EVENT : t->field[col];
 }
 
 /* The first 64 bytes of a column name or field for a message, "..." when
@@ -352,11 +395,31 @@ int rs_tsv_get_vec(const struct rs_tsv *t, int i, float *v)
     return rc;
 }
 
-int rs_tsv_get_time(const struct rs_tsv *t, int i, int64_t *v)
+int rs_tsv_get_time(struct rs_tsv *t, int i, int64_t *v)
 {
-    char buf[68];
-    if (rs_time_parse(t->field[i], t->flen[i], v) < 0)
-        return rs_tsv_errf(t, i, "expected Unix seconds or an ISO 8601 time, got '%s'", cut(t->field[i], buf));
+    char buf[68], when[32];
+    enum rs_time_unit read;
+    int rc = rs_time_parse_unit(t->field[i], t->flen[i], declared_unit, &read, v);
+    if (rc < 0 && read == RS_TIME_AUTO)
+        return rs_tsv_errf(t, i, "expected a time in %s, got '%s'",
+                           declared_unit == RS_TIME_AUTO ? "Unix seconds, milliseconds, microseconds or ISO 8601"
+                                                         : rs_time_unit_name(declared_unit),
+                           cut(t->field[i], buf));
+    if (rc < 0) {
+        rs_time_format(*v, when);
+        return rs_tsv_errf(t, i, "time '%s' read in %s is %s UTC, outside 1970 to 2099 (--time-unit?)",
+                           cut(t->field[i], buf), rs_time_unit_name(read), when);
+    }
+    if (read == RS_TIME_ISO)
+        return 0;
+    if (t->time_unit == RS_TIME_AUTO) {
+        t->time_unit = read;
+        t->time_line = t->line;
+    } else if (read != t->time_unit) {
+        return rs_tsv_errf(t, i, "time '%s' is in %s, line %llu's in %s: one file, one unit (--time-unit)",
+                           cut(t->field[i], buf), rs_time_unit_name(read), (unsigned long long)t->time_line,
+                           rs_time_unit_name(t->time_unit));
+    }
     return 0;
 }
 

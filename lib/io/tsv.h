@@ -13,6 +13,8 @@
 #ifndef RS_TSV_H
 #define RS_TSV_H
 
+#include "core/timeparse.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +47,17 @@ int rs_tsv_col(const struct rs_tsv *t, const char *name);
 /* Like rs_tsv_col, but a missing column is an error naming it. */
 int rs_tsv_require(const struct rs_tsv *t, const char *name, int *idx);
 
+/* An events table without its event column is a stream of positive
+ * interactions: each row reads as the event RS_DEFAULT_EVENT, the word every
+ * tool's defaults take as a positive (docs/design.md, "Column names"). */
+#define RS_DEFAULT_EVENT "click"
+/* *col: the index of the event column name, or -1 when the table has none;
+ * with required (the column was named on the command line) a missing column
+ * is rs_tsv_require's error. */
+int rs_tsv_event_col(const struct rs_tsv *t, const char *name, int required, int *col);
+/* The current row's event: field col, or RS_DEFAULT_EVENT when col < 0. */
+const char *rs_tsv_event(const struct rs_tsv *t, int col, size_t *len);
+
 /* Reads the next row: 0, RS_ERR_EOF after the last row, or < 0 (a row with
  * the wrong number of fields, a CSV syntax error, an I/O error). */
 int rs_tsv_next(struct rs_tsv *t);
@@ -61,8 +74,14 @@ int rs_tsv_get_f64(const struct rs_tsv *t, int i, double *v);
 int rs_tsv_get_f32(const struct rs_tsv *t, int i, float *v);
 /* A vector value: finite and within +-RS_NUM_VEC_MAX (core/num.h). */
 int rs_tsv_get_vec(const struct rs_tsv *t, int i, float *v);
-/* Unix seconds or ISO 8601 (see timeparse.h). */
-int rs_tsv_get_time(const struct rs_tsv *t, int i, int64_t *v);
+/* A timestamp as UTC seconds: Unix seconds, milliseconds, microseconds or
+ * ISO 8601 in the unit rs_tsv_time_unit declared (default RS_TIME_AUTO, by
+ * magnitude: timeparse.h). Numbers in two units in one table, and times
+ * outside [1970, 2100), are errors naming the line. */
+int rs_tsv_get_time(struct rs_tsv *t, int i, int64_t *v);
+/* Declares the unit of every table's timestamps from now on (a tool's
+ * --time-unit); one setting for the process. */
+void rs_tsv_time_unit(enum rs_time_unit u);
 /* Formats an error about field i of the current row ("'f' line N: column
  * 'x': ..."); returns RS_ERR_FORMAT. */
 int rs_tsv_errf(const struct rs_tsv *t, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

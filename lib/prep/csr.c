@@ -220,11 +220,14 @@ static int read_rows(struct rs_tsv *t, struct rs_coo *c, struct rs_strmap *users
     int ucol, icol, ecol = -1, wcol = -1, rc;
     if ((rc = rs_tsv_require(t, spec->user_col, &ucol)) < 0 ||
         (rc = rs_tsv_require(t, spec->item_col, &icol)) < 0 ||
-        (spec->positive && (rc = rs_tsv_require(t, spec->event_col, &ecol)) < 0) ||
         (spec->weight_col && (rc = rs_tsv_require(t, spec->weight_col, &wcol)) < 0))
         return rc;
+    if (spec->positive && (rc = rs_tsv_event_col(t, spec->event_col, spec->event_required, &ecol)) < 0)
+        return rc;
     while ((rc = rs_tsv_next(t)) == 0) {
-        if (ecol >= 0 && !in_list(spec->positive, rs_tsv_get(t, ecol), rs_tsv_len(t, ecol)))
+        size_t evn;
+        const char *ev = rs_tsv_event(t, ecol, &evn);
+        if (spec->positive && !in_list(spec->positive, ev, evn))
             continue;
         float w = 1.0f;
         if (wcol >= 0) {

@@ -53,6 +53,7 @@ struct rs_events_spec {
     const char *positive;            /* comma list of event values to keep; NULL: all */
     int csv;                         /* parse as CSV whatever the name */
     size_t max_id;                   /* longest id accepted, in bytes (0: any; RSB outputs: RS_RSB_MAX_ID) */
+    int event_required;              /* event_col was named: its absence is an error (rs_tsv_event_col) */
 };
 
 /* Reads the events at path ("-": stdin) and appends one triplet per kept row:

@@ -94,8 +94,8 @@ static int load_row(struct rs_label *l, struct rs_tsv *t, const int *col)
                                "candidates' history (leakage)", (long long)time, o->after_what,
                                (long long)o->after);
     }
-    const char *ev = rs_tsv_get(t, col[2]);
-    size_t evn = rs_tsv_len(t, col[2]);
+    size_t evn;
+    const char *ev = rs_tsv_event(t, col[2], &evn);
     if (o->impression && strlen(o->impression) == evn && memcmp(ev, o->impression, evn) == 0)
         add_impression(l, u, i);
     int64_t e = rs_strmap_get(l->events, ev, evn);
@@ -141,7 +141,7 @@ int rs_label_load(struct rs_label **lp, struct rs_tsv *t, const struct rs_label_
     }
     int col[4] = { -1, -1, -1, -1 }, rc;
     if ((rc = rs_tsv_require(t, o->user_col, &col[0])) < 0 || (rc = rs_tsv_require(t, o->item_col, &col[1])) < 0 ||
-        (rc = rs_tsv_require(t, o->event_col, &col[2])) < 0 ||
+        (rc = rs_tsv_event_col(t, o->event_col, o->event_required, &col[2])) < 0 ||
         (o->after != INT64_MIN && (rc = rs_tsv_require(t, o->time_col, &col[3])) < 0))
         return rc;
     while ((rc = rs_tsv_next(t)) == 0)

@@ -24,6 +24,7 @@ enum rs_label_users {
 
 struct rs_label_opts {
     const char *user_col, *item_col, *event_col, *time_col;
+    int event_required;               /* event_col was named: its absence is an error (rs_tsv_event_col) */
     size_t nlabels;
     const char *name[RS_LABEL_MAX];   /* output column of label k */
     const char *events[RS_LABEL_MAX]; /* comma list of the events that set it */

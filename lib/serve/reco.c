@@ -66,12 +66,15 @@ const char *rs_reco_source_name(int source)
     return source >= 1 && source <= RS_RECO_SRC_LAST ? names[source] : names[0];
 }
 
+static const char *user_col(const struct rs_reco_opts *o) { return o->user_col ? o->user_col : "user_id"; }
+static const char *item_col(const struct rs_reco_opts *o) { return o->item_col ? o->item_col : "item_id"; }
+
 /* Reads (user, item) pairs: the per-user seen lists, and the most frequent
  * items (by event count, ties to the lower index) for the popular fallback. */
-static int load_seen(struct rs_reco *r, const char *path)
+static int load_seen(struct rs_reco *r, const struct rs_reco_opts *o)
 {
     uint64_t *count = xcalloc(r->nids + 1, sizeof *count);
-    int rc = rs_seen_load(&r->seen, path, "user_id", "item_id", r->ids, count);
+    int rc = rs_seen_load(&r->seen, o->seen, user_col(o), item_col(o), r->ids, count);
     if (rc == 0) {
         struct rs_topk top;
         rs_topk_init(&top, r->nids < 1000 ? r->nids : 1000);
@@ -97,7 +100,7 @@ static int load_items(struct rs_reco *r, const struct rs_reco_opts *o)
     struct rs_itemattr a = { 0 };
     struct rs_tsv *t;
     int rc = rs_tsv_open(&t, o->items, 0), key;
-    if (rc == 0 && (rc = rs_tsv_require(t, "item_id", &key)) < 0) /* an empty file too */
+    if (rc == 0 && (rc = rs_tsv_require(t, item_col(o), &key)) < 0) /* an empty file too */
         rs_tsv_close(t);
     if (rc < 0)
         return rc;
@@ -109,7 +112,7 @@ static int load_items(struct rs_reco *r, const struct rs_reco_opts *o)
         cols[ncols++] = o->group_col;
     if (ncols == 0)
         return 0;
-    if ((rc = rs_itemattr_load(&a, &o->items, 1, "item_id", cols, ncols)) < 0)
+    if ((rc = rs_itemattr_load(&a, &o->items, 1, item_col(o), cols, ncols)) < 0)
         return rc;
     r->deny = xcalloc(r->nids + 1, 1);
     if (o->group_col)
@@ -233,7 +236,7 @@ static int load_sources(struct rs_reco *r, const struct rs_reco_opts *o)
         struct rs_tsv *t;
         if ((rc = rs_tsv_open(&t, o->source_paths[s], 0)) < 0)
             break;
-        rc = rs_fuse_lists_read(&r->src[s], t, o->source_names[s], "user_id", "item_id", o->per_source,
+        rc = rs_fuse_lists_read(&r->src[s], t, o->source_names[s], user_col(o), item_col(o), o->per_source,
                                 r->src_users, r->ids);
         rs_tsv_close(t);
     }
@@ -261,6 +264,8 @@ static int load_ranker(struct rs_reco *r, const struct rs_reco_opts *o)
 {
     r->rank = xcalloc(1, sizeof *r->rank);
     rs_rank_io_defaults(&r->rank_io);
+    r->rank_io.user_col = user_col(o);
+    r->rank_io.item_col = item_col(o);
     int rc = rs_rank_model_load(r->rank, o->ranker);
     if (rc == 0 && o->rank_users)
         rc = rs_rank_table_load(&r->rank_users, o->rank_users, r->rank_io.user_col, r->rank);
@@ -337,7 +342,7 @@ int rs_reco_load(struct rs_reco **rp, const struct rs_reco_opts *o)
     if (rc == 0)
         rc = load_ids(r, o);
     if (rc == 0 && o->seen)
-        rc = load_seen(r, o->seen);
+        rc = load_seen(r, o);
     if (rc == 0 && o->items)
         rc = load_items(r, o);
     if (rc == 0 && o->index)

@@ -54,6 +54,8 @@ struct rs_reco_opts {
                               * (rs-merge -k; 0: all) */
     double rrf_k;            /* the fusion constant (rs-merge --rrf-k; RS_FUSE_RRF_K by default
                               * there, so the caller sets it) */
+    const char *user_col, *item_col; /* the id columns of seen, items, the sources and the ranker's
+                              * tables (--user-col, --item-col); NULL: user_id, item_id */
 };
 
 #define RS_RECO_DEFAULT_CANDIDATES 200

@@ -1,6 +1,7 @@
 /* test-csr.c - triplets -> CSR (duplicates summed, rows sorted), transpose,
  * pruning, and reading an events file with its errors. */
 #include "prep/csr.h"
+#include "io/tsv.h"
 #include "core/err.h"
 #include "core/rng.h"
 #include "core/strmap.h"
@@ -123,6 +124,18 @@ static void test_events(void)
     is_int(rs_coo_read_events(&c, users, items, path, &spec), 0, "empty file is no events");
     is_int(c.n, before, "and adds nothing");
     is_int(rs_coo_read_events(&c, users, items, "/nonexistent/x.tsv", &spec), RS_ERR_IO, "missing file");
+    /* no event column: a stream of positives, each row the event RS_DEFAULT_EVENT */
+    write_file(path, "user_id\titem_id\nu1\ta\nu2\tb\n");
+    spec.weight_col = NULL;
+    spec.positive = "view," RS_DEFAULT_EVENT;
+    before = c.n;
+    is_int(rs_coo_read_events(&c, users, items, path, &spec), 0, "no event column read");
+    is_int(c.n - before, 2, "every row is the default event");
+    spec.positive = "view";
+    is_int(rs_coo_read_events(&c, users, items, path, &spec), 0, "no event column, other positives");
+    is_int(c.n - before, 2, "no row is another event");
+    spec.event_required = 1;
+    is_int(rs_coo_read_events(&c, users, items, path, &spec), RS_ERR_FORMAT, "a named event column must exist");
     remove(path);
     rs_coo_free(&c);
     rs_strmap_free(users);

@@ -11,8 +11,51 @@ static int64_t parse(const char *s)
     return rs_time_parse(s, strlen(s), &t) == 0 ? t : -999;
 }
 
+/* A table timestamp in unit: its seconds, or -999; *read: the unit it was read in. */
+static int64_t parse_unit(const char *s, enum rs_time_unit unit, enum rs_time_unit *read)
+{
+    int64_t t = -999;
+    return rs_time_parse_unit(s, strlen(s), unit, read, &t) == 0 ? t : -999;
+}
+
+static void time_units(void)
+{
+    enum rs_time_unit r;
+    is_int(parse_unit("1704448800", RS_TIME_AUTO, &r), 1704448800, "auto: seconds");
+    ok(r == RS_TIME_S, "auto: read as seconds");
+    is_int(parse_unit("1704448800123", RS_TIME_AUTO, &r), 1704448800, "auto: milliseconds");
+    ok(r == RS_TIME_MS, "auto: read as milliseconds");
+    is_int(parse_unit("1704448800123456", RS_TIME_AUTO, &r), 1704448800, "auto: microseconds");
+    ok(r == RS_TIME_US, "auto: read as microseconds");
+    is_int(parse_unit("99999999999", RS_TIME_AUTO, &r), -999, "auto: 1e11 - 1 is seconds, after 2100");
+    ok(r == RS_TIME_S, "auto: out of range still says its unit");
+    is_int(parse_unit("100000000000", RS_TIME_AUTO, &r), 100000000, "auto: 1e11 is milliseconds");
+    is_int(parse_unit("100000000000000", RS_TIME_AUTO, &r), 100000000, "auto: 1e14 is microseconds");
+    is_int(parse_unit("100000000000000000", RS_TIME_AUTO, &r), -999, "auto: 1e17 has no unit");
+    ok(r == RS_TIME_AUTO, "auto: no unit for 1e17");
+    is_int(parse_unit("2024-01-05T10:00:00Z", RS_TIME_AUTO, &r), 1704448800, "auto: ISO 8601");
+    ok(r == RS_TIME_ISO, "auto: read as ISO 8601");
+    is_int(parse_unit("1704448800123", RS_TIME_S, &r), -999, "declared seconds: a millisecond value is after 2100");
+    is_int(parse_unit("1704448800", RS_TIME_MS, &r), 1704448, "declared milliseconds");
+    is_int(parse_unit("1704448800", RS_TIME_US, &r), 1704, "declared microseconds");
+    is_int(parse_unit("1704448800", RS_TIME_ISO, &r), -999, "declared ISO: a number refused");
+    is_int(parse_unit("2024-01-05", RS_TIME_S, &r), -999, "declared seconds: a date refused");
+    is_int(parse_unit("-1", RS_TIME_AUTO, &r), -999, "before 1970 refused");
+    is_int(parse_unit("-1", RS_TIME_MS, &r), -999, "-1 ms is before 1970 too (floor)");
+    is_int(parse_unit("0", RS_TIME_AUTO, &r), 0, "1970-01-01 read");
+    is_int(parse_unit("4102444799", RS_TIME_AUTO, &r), 4102444799, "the last second of 2099 read");
+    is_int(parse_unit("4102444800", RS_TIME_AUTO, &r), -999, "2100-01-01 refused");
+    is_int(parse_unit("2100-01-01", RS_TIME_AUTO, &r), -999, "ISO 2100 refused");
+    is_int(parse_unit("1569888000.9", RS_TIME_AUTO, &r), 1569888000, "fractions dropped");
+    enum rs_time_unit u;
+    ok(rs_time_unit_parse("ms", &u) == 0 && u == RS_TIME_MS, "unit word ms");
+    ok(rs_time_unit_parse("iso", &u) == 0 && u == RS_TIME_ISO, "unit word iso");
+    ok(rs_time_unit_parse("sec", &u) < 0, "unknown unit word refused");
+}
+
 int main(void)
 {
+    time_units();
     is_int(parse("1570000000"), 1570000000, "Unix seconds");
     is_int(parse("1570000000.75"), 1570000000, "fractional Unix seconds truncated");
     is_int(parse("-5"), -5, "negative seconds");

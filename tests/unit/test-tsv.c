@@ -123,6 +123,38 @@ int main(void)
     ok(rs_tsv_len(t, 1) == 4 && strcmp(rs_tsv_get(t, 1), "a\tb\\") == 0, "a\\tb\\\\ is a, tab, b, backslash");
     rs_tsv_close(t);
 
+    /* a header naming a column twice */
+    is_int(rs_tsv_open(&t, make("dup.tsv", "user_id\titem_id\tuser_id\nu\ti\tv\n"), 0), RS_ERR_FORMAT,
+           "a column named twice is an error");
+    ok(strstr(rs_err_msg(), "dup.tsv' line 1: column 'user_id' named twice (columns 1 and 3)"), "message: %s",
+       rs_err_msg());
+
+    /* timestamps: one unit per table, times in [1970, 2100) */
+    rs_tsv_open(&t, make("ms.tsv", "t\n1704448800123\n2024-01-05\n1704448800456\n1704448800\n"), 0);
+    rs_tsv_next(t);
+    ok(rs_tsv_get_time(t, 0, &when) == 0 && when == 1704448800, "milliseconds by magnitude");
+    rs_tsv_next(t);
+    ok(rs_tsv_get_time(t, 0, &when) == 0 && when == 1704412800, "ISO 8601 between them");
+    rs_tsv_next(t);
+    ok(rs_tsv_get_time(t, 0, &when) == 0 && when == 1704448800, "milliseconds again");
+    rs_tsv_next(t);
+    is_int(rs_tsv_get_time(t, 0, &when), RS_ERR_FORMAT, "seconds after milliseconds: mixed units");
+    ok(strstr(rs_err_msg(), "ms.tsv' line 5: column 't': time '1704448800' is in seconds, line 2's in "
+                            "milliseconds"), "message: %s", rs_err_msg());
+    rs_tsv_close(t);
+    rs_tsv_open(&t, make("range.tsv", "t\n-5\n"), 0);
+    rs_tsv_next(t);
+    is_int(rs_tsv_get_time(t, 0, &when), RS_ERR_FORMAT, "before 1970 refused");
+    ok(strstr(rs_err_msg(), "range.tsv' line 2: column 't': time '-5' read in seconds is 1969-12-31 23:59:55 UTC"),
+       "message: %s", rs_err_msg());
+    rs_tsv_close(t);
+    rs_tsv_time_unit(RS_TIME_S);
+    rs_tsv_open(&t, make("s.tsv", "t\n1704448800123\n"), 0);
+    rs_tsv_next(t);
+    is_int(rs_tsv_get_time(t, 0, &when), RS_ERR_FORMAT, "declared seconds: milliseconds land after 2100");
+    rs_tsv_close(t);
+    rs_tsv_time_unit(RS_TIME_AUTO);
+
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
