@@ -111,11 +111,24 @@ static void add_layer_norm(float *x, const float *r, size_t t, size_t h, const f
 }
 
 /* GELU in BERT's exact form, x Φ(x) = x (1 + erf(x / √2)) / 2 (Hendrycks &
- * Gimpel 2016), not the tanh approximation. */
+ * Gimpel 2016), not the tanh approximation. erf by Abramowitz & Stegun
+ * 7.1.28, erf(z) = 1 - (1 + a1 z + ... + a6 z^6)^-16 for z >= 0, absolute
+ * error under 3e-7; in double, where the 16th power keeps that accuracy,
+ * and without a branch or a libm call, so the loop vectorises (libm's erff
+ * took a sixth of the encoder's time). */
 static void gelu(float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+    for (size_t i = 0; i < n; i++) {
+        double z = fabs((double)x[i] * M_SQRT1_2);
+        double p = 1 + z * (0.0705230784 + z * (0.0422820123 + z * (0.0092705272 +
+                   z * (0.0001520143 + z * (0.0002765672 + z * 0.0000430638)))));
+        p *= p;
+        p *= p;
+        p *= p;
+        p *= p;
+        double erf = copysign(1 - 1 / p, (double)x[i]);
+        x[i] = (float)(0.5 * x[i] * (1 + erf));
+    }
 }
 
 static void softmax_rows(float *s, size_t rows, size_t cols)
