@@ -11,7 +11,8 @@
             a text is the item and its category id ("item 2268318 category
             2520377"), which exercises digit word pieces
 
-Usage: sentences.py ML100K_DIR REES46_CSV TAOBAO_CSV [N]"""
+Usage: sentences.py ML100K_DIR REES46_CSV TAOBAO_CSV [N]
+(an empty argument skips that data set)"""
 import csv
 import sys
 
@@ -49,8 +50,8 @@ def taobao(path):
 
 def main():
     n = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
-    out = [r for r in movielens(sys.argv[1])] + [r for r in rees46(sys.argv[2])]
-    for r in taobao(sys.argv[3]):
+    out = (list(movielens(sys.argv[1])) if sys.argv[1] else []) + (list(rees46(sys.argv[2])) if sys.argv[2] else [])
+    for r in taobao(sys.argv[3]) if sys.argv[3] else []:
         if len(out) >= n:
             break
         out.append(r)
