@@ -62,7 +62,7 @@ static int parse_tensor(struct rs_safetensors *st, const struct rs_cfg *root, co
         (rc = rs_cfg_str(&e, "dtype", NULL, &dtype)) < 0 || (rc = rs_cfg_array(&e, "shape", 1, &shape)) < 0 ||
         (rc = rs_cfg_array(&e, "data_offsets", 1, &offs)) < 0)
         return rc;
-    unsigned esize = dtype_size(dtype);
+    unsigned esize = dtype ? dtype_size(dtype) : 0;
     if (!esize)
         return rs_cfg_expected(&e, "dtype", "a safetensors dtype (F32, F16, BF16, I64, ...)");
     strcpy(t->dtype, dtype);

@@ -114,25 +114,41 @@ static int load_normalizer(struct rs_wordpiece *wp, const struct rs_cfg *root)
     return rs_cfg_word(&p, "type", "BertPreTokenizer", -1, &type);
 }
 
+/* A string that must be there: member key of c. */
+static int required_str(const struct rs_cfg *c, const char *key, const char **out)
+{
+    int rc = rs_cfg_str(c, key, NULL, out);
+    if (rc == 0 && !*out)
+        rc = rs_cfg_expected(c, key, "a string (it is missing)");
+    return rc;
+}
+
+/* A token id that must be there: member key of c (c itself when NULL). */
+static int required_id(const struct rs_cfg *c, const char *key, int32_t *id)
+{
+    long long v;
+    int rc = rs_cfg_int(c, key, -1, 0, INT32_MAX, &v);
+    if (rc == 0 && v < 0)
+        rc = rs_cfg_expected(c, key, "a token id (it is missing)");
+    *id = (int32_t)v;
+    return rc;
+}
+
 /* The id of the special token named at single[i].SpecialToken.id. */
 static int template_token(const struct rs_cfg *post, const struct rs_cfg *single, size_t i, int32_t *id)
 {
     struct rs_cfg e, st, specials, sp, ids, one;
     const char *name;
-    long long v;
     int rc;
     rs_cfg_elem(&e, single, i);
-    if ((rc = rs_cfg_object(&e, "SpecialToken", 1, &st)) < 0 || (rc = rs_cfg_str(&st, "id", NULL, &name)) < 0 ||
+    if ((rc = rs_cfg_object(&e, "SpecialToken", 1, &st)) < 0 || (rc = required_str(&st, "id", &name)) < 0 ||
         (rc = rs_cfg_object(post, "special_tokens", 1, &specials)) < 0 ||
         (rc = rs_cfg_object(&specials, name, 1, &sp)) < 0 || (rc = rs_cfg_array(&sp, "ids", 1, &ids)) < 0)
         return rc;
     if (json_array_size(ids.v) != 1)
         return rs_cfg_expected(&sp, "ids", "one id");
     rs_cfg_elem(&one, &ids, 0);
-    if ((rc = rs_cfg_int(&one, NULL, 0, 0, INT32_MAX, &v)) < 0)
-        return rc;
-    *id = (int32_t)v;
-    return 0;
+    return required_id(&one, NULL, id);
 }
 
 /* [CLS] $A [SEP], as TemplateProcessing or BertProcessing. */
@@ -143,20 +159,15 @@ static int load_template(struct rs_wordpiece *wp, const struct rs_cfg *root)
     if ((rc = rs_cfg_object(root, "post_processor", 1, &post)) < 0 ||
         (rc = rs_cfg_word(&post, "type", "TemplateProcessing BertProcessing", -1, &type)) < 0)
         return rc;
-    if (type == 1) {
+    if (type == 1) { /* "cls": ["[CLS]", 101], "sep": ["[SEP]", 102] */
         struct rs_cfg cls, sep, id;
-        long long v;
         if ((rc = rs_cfg_array(&post, "cls", 1, &cls)) < 0 || (rc = rs_cfg_array(&post, "sep", 1, &sep)) < 0)
             return rc;
         rs_cfg_elem(&id, &cls, 1);
-        if ((rc = rs_cfg_int(&id, NULL, -1, 0, INT32_MAX, &v)) < 0)
+        if ((rc = required_id(&id, NULL, &wp->cls)) < 0)
             return rc;
-        wp->cls = (int32_t)v;
         rs_cfg_elem(&id, &sep, 1);
-        if ((rc = rs_cfg_int(&id, NULL, -1, 0, INT32_MAX, &v)) < 0)
-            return rc;
-        wp->sep = (int32_t)v;
-        return 0;
+        return required_id(&id, NULL, &wp->sep);
     }
     const char *name;
     if ((rc = rs_cfg_array(&post, "single", 1, &single)) < 0)
@@ -164,7 +175,7 @@ static int load_template(struct rs_wordpiece *wp, const struct rs_cfg *root)
     if (json_array_size(single.v) != 3)
         return rs_cfg_expected(&post, "single", "[CLS] $A [SEP] (3 pieces)");
     rs_cfg_elem(&seq, &single, 1);
-    if ((rc = rs_cfg_object(&seq, "Sequence", 1, &a)) < 0 || (rc = rs_cfg_str(&a, "id", NULL, &name)) < 0)
+    if ((rc = rs_cfg_object(&seq, "Sequence", 1, &a)) < 0 || (rc = required_str(&a, "id", &name)) < 0)
         return rc;
     if (strcmp(name, "A"))
         return rs_cfg_expected(&a, "id", "\"A\"");
@@ -184,10 +195,10 @@ static int load_added(struct rs_wordpiece *wp, const struct rs_cfg *root)
     wp->added = xcalloc(n ? n : 1, sizeof *wp->added);
     for (size_t i = 0; i < n; i++) {
         const char *s;
-        long long id;
+        int32_t id;
         int norm, flag;
         rs_cfg_elem(&e, &arr, i);
-        if ((rc = rs_cfg_str(&e, "content", NULL, &s)) < 0 || (rc = rs_cfg_int(&e, "id", -1, 0, INT32_MAX, &id)) < 0 ||
+        if ((rc = required_str(&e, "content", &s)) < 0 || (rc = required_id(&e, "id", &id)) < 0 ||
             (rc = rs_cfg_bool(&e, "normalized", 0, &norm)) < 0)
             return rc;
         if (norm)
@@ -199,7 +210,7 @@ static int load_added(struct rs_wordpiece *wp, const struct rs_cfg *root)
             if (flag)
                 return rs_cfg_fail(&e, unsupported[k], "true is not supported");
         }
-        wp->added[wp->nadded++] = (struct added){ xstrdup(s), strlen(s), (int32_t)id };
+        wp->added[wp->nadded++] = (struct added){ xstrdup(s), strlen(s), id };
     }
     return 0;
 }
