@@ -239,3 +239,16 @@ PY
     echo "f16 vs f32: $d"
     awk -v d="$d" 'BEGIN { exit !(d > 0 && d < 0.05) }'
 }
+
+@test "the demo with ENCODER: item descriptions embedded by rs-encode feed the tower's pretrained feature" {
+    make -C "$BATS_TEST_DIRNAME/.." -f pipelines/demo.mk BIN="$BIN" OUT="$BATS_TEST_TMPDIR/demo" \
+        ENCODER="$BATS_FILE_TMPDIR/tiny" USERS=300 ITEMS=150 EVENTS=20000 THREADS=2 EPOCHS=2 \
+        "$BATS_TEST_TMPDIR/demo/item_emb.rsb" > make.log
+    d="$BATS_TEST_TMPDIR/demo"
+    [ "$(rs-cat "$d/text/item_text.tsv.zst" | wc -l)" -eq 151 ]
+    run -0 rs-cat --head 1 "$d/item_text.rsb"
+    [[ "${lines[1]}" == "i0	"* ]]
+    grep -q '"description": {"type": "pretrained", "path": "'"$d"'/item_text.rsb"' "$d/tower-text.json"
+    grep -q -- "-c $d/tower-text.json" make.log
+    [ "$(rs-cat "$d/item_emb.rsb" | wc -l)" -gt 100 ]
+}
