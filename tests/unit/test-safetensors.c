@@ -26,7 +26,8 @@ static const char *file(const char *name, const char *json, const void *data, si
         le[i] = (unsigned char)(len >> (8 * i));
     fwrite(le, 1, 8, f);
     fwrite(json, 1, len, f);
-    fwrite(data, 1, n, f);
+    if (n)
+        fwrite(data, 1, n, f);
     fclose(f);
     return p;
 }
