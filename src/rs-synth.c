@@ -17,6 +17,7 @@
 static struct rs_synth_params par;
 static struct {
     const char *events_out;
+    int descriptions;
     struct rs_output out;
 } opt;
 
@@ -61,6 +62,9 @@ static void help(void)
            "      --new-items F     share of items created inside the window (default %g)\n"
            "      --start TIME      window start (default %s UTC)\n"
            "      --days N          window length in days (default %u)\n"
+           "      --descriptions    also write item_text.tsv: item_id, a short English description\n"
+           "                        from the item's category, subcategory, price and stock\n"
+           "                        (rs-encode's input; the other files do not change)\n"
            "  -z, --zstd            compress the TSV files in DIR (.tsv.zst); --events-out\n"
            "                        FILE compresses when FILE ends in .zst\n"
            "      --level N         zstd level 1..19 (default 3)\n"
@@ -89,7 +93,8 @@ static uint32_t opt_u32(const char *flag, const char *arg, long long min, long l
 static void parse(int argc, char **argv)
 {
     enum { O_USERS = 256, O_ITEMS, O_EVENTS, O_EVOUT, O_DIMS, O_CLUSTERS, O_CATS, O_SUBS, O_REGIONS,
-           O_SLATE, O_ZIPF, O_NOISE, O_AFF, O_PERSONAL, O_RECOMMENDED, O_DRIFT, O_COLD, O_NEW, O_START, O_DAYS };
+           O_SLATE, O_ZIPF, O_NOISE, O_AFF, O_PERSONAL, O_RECOMMENDED, O_DRIFT, O_COLD, O_NEW, O_START, O_DAYS,
+           O_DESC };
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
@@ -103,6 +108,7 @@ static void parse(int argc, char **argv)
         { "personal", required_argument, 0, O_PERSONAL }, { "recommended", required_argument, 0, O_RECOMMENDED }, { "drift", required_argument, 0, O_DRIFT }, { "cold-users", required_argument, 0, O_COLD },
         { "new-items", required_argument, 0, O_NEW }, { "start", required_argument, 0, O_START },
         { "days", required_argument, 0, O_DAYS },
+        { "descriptions", no_argument, 0, O_DESC },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -114,6 +120,7 @@ static void parse(int argc, char **argv)
         case O_ITEMS: par.items = opt_u32("--items", optarg, 1, 100000000); break;
         case O_EVENTS: par.events = (uint64_t)rs_opt_int("--events", optarg, 0, INT64_MAX); break;
         case O_EVOUT: opt.events_out = optarg; break;
+        case O_DESC: opt.descriptions = 1; break;
         case O_DIMS: par.dims = opt_u32("--dims", optarg, 1, 1024); break;
         case O_CLUSTERS: par.clusters = opt_u32("--clusters", optarg, 1, 1000000); break;
         case O_CATS: par.categories = opt_u32("--categories", optarg, 1, 10000); break;
@@ -232,6 +239,8 @@ int main(int argc, char **argv)
     };
     for (size_t k = 0; rc == 0 && k < sizeof tables / sizeof tables[0]; k++)
         rc = write_table(d, tables[k].name, tables[k].tsv, &m, tables[k].fn);
+    if (rc == 0 && opt.descriptions)
+        rc = write_table(d, "item_text.tsv", 1, &m, rs_synth_write_item_text);
     if (rc == 0)
         rc = write_events(d, &m);
     rs_synth_free(&m);

@@ -182,3 +182,20 @@ EOF
     run -0 rs-cat --head 2 full/items.tsv
     [ "${#lines[@]}" -eq 3 ]
 }
+
+@test "--descriptions adds item_text.tsv (one English description per item) and changes no other file" {
+    rs-synth -q --users 100 --items 80 --events 3000 -o plain
+    rs-synth -q --users 100 --items 80 --events 3000 --descriptions -o text
+    for f in plain/*; do assert_same "$f" "text/${f#plain/}"; done
+    [ ! -e plain/item_text.tsv ]
+    [ "$(head -1 text/item_text.tsv)" = "item_id	description" ]
+    [ "$(wc -l < text/item_text.tsv)" -eq 81 ]
+    cut -f1 text/item_text.tsv | tail -n +2 | cmp - <(cut -f1 text/items.tsv | tail -n +2)
+    # every description names a price, and the sold-out items say so
+    [ "$(grep -c -E 'free entry|about [0-9]+ euros' text/item_text.tsv)" -eq 80 ]
+    [ "$(grep -c 'Sold out' text/item_text.tsv)" -eq "$(awk -F'\t' 'NR > 1 && $8 == 0' text/items.tsv | wc -l)" ]
+    rs-synth -q --users 100 --items 80 --events 3000 --descriptions -o again
+    assert_same text/item_text.tsv again/item_text.tsv
+    rs-synth -q --users 100 --items 80 --events 3000 --descriptions --seed 7 -o other
+    assert_differ text/item_text.tsv other/item_text.tsv
+}

@@ -448,6 +448,54 @@ int rs_synth_write_items(const struct rs_synth *m, struct rs_writer *w)
     return rc;
 }
 
+/* The words of the item descriptions (rs_synth_write_item_text): three
+ * synonyms of a noun per named category and of a style per subcategory
+ * (index mod 8), so two descriptions of one subcategory often share no word
+ * and only a model of meaning relates them. */
+static const char *category_nouns[][3] = {
+    { "album", "record", "song collection" },          { "film", "movie", "screening" },
+    { "novel", "book", "paperback" },                  { "play", "stage production", "drama performance" },
+    { "exhibition", "museum visit", "gallery show" },  { "concert", "gig", "live show" },
+    { "festival", "open-air event", "weekend fair" },  { "workshop", "class", "hands-on course" },
+    { "board game", "video game", "puzzle" },          { "guitar", "piano", "violin" },
+    { "magazine", "newspaper", "journal" },            { "ballet", "dance show", "dance performance" },
+    { "photo exhibition", "photography course", "camera walk" },
+    { "comic book", "graphic novel", "manga" },        { "opera", "aria recital", "lyric performance" },
+    { "circus show", "acrobatics act", "clown act" },
+};
+static const char *styles[][3] = {
+    { "classic", "traditional", "timeless" },        { "modern", "contemporary", "cutting-edge" },
+    { "family", "child-friendly", "all-ages" },      { "experimental", "avant-garde", "unconventional" },
+    { "romantic", "sentimental", "heartfelt" },      { "funny", "comic", "light-hearted" },
+    { "dark", "gloomy", "haunting" },                { "epic", "grand", "monumental" },
+};
+
+int rs_synth_write_item_text(const struct rs_synth *m, struct rs_writer *w)
+{
+    struct rs_rng g;
+    rs_rng_init(&g, m->p.seed, 6);
+    int rc = rs_writer_printf(w, "item_id\tdescription\n");
+    char buf[32], text[256], price[64];
+    for (uint32_t i = 0; rc == 0 && i < m->p.items; i++) {
+        const struct rs_synth_item *it = &m->item[i];
+        const char *style = styles[it->subcategory % m->p.subcategories % 8][rs_rng_below(&g, 3)];
+        const char *noun = it->category < NAMED_CATEGORIES ? category_nouns[it->category][rs_rng_below(&g, 3)]
+                                                           : category_name(it->category, buf);
+        if (it->price == 0)
+            snprintf(price, sizeof price, "free entry");
+        else
+            snprintf(price, sizeof price, "about %.0f euros", (double)it->price);
+        switch (rs_rng_below(&g, 3)) {
+        case 0: snprintf(text, sizeof text, "A %s %s, %s.", style, noun, price); break;
+        case 1: snprintf(text, sizeof text, "Discover this %s %s: %s.", style, noun, price); break;
+        default: snprintf(text, sizeof text, "%s for lovers of %s things, %s.", noun, style, price); break;
+        }
+        rc |= rs_writer_printf(w, "i%u\t", i) | rs_writer_put_text(w, text);
+        rc |= rs_writer_put_text(w, it->in_stock ? "" : " Sold out.") | rs_writer_putc(w, '\n');
+    }
+    return rc;
+}
+
 int rs_synth_write_users(const struct rs_synth *m, struct rs_writer *w)
 {
     int rc = rs_writer_printf(w, "user_id\tage\tregion\tfavourite_categories\tsignup_at\n");

@@ -104,6 +104,10 @@ double rs_synth_tau(const struct rs_synth *m, int64_t t);
 /* Tables of the world, TSV with a header (columns in schemas/synth.md). */
 int rs_synth_write_items(const struct rs_synth *m, struct rs_writer *w);
 int rs_synth_write_users(const struct rs_synth *m, struct rs_writer *w);
+/* item_text.tsv: item_id, description, a short English text generated from
+ * the item's category, subcategory, price and stock (its own random stream,
+ * 6: the other files do not change). */
+int rs_synth_write_item_text(const struct rs_synth *m, struct rs_writer *w);
 int rs_synth_write_item_truth(const struct rs_synth *m, struct rs_writer *w);
 int rs_synth_write_user_truth(const struct rs_synth *m, struct rs_writer *w);
 /* name, value lines: every parameter of the formulas. */
