@@ -37,8 +37,7 @@ FUZZ_CC   ?= clang
 # Libraries some tools need beyond the common ones.
 LDLIBS_rs-serve = -lmicrohttpd
 # The run store (lib/track, --track on every tool) and rs-runs' MLflow export.
-LDLIBS += -lsqlite3
-LDLIBS_rs-runs = -lcurl
+LDLIBS += -lsqlite3 -lcurl
 TOOL_OBJ += $(BUILD)/src/cli-track.o
 
 # Debian packages the product needs (build and test); `make deps` installs them.

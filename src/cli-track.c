@@ -112,13 +112,19 @@ void rs_track_option(int opt, const char *arg)
         store_path = *arg ? arg : NULL;
         return;
     }
-    if (!saved_argv || optind < 1 || optind > saved_argc)
+    if (!saved_argv)
+        return;
+    /* A tool with a command word (rs-rank train) drops it before getopt:
+     * argv[1] = argv[0], argv++. */
+    int shift = saved_argc > 1 && saved_argv[1] == saved_argv[0];
+    char **argv = saved_argv + shift;
+    if (optind < 1 || optind > saved_argc - shift)
         return;
     /* getopt_long has just stepped past the option: it is argv[optind-1],
      * or argv[optind-2] when its value was the next word. */
-    const char *text = saved_argv[optind - 1];
+    const char *text = argv[optind - 1];
     if (arg && text == arg && optind >= 2)
-        text = saved_argv[optind - 2];
+        text = argv[optind - 2];
     char name[64];
     if (strncmp(text, "--", 2) == 0)
         snprintf(name, sizeof name, "%.*s", (int)strcspn(text + 2, "="), text + 2);
@@ -129,6 +135,11 @@ void rs_track_option(int opt, const char *arg)
     else
         return;
     rs_run_param(&run, name, arg ? arg : "true");
+}
+
+void rs_cli_track_off(void)
+{
+    store_path = NULL;
 }
 
 void rs_cli_param(const char *name, const char *value)

@@ -171,6 +171,8 @@ void rs_progress_end(struct rs_progress *p);
 /* Called by rs_cli_init and rs_cli_common; tools need not. */
 void rs_track_begin(void);
 void rs_track_option(int opt, const char *arg);
+/* This run is not recorded (rs-runs, which reads the store). */
+void rs_cli_track_off(void);
 /* A resolved option value (one the tool defaulted or derived). */
 void rs_cli_param(const char *name, const char *value);
 /* A metric the tool measured: step is the epoch or iteration (1-based), 0

@@ -3,6 +3,7 @@
  * readers (rs-runs) never wait for a writer and writers wait for one another
  * up to the busy timeout. */
 #include "track/track.h"
+#include "track/db.h"
 #include "core/err.h"
 #include "core/num.h"
 
@@ -11,11 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct rs_store {
-    sqlite3 *db;
-    char *path;
-};
 
 /* Schema version 1; schemas/runs.md documents each column. */
 static const char schema_v1[] =
@@ -38,32 +34,21 @@ static const char schema_v1[] =
     " value REAL NOT NULL);"
     "CREATE INDEX metrics_run ON metrics(run, name, step);";
 
-static int db_error(struct rs_store *s, int code, const char *what)
+/* A locked store is an I/O condition, a file that is not a database a
+ * format one. */
+int rs_db_error(struct rs_store *s, int sqlite_rc, const char *what)
 {
+    int code = (sqlite_rc & 0xff) == SQLITE_NOTADB || (sqlite_rc & 0xff) == SQLITE_CORRUPT ? RS_ERR_FORMAT : RS_ERR_IO;
     return rs_err_set(code, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
-/* The code for a failed SQLite call: a locked store is an I/O condition, a
- * file that is not a database a format one. */
-static int code_of(int sqlite_rc)
-{
-    switch (sqlite_rc & 0xff) {
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-        return RS_ERR_FORMAT;
-    default:
-        return RS_ERR_IO;
-    }
-}
-
-static int exec(struct rs_store *s, const char *sql)
+int rs_db_exec(struct rs_store *s, const char *sql)
 {
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : db_error(s, code_of(rc), "cannot update the store");
+    return rc == SQLITE_OK ? 0 : rs_db_error(s, rc, "cannot update the store");
 }
 
-/* One integer from a query such as "PRAGMA user_version"; RS_ERR_*. */
-static int query_int(struct rs_store *s, const char *sql, int64_t *out)
+int rs_db_query_int(struct rs_store *s, const char *sql, int64_t *out)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -72,7 +57,7 @@ static int query_int(struct rs_store *s, const char *sql, int64_t *out)
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : db_error(s, code_of(rc), "cannot read it");
+    return rc == SQLITE_OK ? 0 : rs_db_error(s, rc, "cannot read it");
 }
 
 /* What the file is: 1 a run store (of this version), 0 an empty database
@@ -80,11 +65,11 @@ static int query_int(struct rs_store *s, const char *sql, int64_t *out)
 static int identify(struct rs_store *s)
 {
     int64_t app, version, tables;
-    int rc = query_int(s, "PRAGMA application_id", &app);
+    int rc = rs_db_query_int(s, "PRAGMA application_id", &app);
     if (rc == 0)
-        rc = query_int(s, "PRAGMA user_version", &version);
+        rc = rs_db_query_int(s, "PRAGMA user_version", &version);
     if (rc == 0)
-        rc = query_int(s, "SELECT count(*) FROM sqlite_master", &tables);
+        rc = rs_db_query_int(s, "SELECT count(*) FROM sqlite_master", &tables);
     if (rc < 0)
         return rc;
     if (app == 0 && version == 0 && tables == 0)
@@ -104,23 +89,23 @@ static int identify(struct rs_store *s)
  * between identify() and our write lock. */
 static int create_schema(struct rs_store *s)
 {
-    int rc = exec(s, "PRAGMA journal_mode=WAL");
+    int rc = rs_db_exec(s, "PRAGMA journal_mode=WAL");
     if (rc == 0)
-        rc = exec(s, "BEGIN IMMEDIATE");
+        rc = rs_db_exec(s, "BEGIN IMMEDIATE");
     if (rc < 0)
         return rc;
     int64_t tables;
-    rc = query_int(s, "SELECT count(*) FROM sqlite_master", &tables);
+    rc = rs_db_query_int(s, "SELECT count(*) FROM sqlite_master", &tables);
     if (rc == 0 && tables == 0) {
         char pragmas[96];
         snprintf(pragmas, sizeof pragmas, "PRAGMA application_id=%d; PRAGMA user_version=%d;",
                  RS_TRACK_APP_ID, RS_TRACK_SCHEMA);
-        rc = exec(s, schema_v1);
+        rc = rs_db_exec(s, schema_v1);
         if (rc == 0)
-            rc = exec(s, pragmas);
+            rc = rs_db_exec(s, pragmas);
     }
     if (rc == 0)
-        return exec(s, "COMMIT");
+        return rs_db_exec(s, "COMMIT");
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
@@ -169,19 +154,18 @@ void rs_store_close(struct rs_store *s)
     free(s);
 }
 
-/* A prepared statement and its bound values, stepped once. */
-static int prepare(struct rs_store *s, const char *sql, sqlite3_stmt **st)
+int rs_db_prepare(struct rs_store *s, const char *sql, sqlite3_stmt **st)
 {
     int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-    return rc == SQLITE_OK ? 0 : db_error(s, code_of(rc), "cannot query the store");
+    return rc == SQLITE_OK ? 0 : rs_db_error(s, rc, "cannot query the store");
 }
 
-static int step_done(struct rs_store *s, sqlite3_stmt *st)
+int rs_db_step_done(struct rs_store *s, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, code_of(rc), "cannot write the run");
+    return rc == SQLITE_DONE ? 0 : rs_db_error(s, rc, "cannot write the run");
 }
 
 static void hex64(uint64_t h, char out[17])
@@ -192,7 +176,7 @@ static void hex64(uint64_t h, char out[17])
 static int put_row(struct rs_store *s, struct rs_run *r)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "INSERT INTO runs (uuid, run_group, tool, version, cmdline, cwd, host, start, end,"
+    int rc = rs_db_prepare(s, "INSERT INTO runs (uuid, run_group, tool, version, cmdline, cwd, host, start, end,"
                         " status) VALUES (?,?,?,?,?,?,?,?,?,?)", &st);
     if (rc < 0)
         return rc;
@@ -202,7 +186,7 @@ static int put_row(struct rs_store *s, struct rs_run *r)
     sqlite3_bind_double(st, 8, r->start);
     sqlite3_bind_double(st, 9, r->end);
     sqlite3_bind_int(st, 10, r->status);
-    rc = step_done(s, st);
+    rc = rs_db_step_done(s, st);
     sqlite3_finalize(st);
     r->id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -211,12 +195,12 @@ static int put_row(struct rs_store *s, struct rs_run *r)
 static int put_params(struct rs_store *s, const struct rs_run *r)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "INSERT INTO params (run, name, value) VALUES (?,?,?)", &st);
+    int rc = rs_db_prepare(s, "INSERT INTO params (run, name, value) VALUES (?,?,?)", &st);
     for (size_t k = 0; rc == 0 && k < r->nparams; k++) {
         sqlite3_bind_int64(st, 1, r->id);
         sqlite3_bind_text(st, 2, r->params[k].name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, r->params[k].value, -1, SQLITE_STATIC);
-        rc = step_done(s, st);
+        rc = rs_db_step_done(s, st);
     }
     sqlite3_finalize(st);
     return rc;
@@ -225,7 +209,7 @@ static int put_params(struct rs_store *s, const struct rs_run *r)
 static int put_files(struct rs_store *s, const struct rs_run *r)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "INSERT INTO files (run, role, path, abspath, size, xxh3) VALUES (?,?,?,?,?,?)", &st);
+    int rc = rs_db_prepare(s, "INSERT INTO files (run, role, path, abspath, size, xxh3) VALUES (?,?,?,?,?,?)", &st);
     for (size_t k = 0; rc == 0 && k < r->nfiles; k++) {
         const struct rs_run_file *f = &r->files[k];
         char hex[17];
@@ -239,7 +223,7 @@ static int put_files(struct rs_store *s, const struct rs_run *r)
             sqlite3_bind_int64(st, 5, f->size);
             sqlite3_bind_text(st, 6, hex, -1, SQLITE_TRANSIENT);
         }
-        rc = step_done(s, st);
+        rc = rs_db_step_done(s, st);
     }
     sqlite3_finalize(st);
     return rc;
@@ -248,13 +232,13 @@ static int put_files(struct rs_store *s, const struct rs_run *r)
 static int put_metrics(struct rs_store *s, const struct rs_run *r)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "INSERT INTO metrics (run, name, step, value) VALUES (?,?,?,?)", &st);
+    int rc = rs_db_prepare(s, "INSERT INTO metrics (run, name, step, value) VALUES (?,?,?,?)", &st);
     for (size_t k = 0; rc == 0 && k < r->nmetrics; k++) {
         sqlite3_bind_int64(st, 1, r->id);
         sqlite3_bind_text(st, 2, r->metrics[k].name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, r->metrics[k].step);
         sqlite3_bind_double(st, 4, r->metrics[k].value);
-        rc = step_done(s, st);
+        rc = rs_db_step_done(s, st);
     }
     sqlite3_finalize(st);
     return rc;
@@ -262,7 +246,7 @@ static int put_metrics(struct rs_store *s, const struct rs_run *r)
 
 int rs_store_put(struct rs_store *s, struct rs_run *r)
 {
-    int rc = exec(s, "BEGIN IMMEDIATE");
+    int rc = rs_db_exec(s, "BEGIN IMMEDIATE");
     if (rc < 0)
         return rc;
     rc = put_row(s, r);
@@ -273,7 +257,7 @@ int rs_store_put(struct rs_store *s, struct rs_run *r)
     if (rc == 0)
         rc = put_metrics(s, r);
     if (rc == 0)
-        rc = exec(s, "COMMIT");
+        rc = rs_db_exec(s, "COMMIT");
     if (rc < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         r->id = 0;
@@ -290,7 +274,7 @@ static char *column_text(sqlite3_stmt *st, int k)
 static int get_row(struct rs_store *s, int64_t id, const char *key, struct rs_run *r)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, id ? "SELECT id, uuid, run_group, tool, version, cmdline, cwd, host, start, end, status"
+    int rc = rs_db_prepare(s, id ? "SELECT id, uuid, run_group, tool, version, cmdline, cwd, host, start, end, status"
                              " FROM runs WHERE id = ?1"
                            : "SELECT id, uuid, run_group, tool, version, cmdline, cwd, host, start, end, status"
                              " FROM runs WHERE substr(uuid, 1, length(?2)) = ?2 ORDER BY id DESC LIMIT 2",
@@ -313,7 +297,7 @@ static int get_row(struct rs_store *s, int64_t id, const char *key, struct rs_ru
     } else if (step == SQLITE_DONE) {
         rc = id ? rs_err_set(RS_ERR_USAGE, "no run %" PRId64, id) : rs_err_set(RS_ERR_USAGE, "no run '%s'", key);
     } else {
-        rc = db_error(s, code_of(step), "cannot read the run");
+        rc = rs_db_error(s, step, "cannot read the run");
     }
     sqlite3_finalize(st);
     return rc;
@@ -322,20 +306,20 @@ static int get_row(struct rs_store *s, int64_t id, const char *key, struct rs_ru
 static int get_params(struct rs_store *s, struct rs_run *r)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "SELECT name, value FROM params WHERE run = ? ORDER BY rowid", &st);
+    int rc = rs_db_prepare(s, "SELECT name, value FROM params WHERE run = ? ORDER BY rowid", &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, r->id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         rs_run_param(r, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, code_of(rc), "cannot read the parameters");
+    return rc == SQLITE_DONE ? 0 : rs_db_error(s, rc, "cannot read the parameters");
 }
 
 static int get_files(struct rs_store *s, struct rs_run *r)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "SELECT role, path, abspath, size, xxh3 FROM files WHERE run = ? ORDER BY rowid", &st);
+    int rc = rs_db_prepare(s, "SELECT role, path, abspath, size, xxh3 FROM files WHERE run = ? ORDER BY rowid", &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, r->id);
@@ -352,13 +336,13 @@ static int get_files(struct rs_store *s, struct rs_run *r)
         r->cap_files = r->nfiles;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, code_of(rc), "cannot read the files");
+    return rc == SQLITE_DONE ? 0 : rs_db_error(s, rc, "cannot read the files");
 }
 
 static int get_metrics(struct rs_store *s, struct rs_run *r)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "SELECT name, step, value FROM metrics WHERE run = ? ORDER BY rowid", &st);
+    int rc = rs_db_prepare(s, "SELECT name, step, value FROM metrics WHERE run = ? ORDER BY rowid", &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, r->id);
@@ -366,7 +350,7 @@ static int get_metrics(struct rs_store *s, struct rs_run *r)
         rs_run_metric(r, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
                       sqlite3_column_double(st, 2));
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, code_of(rc), "cannot read the metrics");
+    return rc == SQLITE_DONE ? 0 : rs_db_error(s, rc, "cannot read the metrics");
 }
 
 int rs_store_get(struct rs_store *s, int64_t id, const char *key, struct rs_run *r)
@@ -404,14 +388,14 @@ static int collect_ids(struct rs_store *s, sqlite3_stmt *st, int64_t **ids, size
     free(*ids);
     *ids = NULL;
     *n = 0;
-    return db_error(s, code_of(rc), "cannot list the runs");
+    return rs_db_error(s, rc, "cannot list the runs");
 }
 
 int rs_store_list(struct rs_store *s, const struct rs_run_query *q, int64_t **ids, size_t *n)
 {
     sqlite3_stmt *st;
     const char *eq = q->param ? strchr(q->param, '=') : NULL;
-    int rc = prepare(s,
+    int rc = rs_db_prepare(s,
                      "SELECT id FROM runs WHERE (?1 IS NULL OR tool = ?1) AND (?2 IS NULL OR run_group = ?2)"
                      " AND (?3 < 0 OR status = ?3) AND (?4 = 0 OR start >= ?4) AND (?5 = 0 OR start < ?5)"
                      " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM params p WHERE p.run = runs.id"
@@ -442,7 +426,7 @@ int rs_store_producers(struct rs_store *s, uint64_t xxh3, int64_t **ids, size_t 
 {
     sqlite3_stmt *st;
     char hex[17];
-    int rc = prepare(s, "SELECT DISTINCT run FROM files WHERE xxh3 = ? AND role = 'out' ORDER BY run DESC", &st);
+    int rc = rs_db_prepare(s, "SELECT DISTINCT run FROM files WHERE xxh3 = ? AND role = 'out' ORDER BY run DESC", &st);
     if (rc < 0)
         return rc;
     hex64(xxh3, hex);

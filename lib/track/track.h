@@ -107,4 +107,22 @@ int rs_store_list(struct rs_store *s, const struct rs_run_query *q, int64_t **id
  * first. */
 int rs_store_producers(struct rs_store *s, uint64_t xxh3, int64_t **ids, size_t *n);
 
+/* Lineage: the runs and files that led to a file, walked back by content
+ * hash. Each node is a file; its producer is the newest run that wrote that
+ * content before the run that read it (for the first file: the newest run
+ * that wrote it), whose inputs are the next nodes, depth + 1. */
+struct rs_lineage_node {
+    int depth;
+    char *path;       /* as recorded (the first node: as given) */
+    int64_t size;     /* -1: a stream (stdin), not hashed */
+    uint64_t xxh3;
+    int64_t run;      /* the producer; 0: no recorded run wrote it (a source) */
+    char *tool;       /* the producer's tool, or NULL */
+    int seen;         /* the producer appears above: its inputs are not repeated */
+};
+/* The lineage of the file at path, depth-first, into *nodes (free with
+ * rs_lineage_free). RS_ERR_IO: path unreadable. */
+int rs_store_lineage(struct rs_store *s, const char *path, struct rs_lineage_node **nodes, size_t *n);
+void rs_lineage_free(struct rs_lineage_node *nodes, size_t n);
+
 #endif
