@@ -43,7 +43,7 @@ TOOL_OBJ += $(BUILD)/src/cli-track.o
 # Debian packages the product needs (build and test); `make deps` installs them.
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
-DEB_PKGS += libsqlite3-dev sqlite3 libcurl4-openssl-dev
+DEB_PKGS += libsqlite3-dev sqlite3 libcurl4-openssl-dev xxhash
 
 # MovieLens 100K (pipelines/movielens.mk, benchmarks): where `make data-ml100k`
 # puts it and where they read it. Not redistributable: data/ is git-ignored.

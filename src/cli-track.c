@@ -134,7 +134,22 @@ void rs_track_option(int opt, const char *arg)
         snprintf(name, sizeof name, "%c", opt);
     else
         return;
-    rs_run_param(&run, name, arg ? arg : "true");
+    const char *value = arg ? arg : "true", *before = rs_run_get_param(&run, name);
+    if (!before) {
+        rs_run_param(&run, name, value);
+        return;
+    }
+    /* A repeated option (--pred A --pred B): its values in order, spaced. */
+    size_t n = strlen(before) + strlen(value) + 2;
+    char *joined = xmalloc(n);
+    snprintf(joined, n, "%s %s", before, value);
+    rs_run_param(&run, name, joined);
+    free(joined);
+}
+
+int rs_cli_tracking(void)
+{
+    return store_path != NULL;
 }
 
 void rs_cli_track_off(void)

@@ -171,6 +171,9 @@ void rs_progress_end(struct rs_progress *p);
 /* Called by rs_cli_init and rs_cli_common; tools need not. */
 void rs_track_begin(void);
 void rs_track_option(int opt, const char *arg);
+/* 1 when this run will be recorded (a tool may then measure what it would
+ * otherwise skip, such as the ALS loss). */
+int rs_cli_tracking(void);
 /* This run is not recorded (rs-runs, which reads the store). */
 void rs_cli_track_off(void);
 /* A resolved option value (one the tool defaulted or derived). */

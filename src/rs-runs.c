@@ -42,8 +42,8 @@ static void help(void)
            "                       last value of M among the runs the filters select\n"
            "  lineage FILE         the runs and inputs that produced FILE, walked back by\n"
            "                       content hash to files no recorded run wrote\n"
-           "  register NAME --run RUN FILE...  copies FILEs (outputs of RUN) into the registry\n"
-           "                       as the next version of model NAME, stage candidate\n"
+           "  register NAME FILE...  copies FILEs (each written by a recorded run) into the\n"
+           "                       registry as the next version of model NAME, stage candidate\n"
            "  promote NAME VERSION [--gate 'M>=D' --eval RUN]  makes VERSION production\n"
            "                       (REGISTRY/NAME/production, a symbolic link swapped\n"
            "                       atomically) if it passes the gate; else exit 1, nothing moves\n"
@@ -67,7 +67,8 @@ static void help(void)
            "      --min, --max       best: lowest or highest value wins (default --max)\n"
            "Registry (register, promote, models):\n"
            "      --registry DIR     where versions live (default: DB's folder/registry)\n"
-           "      --run RUN          register: the run that wrote the files\n"
+           "      --run RUN          register: the version's run (default: the newest run\n"
+           "                         that wrote the first FILE)\n"
            "      --gate 'M>=D'      promote: candidate M - production M >= D (a higher M is\n"
            "                         better; 'M<=D': a lower one is, candidate - production <= D)\n"
            "      --eval RUN         promote: the rs-metrics run that evaluated both models on\n"
@@ -356,7 +357,7 @@ static int cmd_best(struct rs_store *s)
     }
     free(ids);
     if (rc == 0 && isnan(best_v))
-        rc = rs_err_set(RS_ERR_USAGE, "no run selected has metric '%s'", opt.metric);
+        rc = rs_err_set(RS_ERR_FORMAT, "no run selected has metric '%s'", opt.metric);
     if (rc < 0) {
         rs_run_free(&best);
         return rc;
@@ -416,8 +417,6 @@ static char *registry_root(void)
 
 static int cmd_register(struct rs_store *s, const char *name, char **files, size_t n)
 {
-    if (!opt.run)
-        rs_usage_error(SYNOPSIS, "register: --run RUN is required (the run that wrote the files)");
     char *root = registry_root();
     int version;
     int rc = rs_registry_register(s, root, name, opt.run, (const char *const *)files, n, &version);

@@ -82,7 +82,7 @@ static int write_aligned(const struct rs_table *t, struct rs_writer *w, size_t n
         for (size_t c = 0; c < t->ncols; c++) {
             const char *s = cell(t, r, c);
             size_t gap = width[c] - strlen(s);
-            int right = r > 0 && is_number(s);
+            int right = r > 0 && c + 1 < t->ncols && is_number(s); /* a last column stays ragged */
             if (c > 0)
                 rc |= pad(w, 2);
             if (right)

@@ -81,32 +81,29 @@ static int copy_file(const char *src, const char *dst)
     return rc;
 }
 
-/* 1 if run wrote content xxh3. */
-static int run_wrote(const struct rs_run *r, uint64_t xxh3)
+/* Checks that a recorded run wrote each file (by XXH3), so the version's
+ * lineage is known; hashes[] and sizes[] get theirs, *run (when 0) the
+ * newest run that wrote the first file. */
+static int check_outputs(struct rs_store *s, const char *const *files, size_t n, uint64_t *hashes,
+                         int64_t *sizes, int64_t *run)
 {
-    for (size_t k = 0; k < r->nfiles; k++)
-        if (r->files[k].role == RS_FILE_OUT && r->files[k].size >= 0 && r->files[k].xxh3 == xxh3)
-            return 1;
-    return 0;
-}
-
-/* Checks that every file is an output of run; hashes[] gets their XXH3. */
-static int check_outputs(struct rs_store *s, int64_t run, const char *const *files, size_t n, uint64_t *hashes,
-                         int64_t *sizes)
-{
-    struct rs_run r;
-    int rc = rs_store_get(s, run, NULL, &r);
+    int rc = 0;
     for (size_t k = 0; rc == 0 && k < n; k++) {
-        if ((rc = rs_file_xxh3(files[k], &hashes[k], &sizes[k])) < 0)
+        int64_t *ids;
+        size_t nids;
+        if ((rc = rs_file_xxh3(files[k], &hashes[k], &sizes[k])) < 0 ||
+            (rc = rs_store_producers(s, hashes[k], &ids, &nids)) < 0)
             break;
-        for (size_t j = 0; j < k; j++)
+        if (nids == 0)
+            rc = rs_err_set(RS_ERR_FORMAT, "'%s' was written by no recorded run (its content is unknown to the store)",
+                            files[k]);
+        else if (!*run)
+            *run = ids[0];
+        free(ids);
+        for (size_t j = 0; rc == 0 && j < k; j++)
             if (strcmp(base_name(files[j]), base_name(files[k])) == 0)
                 rc = rs_err_set(RS_ERR_USAGE, "two files named '%s'", base_name(files[k]));
-        if (rc == 0 && !run_wrote(&r, hashes[k]))
-            rc = rs_err_set(RS_ERR_USAGE, "'%s' is not an output of run %" PRId64 " (no file of that content)",
-                            files[k], run);
     }
-    rs_run_free(&r);
     return rc;
 }
 
@@ -245,7 +242,7 @@ int rs_registry_register(struct rs_store *s, const char *root, const char *name,
     char *mdir = join(root, name), *stage = NULL;
     int rc = rs_db_exec(s, registry_schema);
     if (rc == 0)
-        rc = check_outputs(s, run, files, n, hashes, sizes);
+        rc = check_outputs(s, files, n, hashes, sizes, &run);
     if (rc == 0)
         rc = mkdir_p(mdir);
     if (rc == 0)
@@ -298,7 +295,7 @@ static int stages(struct rs_store *s, const char *name, int version, char **stag
     if (rc != SQLITE_DONE)
         return rs_db_error(s, rc, "cannot read the registry");
     if (!*stage)
-        return rs_err_set(RS_ERR_USAGE, "model '%s' has no version %d", name, version);
+        return rs_err_set(RS_ERR_FORMAT, "model '%s' has no version %d", name, version);
     return 0;
 }
 
@@ -309,11 +306,11 @@ static int judge(const struct rs_gate *g, const struct rs_run *eval, const char 
     char key[300];
     snprintf(key, sizeof key, "%s/%s", cand, g->metric);
     if (rs_run_get_metric(eval, key, &res->candidate_value, NULL) < 0)
-        return rs_err_set(RS_ERR_USAGE, "evaluation run %" PRId64 " has no metric '%s' (rs-metrics --pred %s=...)",
+        return rs_err_set(RS_ERR_FORMAT, "evaluation run %" PRId64 " has no metric '%s' (rs-metrics --pred %s=...)",
                           eval->id, key, cand);
     snprintf(key, sizeof key, "%s/%s", prod, g->metric);
     if (rs_run_get_metric(eval, key, &res->production_value, NULL) < 0)
-        return rs_err_set(RS_ERR_USAGE, "evaluation run %" PRId64 " has no metric '%s' (rs-metrics --pred %s=...)",
+        return rs_err_set(RS_ERR_FORMAT, "evaluation run %" PRId64 " has no metric '%s' (rs-metrics --pred %s=...)",
                           eval->id, key, prod);
     double d = res->candidate_value - res->production_value;
     res->passed = g->lower_better ? d <= g->margin : d >= g->margin;
@@ -388,7 +385,7 @@ int rs_registry_promote(struct rs_store *s, const char *root, const char *name, 
         return rc;
     rc = stages(s, name, version, &stage, &res->production);
     if (rc == 0 && res->production == version)
-        rc = rs_err_set(RS_ERR_USAGE, "model '%s' version %d is production already", name, version);
+        rc = rs_err_set(RS_ERR_FORMAT, "model '%s' version %d is production already", name, version);
     if (rc == 0 && res->production && (!gate || !eval))
         rc = rs_err_set(RS_ERR_USAGE, "model '%s' has production version %d: promote through --gate and --eval",
                         name, res->production);

@@ -26,10 +26,11 @@ struct rs_model_version {
     char *dir;     /* ROOT/NAME/vVERSION */
 };
 
-/* Registers files (outputs of run, checked by XXH3) as the next version of
- * model name under root: copied into ROOT/NAME/vN (staged, then renamed),
- * stage "candidate". *version gets N. RS_ERR_USAGE: a bad name (letters,
- * digits, '.', '_', '-'), a file that run did not write. */
+/* Registers files as the next version of model name under root: copied
+ * into ROOT/NAME/vN (staged, then renamed), stage "candidate", with run
+ * (0: the newest run that wrote the first file). *version gets N.
+ * RS_ERR_USAGE: a bad name (letters, digits, '.', '_', '-'), a file no
+ * recorded run wrote (by XXH3: its lineage would be unknown). */
 int rs_registry_register(struct rs_store *s, const char *root, const char *name, int64_t run,
                          const char *const *files, size_t nfiles, int *version);
 

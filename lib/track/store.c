@@ -293,9 +293,9 @@ static int get_row(struct rs_store *s, int64_t id, const char *key, struct rs_ru
         r->end = sqlite3_column_double(st, 9);
         r->status = sqlite3_column_int(st, 10);
         if (!id && sqlite3_step(st) == SQLITE_ROW)
-            rc = rs_err_set(RS_ERR_USAGE, "run '%s' is ambiguous: more than one uuid starts so", key);
+            rc = rs_err_set(RS_ERR_FORMAT, "run '%s' is ambiguous: more than one uuid starts so", key);
     } else if (step == SQLITE_DONE) {
-        rc = id ? rs_err_set(RS_ERR_USAGE, "no run %" PRId64, id) : rs_err_set(RS_ERR_USAGE, "no run '%s'", key);
+        rc = id ? rs_err_set(RS_ERR_FORMAT, "no run %" PRId64, id) : rs_err_set(RS_ERR_FORMAT, "no run '%s'", key);
     } else {
         rc = rs_db_error(s, step, "cannot read the run");
     }

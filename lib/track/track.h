@@ -88,7 +88,8 @@ void rs_store_close(struct rs_store *s);
 /* Writes r (finished) in one transaction; r->id gets its id. */
 int rs_store_put(struct rs_store *s, struct rs_run *r);
 /* Reads run id (or, id 0, the run whose uuid starts with key) into r,
- * which the caller frees with rs_run_free. RS_ERR_USAGE: no such run. */
+ * which the caller frees with rs_run_free. RS_ERR_FORMAT: no such run, or
+ * key the start of several uuids. */
 int rs_store_get(struct rs_store *s, int64_t id, const char *key, struct rs_run *r);
 
 /* Which runs rs_store_list returns; NULL or 0 fields match any run. */
