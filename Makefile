@@ -86,6 +86,7 @@ deps:
 BENCH_DEB = python3-torch python3-faiss python3-xgboost python3-sklearn python3-scipy \
             python3-xxhash python3-venv wrk hyperfine
 BENCH_PYPI = implicit lightgbm tensorflow-recommenders scann recommenders
+BENCH_PYPI += mlflow
 
 bench-deps: deps
 	@missing=$$(for p in $(BENCH_DEB); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
