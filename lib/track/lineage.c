@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Deeper than this, the store is not a pipeline's (and the recursion would
+ * outgrow the stack). */
+#define MAX_DEPTH 2000
+
 struct walk {
     struct rs_store *s;
     struct rs_lineage_node *nodes;
@@ -53,6 +57,8 @@ static struct rs_lineage_node *push(struct walk *w, int depth, const char *path,
  * the producer's inputs below it. */
 static int walk_file(struct walk *w, int depth, const char *path, int64_t size, uint64_t xxh3, int64_t before)
 {
+    if (depth > MAX_DEPTH)
+        return rs_err_set(RS_ERR_FORMAT, "lineage deeper than %d runs", MAX_DEPTH);
     size_t at = w->n;
     push(w, depth, path, size, xxh3);
     if (size < 0)

@@ -285,7 +285,7 @@ static int stages(struct rs_store *s, const char *name, int version, char **stag
     if (rc < 0)
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *sg = (const char *)sqlite3_column_text(st, 1);
+        const char *sg = rs_db_text(st, 1);
         if (sqlite3_column_int(st, 0) == version)
             *stage = xstrdup(sg);
         if (strcmp(sg, "production") == 0)
@@ -426,9 +426,8 @@ int rs_registry_list(struct rs_store *s, const char *name, struct rs_model_versi
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         *v = xrealloc(*v, (*n + 1) * sizeof **v);
         (*v)[(*n)++] = (struct rs_model_version){
-            xstrdup((const char *)sqlite3_column_text(st, 0)), sqlite3_column_int(st, 1),
-            sqlite3_column_int64(st, 2), xstrdup((const char *)sqlite3_column_text(st, 3)),
-            sqlite3_column_double(st, 4), xstrdup((const char *)sqlite3_column_text(st, 5)) };
+            xstrdup(rs_db_text(st, 0)), sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2),
+            xstrdup(rs_db_text(st, 3)), sqlite3_column_double(st, 4), xstrdup(rs_db_text(st, 5)) };
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : rs_db_error(s, rc, "cannot read the registry");

@@ -81,6 +81,8 @@ void rs_run_file(struct rs_run *r, enum rs_file_role role, const char *path)
 {
     int stream = strcmp(path, "-") == 0;
     char *abs = stream ? NULL : realpath(path, NULL);
+    if (!stream && !abs) /* gone already: rs_run_finish drops it */
+        abs = xstrdup(path);
     for (size_t k = 0; k < r->nfiles; k++) {
         struct rs_run_file *f = &r->files[k];
         if (f->role == role && strcmp(f->path, path) == 0 &&

@@ -265,10 +265,15 @@ int rs_store_put(struct rs_store *s, struct rs_run *r)
     return rc;
 }
 
-static char *column_text(sqlite3_stmt *st, int k)
+const char *rs_db_text(sqlite3_stmt *st, int k)
 {
     const unsigned char *t = sqlite3_column_text(st, k);
-    return xstrdup(t ? (const char *)t : "");
+    return t ? (const char *)t : "";
+}
+
+static char *column_text(sqlite3_stmt *st, int k)
+{
+    return xstrdup(rs_db_text(st, k));
 }
 
 static int get_row(struct rs_store *s, int64_t id, const char *key, struct rs_run *r)
@@ -311,7 +316,7 @@ static int get_params(struct rs_store *s, struct rs_run *r)
         return rc;
     sqlite3_bind_int64(st, 1, r->id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        rs_run_param(r, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+        rs_run_param(r, rs_db_text(st, 0), rs_db_text(st, 1));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : rs_db_error(s, rc, "cannot read the parameters");
 }
@@ -325,11 +330,11 @@ static int get_files(struct rs_store *s, struct rs_run *r)
     sqlite3_bind_int64(st, 1, r->id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct rs_run_file f = { column_text(st, 1), NULL, RS_FILE_IN, -1, 0 };
-        f.role = strcmp((const char *)sqlite3_column_text(st, 0), "out") == 0 ? RS_FILE_OUT : RS_FILE_IN;
+        f.role = strcmp(rs_db_text(st, 0), "out") == 0 ? RS_FILE_OUT : RS_FILE_IN;
         if (sqlite3_column_type(st, 2) != SQLITE_NULL)
             f.abspath = column_text(st, 2);
-        const char *hex = (const char *)sqlite3_column_text(st, 4);
-        if (hex && rs_num_hex64(hex, strlen(hex), &f.xxh3) == 0)
+        const char *hex = rs_db_text(st, 4);
+        if (*hex && rs_num_hex64(hex, strlen(hex), &f.xxh3) == 0)
             f.size = sqlite3_column_int64(st, 3);
         r->files = xrealloc(r->files, (r->nfiles + 1) * sizeof *r->files);
         r->files[r->nfiles++] = f;
@@ -347,7 +352,7 @@ static int get_metrics(struct rs_store *s, struct rs_run *r)
         return rc;
     sqlite3_bind_int64(st, 1, r->id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        rs_run_metric(r, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+        rs_run_metric(r, rs_db_text(st, 0), sqlite3_column_int64(st, 1),
                       sqlite3_column_double(st, 2));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : rs_db_error(s, rc, "cannot read the metrics");
