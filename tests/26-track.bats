@@ -205,6 +205,17 @@ EOF
     [ "$(sqlite3 runs.db 'PRAGMA integrity_check')" = ok ]
 }
 
+@test "writers that create the store together: each run recorded once, no warning" {
+    printf 'user_id\titem_id\nu1\ti1\n' > tiny.tsv
+    for trial in $(seq 40); do
+        rm -f new.db new.db-wal new.db-shm
+        for w in 1 2 3 4 5 6; do rs-cat -q --track new.db tiny.tsv > /dev/null 2> "w$w.err" & done
+        wait
+        [ "$(sqlite3 new.db 'SELECT count(*) FROM runs')" = 6 ] || { echo "trial $trial"; cat w*.err; return 1; }
+        ! grep -h warning w*.err || false
+    done
+}
+
 @test "rs-runs: usage errors and a missing store" {
     run -2 rs-runs
     run -2 rs-runs frobnicate --track x.db
