@@ -61,6 +61,17 @@ metrics_fixture() {
     grep -qF "$(printf 'out\tcopy.tsv\t%s\t%s' "$(stat -c %s copy.tsv)" "$hash")" <<<"$output"
 }
 
+@test "the command line is recorded shell-quoted: it parses back to the same words" {
+    quotes=$(printf "'%.0s" $(seq 1000)) # each becomes four characters
+    run -1 rs-cat --track runs.db -q "it's a \"file\"" 'tab	here' "$quotes"
+    cmdline=$(sqlite3 runs.db 'SELECT cmdline FROM runs')
+    eval "set -- $cmdline"
+    [ $# -eq 7 ]
+    [ "$5" = "it's a \"file\"" ]
+    [ "$6" = 'tab	here' ]
+    [ "$7" = "$quotes" ]
+}
+
 @test "a failed run is recorded with exit status 1 and no output" {
     run -1 rs-split --track runs.db -q --by-event 'pos=click' -o s missing.tsv
     [ ! -e s ]
