@@ -36,10 +36,14 @@ FUZZ_CC   ?= clang
 
 # Libraries some tools need beyond the common ones.
 LDLIBS_rs-serve = -lmicrohttpd
+# The run store (lib/track, --track on every tool) and rs-runs' MLflow export.
+LDLIBS += -lsqlite3 -lcurl
+TOOL_OBJ += $(BUILD)/src/cli-track.o
 
 # Debian packages the product needs (build and test); `make deps` installs them.
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
+DEB_PKGS += libsqlite3-dev sqlite3 libcurl4-openssl-dev xxhash
 
 # MovieLens 100K (pipelines/movielens.mk, benchmarks): where `make data-ml100k`
 # puts it and where they read it. Not redistributable: data/ is git-ignored.
@@ -82,6 +86,7 @@ deps:
 BENCH_DEB = python3-torch python3-faiss python3-xgboost python3-sklearn python3-scipy \
             python3-xxhash python3-venv wrk hyperfine
 BENCH_PYPI = implicit lightgbm tensorflow-recommenders scann recommenders
+BENCH_PYPI += mlflow
 
 bench-deps: deps
 	@missing=$$(for p in $(BENCH_DEB); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -11,6 +11,16 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
 .DELETE_ON_ERROR:
 
+# The run store (schemas/runs.md): every stage records its run in TRACK
+# (TRACK= records nothing); the stages of one make invocation share a run
+# group, unless RS_RUN_GROUP comes from outside (a sub-make, rs-tune).
+TRACK ?= $(OUT)/runs.db
+export RS_TRACK := $(TRACK)
+ifndef RS_RUN_GROUP
+RS_RUN_GROUP := $(shell date -u +%Y%m%dT%H%M%SZ)-$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+endif
+export RS_RUN_GROUP
+
 # The flags every stage gets, and the output directory.
 Q = -q -j $(THREADS) -s $(SEED)
 D := $(OUT)

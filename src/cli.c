@@ -55,6 +55,7 @@ void rs_cli_init(const char *prog)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
+    rs_track_begin();
 }
 
 /* A closed pipe ends the run as SIGPIPE would have, quietly (a reader that
@@ -122,6 +123,7 @@ static void set_max_memory(const char *arg)
 
 int rs_cli_common(int opt, const char *arg, void (*help)(void))
 {
+    rs_track_option(opt, arg);
     switch (opt) {
     case 'h':
         help();
@@ -143,6 +145,8 @@ int rs_cli_common(int opt, const char *arg, void (*help)(void))
         return 1;
     case RS_OPT_MAX_MEMORY:
         set_max_memory(arg);
+        return 1;
+    case RS_OPT_TRACK:
         return 1;
     }
     return 0;

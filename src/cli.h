@@ -25,10 +25,13 @@
     { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' },   \
     { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },  \
     { "threads", required_argument, 0, 'j' }, { "seed", required_argument, 0, 's' }, \
-    { "max-memory", required_argument, 0, RS_OPT_MAX_MEMORY }
+    { "max-memory", required_argument, 0, RS_OPT_MAX_MEMORY },                     \
+    { "track", required_argument, 0, RS_OPT_TRACK }
 
 /* getopt value of --max-memory (long only; far above the tools' own enums). */
 #define RS_OPT_MAX_MEMORY 0x7f01
+/* getopt value of --track (long only). */
+#define RS_OPT_TRACK 0x7f03
 
 #define RS_COMMON_HELP                                                              \
     "  -j, --threads N   worker threads (default: all cores)\n"                     \
@@ -39,7 +42,9 @@
     "  -h, --help        this help\n"                                               \
     "  -V, --version     version and build features\n"                             \
     "      --max-memory SIZE  fail cleanly (exit 1, no -o output) when the heap would\n" \
-    "                    pass SIZE bytes (K, M, G suffixes; default: no limit)\n"
+    "                    pass SIZE bytes (K, M, G suffixes; default: no limit)\n" \
+    "      --track DB    record this run in the run store DB (default: $RS_TRACK;\n" \
+    "                    runs of one pipeline share $RS_RUN_GROUP; rs-runs reads it)\n"
 
 /* Output flags of the tools that write one stream: -o FILE, -z, --level N.
  * Put RS_OUTPUT_LONGOPTS / RS_OUTPUT_SHORTOPTS in the getopt tables, pass
@@ -157,5 +162,24 @@ void rs_progress_start(struct rs_progress *p, const char *what, uint64_t total);
 void rs_progress_add(struct rs_progress *p, uint64_t n);
 /* Clears the line and logs "what: N in S s (R/s)" unless --quiet. */
 void rs_progress_end(struct rs_progress *p);
+
+/* The run store (src/cli-track.c, lib/track): with --track DB or RS_TRACK
+ * set, the run (command line, options as given, files read and written with
+ * their XXH3, metrics, exit status) is written to DB when the tool exits. A
+ * store that cannot take it (locked, corrupt, foreign) is a warning, never a
+ * failure of the tool. */
+/* Called by rs_cli_init and rs_cli_common; tools need not. */
+void rs_track_begin(void);
+void rs_track_option(int opt, const char *arg);
+/* 1 when this run will be recorded (a tool may then measure what it would
+ * otherwise skip, such as the ALS loss). */
+int rs_cli_tracking(void);
+/* This run is not recorded (rs-runs, which reads the store). */
+void rs_cli_track_off(void);
+/* A resolved option value (one the tool defaulted or derived). */
+void rs_cli_param(const char *name, const char *value);
+/* A metric the tool measured: step is the epoch or iteration (1-based), 0
+ * for a final value. No-ops without --track. */
+void rs_cli_metric(const char *name, long long step, double value);
 
 #endif

@@ -194,10 +194,11 @@ static int train(struct rs_als *m, struct rs_csr *cu, struct rs_writer *log)
         double t0 = rs_now();
         rs_als_sweep(m, cu, &ci, &p);
         double secs = rs_now() - t0;
-        if (rs_opts.quiet && !log)
+        if (rs_opts.quiet && !log && !rs_cli_tracking())
             continue; /* the loss costs about a CG step: only when someone reads it */
         double loss = rs_als_loss(m, cu, opt.lambda, rs_opts.threads);
         rs_log("iteration %d/%d: loss %.9g in %.3f s", it, opt.iterations, loss, secs);
+        rs_cli_metric("loss", it, loss);
         if (log)
             rc = rs_writer_printf(log, "%d\t", it) | rs_writer_put_float(log, loss) |
                  rs_writer_printf(log, "\t%.6f\n", secs);

@@ -148,6 +148,27 @@ static int put_k_value(struct rs_writer *w, const struct rs_eval_value *v)
     return rc | (isnan(v->value) ? 0 : put_num(w, v->value));
 }
 
+/* The table for the run store (--track): "recall@10", prefixed "MODEL/"
+ * when several models are compared and "SEGMENT/" with --by. */
+static void track_metrics(struct rs_eval *e, size_t nseg)
+{
+    for (size_t m = 0; m < rs_eval_nmodels(e); m++)
+        for (size_t s = 0; s < nseg; s++) {
+            size_t n;
+            const struct rs_eval_value *v = rs_eval_summary(e, m, s, &n);
+            for (size_t i = 0; i < n; i++) {
+                char name[256], k[24] = "";
+                if (v[i].k)
+                    snprintf(k, sizeof k, "@%zu", v[i].k);
+                snprintf(name, sizeof name, "%s%s%s%s%s%s", rs_eval_nmodels(e) > 1 ? rs_eval_model(e, m) : "",
+                         rs_eval_nmodels(e) > 1 ? "/" : "", opt.by ? rs_eval_segment(e, s) : "", opt.by ? "/" : "",
+                         v[i].metric, k);
+                if (!isnan(v[i].value))
+                    rs_cli_metric(name, 0, v[i].value);
+            }
+        }
+}
+
 static int write_long(struct rs_eval *e, struct rs_writer *w, size_t nseg)
 {
     int rc = rs_writer_printf(w, "model\t");
@@ -355,6 +376,7 @@ int main(int argc, char **argv)
     if (rc == 0) {
         size_t nseg = opt.by ? rs_eval_nsegments(e) : 1;
         rc = opt.json ? write_json(e, w, nseg) : opt.wide ? write_wide(e, w, nseg) : write_long(e, w, nseg);
+        track_metrics(e, nseg);
     }
     if (rc == 0 && pu) {
         rc = rs_writer_close(pu);

@@ -135,9 +135,21 @@ static size_t parse_ks(const char *s, size_t *ks, size_t max)
     return n;
 }
 
+/* The epoch's metrics for the run store (--track). */
+static void track_epoch(const struct rs_rank_epoch *e)
+{
+    static const char *const names[] = { "train_loss", "valid_loss", "val_auc_click", "val_auc_booking",
+                                         "val_logloss_click", "val_logloss_booking", "best_click", "best_booking" };
+    double v[] = { e->train_loss, e->valid_loss, e->auc[0], e->auc[1], e->logloss[0], e->logloss[1],
+                   e->best[0], e->best[1] };
+    for (int i = 0; i < 8; i++)
+        rs_cli_metric(names[i], e->epoch, v[i]);
+}
+
 static void log_epoch(void *ctx, const struct rs_rank_epoch *e)
 {
     (void)ctx;
+    track_epoch(e);
     if (opt.logw) {
         rs_writer_printf(opt.logw, "%d", e->epoch);
         double v[9] = {e->train_loss, e->valid_loss, e->auc[0], e->auc[1], e->logloss[0],
@@ -239,6 +251,8 @@ static int cmd_train(const char *input)
                                      (json_int_t)va.n, "seed", (json_int_t)opt.t.seed);
             rc = rs_rank_model_save(&m, opt.out.path, info);
             json_decref(info);
+            rs_cli_metric("auc_click", 0, best[0].auc[0]);
+            rs_cli_metric("auc_booking", 0, best[1].auc[1]);
             if (rc == 0)
                 rs_log("best epochs: click %d (valid auc %.4f), booking %d (valid auc %.4f); model '%s'",
                        best[0].epoch, best[0].auc[0], best[1].epoch, best[1].auc[1], opt.out.path);

@@ -104,6 +104,21 @@ struct log_ctx {
     int rc;
 };
 
+/* The epoch's metrics for the run store (--track). */
+static void track_epoch(const struct rs_tt_epoch *e)
+{
+    char name[32];
+    rs_cli_metric("loss", e->epoch, e->loss);
+    rs_cli_metric("lr", e->epoch, e->lr);
+    rs_cli_metric("best", e->epoch, e->best);
+    if (isnan(e->recall))
+        return;
+    snprintf(name, sizeof name, "val_recall@%zu", to.k);
+    rs_cli_metric(name, e->epoch, e->recall);
+    snprintf(name, sizeof name, "val_ndcg@%zu", to.k);
+    rs_cli_metric(name, e->epoch, e->ndcg);
+}
+
 static void on_epoch(void *vctx, const struct rs_tt_epoch *e)
 {
     struct log_ctx *c = vctx;
@@ -114,6 +129,7 @@ static void on_epoch(void *vctx, const struct rs_tt_epoch *e)
         snprintf(metrics, sizeof metrics, ", recall@%zu %.4f, ndcg@%zu %.4f", to.k, e->recall, to.k, e->ndcg);
     rs_log("epoch %d/%d: loss %.4f%s, lr %.3g, %.0f examples/s (%.1f s)%s%s", e->epoch, to.epochs, e->loss, metrics,
            e->lr, e->examples_per_s, e->seconds, e->best ? ", best" : "", e->stop ? ", early stop" : "");
+    track_epoch(e);
     if (!c->w)
         return;
     c->rc |= rs_writer_printf(c->w, "%d\t%ld\t", e->epoch, e->steps);

@@ -3,6 +3,7 @@
 #include "core/num.h"
 #include "core/err.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -40,6 +41,21 @@ int rs_num_i64(const char *s, size_t n, int64_t *v)
         return bad("an integer", s, n);
     if (errno == ERANGE)
         return bad("an integer in -2^63..2^63-1", s, n);
+    *v = x;
+    return 0;
+}
+
+int rs_num_hex64(const char *s, size_t n, uint64_t *v)
+{
+    uint64_t x = 0;
+    if (n == 0 || n > 16)
+        return bad("1 to 16 hexadecimal digits", s, n);
+    for (size_t i = 0; i < n; i++) {
+        int d = isdigit((unsigned char)s[i]) ? s[i] - '0' : isxdigit((unsigned char)s[i]) ? (s[i] | 0x20) - 'a' + 10 : -1;
+        if (d < 0)
+            return bad("1 to 16 hexadecimal digits", s, n);
+        x = x << 4 | (uint64_t)d;
+    }
     *v = x;
     return 0;
 }

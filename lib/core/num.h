@@ -22,6 +22,9 @@
  * sign and digits only, no spaces, within int64. 0, or RS_ERR_FORMAT with the
  * message "expected an integer, got 'S'" (or "integer out of range"). */
 int rs_num_i64(const char *s, size_t n, int64_t *v);
+/* The n bytes at s as 1 to 16 hexadecimal digits (a content hash): 0, or
+ * RS_ERR_FORMAT "expected 1 to 16 hexadecimal digits, got 'S'". */
+int rs_num_hex64(const char *s, size_t n, uint64_t *v);
 /* A whole decimal number ("-1.5", "2e-3", ".5") within float's range
  * (|x| <= FLT_MAX, 3.4e38: every number ends as a float in some output, and
  * sums and squares of such numbers stay finite in double). "nan", "inf" and

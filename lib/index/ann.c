@@ -406,6 +406,7 @@ int rs_ann_open(struct rs_ann **out, const char *path)
     close(fd);
     if (rc < 0)
         return rc;
+    rs_io_note(RS_IO_READ, path);
     if (size < ANN_HEADER) { /* a cut index, or something else */
         int cut = size >= 8 && memcmp(bytes, ANN_SIGNATURE, 8) == 0;
         free(bytes);

@@ -90,6 +90,19 @@ static int fill(struct rs_reader *r)
     return rc;
 }
 
+static void (*io_observer)(enum rs_io_event ev, const char *path);
+
+void rs_io_set_observer(void (*fn)(enum rs_io_event ev, const char *path))
+{
+    io_observer = fn;
+}
+
+void rs_io_note(enum rs_io_event ev, const char *path)
+{
+    if (io_observer)
+        io_observer(ev, path ? path : "-");
+}
+
 int rs_reader_open(struct rs_reader **rp, const char *path)
 {
     struct rs_reader *r = xcalloc(1, sizeof *r);
@@ -120,6 +133,7 @@ int rs_reader_open(struct rs_reader **rp, const char *path)
         rs_reader_close(r);
         return rc;
     }
+    rs_io_note(RS_IO_READ, use_stdin ? "-" : path);
     *rp = r;
     return 0;
 }
@@ -578,6 +592,8 @@ int rs_writer_close(struct rs_writer *w)
         if (rc != 0)
             unlink(w->tmp);
     }
+    if (rc == 0)
+        rs_io_note(RS_IO_WRITTEN, w->fp == stdout ? "-" : w->target ? w->target : w->name);
     writer_free(w);
     return rc;
 }

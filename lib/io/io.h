@@ -101,4 +101,12 @@ void rs_io_cleanup(void);
 void rs_io_temp_add(char *path);
 void rs_io_temp_drop(const char *path);
 
+/* What a run reads and writes, for the run store (track/): once set, fn is
+ * called with RS_IO_READ and each input opened ("-" for stdin) and with
+ * RS_IO_WRITTEN and each output committed (its final path; "-" for stdout).
+ * rs_io_note() reports a file opened some other way (a mapped index). */
+enum rs_io_event { RS_IO_READ, RS_IO_WRITTEN };
+void rs_io_set_observer(void (*fn)(enum rs_io_event ev, const char *path));
+void rs_io_note(enum rs_io_event ev, const char *path);
+
 #endif

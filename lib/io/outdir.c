@@ -92,12 +92,20 @@ static void outdir_free(struct rs_outdir *d)
     free(d);
 }
 
+/* The files under their final names, for the run store (rs_io_note). */
+static void note_committed(struct rs_outdir *d)
+{
+    for (size_t k = 0; k < d->n; k++)
+        rs_io_note(RS_IO_WRITTEN, join(d, d->dir, d->names[k]));
+}
+
 int rs_outdir_commit(struct rs_outdir *d)
 {
     struct stat st;
     int rc = 0;
     if (stat(d->dir, &st) < 0) {
         if (rename(d->stage, d->dir) == 0) {
+            note_committed(d);
             outdir_free(d);
             return 0;
         }
@@ -115,6 +123,7 @@ int rs_outdir_commit(struct rs_outdir *d)
         return rc;
     }
     rmdir(d->stage);
+    note_committed(d);
     outdir_free(d);
     return 0;
 }
