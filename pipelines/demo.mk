@@ -169,7 +169,9 @@ $(D)/sources.tsv: $(D)/test/pos.tsv.zst $(D)/candidates.tsv.zst $(D)/als.tsv.zst
 	    --pred tower=$(D)/candidates.tsv.zst --pred als=$(D)/als.tsv.zst \
 	    --pred popular=$(D)/popular.tsv.zst --pred merged=$(D)/merged.tsv.zst -o $@
 
-# 15. The report: metrics, training curves, EDA, a 2-D map of the items.
-$(D)/report/index.html: $(D)/metrics.tsv $(D)/sources.tsv $(D)/tower.rsm $(D)/item_emb.rsb $(D)/clusters.tsv \
-                        $(D)/vocab_category.tsv pipelines/report.sh
-	BIN=$(BIN) pipelines/report.sh $(D) $(D)/report
+# 15. The report (rs-report): the runs of the invocation that wrote
+#     metrics.tsv, from the run store: metrics with their directions, training
+#     curves, the item map coloured by category. Needs TRACK.
+$(D)/report/index.html: $(D)/metrics.tsv $(D)/sources.tsv $(D)/item_emb.rsb $(D)/final.tsv.zst
+	@mkdir -p $(@D)
+	$(BIN)/rs-report -q --track $(TRACK) --group-of $< --title "recsys-pipes demo" -o $@
