@@ -87,6 +87,10 @@ BENCH_DEB = python3-torch python3-faiss python3-xgboost python3-sklearn python3-
             python3-xxhash python3-venv wrk hyperfine
 BENCH_PYPI = implicit lightgbm tensorflow-recommenders scann recommenders
 BENCH_PYPI += mlflow
+# bench/tune compares rs-tune with Optuna; Chromium renders rs-report pages headless
+# (chromium --headless --screenshot=report.png --window-size=1200,3000 report.html).
+BENCH_PYPI += optuna
+BENCH_DEB += chromium
 
 bench-deps: deps
 	@missing=$$(for p in $(BENCH_DEB); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
