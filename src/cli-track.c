@@ -9,6 +9,7 @@
 #include "track/track.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,8 +158,13 @@ void rs_cli_track_off(void)
     store_path = NULL;
 }
 
-void rs_cli_param(const char *name, const char *value)
+void rs_cli_param(const char *name, const char *fmt, ...)
 {
+    char value[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof value, fmt, ap);
+    va_end(ap);
     rs_run_param(&run, name, value);
 }
 

@@ -176,8 +176,9 @@ void rs_track_option(int opt, const char *arg);
 int rs_cli_tracking(void);
 /* This run is not recorded (rs-runs, which reads the store). */
 void rs_cli_track_off(void);
-/* A resolved option value (one the tool defaulted or derived). */
-void rs_cli_param(const char *name, const char *value);
+/* A resolved option value (one the tool defaulted or derived), printf-style;
+ * it replaces the value as given. */
+void rs_cli_param(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A metric the tool measured: step is the epoch or iteration (1-based), 0
  * for a final value. No-ops without --track. */
 void rs_cli_metric(const char *name, long long step, double value);

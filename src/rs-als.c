@@ -189,6 +189,10 @@ static int train(struct rs_als *m, struct rs_csr *cu, struct rs_writer *log)
     rs_csr_transpose(&ci, cu);
     rs_als_init(m, cu->nrows, cu->ncols, opt.factors, rs_opts.seed);
     struct rs_als_params p = { opt.lambda, opt.solver, opt.cg_steps, rs_opts.threads };
+    rs_cli_param("factors", "%d", opt.factors);
+    rs_cli_param("lambda", "%.9g", opt.lambda);
+    rs_cli_param("alpha", "%.9g", opt.alpha);
+    rs_cli_param("iterations", "%d", opt.iterations);
     int rc = log ? rs_writer_printf(log, "iteration\tloss\tseconds\n") : 0;
     for (int it = 1; rc == 0 && it <= opt.iterations; it++) {
         double t0 = rs_now();

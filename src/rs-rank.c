@@ -241,6 +241,12 @@ static int cmd_train(const char *input)
         rs_rank_model_init(&m, opt.t.seed, base_rate(&tr, 0), base_rate(&tr, 1));
         struct rs_rank_epoch best[2];
         opt.t.on_epoch = log_epoch;
+        rs_cli_param("batch", "%zu", opt.t.batch);
+        rs_cli_param("epochs", "%d", opt.t.epochs);
+        rs_cli_param("patience", "%d", opt.t.patience);
+        rs_cli_param("lr", "%.9g", opt.t.lr);
+        rs_cli_param("weight-decay", "%.9g", opt.t.weight_decay);
+        rs_cli_param("emb-l2", "%.9g", opt.t.emb_l2);
         rc = rs_rank_train(&m, &tr, &va, &opt.t, best);
         if (rc == 0) {
             json_t *info = json_pack("{s:i, s:i, s:f, s:f, s:f, s:f, s:I, s:I, s:I}", "best_epoch",

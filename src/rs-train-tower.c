@@ -104,6 +104,22 @@ struct log_ctx {
     int rc;
 };
 
+/* The training options as resolved (config, flags, defaults) for the run
+ * store (--track). */
+static void track_opts(void)
+{
+    rs_cli_param("batch", "%zu", to.batch);
+    rs_cli_param("epochs", "%d", to.epochs);
+    rs_cli_param("lr", "%.9g", to.lr);
+    rs_cli_param("warmup", "%ld", to.warmup);
+    rs_cli_param("tau", "%.9g", to.tau);
+    rs_cli_param("dropout", "%.9g", to.dropout);
+    rs_cli_param("logq", "%d", to.logq);
+    rs_cli_param("k", "%zu", to.k);
+    rs_cli_param("patience", "%d", to.patience);
+    rs_cli_param("lr-sparse", "%.9g", to.lr_sparse);
+}
+
 /* The epoch's metrics for the run store (--track). */
 static void track_epoch(const struct rs_tt_epoch *e)
 {
@@ -267,6 +283,7 @@ int main(int argc, char **argv)
     struct rs_rsm *ckpt = NULL;
     struct log_ctx lc = { 0 };
     int rc = build(&t, &ckpt, &d);
+    track_opts();
     if (rc == 0) {
         rs_log("%zu examples, %zu users, %zu items, %zu extra negatives per example, %zu validation pairs "
                "(%zu skipped: unknown user or item), %zu parameters",
