@@ -449,7 +449,7 @@ static const char STYLE[] =
     "td.best{font-weight:bold;background:#e8f4e8}tr.failed td{background:#fbe9e9}"
     "td.params{max-width:420px}code{font-size:11px;margin-right:4px}.dim{color:#888}"
     ".scroll{overflow-x:auto}.plots{display:flex;flex-wrap:wrap;gap:12px}"
-    "td.up{color:#1a7f37}td.down{color:#c62828}nav a{margin-right:12px}";
+    "td.up{color:#1a7f37}td.down{color:#c62828}";
 
 static int page(struct rs_writer *w, const struct rs_report_opts *o, const struct rs_group *g,
                 const struct rs_group *other)
@@ -459,9 +459,7 @@ static int page(struct rs_writer *w, const struct rs_report_opts *o, const struc
           rs_writer_printf(w, "</title>\n<style>") | rs_html_text(w, STYLE) |
           rs_writer_printf(w, "</style>\n</head>\n<body>\n<h1>");
     rc |= (o->title ? rs_html_text(w, o->title) : rs_writer_printf(w, "Run group ") | rs_html_text(w, g->name)) |
-          rs_writer_printf(w, "</h1>\n<nav><a href=\"#runs\">runs</a><a href=\"#metrics\">metrics</a>"
-                              "<a href=\"#training\">training</a><a href=\"#embeddings\">embeddings</a>"
-                              "<a href=\"#tuning\">tuning</a><a href=\"#compare\">comparison</a></nav>\n");
+          rs_writer_printf(w, "</h1>\n");
     rc |= summary(w, g) | metrics_section(w, g) | rs_report_curves(w, g) | rs_report_map(w, g, o->category_col) |
           rs_report_tuning(w, g) | runs_section(w, g);
     if (other)

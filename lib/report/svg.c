@@ -77,9 +77,12 @@ static int data_range(const struct rs_plot *p, struct frame *f)
     for (size_t s = 0; s < p->ns; s++)
         points |= p->s[s].style == RS_SERIES_POINTS;
     /* room for the dots at the ends of a scatter */
-    if (any && points && !p->n_xnames && !p->log_x && f->x1 > f->x0) {
-        double pad = (f->x1 - f->x0) * 0.03;
-        f->x0 -= pad, f->x1 += pad;
+    if (any && points && !p->n_xnames && f->x1 > f->x0) {
+        double pad = p->log_x ? pow(f->x1 / f->x0, 0.03) : (f->x1 - f->x0) * 0.03;
+        if (p->log_x)
+            f->x0 /= pad, f->x1 *= pad;
+        else
+            f->x0 -= pad, f->x1 += pad;
     }
     if (any && f->x1 == f->x0)
         f->x0 -= f->log_x ? f->x0 / 2 : 1, f->x1 += f->log_x ? f->x1 : 1;
@@ -126,10 +129,12 @@ static int x_axis(struct rs_writer *w, const struct rs_plot *p, const struct fra
         return rc;
     }
     if (f->log_x) {
+        /* 1, 2, 5 per decade; only the powers of ten over more than two */
+        int wide = log10(f->x1) - log10(f->x0) > 2;
         for (double d = floor(log10(f->x0)); d <= ceil(log10(f->x1)) && rc == 0; d++)
-            for (int m = 1; m < 10 && rc == 0; m += m == 1 ? 1 : 3) {
+            for (int m = 1; m < 10 && rc == 0; m = m == 1 ? 2 : m == 2 ? 5 : 10) {
                 double v = m * pow(10, d);
-                if (v >= f->x0 && v <= f->x1)
+                if (v >= f->x0 && v <= f->x1 && (m == 1 || !wide))
                     rc = tick_label(w, fx(f, v), base, "middle", v);
             }
         return rc;
