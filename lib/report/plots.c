@@ -35,7 +35,7 @@ static int one_metric_k(struct rs_writer *w, const struct rs_mtable *t, const ch
         if (m == nm && nm == MAX_LINES)
             continue;
         if (m == nm)
-            models[nm] = v->model, s[nm] = (struct rs_series){ .name = *v->model ? v->model : metric,
+            models[nm] = v->model, s[nm] = (struct rs_series){ .name = *v->model ? v->model : NULL,
                                                               .x = xs[nm], .y = ys[nm], .color = (int)nm },
             nm++;
         if (s[m].n < 32)
@@ -131,11 +131,25 @@ static size_t names_with(const struct rs_run *r, const char *prefix, const char 
     return n;
 }
 
+/* The last step of metric name of r; NAN without one. */
+static double last_step(const struct rs_run *r, const char *name)
+{
+    double *steps, *values;
+    size_t n = rs_report_series(r, name, &steps, &values);
+    double last = n ? steps[n - 1] : NAN;
+    free(steps), free(values);
+    return last;
+}
+
 static int tower_curves(struct rs_writer *w, const struct rs_run *r)
 {
-    static const char *const loss[] = { "loss" }, *const kept_name[] = { "kept epoch" };
+    static const char *const loss[] = { "loss" };
     const char *val[4];
     double kept = kept_epoch(r, "best");
+    /* without --valid no epoch is "best": the tool keeps the last one */
+    const char *kept_name[] = { isnan(kept) ? "kept: last epoch" : "kept epoch" };
+    if (isnan(kept))
+        kept = last_step(r, "loss");
     size_t nv = names_with(r, "val_", val, 4);
     return curve(w, r, "two-tower: training loss", "epoch", loss, 1, &kept, kept_name, 1) |
            (nv ? curve(w, r, "two-tower: validation", "epoch", val, nv, &kept, kept_name, 1) : 0);
@@ -154,10 +168,7 @@ static int rank_curves(struct rs_writer *w, const struct rs_run *r)
 static int als_curves(struct rs_writer *w, const struct rs_run *r)
 {
     static const char *const loss[] = { "loss" }, *const kept_name[] = { "kept: last iteration" };
-    double *steps, *values;
-    size_t n = rs_report_series(r, "loss", &steps, &values);
-    double last = n ? steps[n - 1] : NAN;
-    free(steps), free(values);
+    double last = last_step(r, "loss");
     return curve(w, r, "ALS: loss", "iteration", loss, 1, &last, kept_name, 1);
 }
 

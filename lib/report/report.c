@@ -79,7 +79,11 @@ static void split_name(const struct rs_run *r, const char *name, struct rs_mvalu
     int by = rs_run_get_param(r, "by") != NULL;
     const char *model = n == 3 || (n == 2 && !by) ? parts[0] : NULL;
     const char *seg = n == 3 ? parts[1] : n == 2 && by ? parts[0] : NULL;
-    v->model = model ? strndup(model, (size_t)(strchr(model, '/') - model)) : xstrdup("");
+    const char *pred = rs_run_get_param(r, "pred");
+    if (model)
+        v->model = strndup(model, (size_t)(strchr(model, '/') - model));
+    else /* one --pred: its NAME= if it has one */
+        v->model = pred && strchr(pred, '=') ? strndup(pred, strcspn(pred, "=")) : xstrdup("");
     v->segment = seg ? strndup(seg, (size_t)(strchr(seg, '/') - seg)) : xstrdup("all");
     const char *at = strchr(last, '@');
     v->metric = at ? strndup(last, (size_t)(at - last)) : xstrdup(last);
@@ -200,9 +204,12 @@ static int metrics_run(struct rs_writer *w, const struct rs_run *r)
     struct rs_mtable t;
     const char *out = rs_run_get_param(r, "output");
     rs_mtable_load(&t, r);
-    int rc = rs_writer_printf(w, "<h3>rs-metrics run %lld", (long long)r->id) |
-             (out ? rs_writer_printf(w, ": ") | rs_html_text(w, out) : 0) | rs_writer_printf(w, "</h3>\n") |
-             metrics_table(w, &t, "all") | rs_report_metric_k(w, &t);
+    /* a table printed to stdout fed a script (a tuning loop): folded away */
+    int rc = out ? rs_writer_printf(w, "<h3>rs-metrics run %lld: ", (long long)r->id) | rs_html_text(w, out) |
+                       rs_writer_printf(w, "</h3>\n")
+                 : rs_writer_printf(w, "<details><summary>rs-metrics run %lld (to stdout)</summary>\n",
+                                    (long long)r->id);
+    rc |= metrics_table(w, &t, "all") | (out ? rs_report_metric_k(w, &t) : 0);
     static char segs[MAX_COLUMNS][96];
     size_t ns = 0;
     for (size_t i = 0; i < t.n && ns < MAX_COLUMNS; i++) {
@@ -218,7 +225,7 @@ static int metrics_run(struct rs_writer *w, const struct rs_run *r)
         rc |= rs_writer_printf(w, "<h4>segment ") | rs_html_text(w, segs[s]) | rs_writer_printf(w, "</h4>\n") |
               metrics_table(w, &t, segs[s]);
     rs_mtable_free(&t);
-    return rc;
+    return rc | (out ? 0 : rs_writer_printf(w, "</details>\n"));
 }
 
 static int metrics_section(struct rs_writer *w, const struct rs_group *g)
