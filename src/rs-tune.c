@@ -40,10 +40,11 @@ static void help(void)
            "In COMMAND's arguments {NAME} is replaced by parameter NAME's value (\"\" when\n"
            "its condition leaves it inactive), {trial} by the trial number and {group} by\n"
            "its run group; the parameters are also in the environment under their names\n"
-           "(a make target reads them as variables), with RS_TRACK=DB, RS_RUN_GROUP=GROUP\n"
-           "and RS_TUNE_TRIAL, so that every tool the trial runs records into DB under\n"
-           "the trial's group. The objective is the metric NAME recorded last in that\n"
-           "group. The space's format and the study file: schemas/tune.md.\n"
+           "(a make target reads them as variables), with RS_TRACK=DB, RS_RUN_GROUP=GROUP,\n"
+           "RS_TUNE_TRIAL and TRACK=DB (the pipelines' variable), so that every tool the\n"
+           "trial runs records into DB under the trial's group. The objective is the\n"
+           "metric NAME recorded last in that group. The space's format and the study\n"
+           "file: schemas/tune.md.\n"
            "\n"
            "Options:\n"
            "      --space FILE      the search space (JSON)\n"
@@ -75,7 +76,7 @@ static void help(void)
            "\n"
            "Examples:\n"
            "  rs-tune --space space.json --metric recall@20 --track runs.db -n 40 -j 2 \\\n"
-           "      --best best.mk -- make -f pipelines/movielens.mk OUT=out/tune/{trial}\n"
+           "      --best best.mk -- make -f my.mk OUT=out/tune/{trial} LR={lr}\n"
            "  rs-tune --space space.json --metric loss --direction min --sampler asha \\\n"
            "      --track runs.db -- sh -c 'train --epochs {epochs} --lr {lr}'\n",
            DEF_TRIALS, DEF_TOP, opt.tpe.startup, opt.tpe.gamma, opt.tpe.candidates);
@@ -222,6 +223,8 @@ static void exec_trial(const struct rs_study *st, size_t i, char **cmd, int n_cm
     snprintf(num, sizeof num, "%zu", i);
     setenv("RS_TUNE_TRIAL", num, 1);
     setenv("RS_TRACK", opt.track, 1);
+    /* the pipelines' make variable (pipelines/common.mk: TRACK ?= ...) */
+    setenv("TRACK", opt.track, 1);
     setenv("RS_RUN_GROUP", group, 1);
     char **args = xcalloc((size_t)n_cmd + 1, sizeof *args);
     for (int a = 0; a < n_cmd; a++)

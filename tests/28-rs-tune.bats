@@ -162,3 +162,12 @@ EOF
         'sgd [0.9] sgd [0.9] cond-t2 {nothing}' > want.txt
     assert_same got.txt want.txt
 }
+
+@test "rs-tune: a make target of a pipeline gets the parameters as variables and records into the tuning store" {
+    printf 'OUT ?= out\ninclude %s/pipelines/common.mk\nall:\n\t./objective.sh $(x) $(y)\n' \
+        "$(cd "$BATS_TEST_DIRNAME/.." && pwd)" > trial.mk
+    run -0 --separate-stderr tune -n 3 --sampler grid -- env -u MAKEFLAGS -u MAKELEVEL make -s -f trial.mk OUT=out/{trial}
+    [ "$(done_trials space.study.json)" -eq 3 ]
+    # the pipeline's own store (TRACK ?= $(OUT)/runs.db) stayed unused
+    [ ! -e out/0/runs.db ]
+}
