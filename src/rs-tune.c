@@ -29,7 +29,7 @@ static struct {
     int sampler, maximize;
     struct rs_tpe tpe;
 } opt = { .trials = DEF_TRIALS, .jobs = 1, .top = DEF_TOP, .sampler = RS_SAMPLER_TPE, .maximize = 1,
-          .tpe = { .startup = 10, .gamma = 0.25, .candidates = 24 } };
+          .tpe = { .startup = 10, .gamma = 0.15, .candidates = 24 } };
 
 static void help(void)
 {

@@ -19,7 +19,7 @@ void rs_study_init(struct rs_study *s, const struct rs_space *space, enum rs_sam
     s->sampler = sampler;
     s->seed = seed;
     s->maximize = maximize;
-    s->tpe = (struct rs_tpe){ .startup = 10, .gamma = 0.25, .candidates = 24 };
+    s->tpe = (struct rs_tpe){ .startup = 10, .gamma = 0.15, .candidates = 24 };
 }
 
 void rs_study_free(struct rs_study *s)
@@ -54,14 +54,19 @@ static struct rs_trial *append(struct rs_study *s)
     return t;
 }
 
-/* A uniform draw of parameter i (active) in its range or choices. */
-double rs_tune_draw_uniform(const struct rs_param *p, struct rs_rng *g)
+double rs_tune_draw_at(const struct rs_param *p, double u)
 {
-    if (p->kind == RS_PARAM_CHOICE)
-        return (double)rs_rng_below(g, p->n_values);
-    double u = rs_rng_uniform(g);
+    if (p->kind == RS_PARAM_CHOICE) {
+        size_t k = (size_t)(u * (double)p->n_values);
+        return (double)(k < p->n_values ? k : p->n_values - 1);
+    }
     double v = p->log ? exp(log(p->low) + u * (log(p->high) - log(p->low))) : p->low + u * (p->high - p->low);
     return rs_tune_snap(p, v);
+}
+
+double rs_tune_draw_uniform(const struct rs_param *p, struct rs_rng *g)
+{
+    return rs_tune_draw_at(p, rs_rng_uniform(g));
 }
 
 double rs_tune_snap(const struct rs_param *p, double v)

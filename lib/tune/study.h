@@ -32,7 +32,7 @@ struct rs_trial {
  * section 4): settings. */
 struct rs_tpe {
     int startup;    /* random trials before TPE (default 10) */
-    double gamma;   /* fraction of the finished trials that are "good" (default 0.25) */
+    double gamma;   /* fraction of the finished trials that are "good" (default 0.15, the paper's) */
     int candidates; /* draws from l(x) scored by l(x)/g(x) (default 24) */
 };
 

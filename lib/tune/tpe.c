@@ -172,8 +172,24 @@ static size_t ranked_trials(const struct rs_study *s, size_t known, size_t *orde
     return n;
 }
 
+/* Parameter k's value in startup trial i: its Latin hypercube stratum, a
+ * permutation of the strata per parameter drawn from the seed alone. */
+static double hypercube(const struct rs_study *s, size_t k, size_t i, struct rs_rng *g)
+{
+    struct rs_rng pg;
+    uint32_t *perm = xmalloc((size_t)s->tpe.startup * sizeof *perm);
+    for (uint32_t j = 0; j < (uint32_t)s->tpe.startup; j++)
+        perm[j] = j;
+    rs_rng_init(&pg, s->seed, ((uint64_t)1 << 32) + k);
+    rs_rng_shuffle_u32(&pg, perm, (uint64_t)s->tpe.startup);
+    double u = ((double)perm[i] + rs_rng_uniform(g)) / (double)s->tpe.startup;
+    free(perm);
+    return rs_tune_draw_at(&s->space->p[k], u);
+}
+
 void rs_tpe_sample(const struct rs_study *s, size_t known, double *x, struct rs_rng *g)
 {
+    size_t trial = s->n - 1;
     const struct rs_space *sp = s->space;
     size_t *order = xmalloc((known ? known : 1) * sizeof *order);
     size_t n = ranked_trials(s, known, order);
@@ -183,6 +199,10 @@ void rs_tpe_sample(const struct rs_study *s, size_t known, double *x, struct rs_
         const struct rs_param *p = &sp->p[i];
         if (!rs_space_active(sp, x, i)) {
             x[i] = NAN;
+            continue;
+        }
+        if (trial < (size_t)s->tpe.startup) {
+            x[i] = hypercube(s, i, trial, g);
             continue;
         }
         if (n < (size_t)s->tpe.startup) {
