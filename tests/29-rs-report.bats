@@ -109,3 +109,17 @@ metrics_fixture() {
     [ "$(page cmp.html compare recall@2)" = "higher is better|0.5|1|+0.5|up" ]
     [ "$(page cmp.html compare users)" = "descriptive|2|2|+0|" ]
 }
+
+@test "rs-report: rs-metrics --by gives a table per segment" {
+    metrics_fixture
+    printf 'user_id\titem_id\tplan\nu1\ti1\tfree\nu1\ti2\tfree\nu2\ti3\tpaid\n' > truth.tsv
+    RS_RUN_GROUP=seg rs-metrics -q --track runs.db --truth truth.tsv --pred good=good.tsv --pred bad=bad.tsv \
+        --by plan -k 2 -o by.tsv
+    rs-report --track runs.db --group seg -o seg.html
+    [ "$(page seg.html segments by.tsv)" = "all free paid" ]
+    # recall@2 of bad: 0 for u1 (plan free), 1 for u2 (paid); good finds everything
+    [ "$(page seg.html segcell by.tsv free bad recall@2)" = 0 ]
+    [ "$(page seg.html segcell by.tsv paid bad recall@2)" = 1 ]
+    [ "$(page seg.html segcell by.tsv free good recall@2)" = 1 ]
+    "$PYTHON" "$BATS_TEST_DIRNAME/ref/report_parse.py" seg.html sections | grep -qx "metrics runs"
+}

@@ -6,12 +6,15 @@ for tests/29-rs-report.bats:
   external                  how many scripts and http(s) links or sources
   cell OUT MODEL COLUMN     a cell of the metrics table of the rs-metrics run
                             that wrote a file ending in OUT (segment all)
+  segcell OUT SEGMENT MODEL COLUMN   the same in the table of a segment
   direction OUT COLUMN      that column's direction
   best OUT COLUMN           the text of its cell marked best ("" if none)
   plots SECTION             per chart of the section: title|mark label|...
   points SECTION TITLE      the dots of that section's chart of that title
   params TOOL               the parameters of the first run of TOOL, one a line
   compare METRIC            the comparison row: direction|a|b|difference|class
+  segments OUT              the segments of the tables of the rs-metrics run
+                            that wrote OUT, in order
 """
 import sys
 from html.parser import HTMLParser
@@ -83,11 +86,11 @@ def section(order, sid):
     return out
 
 
-def metrics_table(order, out):
+def metrics_table(order, out, segment="all"):
     for i, n in enumerate(order):
         if n.tag == "h3" and n.text().endswith(out):
             for m in order[i:]:
-                if m.tag == "table" and m.attrs.get("data-segment") == "all":
+                if m.tag == "table" and m.attrs.get("data-segment") == segment:
                     return [r for r in m.all("tr")]
     sys.exit(f"no metrics table of {out}")
 
@@ -137,6 +140,19 @@ def main():
             print("".join(cells(r)[c].text() for r in rows[2:] if cells(r)[c].attrs.get("class") == "best"))
         else:
             print(next(cells(r)[c].text() for r in rows[2:] if cells(r)[0].text() == args[1]))
+    elif q == "segcell":
+        rows = metrics_table(order, args[0], args[1])
+        c = column_of(rows, args[3])
+        print(next(cells(r)[c].text() for r in rows[2:] if cells(r)[0].text() == args[2]))
+    elif q == "segments":
+        start = next(i for i, n in enumerate(order) if n.tag == "h3" and n.text().endswith(args[0]))
+        segs = []
+        for n in order[start + 1:]:
+            if n.tag in ("h2", "details") or (n.tag == "h3" and n.text().startswith("rs-metrics run")):
+                break
+            if n.tag == "table" and "data-segment" in n.attrs:
+                segs.append(n.attrs["data-segment"])
+        print(" ".join(segs))
     elif q == "plots":
         for title, marks, _ in charts(section(order, args[0])):
             print("|".join([title] + marks))
