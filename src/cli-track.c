@@ -28,7 +28,7 @@ __attribute__((constructor)) static void save_args(int argc, char **argv)
     saved_argc = argc;
     saved_argv = argv;
     for (int i = 0; i < argc; i++)
-        n += 3 * strlen(argv[i]) + 3;
+        n += 4 * strlen(argv[i]) + 3; /* each ' may become '\'' */
     cmdline = xmalloc(n);
     char *p = cmdline;
     for (int i = 0; i < argc; i++) {

@@ -61,6 +61,17 @@ metrics_fixture() {
     grep -qF "$(printf 'out\tcopy.tsv\t%s\t%s' "$(stat -c %s copy.tsv)" "$hash")" <<<"$output"
 }
 
+@test "the command line is recorded shell-quoted: it parses back to the same words" {
+    quotes=$(printf "'%.0s" $(seq 1000)) # each becomes four characters
+    run -1 rs-cat --track runs.db -q "it's a \"file\"" 'tab	here' "$quotes"
+    cmdline=$(sqlite3 runs.db 'SELECT cmdline FROM runs')
+    eval "set -- $cmdline"
+    [ $# -eq 7 ]
+    [ "$5" = "it's a \"file\"" ]
+    [ "$6" = 'tab	here' ]
+    [ "$7" = "$quotes" ]
+}
+
 @test "a failed run is recorded with exit status 1 and no output" {
     run -1 rs-split --track runs.db -q --by-event 'pos=click' -o s missing.tsv
     [ ! -e s ]
@@ -203,6 +214,17 @@ EOF
         [ "$(tail -n +2 <<<"$output" | awk -F'\t' -v g="$g" '$3 == g' | wc -l)" -eq "$solo" ]
     done
     [ "$(sqlite3 runs.db 'PRAGMA integrity_check')" = ok ]
+}
+
+@test "writers that create the store together: each run recorded once, no warning" {
+    printf 'user_id\titem_id\nu1\ti1\n' > tiny.tsv
+    for trial in $(seq 40); do
+        rm -f new.db new.db-wal new.db-shm
+        for w in 1 2 3 4 5 6; do rs-cat -q --track new.db tiny.tsv > /dev/null 2> "w$w.err" & done
+        wait
+        [ "$(sqlite3 new.db 'SELECT count(*) FROM runs')" = 6 ] || { echo "trial $trial"; cat w*.err; return 1; }
+        ! grep -h warning w*.err || false
+    done
 }
 
 @test "rs-runs: usage errors and a missing store" {

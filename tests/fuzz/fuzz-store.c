@@ -49,11 +49,18 @@ static void read_runs(struct rs_store *s)
     free(ids);
 }
 
+static void remove_dir(void)
+{
+    unlink(probe);
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!*db) {
         if (!mkdtemp(dir))
             abort();
+        atexit(remove_dir);
         snprintf(db, sizeof db, "%s/runs.db", dir);
         snprintf(probe, sizeof probe, "%s/probe", dir);
         write_file(probe, (const uint8_t *)"user_id\titem_id\n", 16);
