@@ -33,7 +33,8 @@ TOOLS = $(wildcard $(BIN)/rs-*)
 
 .PHONY: demo summary
 
-demo: $(D)/metrics.tsv $(D)/sources.tsv $(D)/recommendations.json $(D)/similar.tsv.zst $(D)/report/index.html
+# The report reads the run store: none with TRACK= (tracking off).
+demo: $(D)/metrics.tsv $(D)/sources.tsv $(D)/recommendations.json $(D)/similar.tsv.zst $(if $(TRACK),$(D)/report/index.html)
 	@$(MAKE) --no-print-directory -f pipelines/demo.mk summary
 
 summary:
@@ -46,7 +47,7 @@ summary:
 	@echo
 	@echo "home recommendations: $(D)/final.tsv.zst and $(D)/recommendations.json"
 	@echo "similar items:        $(D)/similar.tsv.zst"
-	@echo "report:               $(D)/report/index.html"
+	@echo "report:               $(if $(TRACK),$(D)/report/index.html,none (TRACK= turned the run store off))"
 
 # 1. Data: a catalogue, users and an event log with planted structure.
 $(D)/data/events.tsv.zst:

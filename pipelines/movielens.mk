@@ -59,7 +59,7 @@ endif
 
 .PHONY: all summary
 
-all: $(D)/metrics.tsv $(D)/recommendations.json $(D)/report.html
+all: $(D)/metrics.tsv $(D)/recommendations.json $(if $(TRACK),$(D)/report.html)
 	@$(MAKE) --no-print-directory -f $(SELF) summary
 
 summary:
@@ -211,6 +211,6 @@ $(D)/recommendations.json: $(D)/ranked.tsv.zst
 	$(BIN)/rs-cat --to json -o $@ $<
 
 # The report (rs-report) of the invocation that wrote metrics.tsv, from the
-# run store TRACK: metrics with their directions, training curves, the item map coloured by first genre.
+# run store TRACK (none with TRACK=): metrics with their directions, training curves, the item map coloured by first genre.
 $(D)/report.html: $(D)/metrics.tsv
 	$(BIN)/rs-report -q --track $(TRACK) --group-of $< --category-col genres --title "MovieLens 100K" -o $@
