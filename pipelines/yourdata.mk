@@ -16,7 +16,8 @@
 # column every row is a positive; with one, POSITIVE lists the events that
 # are (default: every event). With a rating column, MIN_RATING=4 keeps the
 # ratings of 4 and more as the positives (default: every rating). USERS and
-# ITEMS (keyed by the same id columns) add their columns to the features.
+# ITEMS (keyed by the same id columns) add their columns to the features;
+# CATEGORY_COL names the ITEMS column that colours the report's item map.
 #
 #   EVENTS → [MIN_RATING, POSITIVE] → rs-prefilter (k-core) → rs-split: each
 #   user's last 20% by time = test (full); the rest split again the same way
@@ -26,7 +27,7 @@
 #   head: merged candidates labelled by the head's test (rs-label) → rs-rank train
 #   full: merged → rs-rank score → rs-diversify (a cap per cluster of items)
 #       → recommendations.json; rs-metrics on the test users against the
-#       popular and random baselines → metrics.tsv; pipelines/report.sh → report/
+#       popular and random baselines → metrics.tsv; rs-report → report/
 #
 # Sizes follow the data (ROWS, its row count): k-core thresholds, epochs,
 # dimensions and ALS factors are set below from ROWS and may each be given.
@@ -98,7 +99,7 @@ POS_OPT = $(if $(and $(EVENT_COL),$(POSITIVE)),--positive $(POSITIVE))
 
 .PHONY: all summary
 
-all: $(D)/metrics.tsv $(D)/recommendations.json $(D)/report/index.html
+all: $(D)/metrics.tsv $(D)/recommendations.json $(if $(TRACK),$(D)/report/index.html)
 	@$(MAKE) --no-print-directory -f $(SELF) summary
 
 summary:
@@ -211,9 +212,10 @@ $(D)/metrics.tsv: $(D)/full/test.tsv.zst $(D)/full/train.tsv.zst $(D)/full/tower
 	    --pred merged=$(D)/full/merged.tsv.zst --pred ranked=$(D)/ranked.tsv.zst --pred final=$(D)/final.tsv.zst \
 	    --pred popular=$(D)/full/popular.tsv.zst --pred random=$(D)/full/random.tsv.zst -o $@
 
-# 9. The report (pipelines/report.sh) on the full stage's files.
-$(D)/report/index.html: $(D)/metrics.tsv $(D)/full/item_emb.rsb $(D)/full/train.tsv.zst
-	ln -f $(D)/full/train.tsv.zst $(D)/pos.tsv.zst; ln -f $(D)/full/item_emb.rsb $(D)/item_emb.rsb; \
-	ln -f $(D)/head/tower_log.tsv $(D)/tower_log.tsv; \
-	$(if $(ITEMS),$(BIN)/rs-cat $(ITEMS),$(BIN)/rs-cat $(D)/full/item_features.tsv.zst) | $(BIN)/rs-cat -q -o $(D)/data/items.tsv.zst -; \
-	BIN=$(BIN) USER_COL='$(USER_COL)' ITEM_COL='$(ITEM_COL)' $(dir $(SELF))report.sh $(D) $(D)/report
+# 9. The report (rs-report): the runs of the invocation that wrote metrics.tsv,
+#    from the run store (TRACK, common.mk): metrics with their directions,
+#    training curves, the item map (coloured by CATEGORY_COL of ITEMS, if any).
+$(D)/report/index.html: $(D)/metrics.tsv
+	@mkdir -p $(@D)
+	$(BIN)/rs-report -q --track $(TRACK) --group-of $< $(if $(CATEGORY_COL),--category-col $(CATEGORY_COL)) \
+	    --title "$(notdir $(EVENTS))" -o $@

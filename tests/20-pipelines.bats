@@ -82,6 +82,9 @@ value() {
     grep -qxF "$(printf '6\tBack\\\\slash 6 (1995)\tAction,Film-Noir\t1995')" items.tsv
     grep -q "$(printf '^60\tMovie 60 (1995)\tAnimation,Film-Noir\t1995$')" items.tsv
     [ "$("$PYTHON" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' out/recommendations.json)" = 40 ]
+    # the run's report (rs-report): trained without validation, the tower keeps its last epoch
+    "$PYTHON" "$BATS_TEST_DIRNAME/ref/report_parse.py" out/report.html plots training |
+        grep -qx "two-tower: training loss|kept: last epoch"
 }
 
 @test "movielens.mk: per user the last 20% by time are test, and nothing seen is recommended" {

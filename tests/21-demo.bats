@@ -21,7 +21,7 @@ metric() {
     [[ "$output" == *"report:"* ]]
     D=$BATS_TEST_TMPDIR/demo
     for f in final.tsv.zst recommendations.json similar.tsv.zst metrics.tsv report/index.html \
-             report/items_pca.png report/training.png tower.rsm rank.rsm items.idx; do
+             tower.rsm rank.rsm items.idx; do
         [ -s "$D/$f" ] || { echo "missing $f"; return 1; }
     done
     $PYTHON -c "
