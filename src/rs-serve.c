@@ -5,6 +5,7 @@
 #include "core/err.h"
 #include "index/fuse.h"
 #include "io/io.h"
+#include "rerank/divspec.h"
 #include "serve/latency.h"
 #include "serve/reco.h"
 #include "serve/recoserve.h"
@@ -47,7 +48,10 @@ static struct {
     char *source_names[MAX_SOURCES];
     const char *source_paths[MAX_SOURCES];
     int merge_opts; /* --tower-source, --per-source or --rrf-k given */
-} opt = { .reco = { .rrf_k = RS_FUSE_RRF_K }, .port = DEFAULT_PORT, .watch = DEFAULT_WATCH, .bind = "127.0.0.1",
+    struct rs_div_spec div; /* post-ranking, as rs-diversify's options */
+    const char *div_items[RS_DIV_MAX_ITEMS];
+    size_t ndiv_items;
+} opt = { .div = RS_DIV_SPEC_INIT, .reco = { .rrf_k = RS_FUSE_RRF_K }, .port = DEFAULT_PORT, .watch = DEFAULT_WATCH, .bind = "127.0.0.1",
       .max_body = DEFAULT_MAX_BODY, .max_url = DEFAULT_MAX_URL, .max_params = DEFAULT_MAX_PARAMS,
       .max_connections = DEFAULT_MAX_CONNECTIONS, .per_client = DEFAULT_PER_CLIENT, .timeout = DEFAULT_TIMEOUT,
       .conn_memory = DEFAULT_CONN_MEMORY };
@@ -73,6 +77,8 @@ static void help(void)
            "  POST /recommend                 the same as a JSON body: {\"user_id\": \"U\", \"k\": 10,\n"
            "                                  \"features\": {\"age\": 30, \"history\": [\"i1\", \"i2\"],\n"
            "                                  \"hour\": 14}} (lists join with commas)\n"
+           "      &debug=candidates           the answer adds \"candidates\": the list post-ranking\n"
+           "                                  re-ranked, in its order, scores before boosts\n"
            "  GET /similar?item_id=I&k=10     the k items nearest to I\n"
            "  GET /healthz                    200 when a bundle is loaded\n"
            "  GET /metrics                    requests, errors, latency p50/p90/p99, version\n"
@@ -96,9 +102,8 @@ static void help(void)
            "      --rerank R         index candidates re-scored exactly (default max(k, 100))\n"
            "      --seen FILE        events TSV (user_id, item_id): excluded per user, and the\n"
            "                         popularity of the fallback\n"
-           "      --items FILE       items TSV: in_stock = 0 items are never returned\n"
-           "      --group-col NAME   with --max-per-group: diversify by this items column\n"
-           "      --max-per-group M  at most M items of one group in a list\n"
+           "      --items FILE       items TSV: in_stock = 0 items are never returned (never\n"
+           "                         retrieved); also the first post-ranking table\n"
            "      --candidates N     retrieval depth before ranking and diversification\n"
            "                         (default %d; with --source: the online source's depth)\n"
            "      --ranker FILE      rs-rank model: scores the candidates (score = p_click +\n"
@@ -120,6 +125,16 @@ static void help(void)
            "      --per-source N     each source's first N per user, the online ones included\n"
            "                         (rs-merge -k; default: all)\n"
            "      --rrf-k K          the fusion constant (default %d, as rs-merge)\n"
+           "Post-ranking (each request's list, as rs-diversify re-ranks a user's rows, with\n"
+           "its code: the same options, top N = the request's k; schemas/diversify.md):\n"
+           "      --div-items FILE   rs-diversify's --items: an item table or the item\n"
+           "                         embeddings (RSB, for --mmr), repeatable; after --items\n"
+           "      --by COLUMN        group by this column: round-robin over the groups, or\n"
+           "                         with --max-per-group score order under the cap\n"
+           "      --group-col NAME   the same as --by\n"
+           "      --max-per-group M, --round-robin, --mmr LAMBDA, --boost C=V:F,\n"
+           "      --min-share V=P or C=V:P, --stock-col COLUMN, --deny FILE\n"
+           "                         as rs-diversify (rs-diversify --help)\n"
            "      --clock-hour NAME  a request without context NAME gets the server's hour of\n"
            "                         day (UTC, 0-23) for it (default: none; missing)\n"
            "Serving:\n"
@@ -305,6 +320,8 @@ static int read_request(struct MHD_Connection *c, const struct upload *u, struct
         q->user = xstrdup(id);
         q->k = (size_t)k;
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, q);
+        const char *debug = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "debug");
+        q->want_cands = debug && strcmp(debug, "candidates") == 0;
     }
     if (opt.clock_hour)
         add_clock_hour(q);
@@ -587,6 +604,37 @@ static void serve_until_stopped(uint64_t sig)
     }
 }
 
+/* The post-ranking options, read by rs-diversify's parser (divspec.h);
+ * --group-col is --by, --div-items its --items. 1 when c was one. */
+static int post_option(int c, const struct option *longopts, int li)
+{
+    if (c != 'G' && c != 'M' && (c < 12 || c > 18))
+        return 0; /* rs-serve's own --items and --seen come before post-ranking */
+    if (c == 18) {
+        if (opt.ndiv_items == RS_DIV_MAX_ITEMS - 1)
+            rs_usage_error(SYNOPSIS, "at most %d --div-items", RS_DIV_MAX_ITEMS - 1);
+        opt.div_items[opt.ndiv_items++] = optarg;
+        return 1;
+    }
+    if (rs_div_spec_set(&opt.div, c == 'G' ? "--by" : rs_opt_flag(longopts, c, li), optarg) < 0)
+        rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
+    return 1;
+}
+
+/* The post-ranking tables: --items first, then --div-items; the rules
+ * checked as rs-diversify checks them. */
+static void check_post(void)
+{
+    struct rs_div_params p;
+    if (opt.reco.items)
+        rs_div_spec_set(&opt.div, "--items", opt.reco.items);
+    for (size_t i = 0; i < opt.ndiv_items; i++)
+        rs_div_spec_set(&opt.div, "--items", opt.div_items[i]);
+    if (rs_div_spec_params(&opt.div, &p) < 0)
+        rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
+    opt.reco.post = &opt.div;
+}
+
 /* --source NAME=FILE: one more precomputed source, named like rs-merge's. */
 static void add_source(const char *arg)
 {
@@ -627,6 +675,14 @@ int main(int argc, char **argv)
         { "items", required_argument, 0, 'i' },
         { "group-col", required_argument, 0, 'G' },
         { "max-per-group", required_argument, 0, 'M' },
+        { "by", required_argument, 0, 'G' },
+        { "round-robin", no_argument, 0, 12 },
+        { "mmr", required_argument, 0, 13 },
+        { "boost", required_argument, 0, 14 },
+        { "min-share", required_argument, 0, 15 },
+        { "stock-col", required_argument, 0, 16 },
+        { "deny", required_argument, 0, 17 },
+        { "div-items", required_argument, 0, 18 },
         { "candidates", required_argument, 0, 'C' },
         { "index", required_argument, 0, 'X' },
         { "model", required_argument, 0, 'm' },
@@ -654,17 +710,15 @@ int main(int argc, char **argv)
         { "max-body", required_argument, 0, 11 },
         { 0, 0, 0, 0 },
     };
-    int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "p:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help))
+    int c, li;
+    while ((li = -1, c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS "p:", longopts, &li)) != -1) {
+        if (rs_cli_common(c, optarg, help) || post_option(c, longopts, li))
             continue;
         switch (c) {
         case 'I': opt.reco.items_emb = optarg; break;
         case 'U': opt.reco.users_emb = optarg; break;
         case 'S': opt.reco.seen = optarg; break;
         case 'i': opt.reco.items = optarg; break;
-        case 'G': opt.reco.group_col = optarg; break;
-        case 'M': opt.reco.max_per_group = (size_t)rs_opt_int("--max-per-group", optarg, 1, 1000000); break;
         case 'X': opt.reco.index = optarg; break;
         case 'm': opt.reco.model = optarg; break;
         case 'u': opt.reco.users = optarg; break;
@@ -705,8 +759,7 @@ int main(int argc, char **argv)
         rs_usage_error(SYNOPSIS, "--users-emb or --model with --users, not both");
     if ((opt.reco.rank_users || opt.reco.rank_items) && !opt.reco.ranker)
         rs_usage_error(SYNOPSIS, "--rank-users and --rank-items need --ranker");
-    if (!!opt.reco.group_col != !!opt.reco.max_per_group)
-        rs_usage_error(SYNOPSIS, "--group-col and --max-per-group go together");
+    check_post();
     check_sources();
     if (opt.conn_memory < 2 * (opt.max_url + PARAM_RECORD * opt.max_params))
         rs_usage_error(SYNOPSIS, "--conn-memory %ld is under twice --max-url plus %d bytes per --max-params (%ld)",

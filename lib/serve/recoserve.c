@@ -182,15 +182,33 @@ static json_t *list_json(const struct rs_reco_list *l)
     return items;
 }
 
+/* The list post-ranking re-ranked: [{"item_id", "score"}...] in its order. */
+static json_t *cands_json(const struct rs_reco_list *l)
+{
+    json_t *cands = json_array();
+    for (size_t i = 0; i < l->ncands; i++)
+        if (json_array_append_new(cands, json_pack("{s:s, s:f}", "item_id", l->cand_ids[i], "score",
+                                                   l->cand_scores[i])) < 0) {
+            json_decref(cands);
+            return NULL;
+        }
+    return cands;
+}
+
 json_t *rs_reco_answer_json(const char *id, const struct rs_reco_list *l, uint64_t version)
 {
-    json_t *items = list_json(l);
+    json_t *items = list_json(l), *j;
     if (!items)
         return NULL;
     if (l->source == RS_RECO_SRC_ITEM)
         return json_pack("{s:s, s:o, s:I}", "item_id", id, "items", items, "version", (json_int_t)version);
     int popular = l->source == RS_RECO_SRC_POPULAR;
-    return json_pack("{s:s, s:o, s:I, s:s, s:b, s:o}", "user_id", id, "items", items, "version", (json_int_t)version,
-                     "source", rs_reco_source_name(l->source), "ranked", l->ranked, "fallback",
-                     popular ? json_string("popular") : json_null());
+    j = json_pack("{s:s, s:o, s:I, s:s, s:b, s:o}", "user_id", id, "items", items, "version", (json_int_t)version,
+                  "source", rs_reco_source_name(l->source), "ranked", l->ranked, "fallback",
+                  popular ? json_string("popular") : json_null());
+    if (j && l->cand_ids && json_object_set_new(j, "candidates", cands_json(l)) < 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }

@@ -48,7 +48,8 @@ int rs_reco_req_json(struct rs_reco_req *q, const char *body, size_t len, long d
 /* The answer to a request for id (a user, or an item for similar items) as
  * JSON (schemas/serve.md): {"user_id" or "item_id": id, "items": [{"item_id",
  * "rank", "score"[, "p_click", "p_booking"]}...], "version": version}, and
- * for a user "source", "ranked" and "fallback". NULL when an id is not
+ * for a user "source", "ranked" and "fallback" (and "candidates": [{"item_id",
+ * "score"}...], what post-ranking re-ranked, when the request wanted them). NULL when an id is not
  * valid UTF-8. */
 json_t *rs_reco_answer_json(const char *id, const struct rs_reco_list *l, uint64_t version);
 
