@@ -9,14 +9,17 @@
 #include "serve/latency.h"
 #include "serve/reco.h"
 #include "serve/recoserve.h"
+#include "serve/stats.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,7 @@
 #define DEFAULT_PER_CLIENT 32
 #define DEFAULT_TIMEOUT 15
 #define DEFAULT_CONN_MEMORY (128 << 10)
+#define DEFAULT_DRAIN 10
 #define PARAM_RECORD 64 /* what a query parameter costs in a connection's memory (a header record) */
 #define SPARE_FDS 64    /* descriptors kept for the files a reload opens */
 #define MAX_SOURCES 63 /* rs-merge's 64 with the online one */
@@ -44,7 +48,8 @@ static struct {
     struct rs_reco_opts reco;
     int port, watch;
     long max_body, max_url, max_params, max_connections, per_client, timeout, conn_memory;
-    const char *bind, *port_file, *clock_hour;
+    const char *bind, *port_file, *clock_hour, *access_log;
+    int drain;
     char *source_names[MAX_SOURCES];
     const char *source_paths[MAX_SOURCES];
     int merge_opts; /* --tower-source, --per-source or --rrf-k given */
@@ -54,7 +59,7 @@ static struct {
 } opt = { .div = RS_DIV_SPEC_INIT, .reco = { .rrf_k = RS_FUSE_RRF_K }, .port = DEFAULT_PORT, .watch = DEFAULT_WATCH, .bind = "127.0.0.1",
       .max_body = DEFAULT_MAX_BODY, .max_url = DEFAULT_MAX_URL, .max_params = DEFAULT_MAX_PARAMS,
       .max_connections = DEFAULT_MAX_CONNECTIONS, .per_client = DEFAULT_PER_CLIENT, .timeout = DEFAULT_TIMEOUT,
-      .conn_memory = DEFAULT_CONN_MEMORY };
+      .conn_memory = DEFAULT_CONN_MEMORY, .drain = DEFAULT_DRAIN };
 
 static void help(void)
 {
@@ -80,8 +85,13 @@ static void help(void)
            "      &debug=candidates           the answer adds \"candidates\": the list post-ranking\n"
            "                                  re-ranked, in its order, scores before boosts\n"
            "  GET /similar?item_id=I&k=10     the k items nearest to I\n"
-           "  GET /healthz                    200 when a bundle is loaded\n"
-           "  GET /metrics                    requests, errors, latency p50/p90/p99, version\n"
+           "  GET /healthz                    liveness: 200 while the server answers\n"
+           "  GET /readyz                     readiness: 200 when a bundle is loaded, 503 while\n"
+           "                                  draining at shutdown\n"
+           "  GET /metrics                    Prometheus text 0.0.4: latency histograms,\n"
+           "                                  responses, reloads, errors (schemas/serve.md)\n"
+           "  GET /metrics.json               the same as JSON, with latency p50/p90/p99\n"
+           "Every answer carries X-RS-Request-Id (128 random bits in hex).\n"
            "Errors are JSON: 400 malformed parameters (named), 404 unknown path or item,\n"
            "405 method, 413 body over --max-body, 414 URL over --max-url or more than\n"
            "--max-params query parameters, 431 request headers over the connection's memory\n"
@@ -143,6 +153,11 @@ static void help(void)
            "      --port-file FILE   write the port once listening (for scripts)\n"
            "      --watch S          check the files for replacement every S seconds\n"
            "                         (default %d; 0 = only on SIGHUP)\n"
+           "      --access-log FILE  append one JSON line per request: time (Unix seconds),\n"
+           "                         request_id, method, path, status, latency_s; opened\n"
+           "                         again on SIGHUP (log rotation)\n"
+           "      --drain S          on SIGTERM: stop accepting, finish the requests in\n"
+           "                         flight for at most S seconds, then stop (default %d)\n"
            "Limits (each request is answered, over a limit with a 4xx; see schemas/serve.md):\n"
            "      --max-connections N  open connections in all (default %d; lowered to what\n"
            "                         the open-files limit allows, which is raised to its hard\n"
@@ -163,7 +178,8 @@ static void help(void)
            "and swapped atomically; requests in flight finish on the old one; a bundle that\n"
            "fails to load or validate is refused and the old one stays (counted in /metrics\n"
            "as reload_failures). The bundle served is a copy in memory: a file rewritten\n"
-           "in place, truncated or deleted never touches it. SIGINT/SIGTERM stop cleanly.\n"
+           "in place, truncated or deleted never touches it. SIGINT/SIGTERM stop cleanly\n"
+           "(--drain).\n"
            "Requests, answers and the pipeline of /recommend: schemas/serve.md.\n"
            "\n"
            "Examples:\n"
@@ -179,7 +195,7 @@ static void help(void)
            "      --rank-users user_features.tsv.zst --rank-items item_features.tsv.zst &\n"
            "      # as rs-retrieve --exclude pos.tsv.zst -k 200 | rs-merge -k 200 tower=- als=...\n"
            "      #    pop=... | rs-rank score | rs-diversify --seen pos.tsv.zst --stock-col in_stock\n",
-           RS_RECO_DEFAULT_CANDIDATES, RS_FUSE_RRF_K, DEFAULT_PORT, DEFAULT_WATCH, DEFAULT_MAX_CONNECTIONS,
+           RS_RECO_DEFAULT_CANDIDATES, RS_FUSE_RRF_K, DEFAULT_PORT, DEFAULT_WATCH, DEFAULT_DRAIN, DEFAULT_MAX_CONNECTIONS,
            DEFAULT_PER_CLIENT, DEFAULT_TIMEOUT, DEFAULT_CONN_MEMORY, PARAM_RECORD, DEFAULT_MAX_URL,
            DEFAULT_MAX_PARAMS, DEFAULT_MAX_BODY);
 }
@@ -187,23 +203,39 @@ static void help(void)
 static struct rs_reco_slot slot = RS_RECO_SLOT_INIT;
 
 /* A request's state from its request line on (freed when it completes):
- * the refusal of an oversized URL, and the body kept for POST /recommend. */
+ * the refusal of an oversized URL, the body kept for POST, its id and what
+ * the access log records. */
 struct upload {
     int started, post, too_big;
     unsigned refuse; /* 414 when the URL is over a limit, else 0 */
+    unsigned status; /* the answer's */
     size_t len;
     char *buf;
+    char id[33];     /* 128 random bits in hex: X-RS-Request-Id */
 };
 
-/* ---- metrics ---- */
-
-enum { EP_RECOMMEND, EP_SIMILAR, EP_OTHER, NEP };
-static const char *ep_name[NEP] = { "recommend", "similar", "other" };
-static struct rs_latency latency[NEP];
-static atomic_uint_fast64_t status_count[6]; /* by hundreds: 2xx..5xx */
-static atomic_uint_fast64_t reloads, reload_failures, sources[RS_RECO_SRC_LAST + 1];
+static struct rs_serve_stats stats;
+static atomic_int draining;   /* SIGTERM: /readyz 503, connections closed after their answer */
+static int access_log = -1;   /* --access-log, O_APPEND */
+static _Thread_local struct upload *current; /* the request this thread answers */
 
 /* ---- responses ---- */
+
+/* Sends r with the request's id, counted; while draining, the connection
+ * closes after it. */
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
+{
+    if (current) {
+        MHD_add_response_header(r, "X-RS-Request-Id", current->id);
+        current->status = status;
+    }
+    if (atomic_load(&draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    atomic_fetch_add(&stats.status[status / 100 < 6 ? status / 100 : 5], 1);
+    return ret;
+}
 
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
@@ -218,10 +250,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
     memcpy(text + n, "\n", 2);
     struct MHD_Response *r = MHD_create_response_from_buffer(n + 1, text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", "application/json");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    atomic_fetch_add(&status_count[status / 100 < 6 ? status / 100 : 5], 1);
-    return ret;
+    return queue(c, status, r);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg)
@@ -258,7 +287,7 @@ static const char *get_id(struct MHD_Connection *c, const char *key, enum MHD_Re
 static enum MHD_Result send_list(struct MHD_Connection *c, const char *id, const struct rs_reco_list *l,
                                  uint64_t version)
 {
-    atomic_fetch_add(&sources[l->source], 1);
+    atomic_fetch_add(&stats.sources[l->source], 1);
     return send_json(c, 200, rs_reco_answer_json(id, l, version));
 }
 
@@ -350,35 +379,48 @@ static enum MHD_Result answer_recommend(struct MHD_Connection *c, const struct u
     return ret;
 }
 
-static enum MHD_Result answer_metrics(struct MHD_Connection *c)
+/* The server's state beside its counters. */
+static struct rs_serve_state state_now(void)
 {
-    json_t *lat = json_object(), *src = json_object();
-    for (int e = 0; e < NEP; e++)
-        json_object_set_new(lat, ep_name[e],
-                            json_pack("{s:I, s:f, s:f, s:f, s:f}", "count", (json_int_t)rs_latency_count(&latency[e]),
-                                      "mean_s", rs_latency_mean(&latency[e]), "p50_s", rs_latency_quantile(&latency[e], 0.5),
-                                      "p90_s", rs_latency_quantile(&latency[e], 0.9), "p99_s",
-                                      rs_latency_quantile(&latency[e], 0.99)));
-    for (int s = RS_RECO_SRC_EMBEDDING; s <= RS_RECO_SRC_LAST; s++)
-        json_object_set_new(src, rs_reco_source_name(s), json_integer((json_int_t)sources[s]));
     struct rs_reco_ref *b = rs_reco_acquire(&slot);
-    json_t *j = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:I, s:I, s:I, s:I, s:I}", "latency", lat, "responses",
-                          "2xx", (json_int_t)status_count[2], "3xx", (json_int_t)status_count[3], "4xx",
-                          (json_int_t)status_count[4], "5xx", (json_int_t)status_count[5], "sources", src,
-                          "fallbacks", (json_int_t)sources[RS_RECO_SRC_POPULAR], "reloads", (json_int_t)reloads,
-                          "reload_failures", (json_int_t)reload_failures, "version",
-                          (json_int_t)(b ? b->version : 0), "items", (json_int_t)(b ? rs_reco_nitems(b->reco) : 0));
+    struct rs_serve_state st = { .version = b ? b->version : 0, .items = b ? rs_reco_nitems(b->reco) : 0,
+                                 .ready = b && !atomic_load(&draining) };
     if (b)
         rs_reco_release(&slot, b);
-    return send_json(c, 200, j);
+    return st;
+}
+
+/* /metrics: Prometheus text 0.0.4; /metrics.json or ?format=json: JSON. */
+static enum MHD_Result answer_metrics(struct MHD_Connection *c, int json)
+{
+    struct rs_serve_state st = state_now();
+    if (json)
+        return send_json(c, 200, rs_stats_json(&stats, &st));
+    struct rs_prom p = { 0 };
+    rs_stats_prom(&stats, &st, &p);
+    struct MHD_Response *r = MHD_create_response_from_buffer(p.len, p.text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    return queue(c, 200, r);
+}
+
+/* /healthz: alive (200 while the process answers); /readyz: ready to take
+ * traffic, 503 before a bundle is loaded and while draining at shutdown. */
+static enum MHD_Result answer_health(struct MHD_Connection *c, int readiness)
+{
+    struct rs_serve_state st = state_now();
+    if (readiness && !st.ready)
+        return send_error(c, 503, st.version ? "draining: shutting down" : "no bundle loaded");
+    return send_json(c, 200, json_pack("{s:s, s:I}", "status", "ok", "version", (json_int_t)st.version));
 }
 
 static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode toe)
 {
     (void)cls, (void)c, (void)toe;
     struct upload *u = *state;
-    if (u)
+    if (u) {
         free(u->buf);
+        atomic_fetch_sub(&stats.in_flight, 1);
+    }
     free(u);
     *state = NULL;
 }
@@ -398,19 +440,35 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     if (u->too_big)
         return send_error(c, 413, "request body too large");
     if (recommend)
-        return *ep = EP_RECOMMEND, answer_recommend(c, u);
+        return *ep = RS_EP_RECOMMEND, answer_recommend(c, u);
     if (strcmp(url, "/similar") == 0)
-        return *ep = EP_SIMILAR, answer_similar(c);
-    if (strcmp(url, "/metrics") == 0)
-        return answer_metrics(c);
-    if (strcmp(url, "/healthz") != 0)
-        return send_error(c, 404, "unknown path (try /recommend, /similar, /healthz, /metrics)");
-    struct rs_reco_ref *b = rs_reco_acquire(&slot);
-    enum MHD_Result ret = b ? send_json(c, 200, json_pack("{s:s, s:I}", "status", "ok", "version", (json_int_t)b->version))
-                            : send_error(c, 503, "no bundle loaded");
-    if (b)
-        rs_reco_release(&slot, b);
-    return ret;
+        return *ep = RS_EP_SIMILAR, answer_similar(c);
+    if (strcmp(url, "/metrics") == 0 || strcmp(url, "/metrics.json") == 0) {
+        const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+        return answer_metrics(c, url[8] == '.' || (format && strcmp(format, "json") == 0));
+    }
+    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0)
+        return answer_health(c, url[1] == 'r');
+    return send_error(c, 404, "unknown path (try /recommend, /similar, /healthz, /readyz, /metrics)");
+}
+
+/* --access-log: one JSON line per request, written whole by one append. */
+static void log_access(const struct upload *u, const char *method, const char *url, double start, double secs)
+{
+    json_t *path = json_string(url);
+    json_t *j = json_pack("{s:f, s:s, s:s, s:o, s:i, s:f}", "time", start, "request_id", u->id, "method", method,
+                          "path", path ? path : json_string("(not UTF-8)"), "status", (int)u->status, "latency_s",
+                          secs);
+    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(j);
+    if (!line)
+        return;
+    size_t n = strlen(line);
+    line = xrealloc(line, n + 2);
+    memcpy(line + n, "\n", 2);
+    if (write(access_log, line, n + 1) < 0) /* a full disk must not stop the answers */
+        atomic_fetch_add(&stats.log_errors, 1);
+    free(line);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -435,9 +493,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     double t0 = rs_now();
-    int ep = EP_OTHER;
+    int ep = RS_EP_OTHER;
+    current = u;
     enum MHD_Result ret = route(c, url, method, u, &ep);
-    rs_latency_add(&latency[ep], (uint64_t)((rs_now() - t0) * 1e9));
+    current = NULL;
+    double t1 = rs_now();
+    rs_latency_add(&stats.latency[ep], (uint64_t)((t1 - t0) * 1e9));
+    if (access_log >= 0)
+        log_access(u, method, url, rs_epoch_now() - (t1 - t0), t1 - t0);
     return ret;
 }
 
@@ -475,12 +538,12 @@ static int reload(uint64_t version, uint64_t sig)
     if (rc < 0 && version == 1)
         return rc; /* the first load: main() reports it */
     if (rc < 0) {
-        atomic_fetch_add(&reload_failures, 1);
+        atomic_fetch_add(&stats.reload_failures, 1);
         rs_log("reload failed, keeping version %llu: %s", (unsigned long long)(version - 1), rs_err_msg());
         return rc;
     }
     rs_reco_install(&slot, r, version);
-    atomic_fetch_add(&reloads, 1);
+    atomic_fetch_add(&stats.reloads, 1);
     rs_log("loaded version %llu: %zu items, %u dims in %.2fs", (unsigned long long)version, rs_reco_nitems(r),
            rs_reco_dims(r), rs_now() - t0);
     if (*rs_reco_feature_names(r))
@@ -509,6 +572,12 @@ static void *see_url(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)cls, (void)c;
     struct upload *u = xcalloc(1, sizeof *u);
+    unsigned char id[16];
+    if (getrandom(id, sizeof id, 0) != sizeof id)
+        rs_fatal("getrandom: %s", strerror(errno));
+    for (int i = 0; i < 16; i++)
+        snprintf(u->id + 2 * i, 3, "%02x", id[i]);
+    atomic_fetch_add(&stats.in_flight, 1);
     char *query = strchr(uri, '?');
     long params = 0;
     for (const char *p = query; p && *p; p++)
@@ -547,7 +616,8 @@ static struct MHD_Daemon *start_daemon(void)
     fit_connections_to_fd_limit();
     /* epoll in a pool of polling threads: idle connections cost a
      * descriptor and their memory, never a thread */
-    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)opt.port, NULL, NULL,
+    /* ITC: MHD_quiesce_daemon (graceful shutdown) needs it with a pool */
+    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, (uint16_t)opt.port, NULL, NULL,
                             handle, NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
                             (unsigned)rs_opts.threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt.timeout,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt.max_connections,
@@ -580,6 +650,41 @@ static uint64_t first_load(void)
     return sig;
 }
 
+/* --access-log, opened again on SIGHUP (after a rotation moved it away). */
+static void open_access_log(void)
+{
+    if (!opt.access_log)
+        return;
+    int fd = open(opt.access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0 && access_log < 0)
+        rs_fatal("cannot open '%s': %s", opt.access_log, strerror(errno));
+    if (fd < 0) {
+        rs_log("cannot open '%s' again, keeping the old one: %s", opt.access_log, strerror(errno));
+        return;
+    }
+    if (access_log >= 0)
+        dup2(fd, access_log), close(fd); /* one descriptor all along: no thread writes a closed one */
+    else
+        access_log = fd;
+}
+
+/* SIGTERM: stops accepting (the listening socket is closed), answers what
+ * is in flight, each answer closing its connection, for at most --drain
+ * seconds; then stops. */
+static void drain(struct MHD_Daemon *d)
+{
+    atomic_store(&draining, 1);
+    MHD_socket fd = MHD_quiesce_daemon(d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    double t0 = rs_now();
+    while (atomic_load(&stats.in_flight) > 0 && rs_now() - t0 < opt.drain)
+        nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
+    long left = (long)atomic_load(&stats.in_flight);
+    rs_log("stopping: %s", left ? "--drain seconds passed with requests in flight" : "no request in flight");
+    MHD_stop_daemon(d);
+}
+
 /* Waits for signals; polls the files every --watch seconds. A file changed,
  * truncated or deleted never touches the bundle served: that one is a copy
  * in memory, and a new one replaces it only once it has loaded and been
@@ -593,6 +698,8 @@ static void serve_until_stopped(uint64_t sig)
         char c = 0;
         if (n > 0 && read(signal_pipe[0], &c, 1) == 1 && c == 'T')
             return;
+        if (c == 'H')
+            open_access_log();
         if (c == 'H' || rs_reco_files_signature(&opt.reco) != sig) {
             sig = settled_signature();
             int rc = reload(version + 1, sig);
@@ -708,6 +815,8 @@ int main(int argc, char **argv)
         { "max-url", required_argument, 0, 9 },
         { "max-params", required_argument, 0, 10 },
         { "max-body", required_argument, 0, 11 },
+        { "access-log", required_argument, 0, 19 },
+        { "drain", required_argument, 0, 20 },
         { 0, 0, 0, 0 },
     };
     int c, li;
@@ -746,6 +855,8 @@ int main(int argc, char **argv)
         case 9: opt.max_url = (long)rs_opt_int("--max-url", optarg, 16, 1L << 28); break;
         case 10: opt.max_params = (long)rs_opt_int("--max-params", optarg, 1, 1L << 24); break;
         case 11: opt.max_body = (long)rs_opt_int("--max-body", optarg, 1, 1L << 30); break;
+        case 19: opt.access_log = optarg; break;
+        case 20: opt.drain = (int)rs_opt_int("--drain", optarg, 0, 3600); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -771,6 +882,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN); /* a client hanging up must not kill the server */
+    open_access_log();
     uint64_t sig = first_load();
     struct MHD_Daemon *d = start_daemon();
     if (!d)
@@ -780,7 +892,7 @@ int main(int argc, char **argv)
         write_port_file(port);
     rs_log("listening on http://%s:%d/ with %d threads", opt.bind, port, rs_opts.threads);
     serve_until_stopped(sig);
-    MHD_stop_daemon(d); /* waits for requests in flight */
+    drain(d);
     rs_log("stopped");
     rs_reco_install(&slot, NULL, 0);
     return 0;
