@@ -6,6 +6,7 @@
 #include "index/fuse.h"
 #include "io/io.h"
 #include "rerank/divspec.h"
+#include "serve/experiment.h"
 #include "serve/latency.h"
 #include "serve/reco.h"
 #include "serve/recoserve.h"
@@ -48,7 +49,7 @@ static struct {
     struct rs_reco_opts reco;
     int port, watch;
     long max_body, max_url, max_params, max_connections, per_client, timeout, conn_memory;
-    const char *bind, *port_file, *clock_hour, *access_log;
+    const char *bind, *port_file, *clock_hour, *access_log, *experiment;
     int drain;
     char *source_names[MAX_SOURCES];
     const char *source_paths[MAX_SOURCES];
@@ -98,6 +99,12 @@ static void help(void)
            "(--conn-memory), 500 a non-finite score, 503 no bundle.\n"
            "\n"
            "Artefacts (one bundle, swapped whole):\n"
+           "      --experiment FILE  serve several bundles as the arms of an experiment (JSON:\n"
+           "                         name, salt, rollout, arms with name, share and the files\n"
+           "                         that differ from the options below; schemas/serve.md);\n"
+           "                         the arm of a user is a stable hash of (salt, user id);\n"
+           "                         the header X-RS-Arm or &arm=NAME forces one; the answer\n"
+           "                         names it (\"arm\", X-RS-Arm) with its \"request_id\"\n"
            "      --items-emb FILE   item embeddings (RSB), required\n"
            "      --users-emb FILE   user embeddings (RSB, from rs-embed)\n"
            "      --model FILE       a two-tower model (rs-train-tower): embeds the users of\n"
@@ -212,9 +219,10 @@ struct upload {
     size_t len;
     char *buf;
     char id[33];     /* 128 random bits in hex: X-RS-Request-Id */
+    char arm[RS_EXP_NAME_MAX + 1]; /* the arm that answered: X-RS-Arm; "" none */
 };
 
-static struct rs_serve_stats stats;
+static struct rs_serve_stats stats = RS_SERVE_STATS_INIT;
 static atomic_int draining;   /* SIGTERM: /readyz 503, connections closed after their answer */
 static int access_log = -1;   /* --access-log, O_APPEND */
 static _Thread_local struct upload *current; /* the request this thread answers */
@@ -227,6 +235,8 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct M
 {
     if (current) {
         MHD_add_response_header(r, "X-RS-Request-Id", current->id);
+        if (*current->arm)
+            MHD_add_response_header(r, "X-RS-Arm", current->arm);
         current->status = status;
     }
     if (atomic_load(&draining))
@@ -284,11 +294,18 @@ static const char *get_id(struct MHD_Connection *c, const char *key, enum MHD_Re
     return NULL;
 }
 
+/* A list, with the arm that answered it (NULL: /similar) and the request id. */
 static enum MHD_Result send_list(struct MHD_Connection *c, const char *id, const struct rs_reco_list *l,
-                                 uint64_t version)
+                                 uint64_t version, const struct rs_exp_arm *arm)
 {
     atomic_fetch_add(&stats.sources[l->source], 1);
-    return send_json(c, 200, rs_reco_answer_json(id, l, version));
+    json_t *j = rs_reco_answer_json(id, l, version);
+    if (j && arm) {
+        json_object_set_new(j, "arm", json_string(arm->name));
+        json_object_set_new(j, "request_id", json_string(current->id));
+        strcpy(current->arm, arm->name);
+    }
+    return send_json(c, 200, j);
 }
 
 static enum MHD_Result answer_similar(struct MHD_Connection *c)
@@ -305,7 +322,7 @@ static enum MHD_Result answer_similar(struct MHD_Connection *c)
         return send_error(c, 503, "no bundle loaded");
     struct rs_reco_list l = { 0 };
     int rc = rs_reco_similar(b->reco, id, (size_t)k, &l);
-    ret = rc < 0 ? send_error(c, rc == RS_ERR_USAGE ? 404 : 500, rs_err_msg()) : send_list(c, id, &l, b->version);
+    ret = rc < 0 ? send_error(c, rc == RS_ERR_USAGE ? 404 : 500, rs_err_msg()) : send_list(c, id, &l, b->version, NULL);
     rs_reco_list_free(&l);
     rs_reco_release(&slot, b);
     return ret;
@@ -314,7 +331,7 @@ static enum MHD_Result answer_similar(struct MHD_Connection *c)
 static enum MHD_Result add_arg(void *q, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
-    if (strcmp(key, "user_id") != 0 && strcmp(key, "k") != 0)
+    if (strcmp(key, "user_id") != 0 && strcmp(key, "k") != 0 && strcmp(key, "arm") != 0 && strcmp(key, "debug") != 0)
         rs_reco_req_add(q, key, value ? value : "");
     return MHD_YES;
 }
@@ -357,6 +374,16 @@ static int read_request(struct MHD_Connection *c, const struct upload *u, struct
     return 0;
 }
 
+/* The arm forced by the header X-RS-Arm or the parameter arm (for
+ * debugging), else the user's (experiment.h); -1: an unknown name. */
+static int choose_arm(struct MHD_Connection *c, const struct rs_exp *e, const char *user)
+{
+    const char *force = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-RS-Arm");
+    if (!force)
+        force = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "arm");
+    return force ? rs_exp_find(e, force) : (int)rs_exp_assign(e, user);
+}
+
 static enum MHD_Result answer_recommend(struct MHD_Connection *c, const struct upload *u)
 {
     struct rs_reco_req q = { 0 };
@@ -370,9 +397,14 @@ static enum MHD_Result answer_recommend(struct MHD_Connection *c, const struct u
         rs_reco_req_free(&q);
         return send_error(c, 503, "no bundle loaded");
     }
+    int arm = choose_arm(c, b->exp, q.user);
     struct rs_reco_list l = { 0 };
-    int rc = rs_reco_recommend(b->reco, &q, &l);
-    ret = rc < 0 ? send_error(c, rc == RS_ERR_USAGE ? 400 : 500, rs_err_msg()) : send_list(c, q.user, &l, b->version);
+    int rc = arm < 0 ? rs_err_set(RS_ERR_USAGE, "unknown arm (X-RS-Arm or parameter 'arm')")
+                     : rs_reco_recommend(b->exp->arm[arm].reco, &q, &l);
+    if (rc == 0 && b->exp->arm[arm].user)
+        atomic_fetch_add(&((struct rs_arm_stats *)b->exp->arm[arm].user)->requests, 1);
+    ret = rc < 0 ? send_error(c, rc == RS_ERR_USAGE ? 400 : 500, rs_err_msg())
+                 : send_list(c, q.user, &l, b->version, &b->exp->arm[arm]);
     rs_reco_list_free(&l);
     rs_reco_req_free(&q);
     rs_reco_release(&slot, b);
@@ -456,9 +488,9 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
 static void log_access(const struct upload *u, const char *method, const char *url, double start, double secs)
 {
     json_t *path = json_string(url);
-    json_t *j = json_pack("{s:f, s:s, s:s, s:o, s:i, s:f}", "time", start, "request_id", u->id, "method", method,
-                          "path", path ? path : json_string("(not UTF-8)"), "status", (int)u->status, "latency_s",
-                          secs);
+    json_t *j = json_pack("{s:f, s:s, s:s, s:s, s:o, s:i, s:f}", "time", start, "request_id", u->id, "arm", u->arm,
+                          "method", method, "path", path ? path : json_string("(not UTF-8)"), "status",
+                          (int)u->status, "latency_s", secs);
     char *line = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(j);
     if (!line)
@@ -506,19 +538,34 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 /* ---- loading and hot swap ---- */
 
+/* The signature of every file served: the experiment's and its arms'. */
+static uint64_t files_signature(void)
+{
+    return opt.experiment ? rs_exp_signature(opt.experiment, &opt.reco) : rs_reco_files_signature(&opt.reco);
+}
+
 /* The files' signature once it holds still for SETTLE_MS (a cp or a
  * write in progress), waiting at most SETTLE_TRIES times. */
 #define SETTLE_MS 200
 #define SETTLE_TRIES 25
 static uint64_t settled_signature(void)
 {
-    uint64_t sig = rs_reco_files_signature(&opt.reco), now;
+    uint64_t sig = files_signature(), now;
     for (int t = 0; t < SETTLE_TRIES; t++, sig = now) {
         nanosleep(&(struct timespec){ 0, SETTLE_MS * 1000000L }, NULL);
-        if ((now = rs_reco_files_signature(&opt.reco)) == sig)
+        if ((now = files_signature()) == sig)
             break;
     }
     return sig;
+}
+
+static void log_experiment(const struct rs_exp *e)
+{
+    char arms[RS_EXP_MAX_ARMS * (RS_EXP_NAME_MAX + 16)] = "";
+    for (size_t a = 0; a < e->narms; a++)
+        snprintf(arms + strlen(arms), sizeof arms - strlen(arms), "%s%s %.4g", a ? ", " : "", e->arm[a].name,
+                 e->arm[a].share);
+    rs_log("experiment %s: rollout %.4g, arms %s", e->name, e->rollout, arms);
 }
 
 /* Loads the bundle whose files have signature sig and installs it as
@@ -527,12 +574,17 @@ static uint64_t settled_signature(void)
  * for the next look to load again. */
 static int reload(uint64_t version, uint64_t sig)
 {
-    struct rs_reco *r;
+    struct rs_exp *e = xmalloc(sizeof *e);
     double t0 = rs_now();
-    int rc = rs_reco_load(&r, &opt.reco);
-    if (rs_reco_files_signature(&opt.reco) != sig) {
+    int rc = rs_exp_read(e, opt.experiment, &opt.reco);
+    if (rc == 0)
+        rc = rs_exp_load(e);
+    if (files_signature() != sig || rc < 0) {
+        rs_exp_free(e);
+        free(e);
+    }
+    if (files_signature() != sig) {
         rs_log("files changed while version %llu loaded: loading again", (unsigned long long)version);
-        rs_reco_free(rc == 0 ? r : NULL);
         return 1;
     }
     if (rc < 0 && version == 1)
@@ -542,7 +594,12 @@ static int reload(uint64_t version, uint64_t sig)
         rs_log("reload failed, keeping version %llu: %s", (unsigned long long)(version - 1), rs_err_msg());
         return rc;
     }
-    rs_reco_install(&slot, r, version);
+    for (size_t a = 0; a < e->narms; a++)
+        e->arm[a].user = rs_stats_arm(&stats, e->arm[a].name);
+    if (opt.experiment)
+        log_experiment(e);
+    struct rs_reco *r = e->arm[0].reco;
+    rs_reco_install(&slot, e, version);
     atomic_fetch_add(&stats.reloads, 1);
     rs_log("loaded version %llu: %zu items, %u dims in %.2fs", (unsigned long long)version, rs_reco_nitems(r),
            rs_reco_dims(r), rs_now() - t0);
@@ -700,7 +757,7 @@ static void serve_until_stopped(uint64_t sig)
             return;
         if (c == 'H')
             open_access_log();
-        if (c == 'H' || rs_reco_files_signature(&opt.reco) != sig) {
+        if (c == 'H' || files_signature() != sig) {
             sig = settled_signature();
             int rc = reload(version + 1, sig);
             if (rc == 0)
@@ -817,6 +874,7 @@ int main(int argc, char **argv)
         { "max-body", required_argument, 0, 11 },
         { "access-log", required_argument, 0, 19 },
         { "drain", required_argument, 0, 20 },
+        { "experiment", required_argument, 0, 21 },
         { 0, 0, 0, 0 },
     };
     int c, li;
@@ -857,6 +915,7 @@ int main(int argc, char **argv)
         case 11: opt.max_body = (long)rs_opt_int("--max-body", optarg, 1, 1L << 30); break;
         case 19: opt.access_log = optarg; break;
         case 20: opt.drain = (int)rs_opt_int("--drain", optarg, 0, 3600); break;
+        case 21: opt.experiment = optarg; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }

@@ -1,6 +1,8 @@
 /* stats.c - rs-serve's counters in Prometheus text and JSON (see stats.h). */
 #include "serve/stats.h"
 
+#include <string.h>
+
 const char *rs_ep_name(int ep)
 {
     static const char *const names[RS_NEP] = { "recommend", "similar", "score", "feedback", "other" };
@@ -10,6 +12,51 @@ const char *rs_ep_name(int ep)
 static double load(atomic_uint_fast64_t *x)
 {
     return (double)atomic_load_explicit(x, memory_order_relaxed);
+}
+
+struct rs_arm_stats *rs_stats_arm(struct rs_serve_stats *s, const char *name)
+{
+    struct rs_arm_stats *a = NULL;
+    pthread_mutex_lock(&s->arm_lock);
+    for (size_t i = 0; i < s->narms && !a; i++)
+        if (strcmp(s->arm[i].name, name) == 0)
+            a = &s->arm[i];
+    if (!a && s->narms < RS_STATS_MAX_ARMS && strlen(name) < sizeof a->name) {
+        a = &s->arm[s->narms++];
+        strcpy(a->name, name);
+    }
+    pthread_mutex_unlock(&s->arm_lock);
+    return a;
+}
+
+void rs_stats_revenue(struct rs_serve_stats *s, struct rs_arm_stats *a, double value)
+{
+    pthread_mutex_lock(&s->arm_lock);
+    a->revenue += value;
+    pthread_mutex_unlock(&s->arm_lock);
+}
+
+/* The per-arm counters: one family each, one sample per arm. */
+static void arms_prom(struct rs_serve_stats *s, struct rs_prom *p)
+{
+    static const char *const names[5][2] = {
+        { "rs_serve_arm_requests_total", "Lists served by the arm." },
+        { "rs_serve_arm_impressions_total", "Impressions /feedback recorded for the arm's lists." },
+        { "rs_serve_arm_clicks_total", "Clicks /feedback recorded for the arm's lists." },
+        { "rs_serve_arm_conversions_total", "Bookings and purchases /feedback recorded for the arm's lists." },
+        { "rs_serve_arm_revenue_total", "Sum of the purchase values /feedback recorded for the arm's lists." },
+    };
+    pthread_mutex_lock(&s->arm_lock);
+    for (int f = 0; f < 5; f++) {
+        rs_prom_family(p, names[f][0], "counter", names[f][1]);
+        for (size_t i = 0; i < s->narms; i++) {
+            struct rs_arm_stats *a = &s->arm[i];
+            double v = f == 0 ? load(&a->requests) : f == 1 ? load(&a->impressions) : f == 2 ? load(&a->clicks)
+                     : f == 3 ? load(&a->conversions) : a->revenue;
+            rs_prom_sample(p, names[f][0], "arm", a->name, v);
+        }
+    }
+    pthread_mutex_unlock(&s->arm_lock);
 }
 
 void rs_stats_prom(struct rs_serve_stats *s, const struct rs_serve_state *st, struct rs_prom *p)
@@ -25,6 +72,7 @@ void rs_stats_prom(struct rs_serve_stats *s, const struct rs_serve_state *st, st
     rs_prom_family(p, "rs_serve_lists_total", "counter", "Lists answered, by where the user's vector came from.");
     for (int src = RS_RECO_SRC_EMBEDDING; src <= RS_RECO_SRC_LAST; src++)
         rs_prom_sample(p, "rs_serve_lists_total", "source", rs_reco_source_name(src), load(&s->sources[src]));
+    arms_prom(s, p);
     rs_prom_family(p, "rs_serve_reloads_total", "counter", "Bundles loaded and swapped in, the first included.");
     rs_prom_sample(p, "rs_serve_reloads_total", NULL, NULL, load(&s->reloads));
     rs_prom_family(p, "rs_serve_reload_failures_total", "counter", "Bundles refused; the old one kept serving.");
@@ -54,7 +102,17 @@ json_t *rs_stats_json(struct rs_serve_stats *s, const struct rs_serve_state *st)
     }
     for (int r = RS_RECO_SRC_EMBEDDING; r <= RS_RECO_SRC_LAST; r++)
         json_object_set_new(src, rs_reco_source_name(r), json_integer((json_int_t)s->sources[r]));
-    return json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:I, s:I, s:I, s:I, s:I}", "latency", lat, "responses",
+    json_t *arms = json_object();
+    pthread_mutex_lock(&s->arm_lock);
+    for (size_t i = 0; i < s->narms; i++) {
+        struct rs_arm_stats *a = &s->arm[i];
+        json_object_set_new(arms, a->name, json_pack("{s:I, s:I, s:I, s:I, s:f}", "requests", (json_int_t)a->requests,
+                                                     "impressions", (json_int_t)a->impressions, "clicks",
+                                                     (json_int_t)a->clicks, "conversions",
+                                                     (json_int_t)a->conversions, "revenue", a->revenue));
+    }
+    pthread_mutex_unlock(&s->arm_lock);
+    return json_pack("{s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:I, s:I, s:I, s:I, s:I}", "arms", arms, "latency", lat, "responses",
                      "2xx", (json_int_t)s->status[2], "3xx", (json_int_t)s->status[3], "4xx",
                      (json_int_t)s->status[4], "5xx", (json_int_t)s->status[5], "sources", src, "fallbacks",
                      (json_int_t)s->sources[RS_RECO_SRC_POPULAR], "reloads", (json_int_t)s->reloads,
