@@ -7,7 +7,10 @@
 #include "io/io.h"
 #include "rerank/divspec.h"
 #include "serve/experiment.h"
+#include "serve/fblog.h"
+#include "serve/feedback.h"
 #include "serve/latency.h"
+#include "serve/ratelimit.h"
 #include "serve/reco.h"
 #include "serve/recoserve.h"
 #include "serve/stats.h"
@@ -41,6 +44,13 @@
 #define DEFAULT_TIMEOUT 15
 #define DEFAULT_CONN_MEMORY (128 << 10)
 #define DEFAULT_DRAIN 10
+#define DEFAULT_FB_WINDOW 100000
+#define DEFAULT_FB_RATE 20
+#define DEFAULT_FB_BURST 40
+#define DEFAULT_FB_EVENTS 1000
+#define DEFAULT_FB_ROTATE_MB 64
+#define DEFAULT_FB_ROTATE_S 3600
+#define MIN_TOKEN 16
 #define PARAM_RECORD 64 /* what a query parameter costs in a connection's memory (a header record) */
 #define SPARE_FDS 64    /* descriptors kept for the files a reload opens */
 #define MAX_SOURCES 63 /* rs-merge's 64 with the online one */
@@ -51,6 +61,9 @@ static struct {
     long max_body, max_url, max_params, max_connections, per_client, timeout, conn_memory;
     const char *bind, *port_file, *clock_hour, *access_log, *experiment;
     int drain;
+    const char *fb_dir, *fb_token_file;
+    long fb_window, fb_events, fb_rotate_mb, fb_rotate_s;
+    double fb_rate, fb_burst;
     char *source_names[MAX_SOURCES];
     const char *source_paths[MAX_SOURCES];
     int merge_opts; /* --tower-source, --per-source or --rrf-k given */
@@ -60,7 +73,9 @@ static struct {
 } opt = { .div = RS_DIV_SPEC_INIT, .reco = { .rrf_k = RS_FUSE_RRF_K }, .port = DEFAULT_PORT, .watch = DEFAULT_WATCH, .bind = "127.0.0.1",
       .max_body = DEFAULT_MAX_BODY, .max_url = DEFAULT_MAX_URL, .max_params = DEFAULT_MAX_PARAMS,
       .max_connections = DEFAULT_MAX_CONNECTIONS, .per_client = DEFAULT_PER_CLIENT, .timeout = DEFAULT_TIMEOUT,
-      .conn_memory = DEFAULT_CONN_MEMORY, .drain = DEFAULT_DRAIN };
+      .conn_memory = DEFAULT_CONN_MEMORY, .drain = DEFAULT_DRAIN,
+      .fb_window = DEFAULT_FB_WINDOW, .fb_events = DEFAULT_FB_EVENTS, .fb_rotate_mb = DEFAULT_FB_ROTATE_MB,
+      .fb_rotate_s = DEFAULT_FB_ROTATE_S, .fb_rate = DEFAULT_FB_RATE, .fb_burst = DEFAULT_FB_BURST };
 
 static void help(void)
 {
@@ -86,6 +101,11 @@ static void help(void)
            "      &debug=candidates           the answer adds \"candidates\": the list post-ranking\n"
            "                                  re-ranked, in its order, scores before boosts\n"
            "  GET /similar?item_id=I&k=10     the k items nearest to I\n"
+           "  POST /feedback                  with --feedback-dir: impressions and events of\n"
+           "                                  lists served, {\"events\": [{\"request_id\",\n"
+           "                                  \"user_id\", \"item_id\", \"event\", \"position\",\n"
+           "                                  \"value\"}...]}, appended to the log durably before\n"
+           "                                  the 200 (schemas/feedback.md)\n"
            "  GET /healthz                    liveness: 200 while the server answers\n"
            "  GET /readyz                     readiness: 200 when a bundle is loaded, 503 while\n"
            "                                  draining at shutdown\n"
@@ -165,6 +185,18 @@ static void help(void)
            "                         again on SIGHUP (log rotation)\n"
            "      --drain S          on SIGTERM: stop accepting, finish the requests in\n"
            "                         flight for at most S seconds, then stop (default %d)\n"
+           "Feedback (POST /feedback; schemas/feedback.md):\n"
+           "      --feedback-dir DIR  the log: zstd TSV files in the events format (user_id,\n"
+           "                         item_id, event, timestamp, session_id = request id,\n"
+           "                         position, arm, value), one fsynced zstd frame per batch\n"
+           "      --feedback-token-file FILE  the bearer token (first line, at least %d\n"
+           "                         bytes): a request without it is answered 401\n"
+           "      --feedback-window N  lists remembered to check feedback against (default %d)\n"
+           "      --feedback-rate R, --feedback-burst B  per client address: B requests at\n"
+           "                         once, R a second after (default %d, %d); over: 429\n"
+           "      --feedback-max-events N  events in one request (default %d)\n"
+           "      --feedback-rotate-mb M, --feedback-rotate-s S  a new file past M MiB or S\n"
+           "                         seconds (default %d, %d)\n"
            "Limits (each request is answered, over a limit with a 4xx; see schemas/serve.md):\n"
            "      --max-connections N  open connections in all (default %d; lowered to what\n"
            "                         the open-files limit allows, which is raised to its hard\n"
@@ -202,7 +234,9 @@ static void help(void)
            "      --rank-users user_features.tsv.zst --rank-items item_features.tsv.zst &\n"
            "      # as rs-retrieve --exclude pos.tsv.zst -k 200 | rs-merge -k 200 tower=- als=...\n"
            "      #    pop=... | rs-rank score | rs-diversify --seen pos.tsv.zst --stock-col in_stock\n",
-           RS_RECO_DEFAULT_CANDIDATES, RS_FUSE_RRF_K, DEFAULT_PORT, DEFAULT_WATCH, DEFAULT_DRAIN, DEFAULT_MAX_CONNECTIONS,
+           RS_RECO_DEFAULT_CANDIDATES, RS_FUSE_RRF_K, DEFAULT_PORT, DEFAULT_WATCH, DEFAULT_DRAIN, MIN_TOKEN,
+           DEFAULT_FB_WINDOW, DEFAULT_FB_RATE, DEFAULT_FB_BURST, DEFAULT_FB_EVENTS, DEFAULT_FB_ROTATE_MB,
+           DEFAULT_FB_ROTATE_S, DEFAULT_MAX_CONNECTIONS,
            DEFAULT_PER_CLIENT, DEFAULT_TIMEOUT, DEFAULT_CONN_MEMORY, PARAM_RECORD, DEFAULT_MAX_URL,
            DEFAULT_MAX_PARAMS, DEFAULT_MAX_BODY);
 }
@@ -226,6 +260,12 @@ static struct rs_serve_stats stats = RS_SERVE_STATS_INIT;
 static atomic_int draining;   /* SIGTERM: /readyz 503, connections closed after their answer */
 static int access_log = -1;   /* --access-log, O_APPEND */
 static _Thread_local struct upload *current; /* the request this thread answers */
+static struct { /* --feedback-dir: NULL log when off */
+    struct rs_fblog *log;
+    struct rs_served *served;
+    struct rs_ratelimit *rate;
+    char *token;
+} fb;
 
 /* ---- responses ---- */
 
@@ -403,6 +443,8 @@ static enum MHD_Result answer_recommend(struct MHD_Connection *c, const struct u
                      : rs_reco_recommend(b->exp->arm[arm].reco, &q, &l);
     if (rc == 0 && b->exp->arm[arm].user)
         atomic_fetch_add(&((struct rs_arm_stats *)b->exp->arm[arm].user)->requests, 1);
+    if (rc == 0 && fb.log)
+        rs_served_add(fb.served, current->id, q.user, b->exp->arm[arm].name, l.ids, l.n);
     ret = rc < 0 ? send_error(c, rc == RS_ERR_USAGE ? 400 : 500, rs_err_msg())
                  : send_list(c, q.user, &l, b->version, &b->exp->arm[arm]);
     rs_reco_list_free(&l);
@@ -445,6 +487,92 @@ static enum MHD_Result answer_health(struct MHD_Connection *c, int readiness)
     return send_json(c, 200, json_pack("{s:s, s:I}", "status", "ok", "version", (json_int_t)st.version));
 }
 
+/* 1 when the request carries "Authorization: Bearer TOKEN" with the token of
+ * --feedback-token-file (compared in constant time). */
+static int authorized(struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    size_t n = strlen(h), m = strlen(fb.token);
+    unsigned char diff = n != m;
+    for (size_t i = 0; i < m; i++)
+        diff |= (unsigned char)(fb.token[i] ^ h[i < n ? i : 0]);
+    return diff == 0;
+}
+
+/* The client's address, the rate limiter's key. */
+static size_t client_key(struct MHD_Connection *c, const void **key)
+{
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *a = i ? i->client_addr : NULL;
+    if (a && a->sa_family == AF_INET)
+        return *key = &((const struct sockaddr_in *)a)->sin_addr, sizeof(struct in_addr);
+    return *key = "", 0;
+}
+
+static enum MHD_Result fb_refuse(struct MHD_Connection *c, int result, unsigned status, const char *msg)
+{
+    atomic_fetch_add(&stats.feedback[result], 1);
+    return send_error(c, status, msg);
+}
+
+/* Counts an accepted batch in its arms' counters. */
+static void count_feedback(const struct rs_fb_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct rs_arm_stats *a = rs_stats_arm(&stats, b->ev[i].arm);
+        if (!a)
+            continue;
+        int k = b->ev[i].kind;
+        atomic_fetch_add(k == RS_FB_IMPRESSION ? &a->impressions : k == RS_FB_CLICK ? &a->clicks : &a->conversions, 1);
+        if (b->ev[i].value > 0)
+            rs_stats_revenue(&stats, a, b->ev[i].value);
+    }
+}
+
+/* POST /feedback: token, rate, size, every event checked against the list
+ * served; then one durable frame in the log before the 200 (fblog.h). */
+static enum MHD_Result answer_feedback(struct MHD_Connection *c, const struct upload *u)
+{
+    const void *key;
+    size_t klen = client_key(c, &key);
+    if (!fb.log)
+        return send_error(c, 404, "no feedback log (--feedback-dir)");
+    if (!authorized(c)) {
+        atomic_fetch_add(&stats.feedback[RS_FB_UNAUTHORIZED], 1);
+        json_t *j = json_pack("{s:s, s:i}", "error", "a bearer token is required", "status", 401);
+        char *text = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        return queue(c, 401, r);
+    }
+    if (!rs_ratelimit_take(fb.rate, key, klen, rs_now()))
+        return fb_refuse(c, RS_FB_RATE_LIMITED, 429, "over the feedback rate of this client (--feedback-rate)");
+    if (u->too_big)
+        return fb_refuse(c, RS_FB_INVALID, 413, "request body too large");
+    struct rs_fb_batch b;
+    int rc = rs_fb_check(fb.served, u->buf ? u->buf : "", u->len, (size_t)opt.fb_events,
+                         (int64_t)rs_epoch_now(), &b);
+    enum MHD_Result ret;
+    if (rc < 0) {
+        ret = fb_refuse(c, RS_FB_INVALID, 400, rs_err_msg());
+    } else if ((rc = rs_fblog_append(fb.log, b.rows, b.len)) < 0) {
+        rs_fb_undo(fb.served, &b);
+        rs_log("feedback refused: %s", rs_err_msg());
+        ret = fb_refuse(c, RS_FB_WRITE_FAILED, 503, "the feedback log cannot be written now; send the batch again");
+    } else {
+        count_feedback(&b);
+        atomic_fetch_add(&stats.feedback[RS_FB_ACCEPTED], 1);
+        ret = send_json(c, 200, json_pack("{s:I}", "accepted", (json_int_t)b.n));
+    }
+    rs_fb_batch_free(&b);
+    return ret;
+}
+
 static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode toe)
 {
     (void)cls, (void)c, (void)toe;
@@ -461,14 +589,16 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
                              int *ep)
 {
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    int recommend = strcmp(url, "/recommend") == 0;
-    if (!get && !(u->post && recommend))
-        return send_error(c, 405, "only GET is supported (and POST on /recommend)");
+    int recommend = strcmp(url, "/recommend") == 0, feedback = strcmp(url, "/feedback") == 0;
+    if (feedback ? !u->post : !(get || (u->post && recommend)))
+        return send_error(c, 405, "GET, and POST on /recommend; POST on /feedback");
     if (u->refuse) {
         char msg[128];
         snprintf(msg, sizeof msg, "request URL over %ld bytes or %ld query parameters", opt.max_url, opt.max_params);
         return send_error(c, u->refuse, msg);
     }
+    if (feedback)
+        return *ep = RS_EP_FEEDBACK, answer_feedback(c, u);
     if (u->too_big)
         return send_error(c, 413, "request body too large");
     if (recommend)
@@ -725,6 +855,35 @@ static void open_access_log(void)
         access_log = fd;
 }
 
+/* The bearer token: the first line of --feedback-token-file, at least
+ * MIN_TOKEN bytes (never on the command line, where ps shows it). */
+static char *read_token(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        rs_fatal("cannot open '%s': %s", path, strerror(errno));
+    char buf[4096] = "";
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (strlen(buf) < MIN_TOKEN || strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=") !=
+                                       strlen(buf))
+        rs_fatal("'%s': the token must be at least %d bytes of A-Z a-z 0-9 - . _ ~ + / =", path, MIN_TOKEN);
+    return xstrdup(buf);
+}
+
+static void open_feedback(void)
+{
+    fb.token = read_token(opt.fb_token_file);
+    int rc = rs_fblog_open(&fb.log, opt.fb_dir, RS_FB_HEADER, (uint64_t)opt.fb_rotate_mb << 20,
+                           (double)opt.fb_rotate_s);
+    if (rc < 0)
+        rs_die(rc);
+    fb.served = rs_served_new((size_t)opt.fb_window);
+    fb.rate = rs_ratelimit_new(opt.fb_rate, opt.fb_burst);
+}
+
 /* SIGTERM: stops accepting (the listening socket is closed), answers what
  * is in flight, each answer closing its connection, for at most --drain
  * seconds; then stops. */
@@ -875,6 +1034,14 @@ int main(int argc, char **argv)
         { "access-log", required_argument, 0, 19 },
         { "drain", required_argument, 0, 20 },
         { "experiment", required_argument, 0, 21 },
+        { "feedback-dir", required_argument, 0, 22 },
+        { "feedback-token-file", required_argument, 0, 23 },
+        { "feedback-window", required_argument, 0, 24 },
+        { "feedback-rate", required_argument, 0, 25 },
+        { "feedback-burst", required_argument, 0, 26 },
+        { "feedback-max-events", required_argument, 0, 27 },
+        { "feedback-rotate-mb", required_argument, 0, 28 },
+        { "feedback-rotate-s", required_argument, 0, 29 },
         { 0, 0, 0, 0 },
     };
     int c, li;
@@ -916,6 +1083,14 @@ int main(int argc, char **argv)
         case 19: opt.access_log = optarg; break;
         case 20: opt.drain = (int)rs_opt_int("--drain", optarg, 0, 3600); break;
         case 21: opt.experiment = optarg; break;
+        case 22: opt.fb_dir = optarg; break;
+        case 23: opt.fb_token_file = optarg; break;
+        case 24: opt.fb_window = (long)rs_opt_int("--feedback-window", optarg, 1, 100000000); break;
+        case 25: opt.fb_rate = rs_opt_double("--feedback-rate", optarg, 1e-3, 1e6); break;
+        case 26: opt.fb_burst = rs_opt_double("--feedback-burst", optarg, 1, 1e6); break;
+        case 27: opt.fb_events = (long)rs_opt_int("--feedback-max-events", optarg, 1, 1000000); break;
+        case 28: opt.fb_rotate_mb = (long)rs_opt_int("--feedback-rotate-mb", optarg, 1, 1 << 20); break;
+        case 29: opt.fb_rotate_s = (long)rs_opt_int("--feedback-rotate-s", optarg, 1, 1L << 30); break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
@@ -930,6 +1105,8 @@ int main(int argc, char **argv)
     if ((opt.reco.rank_users || opt.reco.rank_items) && !opt.reco.ranker)
         rs_usage_error(SYNOPSIS, "--rank-users and --rank-items need --ranker");
     check_post();
+    if (!!opt.fb_dir != !!opt.fb_token_file)
+        rs_usage_error(SYNOPSIS, "--feedback-dir and --feedback-token-file go together");
     check_sources();
     if (opt.conn_memory < 2 * (opt.max_url + PARAM_RECORD * opt.max_params))
         rs_usage_error(SYNOPSIS, "--conn-memory %ld is under twice --max-url plus %d bytes per --max-params (%ld)",
@@ -942,6 +1119,8 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN); /* a client hanging up must not kill the server */
     open_access_log();
+    if (opt.fb_dir)
+        open_feedback();
     uint64_t sig = first_load();
     struct MHD_Daemon *d = start_daemon();
     if (!d)
@@ -954,5 +1133,9 @@ int main(int argc, char **argv)
     drain(d);
     rs_log("stopped");
     rs_reco_install(&slot, NULL, 0);
+    rs_fblog_close(fb.log);
+    rs_served_free(fb.served);
+    rs_ratelimit_free(fb.rate);
+    free(fb.token);
     return 0;
 }

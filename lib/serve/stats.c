@@ -79,6 +79,12 @@ void rs_stats_prom(struct rs_serve_stats *s, const struct rs_serve_state *st, st
     rs_prom_sample(p, "rs_serve_reload_failures_total", NULL, NULL, load(&s->reload_failures));
     rs_prom_family(p, "rs_serve_access_log_errors_total", "counter", "Access log lines that could not be written.");
     rs_prom_sample(p, "rs_serve_access_log_errors_total", NULL, NULL, load(&s->log_errors));
+    static const char *const results[RS_FB_NRESULTS] = { "accepted", "unauthorized", "rate_limited", "invalid",
+                                                         "write_failed" };
+    rs_prom_family(p, "rs_serve_feedback_requests_total", "counter",
+                   "POST /feedback by result (write_failed: the log could not be written, e.g. a full disk; 503).");
+    for (int r = 0; r < RS_FB_NRESULTS; r++)
+        rs_prom_sample(p, "rs_serve_feedback_requests_total", "result", results[r], load(&s->feedback[r]));
     rs_prom_family(p, "rs_serve_in_flight_requests", "gauge", "Requests received and not yet answered.");
     rs_prom_sample(p, "rs_serve_in_flight_requests", NULL, NULL,
                    (double)atomic_load_explicit(&s->in_flight, memory_order_relaxed));

@@ -16,6 +16,10 @@
 
 enum rs_ep { RS_EP_RECOMMEND, RS_EP_SIMILAR, RS_EP_SCORE, RS_EP_FEEDBACK, RS_EP_OTHER, RS_NEP };
 
+/* What became of a POST /feedback. */
+enum rs_fb_result { RS_FB_ACCEPTED, RS_FB_UNAUTHORIZED, RS_FB_RATE_LIMITED, RS_FB_INVALID, RS_FB_WRITE_FAILED,
+                    RS_FB_NRESULTS };
+
 #define RS_STATS_MAX_ARMS 64 /* arm names seen since the start, across reloads */
 
 /* One arm's counters (schemas/serve.md): lists served, and what /feedback
@@ -32,6 +36,7 @@ struct rs_serve_stats {
     atomic_uint_fast64_t sources[RS_RECO_SRC_LAST + 1];
     atomic_uint_fast64_t reloads, reload_failures;
     atomic_uint_fast64_t log_errors;                 /* access log lines not written */
+    atomic_uint_fast64_t feedback[RS_FB_NRESULTS];   /* POST /feedback by result */
     atomic_int_fast64_t in_flight;
     pthread_mutex_t arm_lock;
     size_t narms;
