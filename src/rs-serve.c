@@ -101,6 +101,10 @@ static void help(void)
            "      &debug=candidates           the answer adds \"candidates\": the list post-ranking\n"
            "                                  re-ranked, in its order, scores before boosts\n"
            "  GET /similar?item_id=I&k=10     the k items nearest to I\n"
+           "  GET /score?user_id=U&item_id=I  one pair (MatchModel): tower_score, the user's\n"
+           "                                  vector . the item's, and with --ranker p_click,\n"
+           "                                  p_booking, score (the pair ranked alone: rank 1);\n"
+           "                                  features and context as for /recommend\n"
            "  POST /feedback                  with --feedback-dir: impressions and events of\n"
            "                                  lists served, {\"events\": [{\"request_id\",\n"
            "                                  \"user_id\", \"item_id\", \"event\", \"position\",\n"
@@ -371,8 +375,11 @@ static enum MHD_Result answer_similar(struct MHD_Connection *c)
 static enum MHD_Result add_arg(void *q, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
-    if (strcmp(key, "user_id") != 0 && strcmp(key, "k") != 0 && strcmp(key, "arm") != 0 && strcmp(key, "debug") != 0)
-        rs_reco_req_add(q, key, value ? value : "");
+    static const char *const own[] = { "user_id", "k", "arm", "debug", "item_id" }; /* the others are values */
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (strcmp(key, own[i]) == 0)
+            return MHD_YES;
+    rs_reco_req_add(q, key, value ? value : "");
     return MHD_YES;
 }
 
@@ -465,6 +472,47 @@ static struct rs_serve_state state_now(void)
 }
 
 /* /metrics: Prometheus text 0.0.4; /metrics.json or ?format=json: JSON. */
+/* GET /score?user_id=U&item_id=I[&NAME=VALUE...]: one pair, by the arm
+ * of the user (MatchModel: the two-tower score; and the ranker's). */
+static enum MHD_Result answer_score(struct MHD_Connection *c, const struct upload *u)
+{
+    struct rs_reco_req q = { 0 };
+    enum MHD_Result ret;
+    const char *item = get_id(c, "item_id", &ret);
+    if (!item || read_request(c, u, &q, &ret) < 0) {
+        rs_reco_req_free(&q);
+        return ret;
+    }
+    struct rs_reco_ref *b = rs_reco_acquire(&slot);
+    if (!b) {
+        rs_reco_req_free(&q);
+        return send_error(c, 503, "no bundle loaded");
+    }
+    int arm = choose_arm(c, b->exp, q.user);
+    struct rs_reco_pair pr;
+    int rc = arm < 0 ? rs_err_set(RS_ERR_USAGE, "unknown arm (X-RS-Arm or parameter 'arm')")
+                     : rs_reco_score(b->exp->arm[arm].reco, &q, item, &pr);
+    if (rc < 0) {
+        ret = send_error(c, rc == RS_ERR_USAGE ? (arm < 0 ? 400 : 404) : 500, rs_err_msg());
+    } else {
+        strcpy(current->arm, b->exp->arm[arm].name);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "user_id", q.user, "item_id", item, "source",
+                              rs_reco_source_name(pr.source), "arm", current->arm, "request_id", current->id,
+                              "version", (json_int_t)b->version);
+        if (j && pr.has_tower)
+            json_object_set_new(j, "tower_score", json_real(pr.tower_score));
+        if (j && pr.ranked) {
+            json_object_set_new(j, "score", json_real(pr.score));
+            json_object_set_new(j, "p_click", json_real(pr.p[0]));
+            json_object_set_new(j, "p_booking", json_real(pr.p[1]));
+        }
+        ret = send_json(c, 200, j);
+    }
+    rs_reco_req_free(&q);
+    rs_reco_release(&slot, b);
+    return ret;
+}
+
 static enum MHD_Result answer_metrics(struct MHD_Connection *c, int json)
 {
     struct rs_serve_state st = state_now();
@@ -605,6 +653,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
         return *ep = RS_EP_RECOMMEND, answer_recommend(c, u);
     if (strcmp(url, "/similar") == 0)
         return *ep = RS_EP_SIMILAR, answer_similar(c);
+    if (strcmp(url, "/score") == 0)
+        return *ep = RS_EP_SCORE, answer_score(c, u);
     if (strcmp(url, "/metrics") == 0 || strcmp(url, "/metrics.json") == 0) {
         const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
         return answer_metrics(c, url[8] == '.' || (format && strcmp(format, "json") == 0));

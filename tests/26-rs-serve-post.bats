@@ -55,3 +55,37 @@ ranked_server() {
     run -1 --separate-stderr rs-serve --items-emb items.rsb --items attrs.tsv --mmr 0.5 --port 0
     assert_stderr_has "--mmr needs item embeddings"
 }
+
+@test "/score: the two-tower score of a pair, and the ranker's as rs-rank score gives it for the one-row list" {
+    make_world
+    ranked_server
+    [ "$(curl -s -o pair.json -w '%{http_code}' "$URL/score?user_id=u3&item_id=i7&hour=14")" = 200 ]
+    "$PYTHON" - <<'PY'
+import json, subprocess
+got = json.load(open("pair.json"))
+def vec(path, id):
+    rows = subprocess.run(["rs-cat", path], capture_output=True, text=True, check=True).stdout.splitlines()
+    return next([float(x) for x in r.split("\t")[1:]] for r in rows[1:] if r.split("\t")[0] == id)
+dot = sum(a * b for a, b in zip(vec("users.rsb", "u3"), vec("items.rsb", "i7")))
+assert abs(got["tower_score"] - dot) < 1e-5 * max(1, abs(dot)), (got, dot)
+assert got["source"] == "tower" and got["arm"] == "default" and len(got["request_id"]) == 32, got
+with open("pair.tsv", "w") as f:
+    f.write("user_id\titem_id\trank\tscore\thour\n")
+    f.write("u3\ti7\t1\t%.9g\t14\n" % got["tower_score"])
+PY
+    OPENBLAS_NUM_THREADS=1 rs-rank score -q -j 1 -m rank.rsm --users users.tsv --items items.tsv \
+        --user-emb users.rsb --item-emb items.rsb pair.tsv > batch.tsv
+    "$PYTHON" - <<'PY'
+import json
+got = json.load(open("pair.json"))
+rows = [l.rstrip("\n").split("\t") for l in open("batch.tsv")]
+row = dict(zip(rows[0], rows[1]))
+for k in ("score", "p_click", "p_booking"):
+    assert "%.9g" % got[k] == row[k], (k, got, row)
+PY
+    [ "$(get "/score?user_id=u3&item_id=nope")" = 404 ]
+    grep -q "unknown item 'nope'" body
+    [ "$(get "/score?user_id=u3")" = 400 ]
+    [ "$(get "/score?user_id=u3&item_id=i7&arm=zz")" = 400 ]
+    curl -s "$URL/metrics" | grep -q 'rs_serve_request_duration_seconds_count{endpoint="score"} 4'
+}

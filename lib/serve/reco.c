@@ -802,6 +802,40 @@ int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, stru
     return rc;
 }
 
+int rs_reco_score(const struct rs_reco *r, const struct rs_reco_req *q, const char *item, struct rs_reco_pair *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t id = rs_strmap_get(r->ids, item, strlen(item));
+    if (id < 0)
+        return rs_err_set(RS_ERR_USAGE, "unknown item '%.64s'", item);
+    float *vec = xmalloc(r->items.dims * sizeof *vec);
+    const float *uvec;
+    int rc = user_vector(r, q, vec, &uvec, &out->source);
+    int64_t e = rc == 0 && uvec ? rs_strmap_get(r->items.ids, item, strlen(item)) : -1;
+    if (e >= 0) {
+        out->has_tower = 1;
+        for (uint32_t j = 0; j < r->items.dims; j++)
+            out->tower_score += (double)uvec[j] * r->items.x[(size_t)e * r->items.dims + j];
+    }
+    if (rc == 0 && !r->rank && !out->has_tower)
+        rc = rs_err_set(RS_ERR_USAGE, "nothing to score: user '%.64s' has no vector and there is no ranker", q->user);
+    if (rc == 0 && r->rank) {
+        struct pool pl;
+        uint32_t order;
+        pool_alloc(&pl, 1, NULL);
+        pl.item[0] = (uint32_t)id;
+        pl.score[0] = out->tower_score;
+        rc = rank(r, q, uvec, &pl, out->p, &order);
+        pool_free(&pl);
+        out->ranked = rc == 0;
+        out->score = (double)out->p[0] + out->p[1];
+    }
+    if (rc == 0 && !(isfinite(out->tower_score) && isfinite(out->score)))
+        rc = rs_err_set(RS_ERR_FORMAT, "item '%.64s' scored: not a finite number", item);
+    free(vec);
+    return rc;
+}
+
 void rs_reco_req_add(struct rs_reco_req *q, const char *name, const char *val)
 {
     if (q->n == q->cap) {

@@ -127,6 +127,20 @@ int rs_reco_similar(const struct rs_reco *r, const char *item, size_t k, struct 
  * vector or score: RS_ERR_FORMAT (never a short or empty list). */
 int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, struct rs_reco_list *out);
 void rs_reco_list_free(struct rs_reco_list *l);
+
+/* One user-item pair scored (the two-tower MatchModel, and the ranker). */
+struct rs_reco_pair {
+    int has_tower;      /* the user has a vector and the item an embedding: */
+    double tower_score; /* their dot product, retrieval's score */
+    int ranked;         /* with a ranker: p_click, p_booking and score = their sum, the pair */
+    float p[2];         /* ranked as a one-item candidate list (rank 1, score the tower */
+    double score;       /* score, or none without a vector), as /recommend ranks a list */
+    int source;         /* where the user's vector came from (enum rs_reco_source) */
+};
+/* Scores item for q->user (its vector as for recommend). RS_ERR_USAGE when
+ * the item is unknown, or when there is nothing to score (no vector and no
+ * ranker); RS_ERR_FORMAT when a score is not finite. */
+int rs_reco_score(const struct rs_reco *r, const struct rs_reco_req *q, const char *item, struct rs_reco_pair *out);
 /* Parses a request's k parameter s (as the HTTP layer decoded it): NULL
  * gives dflt; a plain decimal integer in 1..max is returned; anything else
  * (empty, sign-only, trailing bytes, overflow, out of range) gives -1. */
