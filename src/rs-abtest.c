@@ -40,7 +40,8 @@ static void help(void)
            "p_always_valid is the mixture sequential probability ratio test (mSPRT) of\n"
            "Johari, Koomen, Pekelis and Walsh, \"Peeking at A/B tests\" (KDD 2017), with a\n"
            "normal mixture N(0, tau^2) on the difference of means, updated after every row\n"
-           "of the log: valid however often it is looked at (continuous monitoring).\n"
+           "of the log, once both arms have %d impressions (a burn-in for the plug-in\n"
+           "variances): valid however often it is looked at (continuous monitoring).\n"
            "\n"
            "Options:\n"
            "      --control ARM       the control arm (default: the first arm in the log)\n"
@@ -56,7 +57,7 @@ static void help(void)
            "Examples:\n"
            "  rs-abtest --control control feedback/feedback-*.tsv.zst\n"
            "  rs-abtest --tau-ctr 0.005 log.tsv.zst | rs-cat\n",
-           DEFAULT_TAU_CTR, DEFAULT_TAU_CONVERSION, DEFAULT_TAU_REVENUE, DEFAULT_ALPHA);
+           RS_AB_BURN_IN, DEFAULT_TAU_CTR, DEFAULT_TAU_CONVERSION, DEFAULT_TAU_REVENUE, DEFAULT_ALPHA);
 }
 
 static int put_number(struct rs_writer *w, double x, int last)

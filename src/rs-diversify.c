@@ -68,6 +68,12 @@ static void help(void)
            "                          stock filter)\n"
            "      --deny FILE         drop the items listed in FILE (column item_id)\n"
            "      --seen FILE         drop (user_id, item_id) pairs listed in FILE (events)\n"
+           "      --radius-km R       drop items farther than R km (haversine) from the user:\n"
+           "                          items at --lat-col/--lon-col of --items (an item without\n"
+           "                          them is kept), the user at those of --geo-users (a user\n"
+           "                          not there is not filtered)\n"
+           "      --geo-users FILE    user positions: user_id, lat, lon (degrees)\n"
+           "      --lat-col NAME, --lon-col NAME  the position columns (default lat, lon)\n"
            "  -n, --top N             items per user (default %d; 0: all that are left)\n"
            "%s"
            "  -o, --output FILE       write to FILE, atomically (default: stdout)\n"
@@ -133,9 +139,11 @@ static int flush_user(const struct ctx *x, struct stream *s)
     const char *user = field(s, 0, s->uc);
     rs_strmap_put(s->done_users, user, strlen(user), NULL);
     int rc = 0;
+    struct rs_div_where where;
+    rs_div_spec_where(&opt.div, &x->items, user, -1, 0, 0, 0, &where);
     for (size_t r = 0; r < u->nrows; r++) {
         s->cand[r].pos = (uint32_t)r; /* the score was set by keep_row */
-        rs_div_items_fill(&x->items, user, field(s, r, s->ic), &s->cand[r]);
+        rs_div_items_fill(&x->items, user, field(s, r, s->ic), &where, &s->cand[r]);
     }
     size_t n = rs_div_rerank(s->cand, u->nrows, &x->p, s->order);
     for (size_t k = 0; k < n && rc == 0; k++) {
@@ -224,6 +232,10 @@ int main(int argc, char **argv)
         { "deny", required_argument, 0, 'D' },
         { "seen", required_argument, 0, 'E' },
         { "top", required_argument, 0, 'n' },
+        { "radius-km", required_argument, 0, 'K' },
+        { "geo-users", required_argument, 0, 'U' },
+        { "lat-col", required_argument, 0, 'a' },
+        { "lon-col", required_argument, 0, 'o' + 256 },
         RS_COLS_LONGOPTS,
         { 0, 0, 0, 0 },
     };

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/num.h"
 #include "index/fuse.h"
 #include "io/io.h"
 #include "rerank/divspec.h"
@@ -174,8 +175,11 @@ static void help(void)
            "                         with --max-per-group score order under the cap\n"
            "      --group-col NAME   the same as --by\n"
            "      --max-per-group M, --round-robin, --mmr LAMBDA, --boost C=V:F,\n"
-           "      --min-share V=P or C=V:P, --stock-col COLUMN, --deny FILE\n"
-           "                         as rs-diversify (rs-diversify --help)\n"
+           "      --min-share V=P or C=V:P, --stock-col COLUMN, --deny FILE,\n"
+           "      --radius-km R, --geo-users FILE, --lat-col NAME, --lon-col NAME\n"
+           "                         as rs-diversify (rs-diversify --help); a request's\n"
+           "                         &radius_km=R and &lat=..&lon=.. (degrees) replace the\n"
+           "                         radius and the user's --geo-users position\n"
            "      --clock-hour NAME  a request without context NAME gets the server's hour of\n"
            "                         day (UTC, 0-23) for it (default: none; missing)\n"
            "Serving:\n"
@@ -394,6 +398,34 @@ static void add_clock_hour(struct rs_reco_req *q)
     rs_reco_req_add(q, opt.clock_hour, h);
 }
 
+/* Parameter key as a number in [min, max] into *x: 1; 0 when absent; an
+ * error naming it when it is not such a number. */
+static int number_param(struct MHD_Connection *c, const char *key, double min, double max, double *x)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    if (!v)
+        return 0;
+    if (rs_num_f64(v, strlen(v), x) < 0 || !(*x >= min && *x <= max))
+        return rs_err_set(RS_ERR_USAGE, "parameter '%s' must be a number in %g..%g", key, min, max);
+    return 1;
+}
+
+/* The geolocation filter's radius_km, and the user's lat and lon (both or
+ * neither), of a GET. */
+static int geo_params(struct MHD_Connection *c, struct rs_reco_req *q)
+{
+    int rc, la, lo;
+    if ((rc = number_param(c, "radius_km", 0, 40075, &q->radius_km)) < 0 ||
+        (la = number_param(c, "lat", -90, 90, &q->lat)) < 0 || (lo = number_param(c, "lon", -180, 180, &q->lon)) < 0)
+        return -1;
+    if (rc == 0)
+        q->radius_km = -1;
+    if (la != lo)
+        return rs_err_set(RS_ERR_USAGE, "parameters 'lat' and 'lon' go together");
+    q->has_at = la;
+    return 0;
+}
+
 /* The request of a GET (query parameters) or POST (JSON body); 0, or -1
  * after answering 400. */
 static int read_request(struct MHD_Connection *c, const struct upload *u, struct rs_reco_req *q,
@@ -416,6 +448,9 @@ static int read_request(struct MHD_Connection *c, const struct upload *u, struct
         const char *debug = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "debug");
         q->want_cands = debug && strcmp(debug, "candidates") == 0;
     }
+    q->radius_km = -1;
+    if (!u->post && geo_params(c, q) < 0)
+        return *ret = send_error(c, 400, rs_err_msg()), -1;
     if (opt.clock_hour)
         add_clock_hour(q);
     return 0;
@@ -981,7 +1016,7 @@ static void serve_until_stopped(uint64_t sig)
  * --group-col is --by, --div-items its --items. 1 when c was one. */
 static int post_option(int c, const struct option *longopts, int li)
 {
-    if (c != 'G' && c != 'M' && (c < 12 || c > 18))
+    if (c != 'G' && c != 'M' && (c < 12 || c > 18) && (c < 30 || c > 33))
         return 0; /* rs-serve's own --items and --seen come before post-ranking */
     if (c == 18) {
         if (opt.ndiv_items == RS_DIV_MAX_ITEMS - 1)
@@ -1056,6 +1091,10 @@ int main(int argc, char **argv)
         { "stock-col", required_argument, 0, 16 },
         { "deny", required_argument, 0, 17 },
         { "div-items", required_argument, 0, 18 },
+        { "radius-km", required_argument, 0, 30 },
+        { "geo-users", required_argument, 0, 31 },
+        { "lat-col", required_argument, 0, 32 },
+        { "lon-col", required_argument, 0, 33 },
         { "candidates", required_argument, 0, 'C' },
         { "index", required_argument, 0, 'X' },
         { "model", required_argument, 0, 'm' },

@@ -42,6 +42,50 @@ ranked_server() {
     [ "$moved" -gt 30 ]
 }
 
+# Positions for the geolocation filter: items (lat, lon in more.tsv; i39
+# without), users (geo.tsv; u7 without), over about 2 degrees.
+geo_world() {
+    post_world
+    printf 'item_id\tvenue\tnew\tlat\tlon\n' > more.tsv
+    for i in $(seq 0 39); do
+        if [ $i = 39 ]; then printf 'i39\tv4\t1\t\t\n'; continue; fi
+        printf 'i%d\tv%d\t%d\t%s\t%s\n' $i $((i % 5)) $((i % 3 == 0)) 48.$((i * 7 % 20 / 2)) 2.$((i * 3 % 20 / 2))
+    done >> more.tsv
+    printf 'user_id\tlat\tlon\n' > geo.tsv
+    for u in $(seq 0 89); do [ $u = 7 ] || printf 'u%d\t48.%d\t2.%d\n' $u $((u * 11 % 10)) $((u * 13 % 10)); done >> geo.tsv
+}
+
+@test "geolocation: --radius-km drops the items farther than R km from the user, as rs-diversify --radius-km does" {
+    geo_world
+    ranked_server --div-items more.tsv --geo-users geo.tsv --radius-km 40
+    GEO=geo.tsv run -0 "$PYTHON" "$POST" "$URL" 300 4 -- --items attrs.tsv --items more.tsv --radius-km 40
+    echo "# $output" >&3; read -r n moved <<< "$output"
+    [ "$moved" -gt 30 ]
+    # a request's own radius and position: exactly the candidates within it, by an independent haversine
+    curl -s "$URL/recommend?user_id=u7&k=8&radius_km=25&lat=48.3&lon=2.6&debug=candidates" > near.json
+    "$PYTHON" - <<'PY'
+import json, math
+got = json.load(open("near.json"))
+pos = {}
+for l in list(open("more.tsv"))[1:]:
+    f = l.rstrip("\n").split("\t")
+    if f[3]:
+        pos[f[0]] = (float(f[3]), float(f[4]))
+def km(a, b):
+    (p1, l1), (p2, l2) = [(math.radians(x), math.radians(y)) for x, y in (a, b)]
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin((l2 - l1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+near = [c["item_id"] for c in sorted(got["candidates"], key=lambda c: -c["score"])
+        if c["item_id"] not in pos or km((48.3, 2.6), pos[c["item_id"]]) <= 25]
+far = [c for c in got["candidates"] if c["item_id"] in pos and km((48.3, 2.6), pos[c["item_id"]]) > 25]
+assert far and [x["item_id"] for x in got["items"]] == near[:8], (got["items"], near)
+PY
+    [ "$(get "/recommend?user_id=u7&k=8&radius_km=-1")" = 400 ]
+    grep -q "parameter 'radius_km' must be a number in 0..40075" body
+    [ "$(get "/recommend?user_id=u7&k=8&lat=48")" = 400 ]
+    grep -q "'lat' and 'lon' go together" body
+}
+
 @test "post-ranking options are checked as rs-diversify checks them" {
     make_bundle 1
     run -2 --separate-stderr rs-serve --items-emb items.rsb --round-robin

@@ -8,7 +8,11 @@ debug=candidates, writes what post-ranking was given as a ranked stream
 the options given on it, one run per k; the served lists, written as
 rs-diversify writes its rows, must be the same bytes. Prints the request
 count and how many served lists differ from the plain top k by score.
+With GEO=FILE in the environment (the server's --geo-users), each request's
+"user" gets its user's position in rgeo.tsv, given to rs-diversify as
+--geo-users.
 """
+import os
 import http.client
 import json
 import random
@@ -23,6 +27,12 @@ conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
 rng = random.Random(seed)
 by_k = {}
 reordered = 0
+geo = {}
+if os.environ.get("GEO"):
+    geo = {l.split("\t", 1)[0]: l.split("\t", 1)[1] for l in list(open(os.environ["GEO"]))[1:]}
+    rgeo = open("rgeo.tsv", "w")
+    rgeo.write("user_id\tlat\tlon\n")
+    div += ["--geo-users", "rgeo.tsv"]
 for r in range(n):
     user = f"u{rng.randrange(90)}"  # u80.. have no vector: the popular fallback, ranked
     k = rng.randint(1, 12)
@@ -31,6 +41,8 @@ for r in range(n):
     body = json.loads(resp.read())
     assert resp.status == 200, body
     got, cands = body["items"], body["candidates"]
+    if user in geo:
+        rgeo.write(f"r{r}\t{geo[user]}")
     plain = sorted(cands, key=lambda c: -c["score"])[:k]
     reordered += [x["item_id"] for x in got] != [c["item_id"] for c in plain]
     want, served = by_k.setdefault(k, (["user_id\titem_id\trank\tscore\n"], ["user_id\titem_id\trank\tscore\n"]))
@@ -38,6 +50,8 @@ for r in range(n):
         want.append(f"r{r}\t{c['item_id']}\t{j + 1}\t{c['score']!r}\n")
     for x in got:
         served.append(f"r{r}\t{x['item_id']}\t{x['rank']}\t{'%.9g' % x['score']}\n")
+if geo:
+    rgeo.close()
 for k, (want, served) in sorted(by_k.items()):
     with open(f"cands{k}.tsv", "w") as f:
         f.writelines(want)

@@ -47,7 +47,7 @@ void rs_ab_summary(const struct rs_ab_arm *a, int m, double *mean, double *lo, d
 
 double rs_ab_msprt_log(const struct rs_ab_arm *a, const struct rs_ab_arm *control, int m, double tau)
 {
-    if (a->n < 2 || control->n < 2)
+    if (a->n < RS_AB_BURN_IN || control->n < RS_AB_BURN_IN)
         return NAN;
     double v = variance(a, m) / (double)a->n + variance(control, m) / (double)control->n;
     if (!(v > 0))

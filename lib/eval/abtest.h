@@ -20,7 +20,10 @@
  * p-value p_t = min(1, min over s ≤ t of 1/Λ_s). Rejecting when p_t ≤ α
  * keeps the type I error at most α whenever one looks (continuous
  * monitoring), unlike a fixed-horizon p-value read repeatedly. The
- * statistic needs V > 0 (it waits for both arms to show some variance).
+ * variances are the arms' sample variances (plugged in, as Johari et al.
+ * do for large samples), so the statistic waits for RS_AB_BURN_IN
+ * impressions in both arms and for V > 0: two impressions without a click
+ * would make V zero and Λ meaningless.
  */
 #ifndef RS_ABTEST_H
 #define RS_ABTEST_H
@@ -31,6 +34,7 @@
 enum rs_ab_metric { RS_AB_CTR, RS_AB_CONVERSION, RS_AB_REVENUE, RS_AB_NMETRICS };
 
 #define RS_AB_MAX_ARMS 64
+#define RS_AB_BURN_IN 100
 
 struct rs_ab_arm {
     char *name;
@@ -56,7 +60,7 @@ struct rs_ab {
 
 /* Mean, and the 95% interval, of metric m for arm a. */
 void rs_ab_summary(const struct rs_ab_arm *a, int m, double *mean, double *lo, double *hi);
-/* log Λ (above) for two arms' sums, or NAN when V = 0. */
+/* log Λ (above) for two arms' sums, or NAN before the burn-in or when V = 0. */
 double rs_ab_msprt_log(const struct rs_ab_arm *a, const struct rs_ab_arm *control, int m, double tau);
 
 /* Starts an analysis: taus per metric, control arm name (NULL: the first). */

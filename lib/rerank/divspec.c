@@ -88,8 +88,11 @@ static int add_items(struct rs_div_spec *s, const char *arg)
 
 int rs_div_spec_set(struct rs_div_spec *s, const char *flag, const char *arg)
 {
-    const char *const *word[] = { &s->by, &s->stock_col, &s->deny, &s->seen };
-    static const char *const words[] = { "--by", "--stock-col", "--deny", "--seen" };
+    const char *const *word[] = { &s->by, &s->stock_col, &s->deny, &s->seen, &s->geo_users, &s->lat_col, &s->lon_col };
+    static const char *const words[] = { "--by", "--stock-col", "--deny", "--seen", "--geo-users", "--lat-col",
+                                         "--lon-col" };
+    if (strcmp(flag, "--geo-users") == 0)
+        s->geo = 1;
     for (size_t w = 0; w < sizeof words / sizeof *words; w++)
         if (strcmp(flag, words[w]) == 0)
             return *(const char **)word[w] = arg, 1;
@@ -108,6 +111,8 @@ int rs_div_spec_set(struct rs_div_spec *s, const char *flag, const char *arg)
         rc = count(flag, arg, 1, &s->cap);
     else if (strcmp(flag, "--top") == 0)
         rc = count(flag, arg, 0, &s->top);
+    else if (strcmp(flag, "--radius-km") == 0)
+        s->geo = 1, rc = number(flag, arg, 0, 40075, &s->radius_km);
     else
         return 0;
     return rc < 0 ? rc : 1;
@@ -115,7 +120,7 @@ int rs_div_spec_set(struct rs_div_spec *s, const char *flag, const char *arg)
 
 int rs_div_spec_active(const struct rs_div_spec *s)
 {
-    return s->by || s->stock_col || s->deny || s->seen || s->mmr || s->nboost || s->nquota;
+    return s->by || s->stock_col || s->deny || s->seen || s->mmr || s->nboost || s->nquota || s->geo;
 }
 
 int rs_div_spec_params(const struct rs_div_spec *s, struct rs_div_params *p)
@@ -129,8 +134,9 @@ int rs_div_spec_params(const struct rs_div_spec *s, struct rs_div_params *p)
     for (size_t q = 0; q < s->nquota; q++)
         if (!s->quota[q].col && !s->by)
             return rs_err_set(RS_ERR_USAGE, "--min-share GROUP=P needs --by (or use COLUMN=VALUE:P)");
-    if ((s->by || s->stock_col || s->nboost || s->nquota) && !s->nitems)
-        return rs_err_set(RS_ERR_USAGE, "--by, --boost, --min-share and --stock-col need an item table in --items");
+    if ((s->by || s->stock_col || s->nboost || s->nquota || s->geo) && !s->nitems)
+        return rs_err_set(RS_ERR_USAGE,
+                          "--by, --boost, --min-share, --stock-col and --radius-km need an item table in --items");
     *p = (struct rs_div_params){
         .top_n = s->top,
         .mode = s->mmr ? RS_DIV_MMR : s->by && (s->round_robin || !s->cap) ? RS_DIV_ROUND_ROBIN : RS_DIV_SCORE,
@@ -166,8 +172,9 @@ static int open_items(const struct rs_div_spec *s, struct rs_reader **tables, si
     }
     if (s->mmr && !*emb)
         return rs_err_set(RS_ERR_USAGE, "--mmr needs item embeddings (an RSB file in --items)");
-    if ((s->by || s->stock_col || s->nboost || s->nquota) && !*ntables)
-        return rs_err_set(RS_ERR_USAGE, "--by, --boost, --min-share and --stock-col need an item table in --items");
+    if ((s->by || s->stock_col || s->nboost || s->nquota || s->geo) && !*ntables)
+        return rs_err_set(RS_ERR_USAGE,
+                          "--by, --boost, --min-share, --stock-col and --radius-km need an item table in --items");
     return 0;
 }
 
@@ -189,6 +196,7 @@ int rs_div_spec_load(const struct rs_div_spec *s, const char *user_col, const ch
         .tables = tables, .ntables = ntables, .emb = emb, .deny = s->deny, .seen = s->seen,
         .user_col = user_col, .item_col = item_col, .by = s->by, .stock_col = s->stock_col,
         .boost = s->boost, .nboost = s->nboost, .quota = s->quota, .nquota = s->nquota,
+        .lat_col = s->geo ? s->lat_col : NULL, .lon_col = s->lon_col, .geo_users = s->geo_users,
     };
     rc = rs_div_items_load(d, &o);
     p->dims = d->emb.dims;
@@ -200,4 +208,12 @@ void rs_div_spec_free(struct rs_div_spec *s)
     for (size_t i = 0; i < s->ntext; i++)
         free(s->text[i]);
     s->ntext = 0;
+}
+
+void rs_div_spec_where(const struct rs_div_spec *s, const struct rs_div_items *d, const char *user,
+                       double radius_km, int has_at, double lat, double lon, struct rs_div_where *w)
+{
+    w->radius_km = radius_km < 0 ? s->radius_km : radius_km;
+    w->lat = lat, w->lon = lon;
+    w->on = s->geo && w->radius_km > 0 && (has_at || rs_div_items_user_at(d, user, &w->lat, &w->lon) == 0);
 }

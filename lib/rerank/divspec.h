@@ -1,6 +1,7 @@
 /* divspec.h - the post-ranking rules as rs-diversify's options state them
  * (--items, --by, --max-per-group, --round-robin, --mmr, --boost,
- * --min-share, --stock-col, --deny, --seen, --top): parsed, checked and
+ * --min-share, --stock-col, --deny, --seen, --top, and the geolocation
+ * filter --radius-km, --geo-users, --lat-col, --lon-col): parsed, checked and
  * loaded here, so that rs-diversify (per user of a stream) and rs-serve (per
  * request) build the same rs_div_params and rs_div_items from the same
  * words. Formulas: schemas/diversify.md. */
@@ -29,9 +30,12 @@ struct rs_div_spec {
     size_t nboost, nquota;
     char *text[2 * RS_DIV_MAX_RULES];    /* owns the rules' strings */
     size_t ntext;
+    int geo;                             /* --radius-km or --geo-users given: positions loaded */
+    double radius_km;                    /* 0: no default radius */
+    const char *geo_users, *lat_col, *lon_col;
 };
 
-#define RS_DIV_SPEC_INIT { .top = RS_DIV_DEFAULT_TOP, .lambda = 1 }
+#define RS_DIV_SPEC_INIT { .top = RS_DIV_DEFAULT_TOP, .lambda = 1, .lat_col = "lat", .lon_col = "lon" }
 
 /* Sets the option named flag ("--boost", ...; arg NULL for --round-robin)
  * from arg, which must outlive s. Returns 1 when flag is one of the list
@@ -50,6 +54,11 @@ int rs_div_spec_params(const struct rs_div_spec *s, struct rs_div_params *p);
  * d is then safe to free. */
 int rs_div_spec_load(const struct rs_div_spec *s, const char *user_col, const char *item_col,
                      struct rs_div_items *d, struct rs_div_params *p);
+/* Where user is for the geolocation filter: radius_km (< 0: s's), at
+ * (lat, lon) when has_at, else the user's row of --geo-users; off when
+ * the radius is 0 or the position unknown. */
+void rs_div_spec_where(const struct rs_div_spec *s, const struct rs_div_items *d, const char *user,
+                       double radius_km, int has_at, double lat, double lon, struct rs_div_where *w);
 void rs_div_spec_free(struct rs_div_spec *s);
 
 #endif

@@ -38,6 +38,7 @@ struct rs_reco {
     uint8_t *deny;            /* per id: out of stock */
     size_t candidates;
     int post_on;              /* post-ranking rules given: the list is filled up to candidates */
+    const struct rs_div_spec *spec;
     struct rs_div_items post; /* their item side (divspec.h), and their parameters */
     struct rs_div_params post_p;
     struct rs_seen seen;      /* items each user interacted with */
@@ -344,6 +345,7 @@ int rs_reco_load(struct rs_reco **rp, const struct rs_reco_opts *o)
         rc = load_ranker(r, o);
     if (rc == 0 && o->post && rs_div_spec_active(o->post)) {
         r->post_on = 1;
+        r->spec = o->post;
         if ((rc = rs_div_spec_params(o->post, &r->post_p)) == 0)
             rc = rs_div_spec_load(o->post, "user_id", "item_id", &r->post, &r->post_p);
     }
@@ -674,9 +676,12 @@ static void keep_cands(struct rs_reco_list *out, const struct rs_reco *r, const 
  * post-ranking for user as rs-diversify re-ranks a user's rows (the first k
  * by score without rules). An error when a score is not finite. */
 static int finish(const struct rs_reco *r, const char *user, const struct pool *pl, const float *p,
-                  const uint32_t *order, const struct rs_knn_filter *drop, size_t k, int want_cands,
-                  struct rs_reco_list *out)
+                  const uint32_t *order, const struct rs_knn_filter *drop, size_t k,
+                  const struct rs_reco_req *q, struct rs_reco_list *out)
 {
+    struct rs_div_where where = { 0 };
+    if (r->post_on && q)
+        rs_div_spec_where(r->spec, &r->post, user, q->radius_km, q->has_at, q->lat, q->lon, &where);
     list_reserve(out, k);
     out->ranked = p != NULL;
     size_t n = 0, *pick = xmalloc((pl->n + 1) * sizeof *pick), *at = xmalloc((pl->n + 1) * sizeof *at);
@@ -688,10 +693,10 @@ static int finish(const struct rs_reco *r, const char *user, const struct pool *
         dc[n] = (struct rs_div_cand){ .pos = (uint32_t)n, .group = -1,
                                       .score = p ? (double)p[2 * i] + p[2 * i + 1] : pl->score[i] };
         if (r->post_on)
-            rs_div_items_fill(&r->post, user, rs_strmap_key(r->ids, pl->item[i], NULL), &dc[n]);
+            rs_div_items_fill(&r->post, user, rs_strmap_key(r->ids, pl->item[i], NULL), &where, &dc[n]);
         at[n++] = i;
     }
-    if (want_cands)
+    if (q && q->want_cands)
         keep_cands(out, r, pl, dc, at, n);
     struct rs_div_params dp = r->post_p;
     dp.top_n = k;
@@ -717,7 +722,7 @@ int rs_reco_similar(const struct rs_reco *r, const char *item, size_t k, struct 
     size_t depth = r->post_on ? (r->candidates > k ? r->candidates : k) : k;
     search(r, r->items.x + (size_t)i * r->items.dims, &f, depth, &c);
     pool_of_cands(&pl, &c);
-    int rc = finish(r, "", &pl, NULL, NULL, NULL, k, 0, out);
+    int rc = finish(r, "", &pl, NULL, NULL, NULL, k, NULL, out);
     out->source = RS_RECO_SRC_ITEM;
     pool_free(&pl);
     cands_free(&c);
@@ -793,7 +798,7 @@ int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, stru
     if (r->rank)
         rc = rank(r, q, uvec, &pl, p, order);
     if (rc == 0) {
-        rc = finish(r, q->user, &pl, p, order, drop, q->k, q->want_cands, out);
+        rc = finish(r, q->user, &pl, p, order, drop, q->k, q, out);
         out->source = source;
     }
     free(p), free(order), free(vec);

@@ -99,6 +99,9 @@ struct rs_reco_req {
     char *user;
     size_t k;
     int want_cands;     /* keep the list post-ranking sees in the answer (debugging, tests) */
+    double radius_km;   /* the geolocation filter's radius (< 0: the server's --radius-km) */
+    int has_at;         /* the user is at (lat, lon) (else: the --geo-users table) */
+    double lat, lon;
     size_t n, cap;
     char **names, **vals;
 };

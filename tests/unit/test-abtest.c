@@ -51,9 +51,12 @@ int main(void)
     double want = 0.5 * log(2 * s2 / (2 * s2 + n * tau * tau)) +
                   n * n * tau * tau * d * d / (4 * s2 * (2 * s2 + n * tau * tau));
     is_near(rs_ab_msprt_log(&b, &a, RS_AB_CTR, tau), want, 1e-12, "log Lambda = the balanced form of Johari et al.");
-    struct rs_ab_arm z = { 0 };
-    add(&z, 0), add(&z, 0);
+    struct rs_ab_arm z = { 0 }, y = { 0 };
+    for (int i = 0; i < RS_AB_BURN_IN; i++)
+        add(&z, 0), add(&y, i % 2);
     ok(isnan(rs_ab_msprt_log(&z, &z, RS_AB_CTR, tau)), "no variance yet: no statistic");
+    y.n--;
+    ok(isnan(rs_ab_msprt_log(&y, &a, RS_AB_CTR, tau)), "before the burn-in: no statistic");
 
     /* intervals: mean +- 1.96 s / sqrt(n) */
     double mean, lo, hi;
