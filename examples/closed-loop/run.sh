@@ -22,11 +22,12 @@
 # of CTR difference the test is tuned to.
 set -euo pipefail
 OUT=${1:-out/closed-loop}
-BIN=${BIN:-bin}
 PYTHON=${PYTHON:-python3}
 USERS=${USERS:-2000} ITEMS=${ITEMS:-500} EVENTS=${EVENTS:-100000} REQUESTS=${REQUESTS:-5000} TAU=${TAU:-0.01}
 HERE=$(cd "$(dirname "$0")" && pwd)
-export PATH="$(cd "$BIN" && pwd):$PATH" OPENBLAS_NUM_THREADS=1
+# the tools: on PATH already (the tests put them there), else the repository's bin/
+command -v rs-serve > /dev/null || PATH="$(cd "$HERE/../../bin" && pwd):$PATH"
+export PATH OPENBLAS_NUM_THREADS=1
 rm -rf "$OUT" && mkdir -p "$OUT" && cd "$OUT"
 
 rs-synth -q -o world --users "$USERS" --items "$ITEMS" --events "$EVENTS" --recommended 0.3

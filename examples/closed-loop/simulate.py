@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Simulated users of rs-serve for the closed-loop example (examples/closed-loop/run.sh).
 
-Usage: simulate.py URL TOKEN WORLD REQUESTS SEED
+Usage: simulate.py URL TOKEN WORLD REQUESTS SEED [BATCH]
 Each request: a user drawn uniformly from WORLD/users.tsv asks GET /recommend
 (k=10); the simulator posts the list's impressions to /feedback, then a click
 on each item with rs-synth's planted probability (schemas/synth.md, lib/prep/synth.c):
@@ -9,7 +9,8 @@ on each item with rs-synth's planted probability (schemas/synth.md, lib/prep/syn
     P(click) = sigmoid(s + noise N(0, 1)) * pos^-eta
 with the world's truth (user and item factors, item_truth.tsv, user_truth.tsv,
 params.tsv) and tau = 1/2 (the end of the generated window: the week after it).
-The clicks of a list are posted after its impressions, in the same batch.
+The clicks of a list follow its impressions; the feedback of BATCH lists
+(default 20) goes in one POST, as a client-side collector would send it.
 Prints per arm: lists, impressions, clicks, CTR. Stdlib only; rs-cat reads the
 RSB factors (found on PATH)."""
 import collections
@@ -23,6 +24,7 @@ import sys
 import urllib.parse
 
 url, token, world, requests, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+batch = int(sys.argv[6]) if len(sys.argv) > 6 else 20
 
 
 def table(name):
@@ -55,7 +57,18 @@ rng = random.Random(seed)
 host = urllib.parse.urlparse(url)
 conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
 stats = collections.defaultdict(lambda: [0, 0, 0])
-for _ in range(requests):
+pending = []
+
+
+def post(events):
+    conn.request("POST", "/feedback", json.dumps({"events": events}),
+                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    r = conn.getresponse()
+    body = r.read()
+    assert r.status == 200, body
+
+
+for n in range(requests):
     u = rng.choice(user_ids)
     conn.request("GET", f"/recommend?user_id={u}&k=10")
     r = conn.getresponse()
@@ -67,14 +80,15 @@ for _ in range(requests):
     events = [dict(base, item_id=x["item_id"], event="impression", position=x["rank"]) for x in lst["items"]]
     clicks = [dict(base, item_id=x["item_id"], event="click") for x in lst["items"]
               if rng.random() < p_click(u, x["item_id"], x["rank"], rng)]
-    conn.request("POST", "/feedback", json.dumps({"events": events + clicks}),
-                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    r = conn.getresponse()
-    body = r.read()
-    assert r.status == 200, body
+    pending += events + clicks
+    if (n + 1) % batch == 0:
+        post(pending)
+        pending = []
     s = stats[lst["arm"]]
     s[0] += 1
     s[1] += len(events)
     s[2] += len(clicks)
+if pending:
+    post(pending)
 for arm, (n, imp, clk) in sorted(stats.items()):
     print(f"{arm}\tlists {n}\timpressions {imp}\tclicks {clk}\tctr {clk / max(imp, 1):.4f}")
