@@ -29,7 +29,8 @@ ranked_server() {
     ranked_server --div-items more.tsv "${A[@]}"
     run -0 "$PYTHON" "$POST" "$URL" 400 1 -- --items attrs.tsv --items more.tsv "${A[@]}"
     echo "# $output" >&3; read -r n moved <<< "$output"
-    [ "$n" = 400 ] && [ "$moved" -gt 40 ]     # the rules changed many lists
+    [ "$n" = 400 ]
+    [ "$moved" -gt 40 ]     # the rules changed many lists
     teardown
     ranked_server --div-items more.tsv "${B[@]}"
     run -0 "$PYTHON" "$POST" "$URL" 300 2 -- --items attrs.tsv --items more.tsv "${B[@]}"

@@ -44,7 +44,9 @@ PROM="$BATS_TEST_DIRNAME/prom-check.py"
     grep -q '"version":1' body
     a=$(curl -s -D - -o /dev/null "$URL/healthz" | tr -d '\r' | sed -n 's/^X-RS-Request-Id: //ip')
     b=$(curl -s -D - -o /dev/null "$URL/nowhere" | tr -d '\r' | sed -n 's/^X-RS-Request-Id: //ip')
-    [[ "$a" =~ ^[0-9a-f]{32}$ ]] && [[ "$b" =~ ^[0-9a-f]{32}$ ]] && [ "$a" != "$b" ]
+    [[ "$a" =~ ^[0-9a-f]{32}$ ]]
+    [[ "$b" =~ ^[0-9a-f]{32}$ ]]
+    [ "$a" != "$b" ]
 }
 
 @test "--access-log: one JSON line per request with its id, path, status and latency; reopened on SIGHUP" {
@@ -66,7 +68,8 @@ PY
     kill -HUP "$SERVER"
     for _ in $(seq 50); do [ -e access.jsonl ] && break; sleep 0.1; done
     get /healthz > /dev/null
-    [ "$(wc -l < access.jsonl)" = 1 ] && [ "$(wc -l < access.1)" = 3 ]
+    [ "$(wc -l < access.jsonl)" = 1 ]
+    [ "$(wc -l < access.1)" = 3 ]
 }
 
 @test "SIGTERM: no new connection, /readyz 503, the request in flight answered, exit 0" {

@@ -88,7 +88,8 @@ log_rows() {
     for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
     URL=http://127.0.0.1:$(cat port)
     run -0 "$PYTHON" "$FB" "$URL" "$TOKEN" batches 60
-    [[ "$output" == *503* ]] && [[ "$output" == *200* ]]
+    [[ "$output" == *503* ]]
+    [[ "$output" == *200* ]]
     log_rows > got.tsv
     cmp acked.tsv got.tsv
     curl -s "$URL/metrics" | grep -q 'rs_serve_feedback_requests_total{result="write_failed"} [1-9]'

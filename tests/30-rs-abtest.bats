@@ -16,7 +16,8 @@ small_log() {
 
 @test "rs-abtest --help, --version, usage errors" {
     run -0 rs-abtest --help
-    [[ "$output" == *"Peeking at A/B tests"* ]] && [[ "$output" == *"Examples:"* ]]
+    [[ "$output" == *"Peeking at A/B tests"* ]]
+    [[ "$output" == *"Examples:"* ]]
     run -0 rs-abtest --version
     run -2 --separate-stderr rs-abtest --bogus x
     run -2 --separate-stderr rs-abtest
@@ -60,7 +61,8 @@ PY
     zstd -q log.tsv -o log.tsv.zst
     rs-abtest log.tsv.zst 2> /dev/null > b.tsv
     rs-abtest - < log.tsv 2> /dev/null > c.tsv
-    cmp a.tsv b.tsv && cmp a.tsv c.tsv
+    cmp a.tsv b.tsv
+    cmp a.tsv c.tsv
     run -1 --separate-stderr rs-abtest -o /dev/full log.tsv
     printf 'user_id\titem_id\tevent\n' > bad.tsv
     run -1 --separate-stderr rs-abtest bad.tsv
