@@ -1034,11 +1034,10 @@ static int post_option(int c, const struct option *longopts, int li)
 static void check_post(void)
 {
     struct rs_div_params p;
-    if (opt.reco.items)
-        rs_div_spec_set(&opt.div, "--items", opt.reco.items);
-    for (size_t i = 0; i < opt.ndiv_items; i++)
-        rs_div_spec_set(&opt.div, "--items", opt.div_items[i]);
-    if (rs_div_spec_params(&opt.div, &p) < 0)
+    int rc = opt.reco.items ? rs_div_spec_set(&opt.div, "--items", opt.reco.items) : 0;
+    for (size_t i = 0; rc >= 0 && i < opt.ndiv_items; i++)
+        rc = rs_div_spec_set(&opt.div, "--items", opt.div_items[i]);
+    if (rc < 0 || rs_div_spec_params(&opt.div, &p) < 0)
         rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
     opt.reco.post = &opt.div;
 }
