@@ -794,11 +794,12 @@ static int reload(uint64_t version, uint64_t sig)
     int rc = rs_exp_read(e, opt.experiment, &opt.reco);
     if (rc == 0)
         rc = rs_exp_load(e);
-    if (files_signature() != sig || rc < 0) {
+    int changed = files_signature() != sig;
+    if (changed || rc < 0) {
         rs_exp_free(e);
         free(e);
     }
-    if (files_signature() != sig) {
+    if (changed) {
         rs_log("files changed while version %llu loaded: loading again", (unsigned long long)version);
         return 1;
     }
