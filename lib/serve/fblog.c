@@ -87,6 +87,8 @@ static int new_file(struct rs_fblog *l)
     h[hn] = '\n';
     int rc = put_frame(l, h, hn + 1);
     free(h);
+    if (rc < 0) /* not even its header: no empty file left behind */
+        unlink(l->path);
     if (rc == 0) { /* the new name itself durable */
         int d = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (d >= 0)

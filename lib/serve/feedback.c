@@ -135,19 +135,22 @@ static struct entry *find(struct rs_served *t, const uint64_t key[2], size_t *sl
     return NULL;
 }
 
+/* Appends text escaped; rows stay NUL-terminated (room: a separator too). */
 static void put_row(struct rs_fb_batch *b, const char *text, size_t n)
 {
-    if (b->len + 2 * n + 1 > b->cap) {
+    if (b->len + 2 * n + 2 > b->cap) {
         b->cap = 2 * (b->len + 2 * n + 64);
         b->rows = xrealloc(b->rows, b->cap);
     }
     b->len += rs_field_escape(b->rows + b->len, text, n);
+    b->rows[b->len] = '\0';
 }
 
 static void put_sep(struct rs_fb_batch *b, char c)
 {
     put_row(b, "", 0);
     b->rows[b->len++] = c;
+    b->rows[b->len] = '\0';
 }
 
 /* The row of one event. */

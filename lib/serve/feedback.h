@@ -38,7 +38,7 @@ void rs_served_add(struct rs_served *t, const char *id, const char *user, const 
 
 /* An accepted batch: its log rows and, per event, what the counters need. */
 struct rs_fb_batch {
-    char *rows;
+    char *rows;                  /* len bytes, NUL-terminated */
     size_t len, cap;
     size_t n;
     struct rs_fb_event {
