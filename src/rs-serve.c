@@ -975,10 +975,10 @@ static void open_feedback(void)
  * seconds; then stops. */
 static void drain(struct MHD_Daemon *d)
 {
-    atomic_store(&draining, 1);
     MHD_socket fd = MHD_quiesce_daemon(d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    atomic_store(&draining, 1); /* after: a 503 from /readyz means no new connection */
     double t0 = rs_now();
     while (atomic_load(&stats.in_flight) > 0 && rs_now() - t0 < opt.drain)
         nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);

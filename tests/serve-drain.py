@@ -22,13 +22,29 @@ r.read()
 body = b'{"user_id": "u1", "k": 3}'
 slow = socket.create_connection(("127.0.0.1", port), timeout=10)
 slow.sendall(b"POST /recommend HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
-time.sleep(0.3)
+
+
+def get(path):
+    keep.request("GET", path)
+    r = keep.getresponse()
+    return r, r.read()
+
+
+def wait_for(what, cond):
+    for _ in range(200):  # 20 s: a loaded machine
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.1)
+    sys.exit(f"timed out waiting for {what}")
+
+
+# the server has the slow request (this /metrics request is the other one in flight)
+wait_for("the request in flight", lambda: b"rs_serve_in_flight_requests 2" in get("/metrics")[1])
 os.kill(pid, signal.SIGTERM)
-time.sleep(0.5)
-keep.request("GET", "/readyz")
-r = keep.getresponse()
-assert r.status == 503 and r.getheader("Connection", "").lower() == "close", (r.status, r.getheaders())
-assert b"draining" in r.read()
+r, text = wait_for("draining", lambda: (lambda r: r if r[0].status == 503 else None)(get("/readyz")))
+assert r.getheader("Connection", "").lower() == "close", r.getheaders()
+assert b"draining" in text
 try:
     socket.create_connection(("127.0.0.1", port), timeout=2).close()
     sys.exit("a new connection was accepted while draining")
