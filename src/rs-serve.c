@@ -466,23 +466,37 @@ static int choose_arm(struct MHD_Connection *c, const struct rs_exp *e, const ch
     return force ? rs_exp_find(e, force) : (int)rs_exp_assign(e, user);
 }
 
+/* A user's request (read_request), the bundles taken and the arm it goes
+ * to: 0; -1 after answering, q then freed. */
+static int begin_request(struct MHD_Connection *c, const struct upload *u, struct rs_reco_req *q,
+                         struct rs_reco_ref **b, int *arm, enum MHD_Result *ret)
+{
+    if (read_request(c, u, q, ret) < 0) {
+        rs_reco_req_free(q);
+        return -1;
+    }
+    if (!(*b = rs_reco_acquire(&slot))) {
+        rs_reco_req_free(q);
+        return *ret = send_error(c, 503, "no bundle loaded"), -1;
+    }
+    if ((*arm = choose_arm(c, (*b)->exp, q->user)) < 0) {
+        rs_reco_req_free(q);
+        rs_reco_release(&slot, *b);
+        return *ret = send_error(c, 400, "unknown arm (X-RS-Arm or parameter 'arm')"), -1;
+    }
+    return 0;
+}
+
 static enum MHD_Result answer_recommend(struct MHD_Connection *c, const struct upload *u)
 {
     struct rs_reco_req q = { 0 };
+    struct rs_reco_ref *b;
     enum MHD_Result ret;
-    if (read_request(c, u, &q, &ret) < 0) {
-        rs_reco_req_free(&q);
+    int arm;
+    if (begin_request(c, u, &q, &b, &arm, &ret) < 0)
         return ret;
-    }
-    struct rs_reco_ref *b = rs_reco_acquire(&slot);
-    if (!b) {
-        rs_reco_req_free(&q);
-        return send_error(c, 503, "no bundle loaded");
-    }
-    int arm = choose_arm(c, b->exp, q.user);
     struct rs_reco_list l = { 0 };
-    int rc = arm < 0 ? rs_err_set(RS_ERR_USAGE, "unknown arm (X-RS-Arm or parameter 'arm')")
-                     : rs_reco_recommend(b->exp->arm[arm].reco, &q, &l);
+    int rc = rs_reco_recommend(b->exp->arm[arm].reco, &q, &l);
     if (rc == 0 && b->exp->arm[arm].user)
         atomic_fetch_add(&((struct rs_arm_stats *)b->exp->arm[arm].user)->requests, 1);
     if (rc == 0 && fb.log)
@@ -506,29 +520,21 @@ static struct rs_serve_state state_now(void)
     return st;
 }
 
-/* /metrics: Prometheus text 0.0.4; /metrics.json or ?format=json: JSON. */
 /* GET /score?user_id=U&item_id=I[&NAME=VALUE...]: one pair, by the arm
  * of the user (MatchModel: the two-tower score; and the ranker's). */
 static enum MHD_Result answer_score(struct MHD_Connection *c, const struct upload *u)
 {
     struct rs_reco_req q = { 0 };
+    struct rs_reco_ref *b;
     enum MHD_Result ret;
+    int arm;
     const char *item = get_id(c, "item_id", &ret);
-    if (!item || read_request(c, u, &q, &ret) < 0) {
-        rs_reco_req_free(&q);
+    if (!item || begin_request(c, u, &q, &b, &arm, &ret) < 0)
         return ret;
-    }
-    struct rs_reco_ref *b = rs_reco_acquire(&slot);
-    if (!b) {
-        rs_reco_req_free(&q);
-        return send_error(c, 503, "no bundle loaded");
-    }
-    int arm = choose_arm(c, b->exp, q.user);
     struct rs_reco_pair pr;
-    int rc = arm < 0 ? rs_err_set(RS_ERR_USAGE, "unknown arm (X-RS-Arm or parameter 'arm')")
-                     : rs_reco_score(b->exp->arm[arm].reco, &q, item, &pr);
+    int rc = rs_reco_score(b->exp->arm[arm].reco, &q, item, &pr);
     if (rc < 0) {
-        ret = send_error(c, rc == RS_ERR_USAGE ? (arm < 0 ? 400 : 404) : 500, rs_err_msg());
+        ret = send_error(c, rc == RS_ERR_USAGE ? 404 : 500, rs_err_msg());
     } else {
         strcpy(current->arm, b->exp->arm[arm].name);
         json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "user_id", q.user, "item_id", item, "source",
@@ -548,6 +554,7 @@ static enum MHD_Result answer_score(struct MHD_Connection *c, const struct uploa
     return ret;
 }
 
+/* /metrics: Prometheus text 0.0.4; /metrics.json or ?format=json: JSON. */
 static enum MHD_Result answer_metrics(struct MHD_Connection *c, int json)
 {
     struct rs_serve_state st = state_now();
