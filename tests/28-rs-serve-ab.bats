@@ -53,10 +53,12 @@ within() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= h
 @test "a reload that changes the shares under load: no error, the new shares served after it" {
     ab_world
     start_server --experiment exp.json
-    "$PYTHON" "$AB" "$URL" 15000 during.tsv 4 > during.out &
+    "$PYTHON" "$AB" "$URL" 60000 during.tsv 4 > during.out &
     HAMMER=$!
-    sleep 1
+    sleep 0.5
     experiment 0.7 1
+    wait_version_above 1
+    kill -0 "$HAMMER"                  # the reload happened under the load
     wait "$HAMMER"; HAMMER=
     cat during.out
     grep -q "errors 0" during.out
