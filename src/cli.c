@@ -305,6 +305,16 @@ void rs_usage_error(const char *synopsis, const char *fmt, ...)
     exit(2);
 }
 
+const char *rs_opt_flag(const struct option *longopts, int c, int li)
+{
+    static _Thread_local char flag[64];
+    for (int i = 0; li < 0 && longopts[i].name; i++)
+        if (longopts[i].val == c && !longopts[i].flag)
+            li = i;
+    snprintf(flag, sizeof flag, "--%s", li >= 0 ? longopts[li].name : "");
+    return li >= 0 ? flag : "";
+}
+
 void rs_usage_bad_option(const char *synopsis, char **argv)
 {
     const char *arg = argv[optind - 1];

@@ -130,6 +130,10 @@ void rs_usage_error(const char *synopsis, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
 /* For getopt_long's '?': names the offending argument; exits 2. */
 void rs_usage_bad_option(const char *synopsis, char **argv) __attribute__((noreturn));
+/* "--name" of the option getopt_long just returned as c, li its longindex
+ * (-1 for a short option: looked up by c); "" when longopts has none. For
+ * options a library parses by name (rerank/divspec.h). */
+const char *rs_opt_flag(const struct option *longopts, int c, int li);
 /* Prints "rs-x: " + rs_err_msg() and exits with rs_err_exit_code(code);
  * after a write into a closed pipe, ends quietly by SIGPIPE instead. */
 void rs_die(int code) __attribute__((noreturn));

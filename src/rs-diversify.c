@@ -7,8 +7,8 @@
 #include "core/err.h"
 #include "io/io.h"
 #include "rerank/divitems.h"
+#include "rerank/divspec.h"
 #include "io/rowbuf.h"
-#include "io/rsb.h"
 #include "core/strmap.h"
 #include "io/tsv.h"
 
@@ -17,24 +17,11 @@
 #include <string.h>
 
 #define SYNOPSIS "rs-diversify [OPTIONS] [RANKED.tsv]"
-#define DEFAULT_TOP 10
-#define MAX_TABLES 8
 
 static struct {
-    const char *by, *stock_col, *deny, *seen;
     struct rs_output out;
-    struct rs_reader *tables[MAX_TABLES], *emb; /* --items, open: sniffed by their first bytes */
-    size_t ntables;
-    long long top, cap;
-    int round_robin, mmr;
-    double lambda;
-    struct rs_div_rule boost[RS_DIV_MAX_RULES], quota[RS_DIV_MAX_RULES];
-    char *spec[2 * RS_DIV_MAX_RULES]; /* owns the rules' strings */
-    size_t nspec;
-    struct rs_div_boost factor[RS_DIV_MAX_RULES];
-    double share[RS_DIV_MAX_RULES];
-    size_t nboost, nquota;
-} opt = { .top = DEFAULT_TOP, .lambda = 1 };
+    struct rs_div_spec div;
+} opt = { .div = RS_DIV_SPEC_INIT };
 
 /* The columns of every input: the ranked lists, --items, --deny, --seen. */
 static struct rs_cols cols = RS_COLS_INIT(RS_COLS_USER | RS_COLS_ITEM);
@@ -62,7 +49,7 @@ static void help(void)
            "Options:\n"
            "      --items FILE        item table (TSV/CSV keyed by item_id: category, cluster,\n"
            "                          in_stock, venue...) or item embeddings (RSB), told apart by\n"
-           "                          content; repeatable (up to %d); a column is read from the\n"
+           "                          content; repeatable (up to %d files); a column is read from the\n"
            "                          first table that has it\n"
            "      --by COLUMN         group items by this column (category, subcategory,\n"
            "                          cluster...); alone it means round-robin over the groups;\n"
@@ -81,6 +68,12 @@ static void help(void)
            "                          stock filter)\n"
            "      --deny FILE         drop the items listed in FILE (column item_id)\n"
            "      --seen FILE         drop (user_id, item_id) pairs listed in FILE (events)\n"
+           "      --radius-km R       drop items farther than R km (haversine) from the user:\n"
+           "                          items at --lat-col/--lon-col of --items (an item without\n"
+           "                          them is kept), the user at those of --geo-users (a user\n"
+           "                          not there is not filtered)\n"
+           "      --geo-users FILE    user positions: user_id, lat, lon (degrees)\n"
+           "      --lat-col NAME, --lon-col NAME  the position columns (default lat, lon)\n"
            "  -n, --top N             items per user (default %d; 0: all that are left)\n"
            "%s"
            "  -o, --output FILE       write to FILE, atomically (default: stdout)\n"
@@ -97,48 +90,7 @@ static void help(void)
            "      --boost new_venue=1:1.2 --min-share category=book:0.2 --stock-col in_stock \\\n"
            "      --seen train.tsv.zst -o final.tsv.zst ranked.tsv.zst\n"
            "  rs-diversify --items item_emb.rsb --mmr 0.7 -n 20 ranked.tsv\n",
-           MAX_TABLES, RS_DIV_MAX_RULES, DEFAULT_TOP, rs_cli_cols_help(&cols, 26));
-}
-
-/* Parses C=V:X (column form) or, when allow_group, V=X (a --by group). */
-static void parse_rule(const char *flag, const char *arg, int allow_group, struct rs_div_rule *r, double *x)
-{
-    char *spec = opt.spec[opt.nspec++] = xstrdup(arg);
-    char *eq = strchr(spec, '='), *colon = strrchr(spec, ':');
-    if (eq && colon && colon > eq + 1 && eq > spec) {
-        *eq = *colon = '\0';
-        r->col = spec;
-        r->value = eq + 1;
-        *x = rs_opt_double(flag, colon + 1, -1e300, 1e300);
-    } else if (allow_group && (eq = strrchr(spec, '=')) && eq > spec) {
-        *eq = '\0';
-        r->value = spec;
-        *x = rs_opt_double(flag, eq + 1, 0, 1);
-    } else {
-        rs_usage_error(SYNOPSIS, "invalid %s '%s': expected %s", flag, arg,
-                       allow_group ? "GROUP=P or COLUMN=VALUE:P" : "COLUMN=VALUE:FACTOR");
-    }
-}
-
-static void add_boost(const char *arg)
-{
-    if (opt.nboost == RS_DIV_MAX_RULES)
-        rs_usage_error(SYNOPSIS, "at most %d --boost rules", RS_DIV_MAX_RULES);
-    const char *colon = strrchr(arg, ':');
-    opt.factor[opt.nboost].add = colon && colon[1] == '+';
-    parse_rule("--boost", arg, 0, &opt.boost[opt.nboost], &opt.factor[opt.nboost].factor);
-    opt.nboost++;
-}
-
-static void add_quota(const char *arg)
-{
-    if (opt.nquota == RS_DIV_MAX_RULES)
-        rs_usage_error(SYNOPSIS, "at most %d --min-share quotas", RS_DIV_MAX_RULES);
-    double *p = &opt.share[opt.nquota];
-    parse_rule("--min-share", arg, 1, &opt.quota[opt.nquota], p);
-    if (!(*p >= 0 && *p <= 1))
-        rs_usage_error(SYNOPSIS, "invalid --min-share '%s': the share must be in [0, 1]", arg);
-    opt.nquota++;
+           RS_DIV_MAX_ITEMS, RS_DIV_MAX_RULES, RS_DIV_DEFAULT_TOP, rs_cli_cols_help(&cols, 26));
 }
 
 struct ctx {
@@ -187,9 +139,11 @@ static int flush_user(const struct ctx *x, struct stream *s)
     const char *user = field(s, 0, s->uc);
     rs_strmap_put(s->done_users, user, strlen(user), NULL);
     int rc = 0;
+    struct rs_div_where where;
+    rs_div_spec_where(&opt.div, &x->items, user, -1, 0, 0, 0, &where);
     for (size_t r = 0; r < u->nrows; r++) {
         s->cand[r].pos = (uint32_t)r; /* the score was set by keep_row */
-        rs_div_items_fill(&x->items, user, field(s, r, s->ic), &s->cand[r]);
+        rs_div_items_fill(&x->items, user, field(s, r, s->ic), &where, &s->cand[r]);
     }
     size_t n = rs_div_rerank(s->cand, u->nrows, &x->p, s->order);
     for (size_t k = 0; k < n && rc == 0; k++) {
@@ -261,55 +215,6 @@ static int run(struct ctx *x, const char *path, struct rs_writer *w)
     return rc;
 }
 
-/* An --items input: RSB embeddings or a table, by its first bytes; it stays
- * open, as a pipe cannot be opened again. */
-static void add_items(const char *path)
-{
-    struct rs_reader *in;
-    const unsigned char *p;
-    size_t avail;
-    int rc = rs_reader_open(&in, path);
-    if (rc < 0 || (rc = rs_reader_peek(in, 8, &p, &avail)) < 0)
-        rs_die(rc);
-    if (rs_rsb_sniff(p, avail)) {
-        if (opt.emb)
-            rs_usage_error(SYNOPSIS, "only one embedding file in --items");
-        opt.emb = in;
-    } else {
-        if (opt.ntables == MAX_TABLES)
-            rs_usage_error(SYNOPSIS, "at most %d item tables", MAX_TABLES);
-        opt.tables[opt.ntables++] = in;
-    }
-}
-
-static void check_options(struct ctx *x)
-{
-    if ((opt.cap || opt.round_robin) && !opt.by)
-        rs_usage_error(SYNOPSIS, "--max-per-group and --round-robin need --by");
-    if (opt.mmr && opt.round_robin)
-        rs_usage_error(SYNOPSIS, "--mmr and --round-robin exclude each other");
-    if (opt.mmr && !opt.emb)
-        rs_usage_error(SYNOPSIS, "--mmr needs item embeddings (an RSB file in --items)");
-    for (size_t q = 0; q < opt.nquota; q++)
-        if (!opt.quota[q].col && !opt.by)
-            rs_usage_error(SYNOPSIS, "--min-share GROUP=P needs --by (or use COLUMN=VALUE:P)");
-    int need_table = opt.by || opt.stock_col || opt.nboost || opt.nquota;
-    if (need_table && !opt.ntables)
-        rs_usage_error(SYNOPSIS, "--by, --boost, --min-share and --stock-col need an item table in --items");
-    x->p = (struct rs_div_params){
-        .top_n = (size_t)opt.top,
-        .mode = opt.mmr ? RS_DIV_MMR : opt.by && (opt.round_robin || !opt.cap) ? RS_DIV_ROUND_ROBIN : RS_DIV_SCORE,
-        .max_per_group = (size_t)opt.cap,
-        .lambda = opt.lambda,
-        .nboost = opt.nboost,
-        .boost = opt.factor,
-        .nquota = opt.nquota,
-        .share = opt.share,
-    };
-    if (rs_div_check(&x->p) < 0)
-        rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
-}
-
 int main(int argc, char **argv)
 {
     rs_cli_init(argv[0]);
@@ -327,51 +232,41 @@ int main(int argc, char **argv)
         { "deny", required_argument, 0, 'D' },
         { "seen", required_argument, 0, 'E' },
         { "top", required_argument, 0, 'n' },
+        { "radius-km", required_argument, 0, 'K' },
+        { "geo-users", required_argument, 0, 'U' },
+        { "lat-col", required_argument, 0, 'a' },
+        { "lon-col", required_argument, 0, 'o' + 256 },
         RS_COLS_LONGOPTS,
         { 0, 0, 0, 0 },
     };
-    int c;
-    while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "n:", longopts, NULL)) != -1) {
+    int c, li;
+    while ((li = -1, c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "n:", longopts, &li)) != -1) {
         if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
             continue;
-        switch (c) {
-        case 'I': add_items(optarg); break;
-        case 'B': opt.by = optarg; break;
-        case 'M': opt.cap = rs_opt_int("--max-per-group", optarg, 1, INT32_MAX); break;
-        case 'R': opt.round_robin = 1; break;
-        case 'L': opt.mmr = 1; opt.lambda = rs_opt_double("--mmr", optarg, 0, 1); break;
-        case 'b': add_boost(optarg); break;
-        case 'Q': add_quota(optarg); break;
-        case 'S': opt.stock_col = optarg; break;
-        case 'D': opt.deny = optarg; break;
-        case 'E': opt.seen = optarg; break;
-        case 'n': opt.top = rs_opt_int("--top", optarg, 0, INT32_MAX); break;
-        default: rs_usage_bad_option(SYNOPSIS, argv);
-        }
+        int rc = rs_div_spec_set(&opt.div, rs_opt_flag(longopts, c, li), optarg);
+        if (rc < 0)
+            rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
+        if (rc == 0)
+            rs_usage_bad_option(SYNOPSIS, argv);
     }
     if (argc - optind > 1)
         rs_usage_error(SYNOPSIS, "one ranked input at most");
     struct ctx x;
-    check_options(&x);
-    struct rs_div_items_opts io = {
-        .tables = opt.tables, .ntables = opt.ntables, .emb = opt.emb, .deny = opt.deny, .seen = opt.seen,
-        .user_col = cols.user, .item_col = cols.item, .by = opt.by, .stock_col = opt.stock_col,
-        .boost = opt.boost, .nboost = opt.nboost, .quota = opt.quota, .nquota = opt.nquota,
-    };
-    int rc = rs_div_items_load(&x.items, &io);
-    for (size_t r = 0; rc == 0 && r < opt.nboost + opt.nquota; r++)
+    if (rs_div_spec_params(&opt.div, &x.p) < 0)
+        rs_usage_error(SYNOPSIS, "%s", rs_err_msg());
+    int rc = rs_div_spec_load(&opt.div, cols.user, cols.item, &x.items, &x.p);
+    const struct rs_div_spec *d = &opt.div;
+    for (size_t r = 0; rc == 0 && r < d->nboost + d->nquota; r++)
         if (x.items.rule_v[r] < 0)
             rs_log("warning: no item has %s = '%s'", x.items.attr.names[x.items.rule_c[r]],
-                   r < opt.nboost ? opt.boost[r].value : opt.quota[r - opt.nboost].value);
-    x.p.dims = x.items.emb.dims;
+                   r < d->nboost ? d->boost[r].value : d->quota[r - d->nboost].value);
     struct rs_writer *w = NULL;
     if (rc == 0)
         rc = rs_output_open(&w, &opt.out);
     if (rc == 0)
         rc = run(&x, optind < argc ? argv[optind] : "-", w);
     rs_div_items_free(&x.items);
-    for (size_t i = 0; i < opt.nspec; i++)
-        free(opt.spec[i]);
+    rs_div_spec_free(&opt.div);
     if ((rc = rs_writer_finish(w, rc)) < 0)
         rs_die(rc);
     return 0;

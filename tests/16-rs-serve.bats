@@ -72,7 +72,7 @@ assert got == ['i%d' % k for k in order], (got, order)"
     grep -q "UTF-8" body
     [ "$(get "/recommend?user_id=%00&k=2")" = 400 ]
     [ "$(get "/healthz")" = 200 ]
-    [ "$(get "/metrics")" = 200 ]
+    [ "$(get "/metrics.json")" = 200 ]
     grep -q '"4xx":13' body
 }
 
@@ -93,7 +93,7 @@ assert got == ['i%d' % k for k in order], (got, order)"
     sleep 2.5
     [ "$(get "/similar?item_id=n1&k=3")" = 200 ]
     grep -q '"version":2' body
-    [ "$(get "/metrics")" = 200 ]
+    [ "$(get "/metrics.json")" = 200 ]
     grep -q '"reload_failures":1' body
     grep -q "reload failed, keeping version 2" server.log
     make_bundle 2                       # a good file again: picked up
@@ -299,7 +299,7 @@ PY
     head -c 300 rank.rsm > cut.rsm      # truncated: refused
     mv cut.rsm rank.rsm
     sleep 2.5
-    [ "$(get "/metrics")" = 200 ]
+    [ "$(get "/metrics.json")" = 200 ]
     grep -q '"reload_failures":1' body
     grep -q "reload failed, keeping version 1" server.log
     get "/recommend?user_id=u3&k=5&hour=9" > /dev/null
@@ -397,7 +397,7 @@ print('i%d' % min((k for k in range(60) if k % 7 != 2 and k % 10 != 3), key=lamb
     printf 'user_id\titem_id\tscore\nu2\ti1\t1\n' > pop.new     # no rank column: refused
     mv pop.new pop.tsv
     sleep 2.5
-    [ "$(get "/metrics")" = 200 ]
+    [ "$(get "/metrics.json")" = 200 ]
     grep -q '"reload_failures":1' body
     grep -q "reload failed, keeping version 2: 'pop.tsv' line 1: no column 'rank'" server.log
     get "/recommend?user_id=u2&k=5" > /dev/null

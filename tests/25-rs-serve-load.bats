@@ -9,7 +9,7 @@ load serve-helpers
 LOAD="$BATS_TEST_DIRNAME/serve-load.py"
 
 # metric NAME: a number of /metrics.
-metric() { curl -s "$URL/metrics" | sed "s/.*\"$1\":\([0-9]*\).*/\1/"; }
+metric() { curl -s "$URL/metrics.json" | sed "s/.*\"$1\":\([0-9]*\).*/\1/"; }
 
 # Waits (up to 10 s) until metric $1 is above $2.
 wait_metric_above() {

@@ -40,7 +40,22 @@ struct rs_div_items_opts {
     const char *stock_col;       /* drop items whose value is 0/false/no/n; NULL: none */
     const struct rs_div_rule *boost, *quota;
     size_t nboost, nquota;       /* at most RS_DIV_MAX_RULES each */
+    const char *lat_col, *lon_col; /* item (and user) position in degrees; NULL: no geo filter */
+    const char *geo_users;       /* table of user positions (user_col, lat_col, lon_col), or NULL */
 };
+
+/* Where a user is and how far items may be: items farther than radius_km
+ * (haversine, on a sphere of radius RS_EARTH_KM) are dropped; an item
+ * without a position is kept (a digital offer is everywhere). */
+struct rs_div_where {
+    int on;
+    double lat, lon, radius_km;
+};
+
+#define RS_EARTH_KM 6371.0088 /* the mean Earth radius (IUGG) */
+
+/* The great-circle distance in km between two points in degrees. */
+double rs_haversine_km(double lat1, double lon1, double lat2, double lon2);
 
 struct rs_div_items {
     struct rs_itemattr attr;
@@ -53,14 +68,21 @@ struct rs_div_items {
     size_t nboost, nquota;
     int rule_c[2 * RS_DIV_MAX_RULES];      /* boosts, then quotas: attribute column */
     int32_t rule_v[2 * RS_DIV_MAX_RULES];  /* value id, -1 if no item has it */
+    int lat_c, lon_c;            /* -1: no geo filter */
+    double *lat_v, *lon_v;       /* per value id of those columns */
+    struct rs_strmap *geo_users; /* user -> row of ulat, ulon */
+    double *ulat, *ulon;
 };
 
 /* Loads everything o names, and closes o's readers. Errors (a missing file or
  * column, a bad row) name file, line and column; d is then safe to free. */
 int rs_div_items_load(struct rs_div_items *d, const struct rs_div_items_opts *o);
 void rs_div_items_free(struct rs_div_items *d);
+/* The position of user in the geo_users table: 0, or -1 when unknown. */
+int rs_div_items_user_at(const struct rs_div_items *d, const char *user, double *lat, double *lon);
 /* Fills c's group, drop, boost, quota and vec for item of user (pos and
- * score are left as they are). */
-void rs_div_items_fill(const struct rs_div_items *d, const char *user, const char *item, struct rs_div_cand *c);
+ * score are left as they are); w (NULL or off: none) drops items too far. */
+void rs_div_items_fill(const struct rs_div_items *d, const char *user, const char *item,
+                       const struct rs_div_where *w, struct rs_div_cand *c);
 
 #endif

@@ -23,6 +23,19 @@ uint64_t rs_latency_count(struct rs_latency *h)
     return atomic_load_explicit(&h->total, memory_order_relaxed);
 }
 
+uint64_t rs_latency_snapshot(struct rs_latency *h, uint64_t out[RS_LATENCY_BUCKETS])
+{
+    uint64_t n = 0;
+    for (int b = 0; b < RS_LATENCY_BUCKETS; b++)
+        n += out[b] = atomic_load_explicit(&h->count[b], memory_order_relaxed);
+    return n;
+}
+
+double rs_latency_sum(struct rs_latency *h)
+{
+    return atomic_load_explicit(&h->sum_ns, memory_order_relaxed) * 1e-9;
+}
+
 double rs_latency_mean(struct rs_latency *h)
 {
     uint64_t n = rs_latency_count(h);
@@ -31,9 +44,7 @@ double rs_latency_mean(struct rs_latency *h)
 
 double rs_latency_quantile(struct rs_latency *h, double p)
 {
-    uint64_t counts[RS_LATENCY_BUCKETS], n = 0;
-    for (int b = 0; b < RS_LATENCY_BUCKETS; b++)
-        n += counts[b] = atomic_load_explicit(&h->count[b], memory_order_relaxed);
+    uint64_t counts[RS_LATENCY_BUCKETS], n = rs_latency_snapshot(h, counts);
     if (n == 0)
         return 0;
     uint64_t need = (uint64_t)ceil(p * (double)n), seen = 0;

@@ -20,6 +20,12 @@ void rs_latency_add(struct rs_latency *h, uint64_t ns);
  * 0 when nothing was recorded. */
 double rs_latency_quantile(struct rs_latency *h, double p);
 uint64_t rs_latency_count(struct rs_latency *h);
+/* Copies the bucket counts (bucket b: [2^(b/8), 2^((b+1)/8)) ns, the last
+ * one open-ended) into out, and returns their sum: one snapshot, so the
+ * cumulative counts of an exposition never decrease. */
+uint64_t rs_latency_snapshot(struct rs_latency *h, uint64_t out[RS_LATENCY_BUCKETS]);
+/* Sum of the observations in seconds. */
+double rs_latency_sum(struct rs_latency *h);
 /* Mean in seconds (0 when empty). */
 double rs_latency_mean(struct rs_latency *h);
 

@@ -2,6 +2,7 @@
 #include "serve/reco.h"
 #include "index/ann.h"
 #include "rerank/diversify.h"
+#include "rerank/divspec.h"
 #include "index/cands.h"
 #include "index/fuse.h"
 #include "core/err.h"
@@ -35,8 +36,11 @@ struct rs_reco {
     uint8_t *deny_ann;        /* deny in the index's item order */
     size_t nprobe, rerank;
     uint8_t *deny;            /* per id: out of stock */
-    int32_t *group;           /* per id: group value id, -1 none; NULL: no diversification */
-    size_t max_per_group, candidates;
+    size_t candidates;
+    int post_on;              /* post-ranking rules given: the list is filled up to candidates */
+    const struct rs_div_spec *spec;
+    struct rs_div_items post; /* their item side (divspec.h), and their parameters */
+    struct rs_div_params post_p;
     struct rs_seen seen;      /* items each user interacted with */
     uint32_t *popular;        /* items by event count, descending (ties: lower index) */
     float *popular_count;
@@ -95,8 +99,7 @@ static int load_seen(struct rs_reco *r, const struct rs_reco_opts *o)
 
 static int load_items(struct rs_reco *r, const struct rs_reco_opts *o)
 {
-    const char *cols[2];
-    size_t ncols = 0;
+    const char *stock = "in_stock";
     struct rs_itemattr a = { 0 };
     struct rs_tsv *t;
     int rc = rs_tsv_open(&t, o->items, 0), key;
@@ -106,25 +109,16 @@ static int load_items(struct rs_reco *r, const struct rs_reco_opts *o)
         return rc;
     int has_stock = rs_tsv_col(t, "in_stock") >= 0;
     rs_tsv_close(t);
-    if (has_stock)
-        cols[ncols++] = "in_stock";
-    if (o->group_col)
-        cols[ncols++] = o->group_col;
-    if (ncols == 0)
+    if (!has_stock)
         return 0;
-    if ((rc = rs_itemattr_load(&a, &o->items, 1, item_col(o), cols, ncols)) < 0)
+    if ((rc = rs_itemattr_load(&a, &o->items, 1, item_col(o), &stock, 1)) < 0)
         return rc;
     r->deny = xcalloc(r->nids + 1, 1);
-    if (o->group_col)
-        r->group = xmalloc((r->nids + 1) * sizeof *r->group);
-    int32_t zero = has_stock ? rs_itemattr_value(&a, 0, "0", 1) : -1;
+    int32_t zero = rs_itemattr_value(&a, 0, "0", 1);
     for (size_t i = 0; i < r->nids; i++) {
         size_t len;
         const char *id = rs_strmap_key(r->ids, (int64_t)i, &len);
-        if (has_stock)
-            r->deny[i] = zero >= 0 && rs_itemattr_get(&a, 0, id, len) == zero;
-        if (o->group_col)
-            r->group[i] = rs_itemattr_get(&a, (int)ncols - 1, id, len);
+        r->deny[i] = zero >= 0 && rs_itemattr_get(&a, 0, id, len) == zero;
     }
     rs_itemattr_free(&a);
     return 0;
@@ -322,7 +316,7 @@ int rs_reco_load(struct rs_reco **rp, const struct rs_reco_opts *o)
 {
     struct rs_reco *r = xcalloc(1, sizeof *r);
     r->candidates = o->candidates ? o->candidates : RS_RECO_DEFAULT_CANDIDATES;
-    r->max_per_group = o->max_per_group;
+    r->post_p = (struct rs_div_params){ .mode = RS_DIV_SCORE };
     int rc = rs_embset_load(&r->items, o->items_emb);
     if (rc == 0)
         rc = check_finite(&r->items, o->items_emb, "item");
@@ -354,6 +348,12 @@ int rs_reco_load(struct rs_reco **rp, const struct rs_reco_opts *o)
     }
     if (rc == 0 && o->ranker)
         rc = load_ranker(r, o);
+    if (rc == 0 && o->post && rs_div_spec_active(o->post)) {
+        r->post_on = 1;
+        r->spec = o->post;
+        if ((rc = rs_div_spec_params(o->post, &r->post_p)) == 0)
+            rc = rs_div_spec_load(o->post, "user_id", "item_id", &r->post, &r->post_p);
+    }
     r->nprobe = o->nprobe ? o->nprobe : 16;
     r->rerank = o->rerank;
     if (rc < 0) {
@@ -380,7 +380,8 @@ void rs_reco_free(struct rs_reco *r)
     free(r->popular);
     free(r->popular_count);
     free(r->deny);
-    free(r->group);
+    if (r->post_on)
+        rs_div_items_free(&r->post);
     if (r->tower)
         rs_tower_free(r->tower);
     free(r->tower);
@@ -432,6 +433,8 @@ void rs_reco_list_free(struct rs_reco_list *l)
     free(l->ids);
     free(l->scores);
     free(l->p);
+    free(l->cand_ids);
+    free(l->cand_scores);
     memset(l, 0, sizeof *l);
 }
 
@@ -544,7 +547,7 @@ static void pool_of_fused(struct pool *pl, const struct rs_fuse_list *fl)
 static void retrieve(const struct rs_reco *r, const float *uvec, const struct rs_knn_filter *f, size_t k,
                      struct pool *pl)
 {
-    size_t depth = r->rank || (r->group && r->max_per_group) ? (r->candidates > k ? r->candidates : k) : k;
+    size_t depth = r->rank || r->post_on ? (r->candidates > k ? r->candidates : k) : k;
     struct cands c;
     if (uvec)
         search(r, uvec, f, depth, &c);
@@ -659,40 +662,57 @@ static int check_scores(const struct rs_reco_list *l)
     return 0;
 }
 
-/* The final (at most) k of pl taken in the ranker's order (p, order; NULL:
- * pl's order), without the items drop filters (NULL: none), as rs-diversify
- * drops them: under the group cap when diversifying, else the first k. An
- * error when a score is not finite. */
-static int finish(const struct rs_reco *r, const struct pool *pl, const float *p, const uint32_t *order,
-                   const struct rs_knn_filter *drop, size_t k, struct rs_reco_list *out)
+/* Keeps the list post-ranking is given (what it sees, in its order), for
+ * a request that asks for it (schemas/serve.md, debug=candidates). */
+static void keep_cands(struct rs_reco_list *out, const struct rs_reco *r, const struct pool *pl,
+                       const struct rs_div_cand *dc, const size_t *at, size_t n)
 {
+    out->cand_ids = xrealloc(out->cand_ids, (n ? n : 1) * sizeof *out->cand_ids);
+    out->cand_scores = xrealloc(out->cand_scores, (n ? n : 1) * sizeof *out->cand_scores);
+    for (size_t j = 0; j < n; j++) {
+        out->cand_ids[j] = rs_strmap_key(r->ids, pl->item[at[j]], NULL);
+        out->cand_scores[j] = dc[j].score;
+    }
+    out->ncands = n;
+}
+
+/* The final (at most) k of pl taken in the ranker's order (p, order; NULL:
+ * pl's order), without the items drop filters (NULL: none), then through
+ * post-ranking for user as rs-diversify re-ranks a user's rows (the first k
+ * by score without rules). An error when a score is not finite. */
+static int finish(const struct rs_reco *r, const char *user, const struct pool *pl, const float *p,
+                  const uint32_t *order, const struct rs_knn_filter *drop, size_t k,
+                  const struct rs_reco_req *q, struct rs_reco_list *out)
+{
+    struct rs_div_where where = { 0 };
+    if (r->post_on && q)
+        rs_div_spec_where(r->spec, &r->post, user, q->radius_km, q->has_at, q->lat, q->lon, &where);
     list_reserve(out, k);
     out->ranked = p != NULL;
-    size_t n = pl->n, npick = 0, *pick = xmalloc((n ? n : 1) * sizeof *pick);
-    struct rs_div_cand *dc = xcalloc(n ? n : 1, sizeof *dc);
-    for (size_t j = 0; j < n; j++) {
+    size_t n = 0, *pick = xmalloc((pl->n + 1) * sizeof *pick), *at = xmalloc((pl->n + 1) * sizeof *at);
+    struct rs_div_cand *dc = xcalloc(pl->n + 1, sizeof *dc);
+    for (size_t j = 0; j < pl->n; j++) {
         size_t i = order ? order[j] : j;
-        dc[j] = (struct rs_div_cand){ .pos = (uint32_t)j,
-                                      .drop = drop && rs_knn_filtered(drop, 0, pl->item[i]),
-                                      .group = r->group ? r->group[pl->item[i]] : -1,
+        if (drop && rs_knn_filtered(drop, 0, pl->item[i]))
+            continue;
+        dc[n] = (struct rs_div_cand){ .pos = (uint32_t)n, .group = -1,
                                       .score = p ? (double)p[2 * i] + p[2 * i + 1] : pl->score[i] };
+        if (r->post_on)
+            rs_div_items_fill(&r->post, user, rs_strmap_key(r->ids, pl->item[i], NULL), &where, &dc[n]);
+        at[n++] = i;
     }
-    if (r->group && r->max_per_group) {
-        struct rs_div_params dp = { .top_n = k, .mode = RS_DIV_SCORE, .max_per_group = r->max_per_group };
-        npick = rs_div_rerank(dc, n, &dp, pick);
-    } else {
-        for (size_t j = 0; j < n && npick < k; j++)
-            if (!dc[j].drop)
-                pick[npick++] = j;
-    }
+    if (q && q->want_cands)
+        keep_cands(out, r, pl, dc, at, n);
+    struct rs_div_params dp = r->post_p;
+    dp.top_n = k;
+    size_t npick = rs_div_rerank(dc, n, &dp, pick);
     for (size_t t = 0; t < npick; t++) {
-        size_t j = pick[t], i = order ? order[j] : j;
+        size_t i = at[pick[t]];
         if (p)
             out->p[2 * out->n] = p[2 * i], out->p[2 * out->n + 1] = p[2 * i + 1];
-        list_push(out, r, pl->item[i], dc[j].score);
+        list_push(out, r, pl->item[i], dc[pick[t]].score);
     }
-    free(pick);
-    free(dc);
+    free(pick), free(at), free(dc);
     return check_scores(out);
 }
 
@@ -704,10 +724,10 @@ int rs_reco_similar(const struct rs_reco *r, const char *item, size_t k, struct 
     struct rs_knn_filter f = { .deny = r->deny, .self = &i };
     struct cands c;
     struct pool pl;
-    size_t depth = r->group && r->max_per_group ? (r->candidates > k ? r->candidates : k) : k;
+    size_t depth = r->post_on ? (r->candidates > k ? r->candidates : k) : k;
     search(r, r->items.x + (size_t)i * r->items.dims, &f, depth, &c);
     pool_of_cands(&pl, &c);
-    int rc = finish(r, &pl, NULL, NULL, NULL, k, out);
+    int rc = finish(r, "", &pl, NULL, NULL, NULL, k, NULL, out);
     out->source = RS_RECO_SRC_ITEM;
     pool_free(&pl);
     cands_free(&c);
@@ -783,12 +803,46 @@ int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, stru
     if (r->rank)
         rc = rank(r, q, uvec, &pl, p, order);
     if (rc == 0) {
-        rc = finish(r, &pl, p, order, drop, q->k, out);
+        rc = finish(r, q->user, &pl, p, order, drop, q->k, q, out);
         out->source = source;
     }
     free(p), free(order), free(vec);
     pool_free(&pl);
     rs_fuse_list_free(&fl);
+    return rc;
+}
+
+int rs_reco_score(const struct rs_reco *r, const struct rs_reco_req *q, const char *item, struct rs_reco_pair *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t id = rs_strmap_get(r->ids, item, strlen(item));
+    if (id < 0)
+        return rs_err_set(RS_ERR_USAGE, "unknown item '%.64s'", item);
+    float *vec = xmalloc(r->items.dims * sizeof *vec);
+    const float *uvec;
+    int rc = user_vector(r, q, vec, &uvec, &out->source);
+    int64_t e = rc == 0 && uvec ? rs_strmap_get(r->items.ids, item, strlen(item)) : -1;
+    if (e >= 0) {
+        out->has_tower = 1;
+        for (uint32_t j = 0; j < r->items.dims; j++)
+            out->tower_score += (double)uvec[j] * r->items.x[(size_t)e * r->items.dims + j];
+    }
+    if (rc == 0 && !r->rank && !out->has_tower)
+        rc = rs_err_set(RS_ERR_USAGE, "nothing to score: user '%.64s' has no vector and there is no ranker", q->user);
+    if (rc == 0 && r->rank) {
+        struct pool pl;
+        uint32_t order;
+        pool_alloc(&pl, 1, NULL);
+        pl.item[0] = (uint32_t)id;
+        pl.score[0] = out->tower_score;
+        rc = rank(r, q, uvec, &pl, out->p, &order);
+        pool_free(&pl);
+        out->ranked = rc == 0;
+        out->score = (double)out->p[0] + out->p[1];
+    }
+    if (rc == 0 && !(isfinite(out->tower_score) && isfinite(out->score)))
+        rc = rs_err_set(RS_ERR_FORMAT, "item '%.64s' scored: not a finite number", item);
+    free(vec);
     return rc;
 }
 

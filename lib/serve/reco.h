@@ -7,7 +7,7 @@
  *                       an ANN index (excluding items the user has seen and
  *                       items out of stock) → optional ranker (rs-rank's
  *                       p_click + p_booking, re-ordering them) → optional
- *                       diversification → k; a user with neither an
+ *                       post-ranking (rs-diversify's rules) → k; a user with neither an
  *                       embedding nor features gets the most popular items;
  *                       with precomputed sources, the candidates are the
  *                       merge (fuse.h) of the online ones and the user's
@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct rs_div_spec;
+
 struct rs_reco_opts {
     const char *items_emb;   /* RSB of item embeddings (required) */
     const char *index;       /* ANN index of the same items (rs-retrieve index build), or NULL:
@@ -37,9 +39,9 @@ struct rs_reco_opts {
                               * feature values of their requests */
     const char *users;       /* user feature table for model, or NULL */
     const char *seen;        /* events TSV (user_id, item_id): excluded, and popularity; or NULL */
-    const char *items;       /* items TSV with in_stock / group column, or NULL */
-    const char *group_col;   /* diversify: at most max_per_group items per value; NULL: off */
-    size_t max_per_group;
+    const char *items;       /* items TSV with in_stock = 0 rows never retrieved, or NULL */
+    const struct rs_div_spec *post; /* post-ranking: rs-diversify's rules (its --items read when
+                              * the bundle loads), top N = the request's k; NULL: the first k */
     size_t candidates;       /* retrieval depth before ranking, filters and diversification
                               * (with sources: the online source's) */
     const char *ranker;      /* rs-rank model (RSM) re-scoring the candidates, or NULL */
@@ -85,6 +87,9 @@ struct rs_reco_list {
     float *p;           /* (n, 2) p_click, p_booking when ranked */
     int ranked;         /* 1: the ranker ordered the list */
     int source;         /* enum rs_reco_source */
+    size_t ncands;      /* with want_cands: the list post-ranking re-ranked, in its order, */
+    const char **cand_ids; /* and its scores before boosts (0: not asked) */
+    double *cand_scores;
 };
 
 /* A /recommend request. Values are named like request parameters: a value
@@ -95,6 +100,10 @@ struct rs_reco_list {
 struct rs_reco_req {
     char *user;
     size_t k;
+    int want_cands;     /* keep the list post-ranking sees in the answer (debugging, tests) */
+    double radius_km;   /* the geolocation filter's radius (< 0: the server's --radius-km) */
+    int has_at;         /* the user is at (lat, lon) (else: the --geo-users table) */
+    double lat, lon;
     size_t n, cap;
     char **names, **vals;
 };
@@ -123,6 +132,20 @@ int rs_reco_similar(const struct rs_reco *r, const char *item, size_t k, struct 
  * vector or score: RS_ERR_FORMAT (never a short or empty list). */
 int rs_reco_recommend(const struct rs_reco *r, const struct rs_reco_req *q, struct rs_reco_list *out);
 void rs_reco_list_free(struct rs_reco_list *l);
+
+/* One user-item pair scored (the two-tower MatchModel, and the ranker). */
+struct rs_reco_pair {
+    int has_tower;      /* the user has a vector and the item an embedding: */
+    double tower_score; /* their dot product, retrieval's score */
+    int ranked;         /* with a ranker: p_click, p_booking and score = their sum, the pair */
+    float p[2];         /* ranked as a one-item candidate list (rank 1, score the tower */
+    double score;       /* score, or none without a vector), as /recommend ranks a list */
+    int source;         /* where the user's vector came from (enum rs_reco_source) */
+};
+/* Scores item for q->user (its vector as for recommend). RS_ERR_USAGE when
+ * the item is unknown, or when there is nothing to score (no vector and no
+ * ranker); RS_ERR_FORMAT when a score is not finite. */
+int rs_reco_score(const struct rs_reco *r, const struct rs_reco_req *q, const char *item, struct rs_reco_pair *out);
 /* Parses a request's k parameter s (as the HTTP layer decoded it): NULL
  * gives dflt; a plain decimal integer in 1..max is returned; anything else
  * (empty, sign-only, trailing bytes, overflow, out of range) gives -1. */

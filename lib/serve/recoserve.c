@@ -2,6 +2,7 @@
  * signature, requests and answers as JSON (see recoserve.h). */
 #include "serve/recoserve.h"
 #include "core/err.h"
+#include "rerank/divspec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,17 +25,19 @@ void rs_reco_release(struct rs_reco_slot *s, struct rs_reco_ref *b)
     int last = --b->refs == 0;
     pthread_mutex_unlock(&s->lock);
     if (last) {
-        rs_reco_free(b->reco);
+        rs_exp_free(b->exp);
+        free(b->exp);
         free(b);
     }
 }
 
-void rs_reco_install(struct rs_reco_slot *s, struct rs_reco *r, uint64_t version)
+void rs_reco_install(struct rs_reco_slot *s, struct rs_exp *e, uint64_t version)
 {
     struct rs_reco_ref *b = NULL, *old;
-    if (r) {
+    if (e) {
         b = xcalloc(1, sizeof *b);
-        b->reco = r;
+        b->exp = e;
+        b->reco = e->arm[0].reco;
         b->version = version;
         b->refs = 1; /* the slot's own reference */
     }
@@ -46,8 +49,7 @@ void rs_reco_install(struct rs_reco_slot *s, struct rs_reco *r, uint64_t version
         rs_reco_release(s, old);
 }
 
-/* sig with the identity of the file at path (none when it is absent) mixed in. */
-static uint64_t sign_file(uint64_t sig, const char *path)
+uint64_t rs_reco_file_signature(uint64_t sig, const char *path)
 {
     struct stat st;
     if (!path || stat(path, &st) != 0)
@@ -65,9 +67,13 @@ uint64_t rs_reco_files_signature(const struct rs_reco_opts *o)
                             o->model,     o->users,     o->ranker, o->rank_users, o->rank_items };
     uint64_t sig = 1469598103934665603ULL; /* FNV-1a over the fields */
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
-        sig = sign_file(sig, paths[i]);
+        sig = rs_reco_file_signature(sig, paths[i]);
     for (size_t s = 0; s < o->nsources; s++)
-        sig = sign_file(sig, o->source_paths[s]);
+        sig = rs_reco_file_signature(sig, o->source_paths[s]);
+    for (size_t i = 0; o->post && i < o->post->nitems; i++)
+        sig = rs_reco_file_signature(sig, o->post->items[i]);
+    if (o->post)
+        sig = rs_reco_file_signature(rs_reco_file_signature(sig, o->post->deny), o->post->seen);
     return sig;
 }
 
@@ -182,15 +188,33 @@ static json_t *list_json(const struct rs_reco_list *l)
     return items;
 }
 
+/* The list post-ranking re-ranked: [{"item_id", "score"}...] in its order. */
+static json_t *cands_json(const struct rs_reco_list *l)
+{
+    json_t *cands = json_array();
+    for (size_t i = 0; i < l->ncands; i++)
+        if (json_array_append_new(cands, json_pack("{s:s, s:f}", "item_id", l->cand_ids[i], "score",
+                                                   l->cand_scores[i])) < 0) {
+            json_decref(cands);
+            return NULL;
+        }
+    return cands;
+}
+
 json_t *rs_reco_answer_json(const char *id, const struct rs_reco_list *l, uint64_t version)
 {
-    json_t *items = list_json(l);
+    json_t *items = list_json(l), *j;
     if (!items)
         return NULL;
     if (l->source == RS_RECO_SRC_ITEM)
         return json_pack("{s:s, s:o, s:I}", "item_id", id, "items", items, "version", (json_int_t)version);
     int popular = l->source == RS_RECO_SRC_POPULAR;
-    return json_pack("{s:s, s:o, s:I, s:s, s:b, s:o}", "user_id", id, "items", items, "version", (json_int_t)version,
-                     "source", rs_reco_source_name(l->source), "ranked", l->ranked, "fallback",
-                     popular ? json_string("popular") : json_null());
+    j = json_pack("{s:s, s:o, s:I, s:s, s:b, s:o}", "user_id", id, "items", items, "version", (json_int_t)version,
+                  "source", rs_reco_source_name(l->source), "ranked", l->ranked, "fallback",
+                  popular ? json_string("popular") : json_null());
+    if (j && l->cand_ids && json_object_set_new(j, "candidates", cands_json(l)) < 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }

@@ -18,6 +18,7 @@
 #include "io/rsm.h"
 #include "core/strmap.h"
 #include "model/tower.h"
+#include "rerank/divspec.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -120,9 +121,12 @@ static struct rs_reco *bundle(void)
                "item_id\tin_stock\tgroup\tcategory\ni1\t1\ta\ta\ni2\t1\ta\tb\ni3\t0\tb\ta\ni4\t1\tb\tc\n", attrs);
     write_tower(dir, tower);
     write_ranker(dir, rank);
+    static struct rs_div_spec post = RS_DIV_SPEC_INIT; /* at most one item of a group */
+    if (rs_div_spec_set(&post, "--by", "group") != 1 || rs_div_spec_set(&post, "--max-per-group", "1") != 1 ||
+        rs_div_spec_set(&post, "--items", attrs) != 1)
+        abort();
     struct rs_reco_opts o = { .items_emb = items, .users_emb = users, .model = tower, .seen = seen,
-                              .items = attrs, .group_col = "group", .max_per_group = 1, .candidates = 3,
-                              .ranker = rank, .rank_items = attrs };
+                              .items = attrs, .post = &post, .candidates = 3, .ranker = rank, .rank_items = attrs };
     if (rs_reco_load(&r, &o) < 0)
         abort();
     const char *files[] = { items, users, seen, attrs, tower, rank }; /* the bundle holds everything */

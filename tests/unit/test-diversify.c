@@ -406,14 +406,14 @@ static void test_divitems(void)
     struct rs_div_cand c[5];
     const char *ids[5] = { "a", "b", "c", "d", "zz" };
     for (int i = 0; i < 5; i++)
-        rs_div_items_fill(&d, "u1", ids[i], &c[i]);
+        rs_div_items_fill(&d, "u1", ids[i], NULL, &c[i]);
     ok(c[0].group == c[1].group && c[2].group == c[3].group && c[0].group != c[2].group && c[4].group < 0,
        "divitems: groups by category; unknown item has none");
     ok(!c[0].drop && c[1].drop && c[2].drop && c[3].drop && !c[4].drop,
        "divitems: out of stock, denied, seen dropped; the rest kept");
     ok(c[0].boost == 1 && c[1].boost == 0 && c[3].boost == 1, "divitems: boost bit where new = 1");
     ok(c[0].quota == 0 && c[2].quota == 1 && c[3].quota == 1, "divitems: quota bit on the group music");
-    rs_div_items_fill(&d, "u2", "d", &c[3]);
+    rs_div_items_fill(&d, "u2", "d", NULL, &c[3]);
     ok(!c[3].drop, "divitems: seen is per user");
     rs_div_items_free(&d);
     struct rs_div_rule bad = { "venue", "v1" };
