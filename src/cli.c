@@ -3,6 +3,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/num.h"
+#include "core/shard.h"
 #include "io/io.h"
 
 #include <ctype.h>
@@ -37,6 +38,10 @@ static void on_signal(int sig)
     signal(sig, SIG_DFL);
     raise(sig);
 }
+
+/* Every row unless --shard says otherwise; the one place a launcher's rank
+ * and size would become the default. */
+struct rs_shard rs_shard_sel = { 0, 1 };
 
 void rs_cli_init(const char *prog)
 {
@@ -146,6 +151,17 @@ int rs_cli_common(int opt, const char *arg, void (*help)(void))
         return 1;
     }
     return 0;
+}
+
+int rs_cli_shard(int opt, const char *arg)
+{
+    if (opt != RS_OPT_SHARD)
+        return 0;
+    if (rs_shard_parse(&rs_shard_sel, arg) < 0) {
+        fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", rs_prog, rs_err_msg(), rs_prog);
+        exit(2);
+    }
+    return 1;
 }
 
 int rs_cli_output(int opt, const char *arg, struct rs_output *out)
