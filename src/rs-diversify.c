@@ -86,6 +86,7 @@ static void help(void)
            "  -o, --output FILE       write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd              compress the output (default when FILE ends in .zst)\n"
            "      --level N           zstd level 1..19 (default 3)\n"
+           RS_SHARD_HELP
            RS_COMMON_HELP
            "\n"
            "Memory: one user's list, the item tables and the --seen pairs. Details and the\n"
@@ -187,6 +188,10 @@ static int flush_user(const struct ctx *x, struct stream *s)
     const char *user = field(s, 0, s->uc);
     rs_strmap_put(s->done_users, user, strlen(user), NULL);
     int rc = 0;
+    if (!rs_shard_has(&rs_shard_sel, user, strlen(user))) {
+        rs_rowbuf_clear(u);
+        return 0;
+    }
     for (size_t r = 0; r < u->nrows; r++) {
         s->cand[r].pos = (uint32_t)r; /* the score was set by keep_row */
         rs_div_items_fill(&x->items, user, field(s, r, s->ic), &s->cand[r]);
@@ -316,6 +321,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
+        RS_SHARD_LONGOPTS,
         { "items", required_argument, 0, 'I' },
         { "by", required_argument, 0, 'B' },
         { "max-per-group", required_argument, 0, 'M' },
@@ -332,7 +338,8 @@ int main(int argc, char **argv)
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "n:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols) ||
+            rs_cli_shard(c, optarg))
             continue;
         switch (c) {
         case 'I': add_items(optarg); break;
