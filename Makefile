@@ -40,6 +40,8 @@ LDLIBS_rs-serve = -lmicrohttpd
 # Debian packages the product needs (build and test); `make deps` installs them.
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
            libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
+# xxhsum: tests/26-sharded.bats checks the shard of an id against it
+DEB_PKGS += xxhash
 
 # MovieLens 100K (pipelines/movielens.mk, benchmarks): where `make data-ml100k`
 # puts it and where they read it. Not redistributable: data/ is git-ignored.
