@@ -83,8 +83,9 @@ struct rs_eval {
     int cat_col;
     const struct rs_embset *embs;
     int has_rel, has_cat, has_emb; /* which metrics exist (also merged ones) */
-    uint32_t nshards;              /* merge: N of the partials; shard_seen[N] */
-    uint8_t *shard_seen;
+    uint32_t nshards;              /* merge: N of the partials */
+    uint32_t *shards_got;          /* merge: the I of each partial read so far */
+    size_t ngot;
     char *seg_col;
     struct model *model;
     size_t nmodels;
@@ -145,7 +146,7 @@ void rs_eval_free(struct rs_eval *e)
         return;
     for (size_t m = 0; m < e->nmodels; m++)
         model_free(&e->model[m], rs_eval_nsegments(e), e->o.nk);
-    free(e->shard_seen);
+    free(e->shards_got);
     free(e->model);
     rs_idcache_free(e->ucache);
     rs_idcache_free(e->icache);
@@ -1107,13 +1108,14 @@ static int merge_global(struct rs_eval *e, struct partial *p, const char *stat)
         if (k == 0 || k > UINT32_MAX || v >= k || (e->nshards && k != e->nshards))
             return rs_tsv_errf(p->t, p->col[3], "shard %llu/%llu does not fit the others (%u shards)",
                                (unsigned long long)v, (unsigned long long)k, e->nshards);
-        if (!e->shard_seen)
-            e->shard_seen = xcalloc(k, 1);
-        p->had_shard = 1;
+        for (size_t i = 0; i < e->ngot; i++)
+            if (e->shards_got[i] == v)
+                return rs_tsv_errf(p->t, p->col[5], "shard %llu/%llu given twice", (unsigned long long)v,
+                                   (unsigned long long)k);
+        e->shards_got = xrealloc(e->shards_got, (e->ngot + 1) * sizeof *e->shards_got);
+        e->shards_got[e->ngot++] = (uint32_t)v;
         e->nshards = (uint32_t)k;
-        if (e->shard_seen[v]++)
-            return rs_tsv_errf(p->t, p->col[5], "shard %llu/%llu given twice", (unsigned long long)v,
-                               (unsigned long long)k);
+        p->had_shard = 1;
         return 0;
     }
     if (strcmp(stat, "k") == 0) {
@@ -1136,14 +1138,11 @@ static int merge_global(struct rs_eval *e, struct partial *p, const char *stat)
     const char *key = rs_tsv_get(p->t, p->col[4]);
     size_t len = rs_tsv_len(p->t, p->col[4]);
     if (strcmp(stat, "segment") == 0) {
-        if (v == 0 || v > 1u << 30)
-            return rs_tsv_errf(p->t, p->col[5], "bad segment number");
-        if (v >= p->nseg) {
-            p->seg = xrealloc(p->seg, (v + 1) * sizeof *p->seg);
-            memset(p->seg + p->nseg, 0, (v + 1 - p->nseg) * sizeof *p->seg);
-            p->nseg = v + 1;
-        }
-        p->seg[v] = seg_id(e, key, len);
+        if (v != p->nseg)
+            return rs_tsv_errf(p->t, p->col[5], "segment %llu: expected %zu (segments are numbered 1, 2, ...)",
+                               (unsigned long long)v, p->nseg);
+        p->seg = xrealloc(p->seg, (v + 1) * sizeof *p->seg);
+        p->seg[p->nseg++] = seg_id(e, key, len);
         return 0;
     }
     if (strcmp(stat, "train") == 0) {
@@ -1223,7 +1222,7 @@ int rs_eval_merge_partial(struct rs_eval *e, const char *path)
         return rc;
     p.nseg = 1;
     p.seg = xcalloc(1, sizeof *p.seg);
-    if (!e->shard_seen) /* the first partial: the global figures are not known yet */
+    if (!e->nshards) /* the first partial: the global figures are not known yet */
         e->train_users = e->train_items = UINT64_MAX;
     while ((rc = rs_tsv_next(p.t)) == 0 && (rc = merge_row(e, &p)) == 0)
         ;
@@ -1237,10 +1236,14 @@ int rs_eval_merge_partial(struct rs_eval *e, const char *path)
 
 int rs_eval_merge_finish(struct rs_eval *e)
 {
-    for (uint32_t i = 0; i < e->nshards; i++)
-        if (!e->shard_seen[i])
+    for (uint32_t i = 0; e->ngot < e->nshards && i < e->nshards; i++) { /* the first missing one */
+        size_t j = 0;
+        while (j < e->ngot && e->shards_got[j] != i)
+            j++;
+        if (j == e->ngot)
             return rs_err_set(RS_ERR_FORMAT, "shard %u of %u missing: the merge needs every shard's partial", i,
                               e->nshards);
+    }
     if (e->train_users == UINT64_MAX)
         e->train_users = 0;
     if (e->train_items == UINT64_MAX)
