@@ -327,7 +327,8 @@ int rs_eval_load_truth(struct rs_eval *e, const char *path, const char *seg_col)
         free(rows);
         return rc;
     }
-    qsort(rows, n, sizeof *rows, cmp_trow);
+    if (n) /* rows is NULL when no truth row is left (an empty shard) */
+        qsort(rows, n, sizeof *rows, cmp_trow);
     e->t_item = xmalloc((n ? n : 1) * sizeof *e->t_item);
     if (e->o.rel_col) { /* binary relevance needs no gains */
         e->t_gain = xmalloc((n ? n : 1) * sizeof *e->t_gain);
