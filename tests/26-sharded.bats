@@ -151,6 +151,30 @@ shards3() {
     run -2 --separate-stderr rs-metrics --truth x --pred y --partial --wide
 }
 
+@test "rs-metrics merge: a damaged partial is an error naming file, line and column" {
+    rs-metrics -q --truth "$D/test/pos.tsv.zst" --pred "$D/final.tsv.zst" -k 5,20 --partial -o p.tsv
+    rs-metrics merge -q -k 5,20 -o ok.tsv p.tsv
+    grep -q '^final	recall	20	' ok.tsv
+    sed '5s/\t[^\t]*$/\tnan/' p.tsv > nan.tsv
+    run -1 --separate-stderr rs-metrics merge -k 5,20 nan.tsv
+    assert_stderr_has "'nan.tsv' line 5: column 'value'"
+    sed 's/^final\t0\trecall\t/final\t0\trecal\t/' p.tsv > stat.tsv
+    run -1 --separate-stderr rs-metrics merge -k 5,20 stat.tsv
+    assert_stderr_has "unknown statistic 'recal'"
+    sed 's/^final\t0\t/final\t3\t/' p.tsv > seg.tsv
+    run -1 --separate-stderr rs-metrics merge -k 5,20 seg.tsv
+    assert_stderr_has "segment 3 was not listed"
+    head -n 30 p.tsv > cut.tsv
+    run -1 --separate-stderr rs-metrics merge -k 5,20 cut.tsv
+    assert_stderr_has "ends before its 'end' row"
+    { cat p.tsv; tail -1 p.tsv; } > twice.tsv
+    run -1 --separate-stderr rs-metrics merge -k 5,20 twice.tsv
+    assert_stderr_has "a row after the 'end' row"
+    printf 'model\tsegment\n' > hdr.tsv
+    run -1 --separate-stderr rs-metrics merge -k 5,20 hdr.tsv
+    assert_stderr_has "no column 'stat'"
+}
+
 @test "shards with no rows give a valid output with its header" {
     # 40 shards of 150 users: some hold none
     local empty=

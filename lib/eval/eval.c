@@ -1024,7 +1024,7 @@ int rs_eval_write_partial(struct rs_eval *e, struct rs_writer *w)
     for (size_t m = 0; m < e->nmodels && rc == 0; m++)
         for (size_t s = 0; s < e->model[m].nacc && rc == 0; s++)
             rc = put_acc(e, w, &e->model[m], s);
-    return rc;
+    return rc ? rc : put_stat(w, NULL, 0, "end", 0, NULL, 0, 1, 1); /* a cut file lacks it */
 }
 
 /* ---- merging partials ---- */
@@ -1035,7 +1035,7 @@ struct partial {
     uint32_t *seg; /* the file's segment index -> the merged one */
     size_t nseg;
     size_t nk_seen;
-    int had_shard;
+    int had_shard, ended;
 };
 
 /* Model name's record in the merge, made on first sight with room for the
@@ -1202,6 +1202,12 @@ static int merge_stat(struct rs_eval *e, struct partial *p, struct acc *a, struc
 static int merge_row(struct rs_eval *e, struct partial *p)
 {
     const char *stat = rs_tsv_get(p->t, p->col[2]);
+    if (p->ended)
+        return rs_tsv_errf(p->t, p->col[2], "a row after the 'end' row");
+    if (strcmp(stat, "end") == 0 && rs_tsv_len(p->t, p->col[0]) == 0) {
+        p->ended = 1;
+        return 0;
+    }
     if (rs_tsv_len(p->t, p->col[0]) == 0)
         return merge_global(e, p, stat);
     uint64_t s;
@@ -1230,6 +1236,8 @@ int rs_eval_merge_partial(struct rs_eval *e, const char *path)
     if (rc == RS_ERR_EOF && (!p.had_shard || p.nk_seen != e->o.nk))
         rc = rs_err_set(RS_ERR_FORMAT, "'%s' is not a partial of rs-metrics --partial with these -k cutoffs",
                         rs_tsv_name(p.t));
+    else if (rc == RS_ERR_EOF && !p.ended)
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s' ends before its 'end' row: a partial cut short", rs_tsv_name(p.t));
     free(p.seg);
     rs_tsv_close(p.t);
     return rc == RS_ERR_EOF ? 0 : rc;
