@@ -90,11 +90,11 @@ struct rs_cols {
     { "session-col", required_argument, 0, RS_OPT_COL + 4 }
 
 /* --shard I/N of the row-wise tools (docs/design.md, "Sharded runs"): put
- * RS_SHARD_LONGOPTS in the getopt table, RS_SHARD_HELP in the help (after a
- * line naming the tool's key), pass each option to rs_cli_shard(); the
- * selection is rs_shard_sel, whose default rs_cli_init() sets (every row;
- * under mpirun, the rank's). */
-#define RS_OPT_SHARD 0x7f03
+ * RS_SHARD_LONGOPTS in the getopt table, RS_SHARD_HELP in the help, pass
+ * each option to rs_cli_shard(); the selection is rs_shard_sel, whose
+ * default (0/1, every row) is set in one place in cli.c, where a launcher's
+ * rank and size can replace it. */
+#define RS_OPT_SHARD 0x7f30
 #define RS_SHARD_LONGOPTS { "shard", required_argument, 0, RS_OPT_SHARD }
 #define RS_SHARD_HELP                                                                  \
     "      --shard I/N   only the rows whose user id (item id, for items) hashes to I:\n" \
