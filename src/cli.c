@@ -4,6 +4,7 @@
 #include "core/dist.h"
 #include "core/err.h"
 #include "core/num.h"
+#include "core/shard.h"
 #include "io/io.h"
 #include "io/tsv.h"
 
@@ -87,6 +88,10 @@ static void join_job(void)
     if (rs_dist_rank() != 0)
         rs_opts.quiet = 1;
 }
+
+/* Every row unless --shard says otherwise; the one place a launcher's rank
+ * and size would become the default. */
+struct rs_shard rs_shard_sel = { 0, 1 };
 
 void rs_cli_init(const char *prog)
 {
@@ -210,6 +215,17 @@ int rs_cli_common(int opt, const char *arg, void (*help)(void))
         return 1;
     }
     return 0;
+}
+
+int rs_cli_shard(int opt, const char *arg)
+{
+    if (opt != RS_OPT_SHARD)
+        return 0;
+    if (rs_shard_parse(&rs_shard_sel, arg) < 0) {
+        fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", rs_prog, rs_err_msg(), rs_prog);
+        exit(2);
+    }
+    return 1;
 }
 
 int rs_cli_output(int opt, const char *arg, struct rs_output *out)

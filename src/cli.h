@@ -12,6 +12,8 @@
 #ifndef RS_CLI_H
 #define RS_CLI_H
 
+#include "core/shard.h"
+
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,6 +100,18 @@ struct rs_cols {
     { "session-col", required_argument, 0, RS_OPT_COL + 4 },                                 \
     { "time-unit", required_argument, 0, RS_OPT_TIME_UNIT }
 
+/* --shard I/N of the row-wise tools (docs/design.md, "Sharded runs"): put
+ * RS_SHARD_LONGOPTS in the getopt table, RS_SHARD_HELP in the help, pass
+ * each option to rs_cli_shard(); the selection is rs_shard_sel, whose
+ * default (0/1, every row) is set in one place in cli.c, where a launcher's
+ * rank and size can replace it. */
+#define RS_OPT_SHARD 0x7f30
+#define RS_SHARD_LONGOPTS { "shard", required_argument, 0, RS_OPT_SHARD }
+#define RS_SHARD_HELP                                                                  \
+    "      --shard I/N   only the rows whose user id (item id, for items) hashes to I:\n" \
+    "                    XXH3-64 of the id mod N, 0 <= I < N; the N shards' outputs\n"  \
+    "                    merge into the unsharded one (default 0/1: every row)\n"
+
 #define RS_DEFAULT_SEED 42
 
 struct rs_common {
@@ -108,12 +122,16 @@ struct rs_common {
 
 extern const char *rs_prog;
 extern struct rs_common rs_opts;
+extern struct rs_shard rs_shard_sel;
 
 /* Sets the program name, defaults, C numeric locale and cleanup handlers. */
 void rs_cli_init(const char *prog);
 /* Handles a common flag; returns 1 if opt was one, 0 otherwise. --help calls
  * help() and exits 0; --version prints and exits 0. */
 int rs_cli_common(int opt, const char *arg, void (*help)(void));
+/* Handles --shard into rs_shard_sel; returns 1 if opt was it, 0 otherwise;
+ * a malformed I/N is a usage error (exit 2). */
+int rs_cli_shard(int opt, const char *arg);
 /* Handles an output flag into out; returns 1 if opt was one, 0 otherwise. */
 int rs_cli_output(int opt, const char *arg, struct rs_output *out);
 /* Handles a column flag into c; returns 1 if opt was one, 0 otherwise. A

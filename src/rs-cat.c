@@ -11,6 +11,7 @@
 #include "io/rsm.h"
 #include "core/timeparse.h"
 #include "io/tsv.h"
+#include "io/unshard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ static struct {
     int schema, to, csv, dtype;
     const char *id_col, *group_col;
     char *meta;
+    struct rs_unshard_opts unshard; /* --unshard: order set */
 } opt = { .to = TO_TSV, .head = -1, .dtype = RS_F32, .id_col = "id", .group_col = "user_id" };
 
 static void help(void)
@@ -65,6 +67,16 @@ static void help(void)
            "      --dtype T       with --to rsb: f32 (default), f16 or i8\n"
            "      --meta K=V      with --to rsb: add a metadata entry (repeatable)\n"
            "      --csv           parse TSV-like input as CSV (default: by .csv/.csv.zst name)\n"
+           "      --unshard ORDER  FILE... are shards 0..N-1 of one --shard I/N run: merge them\n"
+           "                      into the unsharded output, in the order of the key column\n"
+           "                      of ORDER, the stream the run read (TSV, or RSB ids):\n"
+           "                      at each key, the next rows of that key from its shard\n"
+           "                      (docs/design.md, \"Sharded runs\")\n"
+           "      --by COL        with --unshard: the shards' key column (default user_id;\n"
+           "                      RSB: the ids)\n"
+           "      --order-col COL with --unshard: ORDER's key column (default: --by)\n"
+           "      --one-row       with --unshard: one row per ORDER row (rs-negsample over\n"
+           "                      positives) instead of every row of the key\n"
            "  -o, --output FILE   write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd          compress the output (default when FILE ends in .zst)\n"
            "      --level N       zstd level 1..19 (default 3)\n"
@@ -78,7 +90,8 @@ static void help(void)
            "  rs-cat item_emb.rsb > emb.tsv && rs-cat --to rsb --dtype f16 -o emb16.rsb emb.tsv\n"
            "  rs-cat --to json -o recommendations.json final.tsv.zst\n"
            "  rs-cat --to npz -o tower.npz tower.rsm        # numpy.load('tower.npz')\n"
-           "  rs-cat --to pgvector item_emb.rsb | psql -c 'COPY items (id, embedding) FROM STDIN'\n");
+           "  rs-cat --to pgvector item_emb.rsb | psql -c 'COPY items (id, embedding) FROM STDIN'\n"
+           "  rs-cat --unshard merged.tsv.zst -o ranked.tsv.zst ranked.0.tsv.zst ranked.1.tsv.zst\n");
 }
 
 static void add_meta(const char *kv)
@@ -559,6 +572,10 @@ int main(int argc, char **argv)
         { "dtype", required_argument, 0, 'D' },
         { "meta", required_argument, 0, 'M' },
         { "csv", no_argument, 0, 'C' },
+        { "unshard", required_argument, 0, 'U' },
+        { "by", required_argument, 0, 'B' },
+        { "order-col", required_argument, 0, 'O' },
+        { "one-row", no_argument, 0, 'R' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -577,9 +594,19 @@ int main(int argc, char **argv)
             break;
         case 'M': add_meta(optarg); break;
         case 'C': opt.csv = 1; break;
+        case 'U': opt.unshard.order = optarg; break;
+        case 'B': opt.unshard.key_col = optarg; break;
+        case 'O': opt.unshard.order_col = optarg; break;
+        case 'R': opt.unshard.one_row = 1; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
+    if (!opt.unshard.order && (opt.unshard.key_col || opt.unshard.order_col || opt.unshard.one_row))
+        rs_usage_error(SYNOPSIS, "--by, --order-col and --one-row go with --unshard");
+    if (opt.unshard.order && (opt.schema || opt.to != TO_TSV || opt.head >= 0 || opt.csv))
+        rs_usage_error(SYNOPSIS, "--unshard merges shards as they are: no --schema, --to, --head or --csv");
+    if (opt.unshard.order && optind == argc)
+        rs_usage_error(SYNOPSIS, "--unshard needs the shards' files, shard 0 first");
     if (opt.schema && opt.to != TO_TSV)
         rs_usage_error(SYNOPSIS, "--schema and --to exclude each other");
     if ((TO_BINARY >> opt.to & 1) && !opt.out.path && isatty(1))
@@ -594,6 +621,16 @@ int main(int argc, char **argv)
     if (rc < 0)
         rs_die(rc);
     int nin = argc - optind;
+    if (opt.unshard.order) {
+        if (!opt.unshard.key_col)
+            opt.unshard.key_col = "user_id";
+        if (!opt.unshard.order_col)
+            opt.unshard.order_col = opt.unshard.key_col;
+        rc = rs_unshard(s.w, &opt.unshard, (const char *const *)argv + optind, (size_t)nin);
+        if ((rc = rs_writer_finish(s.w, rc)) < 0)
+            rs_die(rc);
+        return 0;
+    }
     int stdin_used = 0;
     for (int i = 0; rc == 0 && i < (nin ? nin : 1); i++) {
         const char *path = nin ? argv[optind + i] : "-";

@@ -79,6 +79,7 @@ static void help(void)
            "  -o, --output FILE       write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd              compress the output (default when FILE ends in .zst)\n"
            "      --level N           zstd level 1..19 (default 3)\n"
+           RS_SHARD_HELP
            RS_COMMON_HELP
            "\n"
            "Memory: one user's list, the item tables and the --seen pairs. Details and the\n"
@@ -139,6 +140,10 @@ static int flush_user(const struct ctx *x, struct stream *s)
     const char *user = field(s, 0, s->uc);
     rs_strmap_put(s->done_users, user, strlen(user), NULL);
     int rc = 0;
+    if (!rs_shard_has(&rs_shard_sel, user, strlen(user))) {
+        rs_rowbuf_clear(u);
+        return 0;
+    }
     struct rs_div_where where;
     rs_div_spec_where(&opt.div, &x->items, user, -1, 0, 0, 0, &where);
     for (size_t r = 0; r < u->nrows; r++) {
@@ -221,6 +226,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
+        RS_SHARD_LONGOPTS,
         { "items", required_argument, 0, 'I' },
         { "by", required_argument, 0, 'B' },
         { "max-per-group", required_argument, 0, 'M' },
@@ -241,7 +247,8 @@ int main(int argc, char **argv)
     };
     int c, li;
     while ((li = -1, c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "n:", longopts, &li)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols) ||
+            rs_cli_shard(c, optarg))
             continue;
         int rc = rs_div_spec_set(&opt.div, rs_opt_flag(longopts, c, li), optarg);
         if (rc < 0)

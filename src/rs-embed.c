@@ -51,6 +51,10 @@ static void help(void)
            "  -o, --output FILE      write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd             compress the output (default when FILE ends in .zst)\n"
            "      --level N          zstd level 1..19 (default 3)\n"
+           RS_SHARD_HELP
+           "                         (every row is still embedded: sgemm rounds a row by\n"
+           "                         its place in the block, and a shard's vectors are the\n"
+           "                         unsharded run's bits)\n"
            RS_COMMON_HELP
            "\n"
            "PostgreSQL: COPY embeddings (id, model_id, embedding) FROM STDIN reads --format pg\n"
@@ -77,6 +81,7 @@ static void parse_args(int argc, char **argv)
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
+        RS_SHARD_LONGOPTS,
         { "model", required_argument, 0, 'm' },     { "users", required_argument, 0, 'U' },
         { "items", required_argument, 0, 'I' },     { "format", required_argument, 0, 'f' },
         { "model-id", required_argument, 0, 'M' },  { "dtype", required_argument, 0, 'D' },
@@ -85,7 +90,7 @@ static void parse_args(int argc, char **argv)
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "m:f:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_shard(c, optarg))
             continue;
         switch (c) {
         case 'm': opt.model = optarg; break;
@@ -149,6 +154,8 @@ static int write_rows(struct rs_writer *w, struct rs_rsb_writer *rw, char **ids,
     int rc = 0;
     for (size_t b = 0; b < B && rc == 0; b++) {
         const float *v = z + b * d;
+        if (!rs_shard_has(&rs_shard_sel, ids[b], idlens[b]))
+            continue;
         if (rw) {
             rc = rs_rsb_write(rw, ids[b], idlens[b], v);
             continue;

@@ -64,7 +64,9 @@ static void help(void)
            "      --csv                   parse inputs as CSV (default: by .csv/.csv.zst name)\n"
            "  -o, --output FILE           write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd                  compress the output (default when FILE ends in .zst)\n"
-           "      --level N               zstd level 1..19 (default 3)\n" RS_COMMON_HELP
+           "      --level N               zstd level 1..19 (default 3)\n"
+           "Sharding (the users; the items with --side item; every event is read):\n"
+           RS_SHARD_HELP RS_COMMON_HELP
            "\n"
            "Memory: one accumulator per user or item (64 bytes), 16 bytes per history entry,\n"
            "the joined table; the events are streamed.\n"
@@ -296,6 +298,10 @@ static int write_table(struct state *s, struct rs_writer *w)
     int rc = write_header(s, w);
     const struct rs_jointable *jt = &s->jt;
     for (size_t r = 0; r < jt->nrows && rc == 0; r++) {
+        size_t len;
+        const char *key = rs_strmap_key(s->ents, (int64_t)jt->id[r], &len);
+        if (!rs_shard_has(&rs_shard_sel, key, len))
+            continue;
         rc = rs_jointable_write_row(jt, r, w);
         rc = rc ? rc : write_features(s, (size_t)jt->id[r], w, buf);
     }
@@ -303,6 +309,8 @@ static int write_table(struct state *s, struct rs_writer *w)
     for (size_t e = s->ntable; e < rs_strmap_size(s->ents) && rc == 0; e++) {
         size_t len;
         const char *key = rs_strmap_key(s->ents, (int64_t)e, &len);
+        if (!rs_shard_has(&rs_shard_sel, key, len))
+            continue;
         for (size_t c = 0; c < (jt->ncols ? jt->ncols : 1); c++)
             rc |= (c ? rs_writer_putc(w, '\t') : 0) | ((int)c == jt->key_col ? rs_writer_put_field(w, key, len) : 0);
         rc = rc ? rc : write_features(s, e, w, buf);
@@ -317,6 +325,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
+        RS_SHARD_LONGOPTS,
         { "side", required_argument, 0, 'S' },
         { "users", required_argument, 0, 'U' },
         { "items", required_argument, 0, 'T' },
@@ -334,7 +343,8 @@ int main(int argc, char **argv)
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols) ||
+            rs_cli_shard(c, optarg))
             continue;
         switch (c) {
         case 'S':

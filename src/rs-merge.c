@@ -42,7 +42,8 @@ static void help(void)
            "%s"
            "  -o, --output FILE    write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd           compress the output (default when FILE ends in .zst)\n"
-           "      --level N        zstd level 1..19 (default 3)\n" RS_COMMON_HELP
+           "      --level N        zstd level 1..19 (default 3)\n"
+           RS_SHARD_HELP RS_COMMON_HELP
            "\n"
            "Output: user, item, rank (fused, 1..), score (fused), sources (how many proposed\n"
            "the item), then <NAME>_rank, <NAME>_score per source, in argument order.\n"
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
+        RS_SHARD_LONGOPTS,
         { "per-source", required_argument, 0, 'k' },
         { "keep", required_argument, 0, 'K' },
         { "users-from", required_argument, 0, 'U' },
@@ -92,7 +94,8 @@ int main(int argc, char **argv)
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols) ||
+            rs_cli_shard(c, optarg))
             continue;
         switch (c) {
         case 'k': opt.per_source = (size_t)rs_opt_int("--per-source", optarg, 1, UINT32_MAX); break;
@@ -127,7 +130,7 @@ int main(int argc, char **argv)
         rc = read_users(f);
     struct rs_writer *w = NULL;
     if (rc == 0 && (rc = rs_output_open(&w, &opt.out)) == 0)
-        rc = rs_writer_finish(w, rs_fuse_write(f, w, cols.user, cols.item, opt.rrf_k, opt.keep));
+        rc = rs_writer_finish(w, rs_fuse_write(f, w, cols.user, cols.item, opt.rrf_k, opt.keep, &rs_shard_sel));
     if (rc < 0)
         rs_die(rc);
     rs_fuse_free(f);

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SYNOPSIS "rs-metrics --truth FILE --pred [NAME=]FILE... [OPTIONS]"
+#define SYNOPSIS "rs-metrics --truth FILE --pred [NAME=]FILE... [OPTIONS]\n" \
+                 "       rs-metrics merge [OPTIONS] PARTIAL..."
 #define DEFAULT_KS "5,10,20"
 #define MAX_KS 64
 
@@ -32,7 +33,9 @@ static struct {
     size_t npreds;
     size_t ks[MAX_KS], nk;
     double min_rel;
-    int gain_exp, common, json, wide, digits;
+    int gain_exp, common, json, wide, digits, partial, merge;
+    char **parts; /* merge: the partials */
+    int nparts;
 } opt = { .digits = 9, .category_col = "category", .rank_col = "rank", .score_col = "score", .min_rel = -INFINITY };
 
 /* The user and item columns of every input. */
@@ -80,13 +83,22 @@ static void help(void)
            "  -o, --output FILE       write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd              compress the output (default when FILE ends in .zst)\n"
            "      --level N           zstd level 1..19 (default 3)\n"
+           "Sharding (schemas/metrics.md, \"Partials\"):\n"
+           RS_SHARD_HELP
+           "      --partial           write the sums and counts behind the figures (a partial)\n"
+           "                          instead of the figures\n"
+           "  merge PARTIAL...        add the partials of shards 0..N-1 (each once) and print\n"
+           "                          the figures of the whole: the run's -k, and --by to show\n"
+           "                          its segments; output options as above\n"
            RS_COMMON_HELP
            "\n"
            "Examples:\n"
            "  rs-metrics --truth test.tsv --pred recs.tsv -k 5,10,20,100\n"
            "  rs-metrics --truth test.tsv --train train.tsv --wide \\\n"
            "      --pred model=recs.tsv.zst --pred pop=popular.tsv --pred random=random.tsv\n"
-           "  rs-metrics --truth test.tsv --pred recs.tsv --by segment --user-features users.tsv\n",
+           "  rs-metrics --truth test.tsv --pred recs.tsv --by segment --user-features users.tsv\n"
+           "  for i in 0 1 2; do rs-metrics --truth test.tsv --pred recs.tsv --shard $i/3 --partial \\\n"
+           "      -o part$i.tsv; done; rs-metrics merge part0.tsv part1.tsv part2.tsv\n",
            rs_cli_cols_help(&cols, 26));
 }
 
@@ -250,6 +262,27 @@ static int write_json(struct rs_eval *e, struct rs_writer *w, size_t nseg)
     return rc | rs_writer_printf(w, "\n]}\n");
 }
 
+static int write_figures(struct rs_eval *e, struct rs_writer *w)
+{
+    size_t nseg = opt.by ? rs_eval_nsegments(e) : 1;
+    track_metrics(e, nseg);
+    return opt.json ? write_json(e, w, nseg) : opt.wide ? write_wide(e, w, nseg) : write_long(e, w, nseg);
+}
+
+/* rs-metrics merge: the partials added up, then written as one run's figures. */
+static int merge(struct rs_eval *e)
+{
+    struct rs_writer *w = NULL;
+    int rc = 0;
+    for (int i = 0; i < opt.nparts && rc == 0; i++)
+        rc = rs_eval_merge_partial(e, opt.parts[i]);
+    if (rc == 0)
+        rc = rs_eval_merge_finish(e);
+    if (rc == 0 && (rc = rs_output_open(&w, &opt.out)) == 0)
+        rc = write_figures(e, w);
+    return rs_writer_finish(w, rc);
+}
+
 /* ---- main ---- */
 
 static struct rs_progress progress;
@@ -259,11 +292,28 @@ static void on_rows(void *ctx, uint64_t rows)
     rs_progress_add(ctx, rows);
 }
 
+/* merge: partials as arguments, no inputs of a run. */
+static void check_merge_args(int argc, char **argv)
+{
+    if (optind >= argc)
+        rs_usage_error(SYNOPSIS, "merge: no partials given");
+    if (opt.truth || opt.npreds || opt.train || opt.item_features || opt.items_rsb || opt.user_features ||
+        opt.per_user || opt.partial || rs_shard_sel.count > 1)
+        rs_usage_error(SYNOPSIS, "merge reads partials only: --truth, --pred, --train, --item-features, "
+                                 "--items, --user-features, --per-user, --partial and --shard belong to the runs");
+    if (opt.wide && opt.json)
+        rs_usage_error(SYNOPSIS, "--wide and --json exclude each other");
+    opt.parts = argv + optind;
+    opt.nparts = argc - optind;
+}
+
 static void parse_args(int argc, char **argv)
 {
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
+        RS_SHARD_LONGOPTS,
+        { "partial", no_argument, 0, 5 },
         { "truth", required_argument, 0, 'T' },       { "pred", required_argument, 0, 'P' },
         { "train", required_argument, 0, 'R' },       { "item-features", required_argument, 0, 'F' },
         { "category-col", required_argument, 0, 'C' }, { "items", required_argument, 0, 'E' },
@@ -278,9 +328,15 @@ static void parse_args(int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     parse_ks(DEFAULT_KS);
+    if (argc > 1 && strcmp(argv[1], "merge") == 0) {
+        opt.merge = 1;
+        argv[1] = argv[0];
+        argc--, argv++;
+    }
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols) ||
+            rs_cli_shard(c, optarg))
             continue;
         switch (c) {
         case 'T': opt.truth = optarg; break;
@@ -310,11 +366,18 @@ static void parse_args(int argc, char **argv)
         case 'J': opt.json = 1; break;
         case 'p': opt.per_user = optarg; break;
         case 'D': opt.digits = (int)rs_opt_int("--digits", optarg, 1, 17); break;
+        case 5: opt.partial = 1; break;
         default: rs_usage_bad_option(SYNOPSIS, argv);
         }
     }
+    if (opt.merge) {
+        check_merge_args(argc, argv);
+        return;
+    }
     if (optind < argc)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s' (predictions go with --pred)", argv[optind]);
+    if (opt.partial && (opt.wide || opt.json || opt.per_user))
+        rs_usage_error(SYNOPSIS, "--partial writes sums, not figures: no --wide, --json or --per-user");
     if (!opt.truth || opt.npreds == 0)
         rs_usage_error(SYNOPSIS, "--truth and at least one --pred are required");
     if (opt.wide && opt.json)
@@ -353,11 +416,19 @@ int main(int argc, char **argv)
     rs_cli_init(argv[0]);
     parse_args(argc, argv);
     struct rs_eval_opts eo = { cols.user, cols.item, opt.rank_col, opt.score_col, opt.rel_col,
-                               opt.min_rel, opt.gain_exp, opt.common, opt.ks, opt.nk, on_rows, &progress };
+                               opt.min_rel, opt.gain_exp, opt.common, opt.ks, opt.nk, on_rows, &progress,
+                               &rs_shard_sel, opt.partial };
     struct rs_eval *e = rs_eval_new(&eo);
     struct rs_itemattr attr = { 0 };
     struct rs_embset emb = { 0 };
     struct rs_writer *w = NULL, *pu = NULL;
+    if (opt.merge) {
+        int rc = merge(e);
+        rs_eval_free(e);
+        if (rc < 0)
+            rs_die(rc);
+        return 0;
+    }
     int rc = load_inputs(e, &attr, &emb);
     if (rc == 0) {
         rs_log("'%s': %llu users with test items", opt.truth, (unsigned long long)rs_eval_truth_users(e));
@@ -373,11 +444,8 @@ int main(int argc, char **argv)
             rs_log("model '%s': %llu users with predictions but no test items excluded",
                    opt.preds[i].name, (unsigned long long)rs_eval_excluded(e, i));
     }
-    if (rc == 0) {
-        size_t nseg = opt.by ? rs_eval_nsegments(e) : 1;
-        rc = opt.json ? write_json(e, w, nseg) : opt.wide ? write_wide(e, w, nseg) : write_long(e, w, nseg);
-        track_metrics(e, nseg);
-    }
+    if (rc == 0)
+        rc = opt.partial ? rs_eval_write_partial(e, w) : write_figures(e, w);
     if (rc == 0 && pu) {
         rc = rs_writer_close(pu);
         pu = NULL;

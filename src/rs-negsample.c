@@ -77,12 +77,14 @@ static void help(void)
            "  -o, --output FILE        write to FILE, atomically (default: stdout)\n"
            "  -z, --zstd               compress the output (default when FILE ends in .zst)\n"
            "      --level N            zstd level 1..19 (default 3)\n"
+           RS_SHARD_HELP
            RS_COMMON_HELP
            "\n"
            "The events are read twice (counts, then examples); stdin or a pipe is spooled\n"
            "zstd-compressed to $TMPDIR during the first. Memory: the catalogue, the users, the (user, item) positive\n"
            "pairs, the impression lists and the nearest lists. Row r of the output uses\n"
-           "random stream (seed, r), so outputs depend on --seed only.\n"
+           "random stream (seed, r), so outputs depend on --seed only; with --shard, r\n"
+           "counts the positives of every shard, so a shard's rows are the unsharded ones.\n"
            "\n"
            "Examples:\n"
            "  rs-negsample -k 8 --strategy loguniform train.tsv.zst -o examples.tsv.zst\n"
@@ -312,6 +314,10 @@ static int example_pass(const struct ctx *x, struct rs_twopass *tp, struct rs_wr
     for (uint64_t row = 0; rc == 0 && (rc = rs_tsv_next(t)) == 0;) {
         if (!is_positive(t, ec))
             continue;
+        if (!rs_shard_has(&rs_shard_sel, rs_tsv_get(t, uc), rs_tsv_len(t, uc))) {
+            row++; /* a positive's draws follow its number in the whole input */
+            continue;
+        }
         uint32_t user = (uint32_t)rs_strmap_get(x->users, rs_tsv_get(t, uc), rs_tsv_len(t, uc));
         uint32_t item = (uint32_t)rs_strmap_get(x->items, rs_tsv_get(t, ic), rs_tsv_len(t, ic));
         struct rs_neg_query q = { .user = user, .exclude = x->pos };
@@ -367,6 +373,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
+        RS_SHARD_LONGOPTS,
         { "negatives", required_argument, 0, 'k' },
         { "strategy", required_argument, 0, 'S' },
         { "alpha", required_argument, 0, 'A' },
@@ -382,7 +389,8 @@ int main(int argc, char **argv)
     parse_strategy(opt.strategy);
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols) ||
+            rs_cli_shard(c, optarg))
             continue;
         switch (c) {
         case 'k': opt.k = rs_opt_int("--negatives", optarg, 0, 100000); break;

@@ -95,6 +95,8 @@ static void help(void)
            "                         session column is used if present)\n"
            "  -z, --zstd             compress the output\n"
            "      --level N          zstd level 1..19 (default 3)\n"
+           "score: --shard I/N, the users:\n"
+           RS_SHARD_HELP
            RS_COMMON_HELP
            "\n"
            "The same --seed gives the same model and scores whatever --threads: a batch runs\n"
@@ -289,7 +291,7 @@ static int cmd_apply(const char *input)
     if ((rc = load_tables(&m, &u, &it)) == 0 &&
         (rc = rs_output_open(&w, &opt.out)) == 0) {
         if (strcmp(opt.cmd, "score") == 0)
-            rc = rs_rank_score(&m, input, &opt.io, (size_t)opt.keep, w, &st);
+            rc = rs_rank_score(&m, input, &opt.io, &rs_shard_sel, (size_t)opt.keep, w, &st);
         else
             rc = rs_rank_eval(&m, input, &opt.io, ks, nk, w, &st);
         if (rc == 0 && *st.missing && !opt.allow_missing)
@@ -323,6 +325,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
+        RS_SHARD_LONGOPTS,
         { "config", required_argument, 0, 'c' }, { "model", required_argument, 0, 'm' },
         { "users", required_argument, 0, O_USERS },
         { "user-emb", required_argument, 0, O_UEMB }, { "item-emb", required_argument, 0, O_IEMB },
@@ -341,7 +344,8 @@ int main(int argc, char **argv)
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "c:m:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols) ||
+            rs_cli_shard(c, optarg))
             continue;
         switch (c) {
         case 'c': opt.config = optarg; break;
@@ -377,6 +381,8 @@ int main(int argc, char **argv)
     opt.io.session_col = cols.session;
     if (argc - optind > 1)
         rs_usage_error(SYNOPSIS, "at most one input file");
+    if (rs_shard_sel.count > 1 && strcmp(opt.cmd, "score") != 0)
+        rs_usage_error(SYNOPSIS, "--shard applies to score, not %s", opt.cmd);
     int train = strcmp(opt.cmd, "train") == 0;
     if (train && (!opt.config || !opt.out.path))
         rs_usage_error(SYNOPSIS, "train needs --config and -o MODEL");

@@ -125,7 +125,10 @@ static void help(void)
            "      --tune-queries N   queries of --users used (default %d, the first ones)\n"
            "                         For each rerank depth (k, 2k, 5k, 10k, 20k), the fewest\n"
            "                         partitions reaching R, their recall and queries/s; the\n"
-           "                         fastest is logged as the options to search with\n" RS_COMMON_HELP
+           "                         fastest is logged as the options to search with\n"
+           "\n"
+           "Sharding (queries: the users; the items with --similar):\n"
+           RS_SHARD_HELP RS_COMMON_HELP
            "\n"
            "Results do not depend on --threads, nor on --batch while it is a multiple of 256\n"
            "(the queries of a score tile), nor on the CPU's SIMD for a pq4 index (integer sums;\n"
@@ -343,12 +346,13 @@ struct batch {
     size_t *idoff; /* n + 1 */
     float *q;
     int64_t *ids, *self;
+    uint64_t *qno; /* each query's number in the whole input (--shard skips some) */
     float *scores;
     size_t *counts;
     struct rs_seen_batch excl;
 };
 
-static void search_batch(struct state *s, struct batch *b, uint64_t first)
+static void search_batch(struct state *s, struct batch *b)
 {
     size_t k = (size_t)opt.k;
     struct rs_knn_filter f = { s->deny, NULL, NULL, NULL };
@@ -370,7 +374,7 @@ static void search_batch(struct state *s, struct batch *b, uint64_t first)
     if (opt.random) {
         for (size_t q = 0; q < b->n; q++) {
             struct rs_rng g;
-            rs_rng_init(&g, rs_opts.seed, first + q);
+            rs_rng_init(&g, rs_opts.seed, b->qno[q]);
             b->counts[q] = rs_random_pick(s->ni, k, &f, q, &g, s->stamp, &s->gen, b->ids + q * k,
                                           b->scores + q * k);
         }
@@ -409,6 +413,7 @@ static void batch_reserve(struct batch *b, size_t n, size_t d, size_t k)
         b->q = xrealloc(b->q, n * d * sizeof *b->q);
     b->ids = xrealloc(b->ids, n * k * sizeof *b->ids);
     b->self = xrealloc(b->self, n * sizeof *b->self);
+    b->qno = xrealloc(b->qno, n * sizeof *b->qno);
     b->scores = xrealloc(b->scores, n * k * sizeof *b->scores);
     b->counts = xrealloc(b->counts, n * sizeof *b->counts);
 }
@@ -419,7 +424,7 @@ static int run_queries(struct state *s, struct rs_writer *w)
     int need_vec = !opt.popular && !opt.random && !opt.history;
     struct batch b = { 0 };
     batch_reserve(&b, cap < 256 ? cap : 256, need_vec ? s->d : 0, k);
-    uint64_t total = 0;
+    uint64_t total = 0, qno = 0;
     int rc = rs_cands_header(w, opt.query_col, cols.item), end = 0;
     while (rc == 0 && !end) {
         b.n = b.idlen = 0;
@@ -431,6 +436,11 @@ static int run_queries(struct state *s, struct rs_writer *w)
                 batch_reserve(&b, cap - b.n < b.cap ? cap : 2 * b.cap, need_vec ? s->d : 0, k);
             if ((rc = next_query(s, &id, &len, need_vec ? b.q + b.n * s->d : NULL)) < 0)
                 break;
+            if (!rs_shard_has(&rs_shard_sel, id, len)) {
+                qno++;
+                continue;
+            }
+            b.qno[b.n] = qno++;
             if (b.idlen + len > b.idcap)
                 b.idbuf = xrealloc(b.idbuf, b.idcap = 2 * (b.idlen + len) + 64);
             memcpy(b.idbuf + b.idlen, id, len);
@@ -443,7 +453,7 @@ static int run_queries(struct state *s, struct rs_writer *w)
         }
         if (rc < 0 || b.n == 0)
             break;
-        search_batch(s, &b, total);
+        search_batch(s, &b);
         for (size_t q = 0; q < b.n && rc == 0; q++)
             rc = rs_cands_write(w, b.idbuf + b.idoff[q], b.idoff[q + 1] - b.idoff[q], s->cat,
                                 b.ids + q * k, b.scores + q * k, b.counts[q]);
@@ -464,6 +474,7 @@ static int run_queries(struct state *s, struct rs_writer *w)
     free(b.q);
     free(b.ids);
     free(b.self);
+    free(b.qno);
     free(b.scores);
     free(b.counts);
     rs_seen_batch_free(&b.excl);
@@ -659,6 +670,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         RS_COMMON_LONGOPTS,
         RS_OUTPUT_LONGOPTS,
+        RS_SHARD_LONGOPTS,
         { "users", required_argument, 0, 'U' }, { "items", required_argument, 0, 'I' },
         { "index", required_argument, 0, 'X' }, { "nprobe", required_argument, 0, 'P' },
         { "rerank", required_argument, 0, 'R' }, { "similar", no_argument, 0, 'S' },
@@ -677,7 +689,8 @@ int main(int argc, char **argv)
     };
     int c;
     while ((c = getopt_long(argc, argv, RS_COMMON_SHORTOPTS RS_OUTPUT_SHORTOPTS "k:", longopts, NULL)) != -1) {
-        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols))
+        if (rs_cli_common(c, optarg, help) || rs_cli_output(c, optarg, &opt.out) || rs_cli_cols(c, optarg, &cols) ||
+            rs_cli_shard(c, optarg))
             continue;
         switch (c) {
         case 'U': opt.users = optarg; break;
@@ -726,6 +739,8 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         rs_usage_error(SYNOPSIS, "unexpected argument '%s'", argv[optind]);
+    if ((opt.build || opt.tune) && rs_shard_sel.count > 1)
+        rs_usage_error(SYNOPSIS, "--shard splits the queries of a search, not 'index %s'", opt.build ? "build" : "tune");
     check_options();
 
     struct rs_writer *w;

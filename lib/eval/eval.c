@@ -17,6 +17,7 @@
 #include "eval/metrics.h"
 #include "core/pairset.h"
 #include "io/rsb.h"
+#include "core/shard.h"
 #include "core/strmap.h"
 #include "io/tsv.h"
 
@@ -54,6 +55,8 @@ struct acc {
 struct model {
     char *name;
     uint64_t excluded;
+    struct acc *acc;  /* [nacc] segments' sums, kept for a partial */
+    size_t nacc, count_cap;
     struct rs_eval_value **vals; /* [segment] */
     size_t *nvals;
 };
@@ -79,6 +82,10 @@ struct rs_eval {
     const struct rs_itemattr *attr;
     int cat_col;
     const struct rs_embset *embs;
+    int has_rel, has_cat, has_emb; /* which metrics exist (also merged ones) */
+    uint32_t nshards;              /* merge: N of the partials */
+    uint32_t *shards_got;          /* merge: the I of each partial read so far */
+    size_t ngot;
     char *seg_col;
     struct model *model;
     size_t nmodels;
@@ -115,11 +122,17 @@ struct rs_eval *rs_eval_new(const struct rs_eval_opts *o)
     e->nov_u = xmalloc(3 * o->nk * sizeof *e->nov_u);
     e->cat_u = e->nov_u + o->nk;
     e->emb_u = e->cat_u + o->nk;
+    e->has_rel = o->rel_col != NULL;
     return e;
 }
 
-static void model_free(struct model *m, size_t nseg)
+static void acc_free(struct acc *a, size_t nk);
+
+static void model_free(struct model *m, size_t nseg, size_t nk)
 {
+    for (size_t s = 0; s < m->nacc; s++)
+        acc_free(&m->acc[s], nk);
+    free(m->acc);
     for (size_t s = 0; s < nseg && m->vals; s++)
         free(m->vals[s]);
     free(m->vals);
@@ -132,7 +145,8 @@ void rs_eval_free(struct rs_eval *e)
     if (!e)
         return;
     for (size_t m = 0; m < e->nmodels; m++)
-        model_free(&e->model[m], rs_eval_nsegments(e));
+        model_free(&e->model[m], rs_eval_nsegments(e), e->o.nk);
+    free(e->shards_got);
     free(e->model);
     rs_idcache_free(e->ucache);
     rs_idcache_free(e->icache);
@@ -274,6 +288,8 @@ static int read_truth(struct rs_eval *e, struct rs_tsv *t, const int *col, struc
         uint32_t u = user_id(e, rs_tsv_get(t, col[0]), rs_tsv_len(t, col[0]));
         if (col[3] >= 0 && e->user[u].seg == 0)
             e->user[u].seg = seg_id(e, rs_tsv_get(t, col[3]), rs_tsv_len(t, col[3]));
+        if (e->o.shard && !rs_shard_has(e->o.shard, rs_tsv_get(t, col[0]), rs_tsv_len(t, col[0])))
+            continue;
         double rel = 1;
         if (col[2] >= 0) {
             if ((rc = rs_tsv_get_f64(t, col[2], &rel)) < 0)
@@ -311,7 +327,8 @@ int rs_eval_load_truth(struct rs_eval *e, const char *path, const char *seg_col)
         free(rows);
         return rc;
     }
-    qsort(rows, n, sizeof *rows, cmp_trow);
+    if (n) /* rows is NULL when no truth row is left (an empty shard) */
+        qsort(rows, n, sizeof *rows, cmp_trow);
     e->t_item = xmalloc((n ? n : 1) * sizeof *e->t_item);
     if (e->o.rel_col) { /* binary relevance needs no gains */
         e->t_gain = xmalloc((n ? n : 1) * sizeof *e->t_gain);
@@ -397,6 +414,7 @@ int rs_eval_load_train(struct rs_eval *e, const char *path)
 void rs_eval_set_categories(struct rs_eval *e, const struct rs_itemattr *a, int col)
 {
     e->attr = a;
+    e->has_cat = 1;
     e->cat_col = col;
     size_t ncat = rs_strmap_size(a->values[col]);
     free(e->ild.ncat);
@@ -408,6 +426,7 @@ void rs_eval_set_categories(struct rs_eval *e, const struct rs_itemattr *a, int 
 void rs_eval_set_embeddings(struct rs_eval *e, const struct rs_embset *emb)
 {
     e->embs = emb;
+    e->has_emb = 1;
     free(e->embsum);
     e->embsum = xcalloc(emb->dims ? emb->dims : 1, sizeof *e->embsum);
     for (size_t i = 0; i < rs_strmap_size(e->items); i++)
@@ -713,7 +732,7 @@ static int read_key(struct rs_tsv *t, int col, int negate, double *key)
 
 static int read_preds(struct rs_eval *e, struct run *r, struct rs_tsv *t, const int *col, int by_score)
 {
-    int rc, have = 0;
+    int rc, have = 0, skip = 0; /* skip: the current user is in another shard */
     uint32_t u = 0;
     uint64_t rows = 0;
     char *cur = NULL;
@@ -722,7 +741,7 @@ static int read_preds(struct rs_eval *e, struct run *r, struct rs_tsv *t, const 
         const char *uk = rs_tsv_get(t, col[0]);
         size_t ulen = rs_tsv_len(t, col[0]);
         if (!have || ulen != curlen || memcmp(uk, cur, ulen) != 0) {
-            if (have && (rc = finish_user(e, r, u)) < 0)
+            if (have && !skip && (rc = finish_user(e, r, u)) < 0)
                 break;
             if ((rc = nonempty(t, col[0])) < 0)
                 break;
@@ -738,8 +757,11 @@ static int read_preds(struct rs_eval *e, struct run *r, struct rs_tsv *t, const 
             memcpy(cur, uk, ulen);
             curlen = ulen;
             have = 1;
+            skip = e->o.shard && !rs_shard_has(e->o.shard, uk, ulen);
             e->nrows = e->kbuf_len = 0;
         }
+        if (skip)
+            continue;
         if ((rc = nonempty(t, col[1])) < 0)
             break;
         grow_list(e, e->nrows + 1);
@@ -760,7 +782,7 @@ static int read_preds(struct rs_eval *e, struct run *r, struct rs_tsv *t, const 
             e->o.progress(e->o.progress_ctx, 0x10000);
     }
     if (rc == RS_ERR_EOF)
-        rc = have ? finish_user(e, r, u) : 0;
+        rc = have && !skip ? finish_user(e, r, u) : 0;
     if (e->o.progress && (rows & 0xffff))
         e->o.progress(e->o.progress_ctx, rows & 0xffff);
     free(cur);
@@ -814,7 +836,7 @@ static void summarise(struct rs_eval *e, struct run *r, size_t s, struct vals *v
     if (s == 0)
         add(v, "excluded_users", 0, (double)r->excluded);
     for (int m = 0; m < RS_MET_NACC; m++)
-        for (size_t j = 0; j < nk && (m != RS_MET_NDCG_GRADED || e->o.rel_col); j++)
+        for (size_t j = 0; j < nk && (m != RS_MET_NDCG_GRADED || e->has_rel); j++)
             add(v, rs_metric_name(m), e->ks[j], a->users ? a->sum[m * nk + j] / (double)a->users : 0);
     for (size_t j = 0; j < nk && e->train_users; j++)
         add(v, "novelty", e->ks[j], ratio(a->nov[j], a->nov_n[j]));
@@ -832,10 +854,22 @@ static void summarise(struct rs_eval *e, struct run *r, size_t s, struct vals *v
     for (size_t j = 0; j < nk && e->train_users; j++)
         add(v, "gini", e->ks[j], cov[3 * j + 2]);
     free(cov);
-    for (size_t j = 0; j < nk && e->attr; j++)
+    for (size_t j = 0; j < nk && e->has_cat; j++)
         add(v, "ild_category", e->ks[j], ratio(a->cat[j], a->cat_n[j]));
-    for (size_t j = 0; j < nk && e->embs; j++)
+    for (size_t j = 0; j < nk && e->has_emb; j++)
         add(v, "ild_embedding", e->ks[j], ratio(a->emb[j], a->emb_n[j]));
+}
+
+static void summarise_model(struct rs_eval *e, struct model *m, struct run *r, size_t nseg)
+{
+    m->vals = xmalloc(nseg * sizeof *m->vals);
+    m->nvals = xmalloc(nseg * sizeof *m->nvals);
+    for (size_t s = 0; s < nseg; s++) {
+        struct vals v = { 0 };
+        summarise(e, r, s, &v);
+        m->vals[s] = v.v;
+        m->nvals[s] = v.n;
+    }
 }
 
 int rs_eval_run(struct rs_eval *e, const char *path, const char *model, struct rs_writer *per_user)
@@ -875,15 +909,18 @@ int rs_eval_run(struct rs_eval *e, const char *path, const char *model, struct r
         struct model *m = &e->model[e->nmodels++];
         m->name = xstrdup(model);
         m->excluded = r.excluded;
-        m->vals = xmalloc(nseg * sizeof *m->vals);
-        m->nvals = xmalloc(nseg * sizeof *m->nvals);
+        m->acc = NULL;
+        m->nacc = 0;
+        m->vals = NULL;
+        m->nvals = NULL;
         run_fit_items(e, &r);
-        for (size_t s = 0; s < nseg; s++) {
-            struct vals v = { 0 };
-            summarise(e, &r, s, &v);
-            m->vals[s] = v.v;
-            m->nvals[s] = v.n;
+        if (e->o.partial) { /* the sums stay for rs_eval_write_partial */
+            m->acc = r.acc;
+            m->nacc = nseg;
+            m->count_cap = r.count_cap;
+            return 0;
         }
+        summarise_model(e, m, &r, nseg);
     }
     for (size_t s = 0; s < nseg; s++)
         acc_free(&r.acc[s], e->o.nk);
@@ -909,4 +946,323 @@ const struct rs_eval_value *rs_eval_summary(const struct rs_eval *e, size_t m, s
     RS_ASSERT(m < e->nmodels && s < rs_eval_nsegments(e));
     *n = e->model[m].nvals[s];
     return e->model[m].vals[s];
+}
+
+/* ---- partials ---- */
+
+static const char *const partial_cols[6] = { "model", "segment", "stat", "k", "item_id", "value" };
+/* The per-cutoff figures of struct acc besides the metric sums, in order. */
+static const char *const beyond_stats[6] = { "novelty_sum", "novelty_n", "ild_category_sum", "ild_category_n",
+                                             "ild_embedding_sum", "ild_embedding_n" };
+
+/* One partial row; model NULL: a global figure. A double goes out to 17
+ * digits (it reads back to the same bits), a count as an integer. */
+static int put_stat(struct rs_writer *w, const char *model, size_t seg, const char *stat, size_t k,
+                    const char *item, size_t ilen, double x, int is_count)
+{
+    int rc = model ? rs_writer_put_text(w, model) | rs_writer_printf(w, "\t%zu", seg) : rs_writer_putc(w, '\t');
+    rc |= rs_writer_putc(w, '\t') | rs_writer_put_text(w, stat) | rs_writer_printf(w, "\t%zu\t", k);
+    rc |= item ? rs_writer_put_field(w, item, ilen) : 0;
+    return rc | (is_count ? rs_writer_printf(w, "\t%.0f\n", x) : rs_writer_printf(w, "\t%.17g\n", x));
+}
+
+static int put_acc(struct rs_eval *e, struct rs_writer *w, const struct model *m, size_t s)
+{
+    const struct acc *a = &m->acc[s];
+    size_t nk = e->o.nk;
+    int rc = put_stat(w, m->name, s, "truth_users", 0, NULL, 0, (double)a->truth_users, 1) |
+             put_stat(w, m->name, s, "users", 0, NULL, 0, (double)a->users, 1) |
+             put_stat(w, m->name, s, "with_pred", 0, NULL, 0, (double)a->with_pred, 1);
+    if (s == 0)
+        rc |= put_stat(w, m->name, s, "excluded", 0, NULL, 0, (double)m->excluded, 1);
+    for (int x = 0; x < RS_MET_NACC; x++)
+        for (size_t j = 0; j < nk; j++)
+            rc |= put_stat(w, m->name, s, rs_metric_name(x), e->ks[j], NULL, 0, a->sum[x * nk + j], 0);
+    for (size_t j = 0; j < nk && rc == 0; j++) {
+        const double sums[3] = { a->nov[j], a->cat[j], a->emb[j] };
+        const uint64_t ns[3] = { a->nov_n[j], a->cat_n[j], a->emb_n[j] };
+        for (int b = 0; b < 3; b++)
+            rc |= put_stat(w, m->name, s, beyond_stats[2 * b], e->ks[j], NULL, 0, sums[b], 0) |
+                  put_stat(w, m->name, s, beyond_stats[2 * b + 1], e->ks[j], NULL, 0, (double)ns[b], 1);
+        for (size_t i = 0; i < rs_strmap_size(e->items) && rc == 0; i++) {
+            size_t len;
+            const char *key = rs_strmap_key(e->items, (int64_t)i, &len);
+            if (a->count[j][i])
+                rc = put_stat(w, m->name, s, "count", e->ks[j], key, len, (double)a->count[j][i], 1);
+        }
+    }
+    return rc;
+}
+
+int rs_eval_write_partial(struct rs_eval *e, struct rs_writer *w)
+{
+    RS_ASSERT(e->o.partial);
+    int rc = 0;
+    for (int c = 0; c < 6; c++)
+        rc |= (c ? rs_writer_putc(w, '\t') : 0) | rs_writer_put_text(w, partial_cols[c]);
+    rc |= rs_writer_putc(w, '\n');
+    const struct rs_shard one = { 0, 1 }, *sh = e->o.shard ? e->o.shard : &one;
+    rc |= put_stat(w, NULL, 0, "shard", sh->count, NULL, 0, sh->index, 1);
+    for (size_t j = 0; j < e->o.nk; j++)
+        rc |= put_stat(w, NULL, 0, "k", e->ks[j], NULL, 0, (double)j, 1);
+    rc |= put_stat(w, NULL, 0, "has_rel", 0, NULL, 0, e->has_rel, 1) |
+          put_stat(w, NULL, 0, "has_cat", 0, NULL, 0, e->has_cat, 1) |
+          put_stat(w, NULL, 0, "has_emb", 0, NULL, 0, e->has_emb, 1) |
+          put_stat(w, NULL, 0, "train_users", 0, NULL, 0, (double)e->train_users, 1) |
+          put_stat(w, NULL, 0, "train_items", 0, NULL, 0, (double)e->train_items, 1);
+    for (size_t s = 1; s < rs_eval_nsegments(e) && rc == 0; s++) {
+        size_t len;
+        const char *name = rs_strmap_key(e->segs, (int64_t)s - 1, &len);
+        rc = put_stat(w, NULL, 0, "segment", 0, name, len, (double)s, 1);
+    }
+    for (size_t i = 0; i < rs_strmap_size(e->items) && rc == 0; i++) {
+        size_t len;
+        const char *key = rs_strmap_key(e->items, (int64_t)i, &len);
+        if (e->item[i].train)
+            rc = put_stat(w, NULL, 0, "train", 0, key, len, e->item[i].train, 1);
+    }
+    for (size_t m = 0; m < e->nmodels && rc == 0; m++)
+        for (size_t s = 0; s < e->model[m].nacc && rc == 0; s++)
+            rc = put_acc(e, w, &e->model[m], s);
+    return rc ? rc : put_stat(w, NULL, 0, "end", 0, NULL, 0, 1, 1); /* a cut file lacks it */
+}
+
+/* ---- merging partials ---- */
+
+struct partial {
+    struct rs_tsv *t;
+    int col[6];
+    uint32_t *seg; /* the file's segment index -> the merged one */
+    size_t nseg;
+    size_t nk_seen;
+    int had_shard, ended;
+};
+
+/* Model name's record in the merge, made on first sight with room for the
+ * merged segments and items. */
+static struct model *merge_model(struct rs_eval *e, const char *name, size_t len)
+{
+    for (size_t m = 0; m < e->nmodels; m++)
+        if (strlen(e->model[m].name) == len && memcmp(e->model[m].name, name, len) == 0)
+            return &e->model[m];
+    e->model = xrealloc(e->model, (e->nmodels + 1) * sizeof *e->model);
+    struct model *m = &e->model[e->nmodels++];
+    memset(m, 0, sizeof *m);
+    m->name = xstrndup(name, len);
+    return m;
+}
+
+/* Grows m's sums to the merged segments and count arrays to the items. */
+static void merge_fit(struct rs_eval *e, struct model *m)
+{
+    size_t nseg = rs_eval_nsegments(e);
+    if (m->nacc < nseg) {
+        m->acc = xrealloc(m->acc, nseg * sizeof *m->acc);
+        for (size_t s = m->nacc; s < nseg; s++)
+            acc_init(&m->acc[s], e->o.nk, m->count_cap);
+        m->nacc = nseg;
+    }
+    struct run r = { m->acc, m->nacc, m->count_cap, 0, 0, NULL, NULL };
+    run_fit_items(e, &r);
+    m->count_cap = r.count_cap;
+}
+
+static int get_count(struct partial *p, int c, uint64_t *v)
+{
+    int64_t x;
+    int rc = rs_tsv_get_i64(p->t, p->col[c], &x);
+    if (rc == 0 && x < 0)
+        return rs_tsv_errf(p->t, p->col[c], "expected a count >= 0, got '%s'", rs_tsv_get(p->t, p->col[c]));
+    *v = (uint64_t)x;
+    return rc;
+}
+
+/* The cutoff index of column k, which must be one of e's cutoffs. */
+static int get_cutoff(struct rs_eval *e, struct partial *p, size_t *j)
+{
+    uint64_t k;
+    int rc = get_count(p, 3, &k);
+    for (*j = 0; rc == 0 && *j < e->o.nk; (*j)++)
+        if (e->ks[*j] == k)
+            return 0;
+    return rc < 0 ? rc : rs_tsv_errf(p->t, p->col[3], "cutoff %llu is not one of -k", (unsigned long long)k);
+}
+
+static int same_global(struct partial *p, uint64_t *have, uint64_t v, const char *stat)
+{
+    if (*have != UINT64_MAX && *have != v)
+        return rs_tsv_errf(p->t, p->col[5], "%s %llu differs from the other partials' %llu: made from other inputs",
+                           stat, (unsigned long long)v, (unsigned long long)*have);
+    *have = v;
+    return 0;
+}
+
+static int merge_global(struct rs_eval *e, struct partial *p, const char *stat)
+{
+    uint64_t v, k;
+    int rc = get_count(p, 5, &v);
+    if (rc < 0)
+        return rc;
+    if (strcmp(stat, "shard") == 0) {
+        if ((rc = get_count(p, 3, &k)) < 0)
+            return rc;
+        if (k == 0 || k > UINT32_MAX || v >= k || (e->nshards && k != e->nshards))
+            return rs_tsv_errf(p->t, p->col[3], "shard %llu/%llu does not fit the others (%u shards)",
+                               (unsigned long long)v, (unsigned long long)k, e->nshards);
+        for (size_t i = 0; i < e->ngot; i++)
+            if (e->shards_got[i] == v)
+                return rs_tsv_errf(p->t, p->col[5], "shard %llu/%llu given twice", (unsigned long long)v,
+                                   (unsigned long long)k);
+        e->shards_got = xrealloc(e->shards_got, (e->ngot + 1) * sizeof *e->shards_got);
+        e->shards_got[e->ngot++] = (uint32_t)v;
+        e->nshards = (uint32_t)k;
+        p->had_shard = 1;
+        return 0;
+    }
+    if (strcmp(stat, "k") == 0) {
+        size_t j;
+        if ((rc = get_cutoff(e, p, &j)) == 0 && j != v)
+            rc = rs_tsv_errf(p->t, p->col[3], "the partial's cutoffs differ from -k");
+        p->nk_seen++;
+        return rc;
+    }
+    int *flag = strcmp(stat, "has_rel") == 0 ? &e->has_rel : strcmp(stat, "has_cat") == 0 ? &e->has_cat
+              : strcmp(stat, "has_emb") == 0 ? &e->has_emb : NULL;
+    if (flag) {
+        *flag = v != 0; /* the same in every shard: one rs-metrics command line */
+        return 0;
+    }
+    if (strcmp(stat, "train_users") == 0)
+        return same_global(p, &e->train_users, v, stat);
+    if (strcmp(stat, "train_items") == 0)
+        return same_global(p, &e->train_items, v, stat);
+    const char *key = rs_tsv_get(p->t, p->col[4]);
+    size_t len = rs_tsv_len(p->t, p->col[4]);
+    if (strcmp(stat, "segment") == 0) {
+        if (v != p->nseg)
+            return rs_tsv_errf(p->t, p->col[5], "segment %llu: expected %zu (segments are numbered 1, 2, ...)",
+                               (unsigned long long)v, p->nseg);
+        p->seg = xrealloc(p->seg, (v + 1) * sizeof *p->seg);
+        p->seg[p->nseg++] = seg_id(e, key, len);
+        return 0;
+    }
+    if (strcmp(stat, "train") == 0) {
+        uint32_t i = item_id(e, key, len);
+        uint64_t have = e->item[i].train ? e->item[i].train : UINT64_MAX;
+        if ((rc = same_global(p, &have, v, "training users of an item")) == 0)
+            e->item[i].train = (uint32_t)v;
+        return rc;
+    }
+    return rs_tsv_errf(p->t, p->col[2], "unknown statistic '%s'", stat);
+}
+
+static int merge_stat(struct rs_eval *e, struct partial *p, struct acc *a, struct model *m, const char *stat)
+{
+    size_t nk = e->o.nk, j;
+    uint64_t n;
+    double x;
+    int rc;
+    uint64_t *count = strcmp(stat, "truth_users") == 0 ? &a->truth_users : strcmp(stat, "users") == 0 ? &a->users
+                    : strcmp(stat, "with_pred") == 0 ? &a->with_pred : strcmp(stat, "excluded") == 0 ? &m->excluded
+                    : NULL;
+    if (count) {
+        if ((rc = get_count(p, 5, &n)) == 0)
+            *count += n;
+        return rc;
+    }
+    if ((rc = get_cutoff(e, p, &j)) < 0)
+        return rc;
+    if (strcmp(stat, "count") == 0) {
+        uint32_t i = item_id(e, rs_tsv_get(p->t, p->col[4]), rs_tsv_len(p->t, p->col[4]));
+        merge_fit(e, m);
+        a = &m->acc[a - m->acc]; /* merge_fit may have moved the sums */
+        if ((rc = get_count(p, 5, &n)) == 0)
+            a->count[j][i] += n;
+        return rc;
+    }
+    for (int b = 0; b < 6; b++)
+        if (strcmp(stat, beyond_stats[b]) == 0) {
+            double *sums[3] = { a->nov, a->cat, a->emb };
+            uint64_t *ns[3] = { a->nov_n, a->cat_n, a->emb_n };
+            if (b % 2 == 0 && (rc = rs_tsv_get_f64(p->t, p->col[5], &x)) == 0)
+                sums[b / 2][j] += x;
+            else if (b % 2 == 1 && (rc = get_count(p, 5, &n)) == 0)
+                ns[b / 2][j] += n;
+            return rc;
+        }
+    for (int mt = 0; mt < RS_MET_NACC; mt++)
+        if (strcmp(stat, rs_metric_name(mt)) == 0) {
+            if ((rc = rs_tsv_get_f64(p->t, p->col[5], &x)) == 0)
+                a->sum[mt * nk + j] += x;
+            return rc;
+        }
+    return rs_tsv_errf(p->t, p->col[2], "unknown statistic '%s'", stat);
+}
+
+static int merge_row(struct rs_eval *e, struct partial *p)
+{
+    const char *stat = rs_tsv_get(p->t, p->col[2]);
+    if (p->ended)
+        return rs_tsv_errf(p->t, p->col[2], "a row after the 'end' row");
+    if (strcmp(stat, "end") == 0 && rs_tsv_len(p->t, p->col[0]) == 0) {
+        p->ended = 1;
+        return 0;
+    }
+    if (rs_tsv_len(p->t, p->col[0]) == 0)
+        return merge_global(e, p, stat);
+    uint64_t s;
+    int rc = get_count(p, 1, &s);
+    if (rc < 0)
+        return rc;
+    if (s >= (s ? p->nseg : 1))
+        return rs_tsv_errf(p->t, p->col[1], "segment %llu was not listed", (unsigned long long)s);
+    struct model *m = merge_model(e, rs_tsv_get(p->t, p->col[0]), rs_tsv_len(p->t, p->col[0]));
+    merge_fit(e, m);
+    return merge_stat(e, p, &m->acc[s ? p->seg[s] : 0], m, stat);
+}
+
+int rs_eval_merge_partial(struct rs_eval *e, const char *path)
+{
+    struct partial p = { 0 };
+    int rc = open_with(&p.t, path, partial_cols, p.col, 6);
+    if (rc < 0)
+        return rc;
+    p.nseg = 1;
+    p.seg = xcalloc(1, sizeof *p.seg);
+    if (!e->nshards) /* the first partial: the global figures are not known yet */
+        e->train_users = e->train_items = UINT64_MAX;
+    while ((rc = rs_tsv_next(p.t)) == 0 && (rc = merge_row(e, &p)) == 0)
+        ;
+    if (rc == RS_ERR_EOF && (!p.had_shard || p.nk_seen != e->o.nk))
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s' is not a partial of rs-metrics --partial with these -k cutoffs",
+                        rs_tsv_name(p.t));
+    else if (rc == RS_ERR_EOF && !p.ended)
+        rc = rs_err_set(RS_ERR_FORMAT, "'%s' ends before its 'end' row: a partial cut short", rs_tsv_name(p.t));
+    free(p.seg);
+    rs_tsv_close(p.t);
+    return rc == RS_ERR_EOF ? 0 : rc;
+}
+
+int rs_eval_merge_finish(struct rs_eval *e)
+{
+    for (uint32_t i = 0; e->ngot < e->nshards && i < e->nshards; i++) { /* the first missing one */
+        size_t j = 0;
+        while (j < e->ngot && e->shards_got[j] != i)
+            j++;
+        if (j == e->ngot)
+            return rs_err_set(RS_ERR_FORMAT, "shard %u of %u missing: the merge needs every shard's partial", i,
+                              e->nshards);
+    }
+    if (e->train_users == UINT64_MAX)
+        e->train_users = 0;
+    if (e->train_items == UINT64_MAX)
+        e->train_items = 0;
+    size_t nseg = rs_eval_nsegments(e);
+    for (size_t m = 0; m < e->nmodels; m++) {
+        struct model *md = &e->model[m];
+        merge_fit(e, md);
+        struct run r = { md->acc, md->nacc, md->count_cap, 0, md->excluded, md->name, NULL };
+        summarise_model(e, md, &r, nseg);
+    }
+    return 0;
 }

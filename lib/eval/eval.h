@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct rs_shard;
 struct rs_writer;
 struct rs_itemattr;
 struct rs_embset;
@@ -34,6 +35,13 @@ struct rs_eval_opts {
      * last call, every 65536 rows (a progress meter) */
     void (*progress)(void *ctx, uint64_t rows);
     void *progress_ctx;
+    /* if not NULL, only the users of this shard are evaluated (truth and
+     * predictions); every user's segment is still registered, so the
+     * shards list the same segments in the same order */
+    const struct rs_shard *shard;
+    /* keep each run's sums for rs_eval_write_partial instead of
+     * summarising them */
+    int partial;
 };
 
 struct rs_eval;
@@ -89,5 +97,20 @@ uint64_t rs_eval_excluded(const struct rs_eval *e, size_t m);
  * depends only on the options and the inputs loaded (so it is the same for
  * every model). Owned by e. */
 const struct rs_eval_value *rs_eval_summary(const struct rs_eval *e, size_t m, size_t s, size_t *n);
+
+/* ---- partials: sharded evaluation (schemas/metrics.md, "Partials") ----
+ *
+ * A run with o->partial keeps its sums and counts; rs_eval_write_partial
+ * writes them with the evaluator's global figures (training users and
+ * items, cutoffs, the shard), each double to 17 digits so it reads back
+ * exactly. rs_eval_merge_partial adds a partial into a fresh evaluator made
+ * with the same cutoffs (models and segments by name, items by id);
+ * rs_eval_merge_finish checks that shards 0..N-1 each came once and
+ * summarises, after which rs_eval_summary answers as for one run over all
+ * users. Sums add in shard order, not user order: figures agree with the
+ * unsharded run to the rounding of a double sum (schemas/metrics.md). */
+int rs_eval_write_partial(struct rs_eval *e, struct rs_writer *w);
+int rs_eval_merge_partial(struct rs_eval *e, const char *path);
+int rs_eval_merge_finish(struct rs_eval *e);
 
 #endif

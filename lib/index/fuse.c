@@ -2,6 +2,7 @@
  * entry; entries keep their order of first appearance, which breaks ties. */
 #include "index/fuse.h"
 #include "core/err.h"
+#include "core/shard.h"
 #include "core/strmap.h"
 #include "io/io.h"
 #include "io/tsv.h"
@@ -378,14 +379,17 @@ static int write_row(const struct rs_fuse *f, struct rs_writer *w, const struct 
 }
 
 int rs_fuse_write(const struct rs_fuse *f, struct rs_writer *w, const char *user_col, const char *item_col,
-                  double rrf_k, size_t keep)
+                  double rrf_k, size_t keep, const struct rs_shard *shard)
 {
     int rc = write_header(f, w, user_col, item_col);
     size_t nout = f->order ? f->norder : rs_strmap_size(f->users);
     struct rs_fuse_in *in = xmalloc((f->nsrc ? f->nsrc : 1) * sizeof *in);
     struct rs_fuse_list l = { 0 };
     for (size_t o = 0; rc == 0 && o < nout; o++) {
-        size_t u = f->order ? f->order[o] : o;
+        size_t u = f->order ? f->order[o] : o, len;
+        const char *key = rs_strmap_key(f->users, (int64_t)u, &len);
+        if (shard && !rs_shard_has(shard, key, len))
+            continue;
         for (size_t s = 0; s < f->nsrc; s++)
             in[s] = rs_fuse_lists_user(&f->src[s], u);
         rs_fuse_user(&l, in, f->nsrc, rrf_k);

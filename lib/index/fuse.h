@@ -23,6 +23,7 @@
 struct rs_fuse;
 struct rs_strmap;
 struct rs_tsv;
+struct rs_shard;
 struct rs_writer;
 
 /* The fusion constant K unless told otherwise (Cormack et al. 2009). */
@@ -110,8 +111,9 @@ int rs_fuse_users(struct rs_fuse *f, struct rs_tsv *t, const char *user_col);
 
 /* Writes the merged stream: user_col, item_col, then the merged columns
  * (RS_FUSE_NCOLS), each user's rows as rs_fuse_user orders them (K =
- * rrf_k); keep > 0 keeps the first keep. */
+ * rrf_k); keep > 0 keeps the first keep. Only the users in shard are
+ * written (NULL: all). */
 int rs_fuse_write(const struct rs_fuse *f, struct rs_writer *w, const char *user_col, const char *item_col,
-                  double rrf_k, size_t keep);
+                  double rrf_k, size_t keep, const struct rs_shard *shard);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/num.h"
+#include "core/shard.h"
 #include "io/io.h"
 #include "eval/metrics.h"
 #include "core/strmap.h"
@@ -701,7 +702,8 @@ static int score_header(struct scorer *s, struct rs_writer *w)
 }
 
 int rs_rank_score(struct rs_rank_model *m, const char *path, const struct rs_rank_io *io,
-                  size_t keep, struct rs_writer *w, struct rs_rank_read_stats *st)
+                  const struct rs_shard *shard, size_t keep, struct rs_writer *w,
+                  struct rs_rank_read_stats *st)
 {
     struct scorer s;
     memset(&s, 0, sizeof s);
@@ -717,6 +719,7 @@ int rs_rank_score(struct rs_rank_model *m, const char *path, const struct rs_ran
     struct rs_strmap *done = rs_strmap_new(1024);
     char *cur_user = NULL;
     size_t cur_len = 0;
+    int skip = 0; /* the current user is in another shard */
     rs_rank_data_init(&s.cur, m);
     if ((rc = rs_tsv_require(s.t, io->user_col, &ucol)) < 0 || (rc = rs_tsv_require(s.t, io->item_col, &(int){0})) < 0 ||
         (rc = enc_open(&s.e, m, s.t, NULL, io, NULL, st)) < 0)
@@ -741,7 +744,10 @@ int rs_rank_score(struct rs_rank_model *m, const char *path, const struct rs_ran
             free(cur_user);
             cur_user = xstrndup(u, ul);
             cur_len = ul;
+            skip = shard && !rs_shard_has(shard, u, ul);
         }
+        if (skip)
+            continue;
         size_t i = rs_rank_data_push(&s.cur);
         st->examples++;
         if ((rc = encode(&s.e, &s.cur, i)) < 0)

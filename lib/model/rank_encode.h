@@ -19,6 +19,8 @@
 
 #include "model/rank.h"
 
+struct rs_shard;
+
 struct rs_writer;
 struct rs_rank_table;
 
@@ -83,9 +85,11 @@ struct rs_rank_data rs_rank_data_view(const struct rs_rank_data *d, size_t start
  * row with rank, score = p_click + p_booking, p_click and p_booking
  * (replacing those columns when present, else appended), each user's rows
  * sorted by score descending (ties: input order), at most keep rows per user
- * (0 = all). */
+ * (0 = all). Only the users in shard (NULL: all) are scored and written; a
+ * user is scored alone, so its rows come out the same in any shard. */
 int rs_rank_score(struct rs_rank_model *m, const char *path, const struct rs_rank_io *io,
-                  size_t keep, struct rs_writer *w, struct rs_rank_read_stats *st);
+                  const struct rs_shard *shard, size_t keep, struct rs_writer *w,
+                  struct rs_rank_read_stats *st);
 
 /* One user's candidates given as fields instead of a stream (rs-serve): the
  * value of column c in row r is vals[r * ncols + c] (NUL-terminated). */
