@@ -57,19 +57,23 @@ struct rs_tt_inputs {
     const char *users, *items;     /* feature tables or NULL (read twice; pipes are spooled) */
     const char *valid;             /* user_id, item_id pairs, or NULL */
     const char *user_col, *item_col;
+    size_t batch;                  /* the global batch: each rank keeps its lanes' rows (below); 0: every row */
 };
 
 struct rs_tt_data {
     struct rs_strmap *uid, *iid;   /* entity id -> row of users / items */
     struct rs_enc users, items;
-    size_t n, K;                   /* examples; extra negatives per example */
+    size_t n, K;                   /* this rank's examples; extra negatives per example */
+    size_t n_all;                  /* every rank's examples */
+    size_t lanes, lane_lo, lane_hi; /* example j is this rank's when j % lanes is in [lane_lo, lane_hi) */
+    uint64_t examples_hash;        /* XXH3 of every example as read (the checkpoint's fingerprint) */
     uint32_t *eu, *ei;             /* (n) entity rows */
     float *logq;                   /* (n) */
     uint32_t *neg;                 /* (n, K) item rows (padded with the positive) */
     float *neg_logq;               /* (n, K) */
     size_t nv;                     /* validation pairs */
     uint32_t *vu, *vi;
-    uint32_t *seen_off, *seen;     /* training items of each user row (CSR) */
+    uint32_t *seen_off, *seen;     /* training items of each user row (CSR; with validation only) */
     size_t skipped_valid;
 };
 
