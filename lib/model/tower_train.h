@@ -8,6 +8,17 @@
  * (seed, epoch), and a checkpoint holds the weights, both Adam moments, the
  * step count and the best weights, so a run resumed from the checkpoint of
  * epoch e continues exactly as the uninterrupted run (same bytes).
+ *
+ * Batches and shards: example j (the j-th row of the examples stream) is in
+ * lane j mod batch. Each epoch every lane's examples are shuffled by their
+ * own stream of (seed, epoch, lane), and step s's batch is, in lane order,
+ * each lane's s-th example (n / batch steps; the lanes' leftovers sit the
+ * epoch out). Under mpirun rank r owns the lanes of its positions of the
+ * global batch (rs_dist_bounds of batch; the first batch % N ranks one more)
+ * and keeps only their examples: every rank parses the whole stream (the
+ * vocabularies, item frequencies, fingerprint and, with validation, each
+ * user's training items need every row) but stores about n / N examples,
+ * and N ranks train on the batches one process trains on.
  */
 #ifndef RS_TOWER_TRAIN_H
 #define RS_TOWER_TRAIN_H
