@@ -621,9 +621,12 @@ struct train_state {
 
 /* What a run trains on, kept in its checkpoints: --resume refuses a
  * checkpoint of other data or options, which would otherwise train on from
- * weights that do not belong to them. data: XXH3 of the encoded examples,
- * entities and validation pairs (so the vocabularies, feature tables and
- * inputs, whatever their file format); options: those that shape the run
+ * weights that do not belong to them. data: XXH3 of every example as read
+ * (ids by first appearance, log q, negatives: the same on every rank, which
+ * keeps only its shard), the encoded entities and the validation pairs (so
+ * the vocabularies, feature tables and inputs, whatever their file format;
+ * checkpoints from before the sharding have another fingerprint and are
+ * refused); options: those that shape the run
  * (not --threads, --stop-after or file names, which a resumed run may change). */
 struct run_id {
     char data[17];
