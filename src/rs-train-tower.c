@@ -228,6 +228,7 @@ static void parse_args(int argc, char **argv)
     opt.in.examples = optind < argc ? argv[optind] : "-";
     opt.in.user_col = cols.user;
     opt.in.item_col = cols.item;
+    opt.in.batch = to.batch;
 }
 
 /* With --resume, a -c config must be the checkpoint's own: another would be

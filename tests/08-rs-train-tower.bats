@@ -235,6 +235,31 @@ c["user_embedding_layers"]["history"]["pooling"] = "attention"; json.dump(c, ope
     run -0 --separate-stderr train -o m2.rsm nolq.tsv
 }
 
+@test "a tower of behavioural features only (ids; ids and history) trains with --feature-dropout 0.5 and saves" {
+    # A row with every feature dropped is a zero vector: its normalisation
+    # once sent 1e12 x its gradient to Adam and the checkpoint was refused.
+    rs-synth -q -o syn --users 200 --items 80 --events 6000
+    cat > ids.json <<'EOF'
+{"embedding_size": 16, "user_embedding_layers": {"user_id": {"type": "string"}},
+ "item_embedding_layers": {"item_id": {"type": "string"}}}
+EOF
+    run -0 --separate-stderr rs-train-tower -q -j 1 -c ids.json --users syn/users.tsv --items syn/items.tsv \
+        --feature-dropout 0.5 --epochs 2 --batch 64 --checkpoint ck.rsm -o m.rsm syn/events.tsv
+    [ -s m.rsm ]
+    [ -s ck.rsm ]
+    rs-embed -q -m m.rsm --users syn/users.tsv -o u.rsb
+    gen
+    cat > hist.json <<'EOF'
+{"embedding_size": 8, "user_embedding_layers": {"user_id": {"type": "string"},
+  "history": {"type": "sequence"}},
+ "item_embedding_layers": {"item_id": {"type": "string"}}}
+EOF
+    run -0 --separate-stderr rs-train-tower -q -j 1 -c hist.json --users users.tsv --items items.tsv \
+        --feature-dropout 0.5 --epochs 2 --batch 32 --checkpoint ck2.rsm -o m2.rsm train.tsv
+    [ -s m2.rsm ]
+    [ -s ck2.rsm ]
+}
+
 @test "a neg_logq list of the wrong length names line and column" {
     gen
     awk -F'\t' 'NR == 3 { $5 = "-1" } 1' OFS='\t' negs.tsv > bad.tsv

@@ -62,12 +62,63 @@ static void f32_push(struct f32v *v, float x)
 
 /* ---- examples ---- */
 
+/* The examples as read. Every rank parses every row, for the vocabularies,
+ * the item frequencies, the fingerprint and (with validation) each user's
+ * training items, but keeps only the rows of its lanes (tower_train.h). */
 struct raw_examples {
     struct rs_strmap *users, *items; /* ids seen in training, first-seen order */
-    struct u32v u, i, neg_off, neg;  /* indices into users / items */
+    struct u32v u, i, neg_off, neg;  /* this rank's rows: indices into users / items */
     struct f32v logq, neg_logq;
-    int has_logq, has_neg_logq;
+    struct u32v all_u, all_i;        /* every row's pair (with validation only) */
+    struct u32v item_rows;           /* per items entry: the rows it is the positive of */
+    size_t n_all, K;                 /* every row; most extra negatives of a row */
+    size_t lanes, lane_lo, lane_hi;  /* row j is kept when j % lanes is in [lane_lo, lane_hi) */
+    int has_logq, has_neg_logq, want_pairs;
+    XXH3_state_t *hash;              /* of every row as parsed */
 };
+
+/* Counts a row whose positive is the items entry k. */
+static void count_item(struct u32v *c, uint32_t k)
+{
+    while (c->n <= k)
+        u32_push(c, 0);
+    c->a[k]++;
+}
+
+static void hash_bytes(XXH3_state_t *h, const void *p, size_t n)
+{
+    XXH3_64bits_update(h, &n, sizeof n);
+    if (n)
+        XXH3_64bits_update(h, p, n);
+}
+
+/* Hashes the row just parsed (the ends of the u, i, logq, neg arrays), then
+ * drops it unless its lane is this rank's. Returns 1 when kept. */
+static int keep_or_drop(struct raw_examples *x, size_t neg_before, size_t neg_lq_before)
+{
+    uint32_t ui[2] = { x->u.a[x->u.n - 1], x->i.a[x->i.n - 1] };
+    size_t nneg = x->neg.n - neg_before;
+    hash_bytes(x->hash, ui, sizeof ui);
+    hash_bytes(x->hash, &x->logq.a[x->logq.n - 1], sizeof(float));
+    hash_bytes(x->hash, x->neg.a + neg_before, nneg * sizeof(uint32_t));
+    hash_bytes(x->hash, x->neg_logq.a + neg_lq_before, (x->neg_logq.n - neg_lq_before) * sizeof(float));
+    count_item(&x->item_rows, ui[1]);
+    if (x->want_pairs) {
+        u32_push(&x->all_u, ui[0]);
+        u32_push(&x->all_i, ui[1]);
+    }
+    if (nneg > x->K)
+        x->K = nneg;
+    size_t lane = x->n_all++ % x->lanes;
+    if (lane >= x->lane_lo && lane < x->lane_hi)
+        return 1;
+    x->u.n--;
+    x->i.n--;
+    x->logq.n--;
+    x->neg.n = neg_before;
+    x->neg_logq.n = neg_lq_before;
+    return 0;
+}
 
 static int parse_list_logq(struct rs_tsv *tb, int col, struct f32v *out, size_t want)
 {
@@ -115,9 +166,10 @@ static int read_examples(struct raw_examples *x, const struct rs_tt_inputs *in)
         if (lc >= 0 && (rc = rs_tsv_get_vec(tb, lc, &lq)) < 0)
             break;
         f32_push(&x->logq, lq);
+        size_t before = x->neg.n, lq_before = x->neg_logq.n;
         if (nc >= 0) {
             const char *s = rs_tsv_get(tb, nc);
-            size_t n = rs_tsv_len(tb, nc), before = x->neg.n;
+            size_t n = rs_tsv_len(tb, nc);
             for (size_t a = 0, b; a < n; a = b + 1) {
                 for (b = a; b < n && s[b] != ','; b++)
                     ;
@@ -127,7 +179,8 @@ static int read_examples(struct raw_examples *x, const struct rs_tt_inputs *in)
             if (nlc >= 0 && (rc = parse_list_logq(tb, nlc, &x->neg_logq, x->neg.n - before)) < 0)
                 break;
         }
-        u32_push(&x->neg_off, (uint32_t)x->neg.n);
+        if (keep_or_drop(x, before, lq_before))
+            u32_push(&x->neg_off, (uint32_t)x->neg.n);
     }
     rs_tsv_close(tb);
     return rc == RS_ERR_EOF ? 0 : rc;
@@ -301,29 +354,31 @@ static void finish_examples(struct rs_tt_data *d, struct raw_examples *x)
         irow[r] = (uint32_t)rs_strmap_get(d->iid, id, n);
     }
     d->n = x->u.n;
+    d->n_all = x->n_all;
+    d->lanes = x->lanes;
+    d->lane_lo = x->lane_lo;
+    d->lane_hi = x->lane_hi;
+    d->examples_hash = XXH3_64bits_digest(x->hash);
     d->eu = xmalloc((d->n + 1) * sizeof *d->eu);
     d->ei = xmalloc((d->n + 1) * sizeof *d->ei);
     d->logq = xmalloc((d->n + 1) * sizeof *d->logq);
     /* log q(item) from the training frequency when the stream has no logq. */
     float *freq_logq = xcalloc(d->items.n + 1, sizeof *freq_logq);
-    for (size_t j = 0; j < d->n; j++)
-        freq_logq[irow[x->i.a[j]]] += 1;
+    for (size_t k = 0; k < x->item_rows.n; k++)
+        freq_logq[irow[k]] = (float)x->item_rows.a[k];
     for (size_t r = 0; r < d->items.n; r++)
-        freq_logq[r] = logf((freq_logq[r] > 0 ? freq_logq[r] : 0.5f) / (float)(d->n ? d->n : 1));
+        freq_logq[r] = logf((freq_logq[r] > 0 ? freq_logq[r] : 0.5f) / (float)d->n_all);
     for (size_t j = 0; j < d->n; j++) {
         d->eu[j] = urow[x->u.a[j]];
         d->ei[j] = irow[x->i.a[j]];
         d->logq[j] = x->has_logq ? x->logq.a[j] : freq_logq[d->ei[j]];
     }
-    d->K = 0;
-    for (size_t j = 0; j < d->n; j++)
-        if (x->neg_off.a[j + 1] - x->neg_off.a[j] > d->K)
-            d->K = x->neg_off.a[j + 1] - x->neg_off.a[j];
+    d->K = x->K; /* over every row: the same on every rank */
     if (d->K) {
         /* Rows with fewer negatives are padded with their positive, which the
          * loss masks (a positive is never its own negative). */
-        d->neg = xmalloc(d->n * d->K * sizeof *d->neg);
-        d->neg_logq = xmalloc(d->n * d->K * sizeof *d->neg_logq);
+        d->neg = xmalloc((d->n * d->K + 1) * sizeof *d->neg);
+        d->neg_logq = xmalloc((d->n * d->K + 1) * sizeof *d->neg_logq);
         for (size_t j = 0; j < d->n; j++)
             for (size_t k = 0; k < d->K; k++) {
                 size_t p = x->neg_off.a[j] + k;
@@ -332,7 +387,13 @@ static void finish_examples(struct rs_tt_data *d, struct raw_examples *x)
                 d->neg_logq[j * d->K + k] = !real ? 0 : x->has_neg_logq ? x->neg_logq.a[p] : freq_logq[irow[x->neg.a[p]]];
             }
     }
-    group(d->users.n, d->n, d->eu, d->ei, &d->seen_off, &d->seen);
+    if (x->want_pairs) {
+        for (size_t j = 0; j < x->all_u.n; j++) {
+            x->all_u.a[j] = urow[x->all_u.a[j]];
+            x->all_i.a[j] = irow[x->all_i.a[j]];
+        }
+        group(d->users.n, x->all_u.n, x->all_u.a, x->all_i.a, &d->seen_off, &d->seen);
+    }
     free(freq_logq);
     free(urow);
     free(irow);
@@ -344,12 +405,25 @@ int rs_tt_load(struct rs_tt_data *d, struct rs_tower *t, const struct rs_tt_inpu
     struct raw_examples x = { 0 };
     x.users = rs_strmap_new(1024);
     x.items = rs_strmap_new(1024);
+    x.want_pairs = in->valid != NULL;
+    x.hash = XXH3_createState();
+    RS_ASSERT(x.hash);
+    XXH3_64bits_reset(x.hash);
+    x.lanes = in->batch ? in->batch : 1;
+    x.lane_hi = 1;
+    if (in->batch) {
+        size_t *bound = xmalloc(((size_t)rs_dist_size() + 1) * sizeof *bound);
+        rs_dist_bounds(in->batch, bound);
+        x.lane_lo = bound[rs_dist_rank()];
+        x.lane_hi = bound[rs_dist_rank() + 1];
+        free(bound);
+    }
     rs_tower_set_id_col(t, RS_SIDE_USER, in->user_col);
     rs_tower_set_id_col(t, RS_SIDE_ITEM, in->item_col);
     int rc = rs_tower_load_pretrained(t);
     if (rc == 0)
         rc = read_examples(&x, in);
-    if (rc == 0 && x.u.n == 0)
+    if (rc == 0 && x.n_all == 0)
         rc = rs_err_set(RS_ERR_FORMAT, "'%s': no training examples", in->examples);
     /* Items first: sequence features of the user tower use the item vocabularies. */
     if (rc == 0)
@@ -369,6 +443,10 @@ int rs_tt_load(struct rs_tt_data *d, struct rs_tower *t, const struct rs_tt_inpu
     free(x.neg.a);
     free(x.logq.a);
     free(x.neg_logq.a);
+    free(x.all_u.a);
+    free(x.all_i.a);
+    free(x.item_rows.a);
+    XXH3_freeState(x.hash);
     return rc;
 }
 
@@ -543,9 +621,12 @@ struct train_state {
 
 /* What a run trains on, kept in its checkpoints: --resume refuses a
  * checkpoint of other data or options, which would otherwise train on from
- * weights that do not belong to them. data: XXH3 of the encoded examples,
- * entities and validation pairs (so the vocabularies, feature tables and
- * inputs, whatever their file format); options: those that shape the run
+ * weights that do not belong to them. data: XXH3 of every example as read
+ * (ids by first appearance, log q, negatives: the same on every rank, which
+ * keeps only its shard), the encoded entities and the validation pairs (so
+ * the vocabularies, feature tables and inputs, whatever their file format;
+ * checkpoints from before the sharding have another fingerprint and are
+ * refused); options: those that shape the run
  * (not --threads, --stop-after or file names, which a resumed run may change). */
 struct run_id {
     char data[17];
@@ -574,13 +655,7 @@ static void run_id_init(struct run_id *id, const struct rs_tt_data *d, const str
     XXH3_state_t *s = XXH3_createState();
     RS_ASSERT(s);
     XXH3_64bits_reset(s);
-    hash(s, &d->n, sizeof d->n);
-    hash(s, &d->K, sizeof d->K);
-    hash(s, d->eu, d->n * sizeof *d->eu);
-    hash(s, d->ei, d->n * sizeof *d->ei);
-    hash(s, d->logq, d->n * sizeof *d->logq);
-    hash(s, d->neg, d->n * d->K * sizeof *d->neg);
-    hash(s, d->neg_logq, d->n * d->K * sizeof *d->neg_logq);
+    hash(s, &d->examples_hash, sizeof d->examples_hash);
     hash(s, &d->nv, sizeof d->nv);
     hash(s, d->vu, d->nv * sizeof *d->vu);
     hash(s, d->vi, d->nv * sizeof *d->vi);
@@ -744,50 +819,86 @@ static void put_rows(float *dst, size_t at, const float *src, size_t n, size_t d
         memcpy(dst + at * d, src, n * d * sizeof *dst);
 }
 
-/* One optimiser step on examples perm[lo, lo+B). Returns the batch loss.
+/* The global batch's cut over the ranks: rank r holds positions [bound[r],
+ * bound[r + 1]) of a batch of B, its lanes (fewer than all when the data is
+ * smaller than one batch and B < lanes). */
+static void batch_bounds(const struct rs_tt_data *d, size_t B, size_t *bound)
+{
+    rs_dist_bounds(d->lanes, bound);
+    for (int r = 0; r <= rs_dist_size(); r++)
+        bound[r] = bound[r] < B ? bound[r] : B;
+}
+
+/* The epoch's batches on this rank: order[s * nl + l] is the local example
+ * at position lo + l of step s's batch, lane lo + l's s-th example. Each
+ * lane's examples are shuffled by their own stream of (seed, epoch, lane),
+ * so the global batches are the same whatever the number of ranks. tmp
+ * holds a lane's examples. */
+static void epoch_order(const struct rs_tt_data *d, uint64_t seed, int epoch, size_t lo, size_t hi, size_t steps,
+                        uint32_t *order, uint32_t *tmp)
+{
+    size_t nl = hi - lo, per_block = d->lane_hi - d->lane_lo;
+    for (size_t l = lo; l < hi; l++) {
+        size_t c = (d->n_all - l + d->lanes - 1) / d->lanes;
+        for (size_t k = 0; k < c; k++)
+            tmp[k] = (uint32_t)k;
+        struct rs_rng g;
+        rs_rng_init(&g, seed, (1ull << 63) | (uint64_t)epoch << 32 | l);
+        rs_rng_shuffle_u32(&g, tmp, c);
+        /* Rows are kept in file order: block k's rows of this rank's lanes
+         * are local examples k · per_block onwards, in lane order. */
+        for (size_t s = 0; s < steps; s++)
+            order[s * nl + (l - lo)] = (uint32_t)(tmp[s] * per_block + (l - d->lane_lo));
+    }
+}
+
+/* One optimiser step on the global batch of B examples whose positions
+ * [bound[r], bound[r + 1]) are this rank's local examples rows. Returns the
+ * batch loss.
  *
  * Data-parallel under mpirun (core/dist.h): rank r runs the towers forward
- * and backward on its rows [lo, hi) of the global batch only. The item
- * outputs are gathered, so each rank scores its users against all B items
- * (the negatives of one process with batch B: nn.h's row range); the items'
- * gradient, a partial sum per rank, is summed over the ranks before the item
- * tower's backward, and rs_params_sum_ranks then sums the tower gradients.
- * The result is the single process's up to float rounding (sums grouped by
- * rank; rows repeated in a batch are summed per rank first). */
+ * and backward on its rows only. The positives' ids and log q are gathered
+ * (the in-batch columns), and so are the item outputs, so each rank scores
+ * its users against all B items (the negatives of one process with batch B:
+ * nn.h's row range); the items' gradient, a partial sum per rank, is summed
+ * over the ranks before the item tower's backward, and rs_params_sum_ranks
+ * then sums the tower gradients. The result is the single process's up to
+ * float rounding (sums grouped by rank; rows repeated in a batch are summed
+ * per rank first). */
 static double train_step(struct rs_tower *t, const struct rs_tt_data *d, const struct rs_tt_opts *o,
-                         const uint32_t *perm, size_t B, struct rs_rng *dropg, struct rs_arena *a,
-                         struct rs_arena *a2, int32_t *const slot[2])
+                         const uint32_t *rows, size_t B, const size_t *bound, struct rs_rng *dropg,
+                         struct rs_arena *a, struct rs_arena *a2, int32_t *const slot[2])
 {
-    size_t K = d->K, dd = t->d, lo, hi;
-    rs_dist_range(B, &lo, &hi);
-    size_t n = hi - lo, ranks = (size_t)rs_dist_size();
-    uint32_t *u = rs_arena_alloc(a, B * sizeof *u), *it = rs_arena_alloc(a, B * (1 + K) * sizeof *it);
-    float *logq = rs_arena_floats(a, B), *nlq = K ? rs_arena_floats(a, B * K) : NULL;
+    size_t K = d->K, dd = t->d, r = (size_t)rs_dist_rank(), lo = bound[r], hi = bound[r + 1], n = hi - lo;
+    uint32_t *u = rs_arena_alloc(a, (n ? n : 1) * sizeof *u), *it = rs_arena_alloc(a, B * (1 + K) * sizeof *it);
+    float *logq = rs_arena_floats(a, B), *nlq = K ? rs_arena_zeros(a, B * K) : NULL;
     uint8_t *drop = rs_arena_alloc(a, B);
-    for (size_t b = 0; b < B; b++) {
-        uint32_t j = perm[b];
-        u[b] = d->eu[j];
-        it[b] = d->ei[j];
-        logq[b] = d->logq[j];
+    for (size_t b = 0; b < B; b++) /* every rank draws the whole batch's, in order */
         drop[b] = o->dropout > 0 && rs_rng_uniform(dropg) < o->dropout;
+    memset(it + B, 0, B * K * sizeof *it);
+    for (size_t b = 0; b < n; b++) {
+        uint32_t j = rows[b];
+        u[b] = d->eu[j];
+        it[lo + b] = d->ei[j];
+        logq[lo + b] = d->logq[j];
         for (size_t k = 0; k < K; k++) {
-            it[B + b * K + k] = d->neg[(size_t)j * K + k];
-            nlq[b * K + k] = d->neg_logq[(size_t)j * K + k];
+            it[B + (lo + b) * K + k] = d->neg[(size_t)j * K + k];
+            nlq[(lo + b) * K + k] = d->neg_logq[(size_t)j * K + k];
         }
     }
+    rs_dist_allgather_rows(it, bound, sizeof *it);
+    rs_dist_allgather_rows(logq, bound, sizeof *logq);
     /* This rank's item rows: its positives, then their extra negatives. */
-    uint32_t *my_it = rs_arena_alloc(a, n * (1 + K) * sizeof *my_it);
+    uint32_t *my_it = rs_arena_alloc(a, n * (1 + K) * sizeof *my_it + 1);
     memcpy(my_it, it + lo, n * sizeof *my_it);
     memcpy(my_it + n, it + B + lo * K, n * K * sizeof *my_it);
     struct tower_job jobs[2] = {
-        { .t = t, .side = RS_SIDE_USER, .e = &d->users, .rows = u + lo, .B = n, .drop = drop + lo, .a = a,
+        { .t = t, .side = RS_SIDE_USER, .e = &d->users, .rows = u, .B = n, .drop = drop + lo, .a = a,
           .slot = slot[0] },
         { .t = t, .side = RS_SIDE_ITEM, .e = &d->items, .rows = my_it, .B = n * (1 + K), .a = a2, .slot = slot[1] },
     };
     if (n)
         rs_parallel_for(o->threads, 2, tower_forward_job, jobs);
-    size_t *bound = rs_arena_alloc(a, (ranks + 1) * sizeof *bound);
-    rs_dist_bounds(B, bound);
     /* uz: this rank's rows only, at their place in the batch. */
     float *uz = rs_arena_floats(a, B * dd), *iz = rs_arena_floats(a, B * (1 + K) * dd);
     put_rows(uz, lo, jobs[0].z, n, dd);
@@ -842,9 +953,14 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
         free(best_w);
         return rc;
     }
-    size_t B = o->batch < d->n ? o->batch : d->n;
-    long steps_per_epoch = (long)(d->n / B), total = steps_per_epoch * o->epochs;
-    uint32_t *perm = xmalloc(d->n * sizeof *perm);
+    RS_ASSERT(d->lanes == o->batch); /* rs_tt_inputs.batch */
+    size_t B = o->batch < d->n_all ? o->batch : d->n_all;
+    long steps_per_epoch = (long)(d->n_all / B), total = steps_per_epoch * o->epochs;
+    size_t *bound = xmalloc(((size_t)rs_dist_size() + 1) * sizeof *bound);
+    batch_bounds(d, B, bound);
+    size_t lo = bound[rs_dist_rank()], nl = bound[rs_dist_rank() + 1] - lo;
+    uint32_t *order = xmalloc(((size_t)steps_per_epoch * nl + 1) * sizeof *order),
+             *tmp = xmalloc((d->n_all / d->lanes + 2) * sizeof *tmp);
     struct rs_arena a, a2;
     rs_arena_init(&a, 0);
     rs_arena_init(&a2, 0);
@@ -854,18 +970,15 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
     memset(slot[1], 0xff, 2 * (d->items.n + 1) * sizeof(int32_t));
     rs_params_zero_grad(&t->p);
     for (int ran = 0; !st.stopped && st.epoch < o->epochs && (!o->stop_after || ran < o->stop_after); ran++) {
-        struct rs_rng shuf, dropg;
-        rs_rng_init(&shuf, o->seed, 1000000u + (uint64_t)st.epoch);
+        struct rs_rng dropg;
         rs_rng_init(&dropg, o->seed, 2000000u + (uint64_t)st.epoch);
-        for (size_t j = 0; j < d->n; j++)
-            perm[j] = (uint32_t)j;
-        rs_rng_shuffle_u32(&shuf, perm, d->n);
+        epoch_order(d, o->seed, st.epoch, lo, lo + nl, (size_t)steps_per_epoch, order, tmp);
         double t0 = rs_now(), sum = 0;
         for (long s = 0; s < steps_per_epoch; s++) {
             opt.lr = (float)lr_at(o, opt.t, total);
             rs_arena_reset(&a);
             rs_arena_reset(&a2);
-            sum += train_step(t, d, o, perm + (size_t)s * B, B, &dropg, &a, &a2, slot);
+            sum += train_step(t, d, o, order + (size_t)s * nl, B, bound, &dropg, &a, &a2, slot);
             rs_optim_step(&opt, &t->p);
             rs_params_zero_grad(&t->p);
             if (o->on_step)
@@ -894,7 +1007,9 @@ int rs_tt_train(struct rs_tower *t, struct rs_tt_data *d, const struct rs_tt_opt
     if (rc == 0 && best_w && st.best >= 0)
         memcpy(t->p.w, best_w, P * sizeof *best_w);
     free(best_w);
-    free(perm);
+    free(bound);
+    free(order);
+    free(tmp);
     rs_arena_free(&a);
     rs_arena_free(&a2);
     free(slot[0]);

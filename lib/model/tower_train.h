@@ -8,6 +8,17 @@
  * (seed, epoch), and a checkpoint holds the weights, both Adam moments, the
  * step count and the best weights, so a run resumed from the checkpoint of
  * epoch e continues exactly as the uninterrupted run (same bytes).
+ *
+ * Batches and shards: example j (the j-th row of the examples stream) is in
+ * lane j mod batch. Each epoch every lane's examples are shuffled by their
+ * own stream of (seed, epoch, lane), and step s's batch is, in lane order,
+ * each lane's s-th example (n / batch steps; the lanes' leftovers sit the
+ * epoch out). Under mpirun rank r owns the lanes of its positions of the
+ * global batch (rs_dist_bounds of batch; the first batch % N ranks one more)
+ * and keeps only their examples: every rank parses the whole stream (the
+ * vocabularies, item frequencies, fingerprint and, with validation, each
+ * user's training items need every row) but stores about n / N examples,
+ * and N ranks train on the batches one process trains on.
  */
 #ifndef RS_TOWER_TRAIN_H
 #define RS_TOWER_TRAIN_H
@@ -57,19 +68,23 @@ struct rs_tt_inputs {
     const char *users, *items;     /* feature tables or NULL (read twice; pipes are spooled) */
     const char *valid;             /* user_id, item_id pairs, or NULL */
     const char *user_col, *item_col;
+    size_t batch;                  /* the global batch: each rank keeps its lanes' rows (below); 0: every row */
 };
 
 struct rs_tt_data {
     struct rs_strmap *uid, *iid;   /* entity id -> row of users / items */
     struct rs_enc users, items;
-    size_t n, K;                   /* examples; extra negatives per example */
+    size_t n, K;                   /* this rank's examples; extra negatives per example */
+    size_t n_all;                  /* every rank's examples */
+    size_t lanes, lane_lo, lane_hi; /* example j is this rank's when j % lanes is in [lane_lo, lane_hi) */
+    uint64_t examples_hash;        /* XXH3 of every example as read (the checkpoint's fingerprint) */
     uint32_t *eu, *ei;             /* (n) entity rows */
     float *logq;                   /* (n) */
     uint32_t *neg;                 /* (n, K) item rows (padded with the positive) */
     float *neg_logq;               /* (n, K) */
     size_t nv;                     /* validation pairs */
     uint32_t *vu, *vi;
-    uint32_t *seen_off, *seen;     /* training items of each user row (CSR) */
+    uint32_t *seen_off, *seen;     /* training items of each user row (CSR; with validation only) */
     size_t skipped_valid;
 };
 

@@ -317,10 +317,10 @@ RS_VEC void rs_l2norm_forward(float *y, float *norm, const float *x, size_t B, s
     for (size_t b = 0; b < B; b++) {
         const float *xb = x + b * d;
         float n = sqrtf(DOT16(xb, xb, d));
-        if (!(n > RS_L2_EPS))
-            n = RS_L2_EPS;
-        norm[b] = n;
-        float inv = 1.0f / n;
+        /* A row within eps of zero has no direction: its output is zero and
+         * constant (no gradient, see the backward), not x / eps. */
+        float inv = n > RS_L2_EPS ? 1.0f / n : 0.0f;
+        norm[b] = n > RS_L2_EPS ? n : RS_L2_EPS;
         for (size_t j = 0; j < d; j++)
             y[b * d + j] = xb[j] * inv;
     }
@@ -330,13 +330,15 @@ RS_VEC void rs_l2norm_backward(float *dx, const float *dy, const float *y, const
                             size_t d)
 {
     for (size_t b = 0; b < B; b++) {
+        /* A zeroed row (norm clamped to eps) passes no gradient. With
+         * torch.nn.functional.normalize's x / max(|x|, eps) it would get
+         * dy / eps = 1e12 dy: a tower row whose features were all dropped
+         * (zero input, zero biases) sent that to Adam, whose second moment
+         * then overflowed the checkpoint's +-1e16 bound. */
+        if (norm[b] <= RS_L2_EPS)
+            continue;
         const float *yb = y + b * d, *dyb = dy + b * d;
         float inv = 1.0f / norm[b];
-        if (norm[b] <= RS_L2_EPS) { /* clamped: y = x / eps is linear */
-            for (size_t j = 0; j < d; j++)
-                dx[b * d + j] += dyb[j] * inv;
-            continue;
-        }
         float dot = DOT16(yb, dyb, d);
         for (size_t j = 0; j < d; j++)
             dx[b * d + j] += (dyb[j] - yb[j] * dot) * inv;

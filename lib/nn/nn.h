@@ -157,11 +157,13 @@ void rs_sigmoid_forward(float *y, const float *x, size_t n);
 /* dx += dy · y (1 - y). */
 void rs_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n);
 
-/* Row-wise L2 normalisation: y_b = x_b / max(|x_b|, RS_L2_EPS).
- * x, y: (B, d) (y may equal x); norm: (B) cache written for backward. */
+/* Row-wise L2 normalisation: y_b = x_b / |x_b|, and y_b = 0 where
+ * |x_b| <= RS_L2_EPS (a row without direction, e.g. a tower input whose
+ * features were all dropped). x, y: (B, d) (y may equal x); norm: (B)
+ * cache written for backward, max(|x_b|, RS_L2_EPS). */
 #define RS_L2_EPS 1e-12f
 void rs_l2norm_forward(float *y, float *norm, const float *x, size_t B, size_t d);
-/* dx_b += (dy_b - y_b (y_b·dy_b)) / norm_b  (the clamp's region gets dy/eps). */
+/* dx_b += (dy_b - y_b (y_b·dy_b)) / norm_b; nothing for a zeroed row. */
 void rs_l2norm_backward(float *dx, const float *dy, const float *y, const float *norm, size_t B,
                         size_t d);
 

@@ -82,6 +82,23 @@ tower() { # tower RANKS ARGS... (the examples: $EXAMPLES, default train.tsv)
     run ! close_tsv l1.tsv l4.tsv 3 1e-5
 }
 
+@test "rs-train-tower, uneven shards: a batch that neither the ranks nor the rows divide; data smaller than a batch leaves a rank no rows" {
+    gen_tower # 480 examples
+    # --batch 37 on 3 ranks: lanes 13, 12 and 12; the last block of rows is 36 long.
+    tower 1 --batch 37 --log l1.tsv -o m1.rsm
+    tower 3 --batch 37 --log l3.tsv -o m3.rsm
+    close_tsv l1.tsv l3.tsv 3 1e-5
+    close_tsv l1.tsv l3.tsv 5,6 0.003
+    # --batch 1000: one batch of all 480 rows; on 3 ranks the lanes are 0-333,
+    # 334-666 and 667-999, so rank 2 holds no example and rank 1 only 146.
+    tower 1 --batch 1000 --log b1.tsv -o b1.rsm
+    tower 3 --batch 1000 --log b3.tsv -o b3.rsm
+    [ "$(cut -f2 b3.tsv | tail -1)" -eq 4 ] # one step per epoch
+    close_tsv b1.tsv b3.tsv 3 1e-5
+    close_tsv b1.tsv b3.tsv 5,6 0.003
+    [ -s b3.rsm ]
+}
+
 @test "rs-train-tower with extra negatives (logQ) on 3 ranks: within the same tolerances" {
     gen_tower
     EXAMPLES=negs.tsv tower 1 --log l1.tsv -o m1.rsm

@@ -38,24 +38,25 @@ static uint64_t kink_hash(const float *y, size_t n, uint64_t h)
     return h;
 }
 
-static double gc_relerr(const float *analytic, float *x, size_t n, loss_fn f, void *ctx)
+/* Central differences with step h against analytic, relative error. */
+static double gc_relerr(const float *analytic, float *x, size_t n, loss_fn f, void *ctx, float h)
 {
     double num2 = 0, ana2 = 0, diff2 = 0;
     for (size_t i = 0; i < n; i++) {
         float x0 = x[i];
         f(ctx);
         uint64_t k0 = gc_kinks;
-        x[i] = x0 + GC_H;
+        x[i] = x0 + h;
         double lp = f(ctx);
         uint64_t kp = gc_kinks;
-        x[i] = x0 - GC_H;
+        x[i] = x0 - h;
         double lm = f(ctx);
         x[i] = x0;
         if (kp != k0 || gc_kinks != k0) {
             gc_skipped++;
             continue;
         }
-        double num = (lp - lm) / (2.0 * GC_H);
+        double num = (lp - lm) / (2.0 * h);
         num2 += num * num;
         ana2 += (double)analytic[i] * analytic[i];
         diff2 += (num - analytic[i]) * (num - analytic[i]);
@@ -64,15 +65,21 @@ static double gc_relerr(const float *analytic, float *x, size_t n, loss_fn f, vo
     return den > 0 ? sqrt(diff2) / den : 0;
 }
 
-static int gc_check(const char *what, const float *analytic, float *x, size_t n, loss_fn f,
-                    void *ctx)
+/* gc_check with the step h (for inputs far from GC_H's scale). */
+static int gc_check_step(const char *what, const float *analytic, float *x, size_t n, loss_fn f, void *ctx,
+                         float h)
 {
-    double e = gc_relerr(analytic, x, n, f, ctx);
+    double e = gc_relerr(analytic, x, n, f, ctx, h);
     double norm = 0;
     for (size_t i = 0; i < n; i++)
         norm += fabs(analytic[i]);
     ok(e < GC_TOL && norm > 0, "grad %s: relative error %.2e (|g|_1 %.3g)", what, e, norm);
     return e < GC_TOL;
+}
+
+static int gc_check(const char *what, const float *analytic, float *x, size_t n, loss_fn f, void *ctx)
+{
+    return gc_check_step(what, analytic, x, n, f, ctx, GC_H);
 }
 
 static struct rs_rng R;
@@ -237,9 +244,32 @@ static void test_l2norm(void)
     is_near(n0, 1.0, 1e-6, "l2norm: unit rows");
     rs_l2norm_backward(dx, c.r, c.y, c.norm, c.B, c.d);
     gc_check("l2norm", dx, c.x, c.B * c.d, l2_loss, &c);
-    float z[3] = {0, 0, 0}, yz[3], nz[1];
-    rs_l2norm_forward(yz, nz, z, 1, 3);
-    ok(yz[0] == 0 && !isnan(yz[1]) && nz[0] == RS_L2_EPS, "l2norm of a zero row is zero, no NaN");
+    /* Near zero: a row of norm 1e-9 (above RS_L2_EPS) is checked with a step
+     * at its scale; a zero row and one of norm below eps are zeroed, and
+     * their gradient is zero (x / eps would give them dy / eps = 1e12 dy). */
+    for (size_t i = 0; i < c.d; i++) {
+        c.x[i] *= 1e-9f;
+        c.x[c.d + i] = 0;
+        c.x[2 * c.d + i] = 1e-14f;
+    }
+    memset(dx, 0, c.B * c.d * sizeof *dx);
+    l2_loss(&c);
+    rs_l2norm_backward(dx, c.r, c.y, c.norm, c.B, c.d);
+    struct l2_case tiny = c;
+    tiny.B = 1;
+    gc_check_step("l2norm, a row of norm 1e-9", dx, c.x, c.d, l2_loss, &tiny, 1e-12f);
+    int zeroed = 1;
+    for (size_t i = c.d; i < 3 * c.d; i++)
+        zeroed &= c.y[i] == 0 && dx[i] == 0;
+    ok(zeroed && c.norm[1] == RS_L2_EPS && c.norm[2] == RS_L2_EPS,
+       "l2norm: a zero row and a row of norm below eps give zero, and no gradient");
+    struct l2_case zero = c;
+    zero.x = c.x + c.d;
+    zero.y = c.y + c.d;
+    zero.r = c.r + c.d;
+    zero.B = 2;
+    ok(gc_relerr(dx + c.d, zero.x, 2 * c.d, l2_loss, &zero, 1e-15f) == 0,
+       "l2norm: finite differences agree at a zero row and one below eps");
     free(c.x), free(c.y), free(c.norm), free(c.r), free(dx);
 }
 
