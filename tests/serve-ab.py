@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Arms of an rs-serve experiment under load (tests/28-rs-serve-ab.bats,
+"""Arms of an rs-serve experiment under load (tests/37-rs-serve-ab.bats,
 bench/serve-ab).
 
 Usage: serve-ab.py URL USERS OUT [THREADS]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Graceful shutdown of rs-serve (tests/27-rs-serve-ops.bats).
+"""Graceful shutdown of rs-serve (tests/36-rs-serve-ops.bats).
 
 Usage: serve-drain.py PORT PID
 A request is in flight (a POST /recommend whose body is half sent) when the

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A client of rs-serve's /recommend and /feedback for the tests
-(tests/29-rs-serve-feedback.bats).
+(tests/38-rs-serve-feedback.bats).
 
 Usage: serve-feedback.py URL TOKEN SCENARIO [ARGS]
   serve USER K            one list, all its impressions, a click and a

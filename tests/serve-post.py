@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Online post-ranking = rs-diversify, byte for byte (tests/26-rs-serve-post.bats).
+"""Online post-ranking = rs-diversify, byte for byte (tests/35-rs-serve-post.bats).
 
 Usage: serve-post.py URL N SEED -- RS-DIVERSIFY-OPTIONS...
 Sends N random /recommend requests (user, k, context hour) with

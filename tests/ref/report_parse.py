@@ -1,6 +1,6 @@
 """report_parse.py REPORT.html QUERY [ARGS] - reads an rs-report page with
 Python's HTML parser (a tree of elements, not a grep) and answers one query
-for tests/29-rs-report.bats:
+for tests/33-rs-report.bats:
 
   sections                  the h2 ids, in order
   external                  how many scripts and http(s) links or sources
