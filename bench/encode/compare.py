@@ -10,8 +10,8 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "common"))
-from rsb import read_rsb  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+from recsys_pipes_io import read_rsb  # noqa: E402
 
 
 def main():
