@@ -62,7 +62,7 @@ served_version() { curl -s "$URL/healthz" | sed 's/.*"version":\([0-9]*\).*/\1/'
     [ "$(link)" = v1 ]
     start_server
     [ "$(served_version)" = 1 ]
-    curl -s "$URL/recommend?user_id=u0&k=5" > before.json
+    curl -s "$URL/recommend?user_id=u0&k=5" | sed "s/,\"request_id\":\"[0-9a-f]*\"//" > before.json
     grep -q item_id before.json
     # the candidate would have to beat production's recall@10 by 0.5: refused
     run -1 retrain 2 GATE='recall@10>=0.5'
@@ -71,7 +71,7 @@ served_version() { curl -s "$URL/healthz" | sed 's/.*"version":\([0-9]*\).*/\1/'
     [ "$(link)" = v1 ]
     sleep 2.5 # more than --watch: nothing to reload
     [ "$(served_version)" = 1 ]
-    curl -s "$URL/recommend?user_id=u0&k=5" > after.json
+    curl -s "$URL/recommend?user_id=u0&k=5" | sed "s/,\"request_id\":\"[0-9a-f]*\"//" > after.json
     assert_same before.json after.json
     run -0 rs-runs models two-tower --track work/runs.db --tsv
     [ "$(tail -n +2 <<<"$output" | cut -f3 | paste -sd' ')" = "production candidate" ]
@@ -80,7 +80,7 @@ served_version() { curl -s "$URL/healthz" | sed 's/.*"version":\([0-9]*\).*/\1/'
     [ "$(link)" = v3 ]
     for _ in $(seq 50); do [ "$(served_version)" -gt 1 ] && break; sleep 0.1; done
     [ "$(served_version)" = 2 ]
-    curl -s "$URL/recommend?user_id=u0&k=5" > new.json
+    curl -s "$URL/recommend?user_id=u0&k=5" | sed "s/,\"request_id\":\"[0-9a-f]*\"//" > new.json
     assert_differ before.json new.json
     # every attempt is on record
     [ "$(sqlite3 work/runs.db 'SELECT group_concat(version || ":" || passed) FROM promotions')" = "1:1,2:0,3:1" ]
@@ -89,7 +89,7 @@ served_version() { curl -s "$URL/healthz" | sed 's/.*"version":\([0-9]*\).*/\1/'
 @test "a retraining killed mid-pipeline changes nothing served" {
     retrain 1
     start_server
-    curl -s "$URL/recommend?user_id=u0&k=5" > before.json
+    curl -s "$URL/recommend?user_id=u0&k=5" | sed "s/,\"request_id\":\"[0-9a-f]*\"//" > before.json
     setsid bash -c "$(declare -f retrain); ROOT='$ROOT' BIN='$BIN'; retrain 2" > killed.log 2>&1 &
     pid=$!
     for _ in $(seq 200); do [ -e work/weeks/2/examples.tsv.zst ] && break; sleep 0.05; done
@@ -100,7 +100,7 @@ served_version() { curl -s "$URL/healthz" | sed 's/.*"version":\([0-9]*\).*/\1/'
     [ "$(tail -n +2 <<<"$output" | wc -l)" -eq 1 ]
     sleep 2.5
     [ "$(served_version)" = 1 ]
-    curl -s "$URL/recommend?user_id=u0&k=5" > after.json
+    curl -s "$URL/recommend?user_id=u0&k=5" | sed "s/,\"request_id\":\"[0-9a-f]*\"//" > after.json
     assert_same before.json after.json
     # the next run of the schedule picks up where the data is and promotes
     run -0 retrain 2 GATE='recall@10>=-1'

@@ -352,7 +352,7 @@ int rs_reco_load(struct rs_reco **rp, const struct rs_reco_opts *o)
         r->post_on = 1;
         r->spec = o->post;
         if ((rc = rs_div_spec_params(o->post, &r->post_p)) == 0)
-            rc = rs_div_spec_load(o->post, "user_id", "item_id", &r->post, &r->post_p);
+            rc = rs_div_spec_load(o->post, user_col(o), item_col(o), &r->post, &r->post_p);
     }
     r->nprobe = o->nprobe ? o->nprobe : 16;
     r->rerank = o->rerank;
