@@ -437,6 +437,7 @@ static int collect_ids(struct rs_store *s, sqlite3_stmt *st, int64_t **ids, size
 int rs_store_list(struct rs_store *s, const struct rs_run_query *q, int64_t **ids, size_t *n)
 {
     sqlite3_stmt *st;
+    *ids = NULL, *n = 0; /* also when the query cannot be prepared */
     const char *eq = q->param ? strchr(q->param, '=') : NULL;
     int rc = rs_db_prepare(s,
                      "SELECT id FROM runs WHERE (?1 IS NULL OR tool = ?1) AND (?2 IS NULL OR run_group = ?2)"
@@ -468,6 +469,7 @@ int rs_store_list(struct rs_store *s, const struct rs_run_query *q, int64_t **id
 int rs_store_producers(struct rs_store *s, uint64_t xxh3, int64_t **ids, size_t *n)
 {
     sqlite3_stmt *st;
+    *ids = NULL, *n = 0; /* also when the query cannot be prepared */
     char hex[17];
     int rc = rs_db_prepare(s, "SELECT DISTINCT run FROM files WHERE xxh3 = ? AND role = 'out' ORDER BY run DESC", &st);
     if (rc < 0)

@@ -52,6 +52,7 @@ static void read_runs(struct rs_store *s)
 static void remove_dir(void)
 {
     unlink(probe);
+    unlink(db);
     rmdir(dir);
 }
 
@@ -65,6 +66,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(probe, sizeof probe, "%s/probe", dir);
         write_file(probe, (const uint8_t *)"user_id\titem_id\n", 16);
     }
+    /* a journal left by the last input would make this one's run depend on it */
+    char journal[80];
+    snprintf(journal, sizeof journal, "%s-wal", db);
+    unlink(journal);
+    snprintf(journal, sizeof journal, "%s-shm", db);
+    unlink(journal);
     write_file(db, data, size);
     struct rs_store *s;
     if (rs_store_open(&s, db, RS_STORE_READ) == 0) {
