@@ -52,7 +52,7 @@ TOOL_OBJ += $(BUILD)/src/cli-track.o
 
 # Debian packages the product needs (build and test); `make deps` installs them.
 DEB_PKGS = build-essential pkg-config libopenblas-dev libzstd-dev zstd libxxhash-dev \
-           libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy gnuplot-nox curl
+           libcsv-dev libjansson-dev libmicrohttpd-dev bats python3-numpy curl
 DEB_PKGS += libzip-dev help2man man-db
 DEB_PKGS += libsqlite3-dev sqlite3 libcurl4-openssl-dev xxhash
 
